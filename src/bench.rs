@@ -1,0 +1,172 @@
+//! The timing harness: prepare once (timed apart), warm up, then time repeated solves.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::problem::Problem;
+use crate::solver::{Outcome, SolverId};
+
+/// How many times to solve, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BenchSettings {
+    /// Untimed solves before the timed ones (first-touch page faults, caches, lazy init).
+    pub warmup: u32,
+    /// Timed solves; `None` picks a count from `budget`.
+    pub repeat: Option<u32>,
+    /// With no fixed `repeat`: aim for about this much timed solving per solver.
+    pub budget: Duration,
+}
+
+impl BenchSettings {
+    /// Fewest timed solves an automatic count gives.
+    pub const MIN_AUTO_REPEATS: u32 = 1;
+    /// Most timed solves an automatic count gives.
+    pub const MAX_AUTO_REPEATS: u32 = 10;
+}
+
+impl Default for BenchSettings {
+    fn default() -> Self {
+        Self {
+            warmup: 1,
+            repeat: None,
+            budget: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Median, fastest, slowest and every repeat's wall time, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeStats {
+    /// Median of the repeats (the figure to quote).
+    pub median: f64,
+    /// Fastest repeat.
+    pub min: f64,
+    /// Slowest repeat.
+    pub max: f64,
+    /// Each repeat in the order run.
+    pub repeats: Vec<f64>,
+}
+
+impl TimeStats {
+    /// Summarises a non-empty list of durations in seconds.
+    pub fn from_samples(samples: Vec<f64>) -> Self {
+        assert!(!samples.is_empty(), "no samples to summarise");
+        let mut sorted = samples.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mid = sorted.len() / 2;
+        let median = if sorted.len() % 2 == 1 {
+            sorted[mid]
+        } else {
+            (sorted[mid - 1] + sorted[mid]) / 2.0
+        };
+        Self {
+            median,
+            min: sorted[0],
+            max: sorted[sorted.len() - 1],
+            repeats: samples,
+        }
+    }
+}
+
+/// What the harness saw for one solver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// Seconds spent preparing (allocation, conversion, pools), not included in `time`.
+    pub prepare_s: f64,
+    /// Wall time of each timed solve.
+    pub time: TimeStats,
+    /// The last timed solve's result.
+    pub outcome: Outcome,
+    /// Largest difference in any weight between repeats (0 for a deterministic solver).
+    pub repeat_spread: f64,
+}
+
+/// Prepares `id` for `problem`, warms it up, and times its solves.
+pub fn measure(id: SolverId, problem: &Problem, settings: &BenchSettings) -> Result<Measurement> {
+    let start = Instant::now();
+    let mut solver = id.prepare(black_box(problem))?;
+    let prepare_s = start.elapsed().as_secs_f64();
+
+    let mut estimate = None;
+    for _ in 0..settings.warmup {
+        let start = Instant::now();
+        black_box(solver.solve()?);
+        estimate = Some(start.elapsed());
+    }
+
+    let mut times = Vec::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    loop {
+        let start = Instant::now();
+        let outcome = black_box(solver.solve()?);
+        let took = start.elapsed();
+        times.push(took.as_secs_f64());
+        outcomes.push(outcome);
+        let wanted = settings
+            .repeat
+            .unwrap_or_else(|| auto_repeats(estimate.unwrap_or(took), settings.budget));
+        if times.len() as u32 >= wanted {
+            break;
+        }
+    }
+
+    let last = *outcomes.last().expect("at least one timed solve");
+    let repeat_spread = outcomes
+        .iter()
+        .flat_map(|o| (0..2).map(move |i| (o.w[i] - last.w[i]).abs()))
+        .fold(0.0, f64::max);
+    Ok(Measurement {
+        prepare_s,
+        time: TimeStats::from_samples(times),
+        outcome: last,
+        repeat_spread,
+    })
+}
+
+/// Timed solves that fit `budget` given one solve takes `one`, within the automatic bounds.
+fn auto_repeats(one: Duration, budget: Duration) -> u32 {
+    let fits = budget.as_secs_f64() / one.as_secs_f64().max(1e-9);
+    (fits.floor() as u32).clamp(
+        BenchSettings::MIN_AUTO_REPEATS,
+        BenchSettings::MAX_AUTO_REPEATS,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_min_max_of_known_samples() {
+        let odd = TimeStats::from_samples(vec![3.0, 1.0, 2.0]);
+        assert_eq!((odd.median, odd.min, odd.max), (2.0, 1.0, 3.0));
+        assert_eq!(odd.repeats, [3.0, 1.0, 2.0]);
+        let even = TimeStats::from_samples(vec![4.0, 1.0, 3.0, 2.0]);
+        assert_eq!((even.median, even.min, even.max), (2.5, 1.0, 4.0));
+    }
+
+    #[test]
+    fn automatic_repeats_fit_the_budget_within_bounds() {
+        let s = Duration::from_secs;
+        assert_eq!(auto_repeats(Duration::from_millis(1), s(3)), 10);
+        assert_eq!(auto_repeats(Duration::from_millis(700), s(3)), 4);
+        assert_eq!(auto_repeats(s(60), s(3)), 1);
+    }
+
+    #[test]
+    fn fixed_repeats_are_honoured() {
+        let problem =
+            Problem::new(crate::Dataset::synthetic(100, 0.1, 1).unwrap(), 0.01, 5).unwrap();
+        let settings = BenchSettings {
+            warmup: 0,
+            repeat: Some(4),
+            ..BenchSettings::default()
+        };
+        let m = measure(SolverId::CpuFused, &problem, &settings).unwrap();
+        assert_eq!(m.time.repeats.len(), 4);
+        assert_eq!(m.repeat_spread, 0.0);
+    }
+}

@@ -1,0 +1,109 @@
+//! Command-line definitions (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use gdbench::problem::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
+
+/// How much faster is batch gradient descent on this machine's GPU than on its CPU, and why?
+///
+/// With no command, runs the article's problem (N = 10 000, 10 000 epochs, mu = 0.001) on every
+/// solver available, validates each answer against the f64 reference and prints a table.
+#[derive(Debug, Parser)]
+#[command(name = "gdbench", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// gdbench's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Time and validate solvers on one problem (the default command).
+    Run(RunArgs),
+    /// List the solvers and what each one does.
+    Solvers,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table for people.
+    Table,
+    /// The JSON contract documented in README.
+    Json,
+}
+
+/// Options of `gdbench run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Number of samples N (accepts 10000, 10_000 or 1e4).
+    #[arg(long, value_parser = parse_count, default_value_t = ARTICLE_N as u64, conflicts_with = "data")]
+    pub n: u64,
+    /// Epochs of gradient descent.
+    #[arg(long, value_parser = parse_count, default_value_t = ARTICLE_EPOCHS)]
+    pub epochs: u64,
+    /// Step size mu (finite, > 0).
+    #[arg(long, default_value_t = ARTICLE_MU, allow_negative_numbers = true)]
+    pub mu: f64,
+    /// Standard deviation of the synthetic noise (≥ 0).
+    #[arg(long, default_value_t = ARTICLE_SIGMA, allow_negative_numbers = true, conflicts_with = "data")]
+    pub sigma: f64,
+    /// Seed of the synthetic noise.
+    #[arg(long, default_value_t = ARTICLE_SEED, conflicts_with = "data")]
+    pub seed: u64,
+    /// Load x,d from a file instead: .csv (two columns, optional header) or .npy (N×2 float64/float32).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Solvers to run: names and the groups cpu, gpu, all, comma-separated (see `gdbench solvers`).
+    #[arg(long, default_value = "all", value_name = "LIST")]
+    pub solvers: String,
+    /// Timed repeats per solver [default: as many as fit about 3 s, between 1 and 10].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
+    /// Untimed warm-up solves per solver before timing.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress lines on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// A count: `10000`, `10_000` or `1e4` (an exact integer).
+fn parse_count(text: &str) -> Result<u64, String> {
+    let plain = text.trim().replace('_', "");
+    let bad = || format!("`{text}` is not a whole number: write e.g. 10000, 10_000 or 1e4");
+    if let Ok(v) = plain.parse::<u64>() {
+        return Ok(v);
+    }
+    let v: f64 = plain.parse().map_err(|_| bad())?;
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64 {
+        Ok(v as u64)
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_count;
+
+    #[test]
+    fn counts_accept_underscores_and_exponents() {
+        assert_eq!(parse_count("1_000_000"), Ok(1_000_000));
+        assert_eq!(parse_count("1e6"), Ok(1_000_000));
+        assert_eq!(parse_count("2.5e3"), Ok(2500));
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("-3").is_err());
+        assert!(parse_count("ten").is_err());
+    }
+}

@@ -1,0 +1,302 @@
+//! The fused epoch kernel: Σe and Σe·x with `e = d − (w0 + w1·x)` in one pass over x and d.
+//!
+//! The samples are summed as a pairwise tree over leaves of [`LEAF`] samples, so rounding error
+//! grows with log N rather than N (this matters in f32: a running f32 sum of 10⁸ terms loses
+//! whole digits). Inside a leaf, `LANES` independent accumulators break the add-latency chain so
+//! the compiler vectorises the loop. The leaf is compiled for AVX-512, AVX2 and the baseline,
+//! and the widest one present is chosen at run time, so a portable binary uses AVX-512 or AVX2 without
+//! `target-cpu=native`. There is no FMA contraction and the summation order is fixed, so every
+//! instruction set, and the threaded solver that walks the same tree, gives bit-identical sums.
+
+use super::real::Real;
+
+/// Samples per leaf of the summation tree: a multiple of every lane count.
+pub const LEAF: usize = 4096;
+
+/// Accumulator lanes for f64: 4 AVX-512 registers per sum (fewer lanes and LLVM pairs the two
+/// sums into 128-bit registers instead of vectorising across lanes: 3× slower).
+pub const LANES_F64: usize = 32;
+/// Accumulator lanes for f32: 2 AVX-512 registers per sum.
+pub const LANES_F32: usize = 32;
+
+/// Σe and Σe·x over the slice pair at the current weights: the whole tree on this thread.
+pub fn error_sums<T: Real + Lanes>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+    assert_eq!(x.len(), d.len(), "x and d differ in length");
+    if x.len() <= LEAF {
+        return T::leaf_sums(x, d, w0, w1);
+    }
+    let mid = split_point(x.len());
+    let a = error_sums(&x[..mid], &d[..mid], w0, w1);
+    let b = error_sums(&x[mid..], &d[mid..], w0, w1);
+    (a.0 + b.0, a.1 + b.1)
+}
+
+/// The same tree as [`error_sums`], with both halves of every node larger than `grain` samples
+/// run by `rayon::join` on the current pool. The additions and their order are unchanged, so
+/// the result is bit-identical to [`error_sums`] whatever the thread count or scheduling.
+pub fn error_sums_parallel<T: Real + Lanes>(
+    x: &[T],
+    d: &[T],
+    w0: T,
+    w1: T,
+    grain: usize,
+) -> (T, T) {
+    assert_eq!(x.len(), d.len(), "x and d differ in length");
+    if x.len() <= grain.max(LEAF) {
+        return error_sums(x, d, w0, w1);
+    }
+    let mid = split_point(x.len());
+    let (a, b) = rayon::join(
+        || error_sums_parallel(&x[..mid], &d[..mid], w0, w1, grain),
+        || error_sums_parallel(&x[mid..], &d[mid..], w0, w1, grain),
+    );
+    (a.0 + b.0, a.1 + b.1)
+}
+
+/// Where a node of more than `LEAF` samples splits: its middle, rounded up to a whole leaf.
+fn split_point(len: usize) -> usize {
+    (len / 2).div_ceil(LEAF) * LEAF
+}
+
+/// Picks the lane count for a float type.
+pub trait Lanes: Sized {
+    /// Σe and Σe·x of one leaf with this type's lane count.
+    fn leaf_sums(x: &[Self], d: &[Self], w0: Self, w1: Self) -> (Self, Self);
+}
+
+impl Lanes for f64 {
+    fn leaf_sums(x: &[f64], d: &[f64], w0: f64, w1: f64) -> (f64, f64) {
+        leaf_dispatch::<f64, LANES_F64>(x, d, w0, w1)
+    }
+}
+
+impl Lanes for f32 {
+    fn leaf_sums(x: &[f32], d: &[f32], w0: f32, w1: f32) -> (f32, f32) {
+        leaf_dispatch::<f32, LANES_F32>(x, d, w0, w1)
+    }
+}
+
+/// The leaf with the instruction set chosen by [`simd_level`].
+#[inline]
+fn leaf_dispatch<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+    leaf_at::<T, L>(simd_level(), x, d, w0, w1)
+}
+
+fn leaf_at<T: Real, const L: usize>(level: Simd, x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Simd::Avx512` is only ever produced after detecting AVX-512F on this CPU.
+        Simd::Avx512 => unsafe { leaf_avx512::<T, L>(x, d, w0, w1) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Simd::Avx2` is only ever produced after detecting AVX2 on this CPU.
+        Simd::Avx2 => unsafe { leaf_avx2::<T, L>(x, d, w0, w1) },
+        _ => leaf::<T, L>(x, d, w0, w1),
+    }
+}
+
+/// The instruction sets the CPU kernels are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Simd {
+    /// The target's baseline (SSE2 on x86_64, NEON on aarch64).
+    Baseline,
+    /// 256-bit AVX2.
+    Avx2,
+    /// 512-bit AVX-512F.
+    Avx512,
+}
+
+impl Simd {
+    /// The name used by `GDBENCH_SIMD` and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Simd::Baseline => "baseline",
+            Simd::Avx2 => "avx2",
+            Simd::Avx512 => "avx512",
+        }
+    }
+
+    /// Every level this CPU can run, narrowest first.
+    pub fn available() -> Vec<Simd> {
+        let mut levels = vec![Simd::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                levels.push(Simd::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                levels.push(Simd::Avx512);
+            }
+        }
+        levels
+    }
+}
+
+/// The widest level this CPU runs, lowered by `GDBENCH_SIMD=baseline|avx2` (to compare
+/// instruction sets on one machine); read once per process.
+pub fn simd_level() -> Simd {
+    static LEVEL: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let widest = *Simd::available()
+            .last()
+            .expect("baseline is always available");
+        let cap = std::env::var("GDBENCH_SIMD").ok().and_then(|v| {
+            [Simd::Baseline, Simd::Avx2, Simd::Avx512]
+                .into_iter()
+                .find(|s| s.name().eq_ignore_ascii_case(v.trim()))
+        });
+        cap.map_or(widest, |c| c.min(widest))
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn leaf_avx512<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+    leaf::<T, L>(x, d, w0, w1)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn leaf_avx2<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+    leaf::<T, L>(x, d, w0, w1)
+}
+
+/// One leaf: `L` accumulators per sum, compiled for whichever instruction set it is inlined into.
+/// Each step is its own loop over the lanes so the compiler vectorises across lanes.
+#[inline(always)]
+fn leaf<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+    let mut s0 = [T::ZERO; L];
+    let mut s1 = [T::ZERO; L];
+    let (xb, xr) = x.as_chunks::<L>();
+    let (db, dr) = d.as_chunks::<L>();
+    for (xc, dc) in xb.iter().zip(db) {
+        let mut e = [T::ZERO; L];
+        for k in 0..L {
+            e[k] = dc[k] - (w0 + w1 * xc[k]);
+        }
+        for k in 0..L {
+            s0[k] = s0[k] + e[k];
+        }
+        for k in 0..L {
+            s1[k] = s1[k] + e[k] * xc[k];
+        }
+    }
+    for (k, (&xi, &di)) in xr.iter().zip(dr).enumerate() {
+        let e = di - (w0 + w1 * xi);
+        s0[k] = s0[k] + e;
+        s1[k] = s1[k] + e * xi;
+    }
+    (fold_lanes(s0), fold_lanes(s1))
+}
+
+/// Sums the lanes pairwise in a fixed tree, halving each level.
+#[inline(always)]
+fn fold_lanes<T: Real, const L: usize>(mut s: [T; L]) -> T {
+    let mut width = L;
+    while width > 1 {
+        width /= 2;
+        for k in 0..width {
+            s[k] = s[k] + s[k + width];
+        }
+    }
+    s[0]
+}
+
+/// Σ of a sequence with Neumaier's compensation: near-exact, for one-off sums (moments, closed form).
+pub fn compensated_sum(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut sum, mut carry) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = sum + v;
+        carry += if sum.abs() >= v.abs() {
+            (sum - t) + v
+        } else {
+            (v - t) + sum
+        };
+        sum = t;
+    }
+    sum + carry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(x: &[f64], d: &[f64], w0: f64, w1: f64) -> (f64, f64) {
+        x.iter().zip(d).fold((0.0, 0.0), |(a, b), (&x, &d)| {
+            let e = d - (w0 + w1 * x);
+            (a + e, b + e * x)
+        })
+    }
+
+    #[test]
+    fn matches_a_plain_loop_for_every_remainder() {
+        for n in [1, 2, 15, 16, 17, 31, 32, 33, 100, 1001, LEAF + 17, 3 * LEAF] {
+            let x: Vec<f64> = (0..n).map(|i| i as f64 * 0.37 - 3.0).collect();
+            let d: Vec<f64> = x.iter().map(|x| 1.5 - 0.25 * x + (x * 7.0).sin()).collect();
+            let (a, b) = error_sums(&x, &d, 0.3, -0.7);
+            let (pa, pb) = plain(&x, &d, 0.3, -0.7);
+            assert!(
+                (a - pa).abs() <= 1e-12 * (1.0 + pa.abs()),
+                "n={n}: {a} vs {pa}"
+            );
+            assert!(
+                (b - pb).abs() <= 1e-12 * (1.0 + pb.abs()),
+                "n={n}: {b} vs {pb}"
+            );
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let df: Vec<f32> = d.iter().map(|&v| v as f32).collect();
+            let (fa, fb) = error_sums(&xf, &df, 0.3, -0.7);
+            assert!(
+                (fa as f64 - pa).abs() <= 1e-4 * (1.0 + pa.abs()),
+                "n={n}: {fa} vs {pa}"
+            );
+            assert!(
+                (fb as f64 - pb).abs() <= 1e-4 * (1.0 + pb.abs()),
+                "n={n}: {fb} vs {pb}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_instruction_set_gives_the_same_bits() {
+        let x: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.01).sin()).collect();
+        let d: Vec<f64> = x.iter().map(|x| 3.0 + 2.0 * x).collect();
+        let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let df: Vec<f32> = d.iter().map(|&v| v as f32).collect();
+        let base = leaf_at::<f64, LANES_F64>(Simd::Baseline, &x, &d, 0.5, 0.25);
+        let base32 = leaf_at::<f32, LANES_F32>(Simd::Baseline, &xf, &df, 0.5, 0.25);
+        for level in Simd::available() {
+            assert_eq!(
+                leaf_at::<f64, LANES_F64>(level, &x, &d, 0.5, 0.25),
+                base,
+                "{level:?}"
+            );
+            assert_eq!(
+                leaf_at::<f32, LANES_F32>(level, &xf, &df, 0.5, 0.25),
+                base32,
+                "{level:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_tree_is_the_same_on_one_thread_or_many() {
+        for n in [LEAF - 1, LEAF + 1, 3 * LEAF + 5, 40_000] {
+            let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.001).cos()).collect();
+            let d: Vec<f32> = x.iter().map(|x| 2.0 * x + 0.5).collect();
+            let seq = error_sums(&x, &d, 0.1, 0.2);
+            for grain in [1, LEAF, 10_000] {
+                assert_eq!(
+                    error_sums_parallel(&x, &d, 0.1, 0.2, grain),
+                    seq,
+                    "n={n} grain={grain}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn compensated_sum_recovers_what_plain_summation_loses() {
+        let values = [1e16, 1.0, -1e16, 1.0];
+        assert_eq!(compensated_sum(values), 2.0);
+    }
+}

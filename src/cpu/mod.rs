@@ -1,0 +1,18 @@
+//! The CPU solvers and the closed-form answer.
+
+mod closed_form;
+mod descent;
+mod fused;
+mod kernel;
+mod moments;
+mod naive;
+mod real;
+mod threads;
+
+pub use closed_form::closed_form;
+pub use fused::Fused;
+pub use kernel::{LEAF, Simd, compensated_sum, error_sums, error_sums_parallel, simd_level};
+pub use moments::Moments;
+pub use naive::Naive;
+pub use real::Real;
+pub use threads::Threads;

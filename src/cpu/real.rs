@@ -1,0 +1,43 @@
+//! The two float types the CPU solvers are written once for.
+
+use std::ops::{Add, Mul, Sub};
+
+/// f32 or f64: just the arithmetic the descent needs.
+pub trait Real:
+    Copy + Send + Sync + PartialEq + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self>
+{
+    /// Zero.
+    const ZERO: Self;
+    /// Rounds an f64 to this type.
+    fn from_f64(v: f64) -> Self;
+    /// Widens to f64 exactly.
+    fn to_f64(self) -> f64;
+    /// Neither NaN nor infinite.
+    fn is_finite(self) -> bool;
+}
+
+impl Real for f64 {
+    const ZERO: Self = 0.0;
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}
+
+impl Real for f32 {
+    const ZERO: Self = 0.0;
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64(self) -> f64 {
+        self.into()
+    }
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}

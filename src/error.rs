@@ -1,0 +1,77 @@
+//! The library's error type: every failure a user can cause or meet, each with a one-line message.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in gdbench's library, worded for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum GdError {
+    /// A command-line or API parameter is out of range.
+    #[error("invalid {name}: {problem}")]
+    InvalidParameter {
+        /// The parameter's name as the user typed it, e.g. `--mu`.
+        name: &'static str,
+        /// What is wrong and what would be right.
+        problem: String,
+    },
+
+    /// A solver or group name that gdbench does not know.
+    #[error("unknown solver `{name}`: choose from {valid}")]
+    UnknownSolver {
+        /// The name as given.
+        name: String,
+        /// The valid names and groups, comma-separated.
+        valid: String,
+    },
+
+    /// A data file that could not be opened or read.
+    #[error("cannot read data file {}: {source}", path.display())]
+    DataIo {
+        /// The file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+
+    /// A data file whose content is not usable (malformed, wrong shape, non-finite values...).
+    #[error("bad data file {}: {problem}", path.display())]
+    DataFormat {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column where they exist.
+        problem: String,
+    },
+
+    /// The problem would not fit in memory.
+    #[error(
+        "N = {n} needs about {need_mib} MiB for x and d, but only {available_mib} MiB is available: choose a smaller --n"
+    )]
+    OutOfMemory {
+        /// Number of samples requested.
+        n: usize,
+        /// Estimated need in MiB.
+        need_mib: u64,
+        /// Memory the OS reports available, in MiB.
+        available_mib: u64,
+    },
+
+    /// A solver could not prepare or run (a device fault, an unsupported feature...).
+    #[error("{solver} failed: {message}")]
+    Solver {
+        /// The solver's name.
+        solver: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// Writing a report failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Output {
+        /// The destination.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = GdError> = std::result::Result<T, E>;

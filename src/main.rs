@@ -1,0 +1,144 @@
+//! gdbench's command line: parse, call the library, map failures to exit codes.
+
+mod cli;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{Cli, Command, Format, RunArgs};
+use gdbench::bench::BenchSettings;
+use gdbench::report::{Report, render_table, write_atomically};
+use gdbench::solver::{Selected, SolverId, select};
+use gdbench::suite::{SuiteOptions, run_suite};
+use gdbench::validate::Status;
+use gdbench::{Dataset, GdError, Problem};
+
+/// Exit codes, documented in README.
+mod exit {
+    /// Something outside the user's input failed (e.g. writing the report).
+    pub const FAILURE: u8 = 1;
+    /// Bad input: an option, a solver name or a data file.
+    pub const BAD_INPUT: u8 = 2;
+    /// A run disagreed with the reference.
+    pub const MISMATCH: u8 = 3;
+    /// A solver named in --solvers could not run.
+    pub const NOT_RUN: u8 = 4;
+    /// The descent diverged (mu too large); reported, not a fault of gdbench.
+    pub const DIVERGED: u8 = 5;
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: bad arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("gdbench: error: {first} (see gdbench --help)");
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Solvers) => {
+            list_solvers();
+            Ok(0)
+        }
+        Some(Command::Run(args)) => run(&args),
+        None => run(&cli.run),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("gdbench: error: {e:#}");
+            let code = match e.downcast_ref::<GdError>() {
+                Some(GdError::Output { .. }) | None => exit::FAILURE,
+                Some(GdError::Solver { .. }) => exit::NOT_RUN,
+                Some(_) => exit::BAD_INPUT,
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn list_solvers() {
+    for id in SolverId::ALL {
+        println!("{:<14} {}", id.name(), id.summary());
+    }
+    println!(
+        "{:<14} every solver above that this machine can run (the default)",
+        "all"
+    );
+    println!("{:<14} the CPU solvers", "cpu");
+    println!("{:<14} the GPU solvers (none in this build yet)", "gpu");
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<u8> {
+    let solvers = select(&args.solvers)?;
+    let data = match &args.data {
+        Some(path) => Dataset::load(path)?,
+        None => Dataset::synthetic(to_usize(args.n)?, args.sigma, args.seed)?,
+    };
+    let problem = Problem::new(data, args.mu, args.epochs)?;
+    let options = SuiteOptions {
+        solvers: solvers.clone(),
+        bench: BenchSettings {
+            warmup: args.warmup,
+            repeat: args.repeat,
+            ..BenchSettings::default()
+        },
+    };
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let report = run_suite(&problem, &options, &mut |id| {
+        if show_progress {
+            eprintln!("gdbench: timing {id} ...");
+        }
+    })?;
+
+    let text = match args.format {
+        Format::Table => render_table(&report),
+        Format::Json => {
+            serde_json::to_string_pretty(&report).context("serialising the report")? + "\n"
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            write_atomically(path, &text)?;
+            if !args.quiet {
+                eprintln!("gdbench: wrote {}", path.display());
+            }
+        }
+        None => print!("{text}"),
+    }
+    Ok(exit_code(&report, &solvers))
+}
+
+fn to_usize(n: u64) -> Result<usize, GdError> {
+    usize::try_from(n).map_err(|_| GdError::InvalidParameter {
+        name: "--n",
+        problem: format!("{n} does not fit this machine's address space"),
+    })
+}
+
+/// The worst outcome decides: mismatch, then a named solver that did not run, then divergence.
+fn exit_code(report: &Report, solvers: &[Selected]) -> u8 {
+    let explicit = |name: &str| solvers.iter().any(|s| s.explicit && s.id.name() == name);
+    let any = |pred: &dyn Fn(&gdbench::report::RunReport) -> bool| report.runs.iter().any(pred);
+    if any(&|r| r.status == Status::Mismatch) {
+        exit::MISMATCH
+    } else if any(&|r| {
+        matches!(r.status, Status::Error | Status::Unavailable) && explicit(r.solver)
+    }) {
+        exit::NOT_RUN
+    } else if any(&|r| r.status == Status::Diverged) {
+        exit::DIVERGED
+    } else {
+        0
+    }
+}

@@ -1,0 +1,53 @@
+//! Refuses a dataset that cannot fit before anything is allocated.
+
+use crate::error::{GdError, Result};
+
+/// Bytes of host memory the dataset itself needs per sample: x and d in f64.
+pub const BYTES_PER_SAMPLE: u64 = 16;
+
+/// Fails with a clear error when N samples (x and d in f64) exceed the memory the OS reports
+/// available. Where the OS does not say (not Linux), it passes and allocation itself is checked.
+pub fn check_fits(n: usize) -> Result<()> {
+    let need = (n as u64).saturating_mul(BYTES_PER_SAMPLE);
+    match available_bytes() {
+        Some(available) if need > available => Err(GdError::OutOfMemory {
+            n,
+            need_mib: need.div_ceil(1 << 20),
+            available_mib: available >> 20,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Allocates an empty vector for `n` samples, turning allocation failure into an error.
+pub(crate) fn reserve(n: usize) -> Result<Vec<f64>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| GdError::OutOfMemory {
+        n,
+        need_mib: ((n as u64).saturating_mul(BYTES_PER_SAMPLE)).div_ceil(1 << 20),
+        available_mib: available_bytes().unwrap_or(0) >> 20,
+    })?;
+    Ok(v)
+}
+
+/// `MemAvailable` from `/proc/meminfo`, in bytes.
+fn available_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_absurd_sizes_and_accepts_small_ones() {
+        assert!(check_fits(1000).is_ok());
+        if available_bytes().is_some() {
+            let err = check_fits(usize::MAX / 32).unwrap_err().to_string();
+            assert!(err.contains("choose a smaller --n"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The problem: N pairs (x, d), a step size and an epoch count, validated once so solvers never
+//! meet bad input.
+
+mod load;
+mod memory;
+mod synthetic;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::{GdError, Result};
+
+pub use memory::check_fits;
+pub use synthetic::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
+
+/// Where a dataset came from, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum Source {
+    /// Generated as the article does: `x = linspace(0, 2, N)`, `d = 3 + 2x + sigma·noise`.
+    Synthetic {
+        /// Seed of the ChaCha8 stream behind the noise.
+        seed: u64,
+        /// Standard deviation of the Gaussian noise.
+        sigma: f64,
+    },
+    /// Loaded from a `.csv` or `.npy` file.
+    File {
+        /// The file as given on the command line.
+        data: PathBuf,
+    },
+}
+
+/// The samples: inputs `x` and desired outputs `d`, in f64, same length ≥ 2, all finite.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    x: Vec<f64>,
+    d: Vec<f64>,
+    source: Source,
+}
+
+impl Dataset {
+    /// Checks and wraps samples: equal lengths, N ≥ 2, finite values, not all x equal.
+    pub fn new(x: Vec<f64>, d: Vec<f64>, source: Source) -> Result<Self> {
+        let fail = |problem: String| match &source {
+            Source::File { data } => GdError::DataFormat {
+                path: data.clone(),
+                problem,
+            },
+            Source::Synthetic { .. } => GdError::InvalidParameter {
+                name: "dataset",
+                problem,
+            },
+        };
+        if x.len() != d.len() {
+            return Err(fail(format!(
+                "x has {} values but d has {}",
+                x.len(),
+                d.len()
+            )));
+        }
+        if x.len() < 2 {
+            return Err(fail(format!(
+                "{} sample(s) found; a line needs at least 2",
+                x.len()
+            )));
+        }
+        if let Some(i) = x.iter().chain(&d).position(|v| !v.is_finite()) {
+            let (column, row) = if i < x.len() {
+                ("x", i)
+            } else {
+                ("d", i - x.len())
+            };
+            return Err(fail(format!(
+                "{column} of sample {} is {}: every value must be finite",
+                row + 1,
+                if i < x.len() { x[row] } else { d[row] }
+            )));
+        }
+        if x.iter().all(|&v| v == x[0]) {
+            return Err(fail(format!(
+                "all x values equal {}: no line can be fitted",
+                x[0]
+            )));
+        }
+        Ok(Self { x, d, source })
+    }
+
+    /// Inputs x.
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+
+    /// Desired outputs d.
+    pub fn d(&self) -> &[f64] {
+        &self.d
+    }
+
+    /// Number of samples N.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    /// Always false: a dataset holds at least two samples.
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// Where the samples came from.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+}
+
+/// One gradient-descent problem: the dataset, the step size mu and the number of epochs.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    data: Dataset,
+    mu: f64,
+    epochs: u64,
+}
+
+impl Problem {
+    /// Checks mu (finite, > 0) and epochs (≥ 1) and builds the problem.
+    pub fn new(data: Dataset, mu: f64, epochs: u64) -> Result<Self> {
+        if !mu.is_finite() || mu <= 0.0 {
+            return Err(GdError::InvalidParameter {
+                name: "--mu",
+                problem: format!("{mu} is not a step size: give a finite number > 0, e.g. 0.001"),
+            });
+        }
+        if epochs == 0 {
+            return Err(GdError::InvalidParameter {
+                name: "--epochs",
+                problem: "0 epochs computes nothing: give at least 1".into(),
+            });
+        }
+        Ok(Self { data, mu, epochs })
+    }
+
+    /// The article's problem: N = 10 000, sigma = 0.1, seed 444, mu = 0.001, 10 000 epochs.
+    pub fn article() -> Self {
+        let data = Dataset::synthetic(ARTICLE_N, ARTICLE_SIGMA, ARTICLE_SEED)
+            .expect("the article's dataset is valid");
+        Self::new(data, ARTICLE_MU, ARTICLE_EPOCHS).expect("the article's parameters are valid")
+    }
+
+    /// Inputs x.
+    pub fn x(&self) -> &[f64] {
+        self.data.x()
+    }
+
+    /// Desired outputs d.
+    pub fn d(&self) -> &[f64] {
+        self.data.d()
+    }
+
+    /// Number of samples N.
+    pub fn n(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Step size.
+    pub fn mu(&self) -> f64 {
+        self.mu
+    }
+
+    /// Number of epochs.
+    pub fn epochs(&self) -> u64 {
+        self.epochs
+    }
+
+    /// The dataset.
+    pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synthetic() -> Source {
+        Source::Synthetic {
+            seed: 1,
+            sigma: 0.0,
+        }
+    }
+
+    #[test]
+    fn rejects_bad_datasets() {
+        let bad = [
+            (vec![1.0], vec![1.0], "at least 2"),
+            (vec![1.0, 2.0], vec![1.0], "x has 2 values but d has 1"),
+            (vec![1.0, f64::NAN], vec![1.0, 2.0], "x of sample 2 is NaN"),
+            (
+                vec![1.0, 2.0],
+                vec![f64::INFINITY, 2.0],
+                "d of sample 1 is inf",
+            ),
+            (vec![5.0, 5.0], vec![1.0, 2.0], "all x values equal 5"),
+        ];
+        for (x, d, expected) in bad {
+            let err = Dataset::new(x, d, synthetic()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let data = || Dataset::new(vec![0.0, 1.0], vec![1.0, 2.0], synthetic()).unwrap();
+        for mu in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let err = Problem::new(data(), mu, 10).unwrap_err().to_string();
+            assert!(err.starts_with("invalid --mu"), "{err}");
+        }
+        let err = Problem::new(data(), 0.1, 0).unwrap_err().to_string();
+        assert!(err.starts_with("invalid --epochs"), "{err}");
+    }
+}

@@ -1,0 +1,120 @@
+//! The report: what a run of gdbench found, as one serialisable value, and its renderings.
+//! The JSON form is a contract other tools read (README, "JSON report").
+
+mod output;
+mod table;
+
+use serde::Serialize;
+
+pub use output::write_atomically;
+pub use table::render_table;
+
+use crate::bench::TimeStats;
+use crate::problem::Source;
+use crate::solver::{DeviceType, Precision};
+use crate::validate::Status;
+
+/// Everything one `gdbench run` measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The gdbench version that measured it.
+    pub gdbench_version: &'static str,
+    /// The host.
+    pub machine: Machine,
+    /// The problem solved.
+    pub problem: ProblemSummary,
+    /// The f64 answer every run is checked against.
+    pub reference: Reference,
+    /// The least-squares answer the descent converges towards.
+    pub closed_form: ClosedForm,
+    /// The solver speed-ups are relative to.
+    pub baseline: &'static str,
+    /// One entry per selected solver, in catalogue order.
+    pub runs: Vec<RunReport>,
+}
+
+/// The host's CPU and OS.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Machine {
+    /// CPU model name.
+    pub cpu: String,
+    /// Hardware threads available.
+    pub threads: usize,
+    /// Instruction set the fused CPU kernels run with.
+    pub simd: &'static str,
+    /// Operating system.
+    pub os: &'static str,
+    /// CPU architecture.
+    pub arch: &'static str,
+}
+
+/// N, epochs, mu and where the data came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProblemSummary {
+    /// Number of samples.
+    pub n: usize,
+    /// Epochs of gradient descent.
+    pub epochs: u64,
+    /// Step size.
+    pub mu: f64,
+    /// `"synthetic"` (with `seed`, `sigma`) or `"file"` (with `data`).
+    #[serde(flatten)]
+    pub source: Source,
+}
+
+/// The reference solver and its weights.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reference {
+    /// Always `cpu-fused` (f64).
+    pub solver: &'static str,
+    /// `[w0, w1]` (null entries if the reference diverged).
+    pub w: [f64; 2],
+}
+
+/// The closed-form least-squares weights.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClosedForm {
+    /// `[w0, w1]`.
+    pub w: [f64; 2],
+}
+
+/// One solver's result: verdict, weights, timings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    /// Solver name, e.g. `cpu-fused`.
+    pub solver: &'static str,
+    /// Device name (CPU model, GPU adapter).
+    pub device: String,
+    /// `cpu`, `discrete-gpu`, `integrated-gpu`, `virtual-gpu` or `other`.
+    pub device_type: DeviceType,
+    /// `f32` or `f64`.
+    pub precision: Precision,
+    /// Host threads used.
+    pub threads: usize,
+    /// `ok`, `mismatch`, `diverged`, `unavailable` or `error`.
+    pub status: Status,
+    /// Why the status is not ok, or a note on the solver; empty otherwise.
+    pub message: String,
+    /// Final `[w0, w1]`; null when the solver did not run.
+    pub w: Option<[f64; 2]>,
+    /// Largest absolute weight difference from the reference.
+    pub max_abs_diff: Option<f64>,
+    /// The same, relative to the reference's largest weight.
+    pub max_rel_diff: Option<f64>,
+    /// Relative tolerance applied for this precision.
+    pub tolerance: Option<f64>,
+    /// Epoch after which the weights became non-finite.
+    pub diverged_at_epoch: Option<u64>,
+    /// Wall time of the whole descent (all epochs), per timed repeat.
+    pub time_s: Option<TimeStats>,
+    /// Wall time of preparation (allocation, conversion, pools), not in `time_s`.
+    pub prepare_s: Option<f64>,
+    /// Median time per epoch in microseconds.
+    pub epoch_us: Option<f64>,
+    /// Effective bandwidth: bytes of x and d in this precision per epoch, over the median epoch.
+    pub effective_gb_s: Option<f64>,
+    /// Baseline median over this run's median.
+    pub speedup: Option<f64>,
+    /// Untimed solves before timing.
+    pub warmup: u32,
+}

@@ -1,0 +1,148 @@
+//! The human-readable table: one row per solver, the closed form and notes under it.
+
+use comfy_table::{CellAlignment, ContentArrangement, LineStyle, Table, TableStyle};
+
+use super::{Report, RunReport};
+use crate::problem::Source;
+use crate::solver::DeviceType;
+use crate::validate::Status;
+
+/// A rule above and below the table and under its header; no lines between rows or columns.
+const RULES_ONLY: TableStyle = TableStyle::new()
+    .top_border(LineStyle::none().fill('─').junction('─'))
+    .header_separator(LineStyle::none().fill('─').junction('─'))
+    .bottom_border(LineStyle::none().fill('─').junction('─'));
+
+/// Renders the report as an aligned text table with a header and footnotes.
+pub fn render_table(report: &Report) -> String {
+    let p = &report.problem;
+    let source = match &p.source {
+        Source::Synthetic { seed, sigma } => format!("synthetic (seed {seed}, sigma {sigma})"),
+        Source::File { data } => format!("file {}", data.display()),
+    };
+    let m = &report.machine;
+    let mut out = format!(
+        "gdbench {}: batch gradient descent for y = w0 + w1·x\n\
+         problem: N = {}, {} epochs, mu = {}, {source}\n\
+         host:    {} ({} threads, {} kernels, {}/{})\n\n",
+        report.gdbench_version, p.n, p.epochs, p.mu, m.cpu, m.threads, m.simd, m.os, m.arch
+    );
+
+    let mut table = Table::new();
+    table
+        .load_style(RULES_ONLY)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header([
+            "solver",
+            "device",
+            "prec",
+            "w0",
+            "w1",
+            "Δ ref",
+            "verdict",
+            "median",
+            "min … max",
+            "reps",
+            "µs/epoch",
+            "GB/s",
+            &format!("× {}", report.baseline),
+        ]);
+    for run in &report.runs {
+        table.add_row(row(run));
+    }
+    for col in [3, 4, 5, 7, 8, 9, 10, 11, 12] {
+        if let Some(c) = table.column_mut(col) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    out += &table.to_string();
+    out += "\n\n";
+
+    let [c0, c1] = report.closed_form.w;
+    out += &format!(
+        "closed form (least squares): w0 = {c0:.8}, w1 = {c1:.8}  (where the descent heads as epochs grow)\n"
+    );
+    out += &format!(
+        "reference: {} (f64); Δ ref is max|w − w_ref| / max|w_ref|; times are the whole descent, all epochs.\n",
+        report.reference.solver
+    );
+    for run in report.runs.iter().filter(|r| !r.message.is_empty()) {
+        out += &format!("  {}: {}\n", run.solver, run.message);
+    }
+    if report
+        .runs
+        .iter()
+        .any(|r| r.device_type == DeviceType::Cpu && !r.solver.starts_with("cpu"))
+    {
+        out += "note: rows on a cpu-type adapter are CPU emulation of a GPU: CPU timings, not GPU speed.\n";
+    }
+    out
+}
+
+fn row(run: &RunReport) -> Vec<String> {
+    let device = match run.device_type {
+        DeviceType::Cpu if run.solver.starts_with("cpu") => {
+            format!("cpu ×{}", run.threads)
+        }
+        DeviceType::Cpu => format!("{} (cpu emulation)", run.device),
+        other => format!("{} ({other})", run.device),
+    };
+    let dash = || "–".to_string();
+    let weight = |i: usize| run.w.map_or_else(dash, |w| format!("{:.10}", w[i]));
+    let verdict = match run.status {
+        Status::Ok => "ok".to_string(),
+        other => other.to_string().to_uppercase(),
+    };
+    let (median, range, reps) = match &run.time_s {
+        Some(t) => (
+            human_time(t.median),
+            format!("{} … {}", human_time(t.min), human_time(t.max)),
+            t.repeats.len().to_string(),
+        ),
+        None => (dash(), dash(), dash()),
+    };
+    vec![
+        run.solver.to_string(),
+        device,
+        run.precision.to_string(),
+        weight(0),
+        weight(1),
+        run.max_rel_diff.map_or_else(dash, |d| {
+            if d == 0.0 {
+                "0".into()
+            } else {
+                format!("{d:.1e}")
+            }
+        }),
+        verdict,
+        median,
+        range,
+        reps,
+        run.epoch_us.map_or_else(dash, |u| format!("{u:.3}")),
+        run.effective_gb_s.map_or_else(dash, |g| format!("{g:.1}")),
+        run.speedup.map_or_else(dash, |s| format!("{s:.1}×")),
+    ]
+}
+
+/// Seconds in the unit that keeps 3–4 significant digits.
+fn human_time(s: f64) -> String {
+    match s {
+        s if s >= 1.0 => format!("{s:.3} s"),
+        s if s >= 1e-3 => format!("{:.2} ms", s * 1e3),
+        s if s >= 1e-6 => format!("{:.2} µs", s * 1e6),
+        s => format!("{:.0} ns", s * 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_time;
+
+    #[test]
+    fn times_pick_a_readable_unit() {
+        assert_eq!(human_time(2.5), "2.500 s");
+        assert_eq!(human_time(0.01863), "18.63 ms");
+        assert_eq!(human_time(3.2e-5), "32.00 µs");
+        assert_eq!(human_time(4e-8), "40 ns");
+    }
+}

@@ -1,0 +1,303 @@
+//! What every solver is: a name, the device it runs on, a precision, and `solve`, which runs
+//! the whole descent once. Preparation (allocation, conversion, upload) happens before and is
+//! timed apart by the harness.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::error::{GdError, Result};
+use crate::problem::Problem;
+
+/// Floating-point precision a solver computes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// IEEE single precision (what GPUs compute in by default).
+    F32,
+    /// IEEE double precision (the reference).
+    F64,
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        })
+    }
+}
+
+/// The kind of device a run used; a software GPU adapter reports `Cpu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceType {
+    /// The host CPU (or a GPU adapter that is CPU emulation, such as lavapipe).
+    Cpu,
+    /// A discrete GPU.
+    DiscreteGpu,
+    /// A GPU sharing the CPU's memory.
+    IntegratedGpu,
+    /// A virtualised GPU.
+    VirtualGpu,
+    /// Anything the driver does not classify.
+    Other,
+}
+
+impl fmt::Display for DeviceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeviceType::Cpu => "cpu",
+            DeviceType::DiscreteGpu => "discrete-gpu",
+            DeviceType::IntegratedGpu => "integrated-gpu",
+            DeviceType::VirtualGpu => "virtual-gpu",
+            DeviceType::Other => "other",
+        })
+    }
+}
+
+/// Where and how a solver computes, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SolverInfo {
+    /// The device's name, e.g. the CPU model.
+    pub device: String,
+    /// The device's kind.
+    pub device_type: DeviceType,
+    /// Arithmetic precision.
+    pub precision: Precision,
+    /// Host threads the solver computes with.
+    pub threads: usize,
+}
+
+/// What one solve produced: the final weights, or where they stopped being finite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// `[w0, w1]` after the last epoch run.
+    pub w: [f64; 2],
+    /// The 1-based epoch after which a weight became NaN or infinite, if it did.
+    pub diverged_at: Option<u64>,
+}
+
+/// A prepared solver, ready to run the descent any number of times from `w = (0, 0)`.
+pub trait Solver {
+    /// Runs every epoch of the problem it was prepared for.
+    fn solve(&mut self) -> Result<Outcome>;
+}
+
+/// The families `--solvers` can name as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Solvers running on the host CPU.
+    Cpu,
+    /// Solvers running on a GPU adapter.
+    Gpu,
+}
+
+/// Every solver gdbench knows, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SolverId {
+    /// The article's pure-Python algorithm in plain loops: a fresh error vector per epoch.
+    CpuNaive,
+    /// One fused, vectorised pass per epoch in f64: the reference.
+    CpuFused,
+    /// The fused pass in f32, to separate f32 rounding from GPU effects.
+    CpuFusedF32,
+    /// The fused pass split across all cores with a pool that lives across epochs.
+    CpuThreads,
+    /// O(1) per epoch from four moments: the algorithmic limit, not an array benchmark.
+    CpuMoments,
+}
+
+impl SolverId {
+    /// All solvers, in the order reports list them.
+    pub const ALL: [SolverId; 5] = [
+        SolverId::CpuNaive,
+        SolverId::CpuFused,
+        SolverId::CpuFusedF32,
+        SolverId::CpuThreads,
+        SolverId::CpuMoments,
+    ];
+
+    /// The solver every other is validated against.
+    pub const REFERENCE: SolverId = SolverId::CpuFused;
+
+    /// The solver speed-ups are measured against.
+    pub const BASELINE: SolverId = SolverId::CpuNaive;
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SolverId::CpuNaive => "cpu-naive",
+            SolverId::CpuFused => "cpu-fused",
+            SolverId::CpuFusedF32 => "cpu-fused-f32",
+            SolverId::CpuThreads => "cpu-threads",
+            SolverId::CpuMoments => "cpu-moments",
+        }
+    }
+
+    /// One line on what the solver does.
+    pub fn summary(self) -> &'static str {
+        match self {
+            SolverId::CpuNaive => {
+                "the article's pure-Python algorithm in plain loops: a fresh error vector and separate passes each epoch"
+            }
+            SolverId::CpuFused => {
+                "one fused pass per epoch, 16 accumulators, SIMD chosen at run time (the f64 reference)"
+            }
+            SolverId::CpuFusedF32 => {
+                "cpu-fused in f32 throughout: tells f32 rounding apart from GPU effects"
+            }
+            SolverId::CpuThreads => {
+                "cpu-fused with each epoch's sums split across all cores; the pool lives across epochs"
+            }
+            SolverId::CpuMoments => {
+                "O(1) per epoch from Σx, Σx², Σd, Σxd: the algorithmic limit, not an array benchmark"
+            }
+        }
+    }
+
+    /// The family the solver belongs to.
+    pub fn group(self) -> Group {
+        Group::Cpu
+    }
+
+    /// Precision the solver computes in.
+    pub fn precision(self) -> Precision {
+        match self {
+            SolverId::CpuFusedF32 => Precision::F32,
+            _ => Precision::F64,
+        }
+    }
+
+    /// Device, device type, precision and threads.
+    pub fn info(self) -> SolverInfo {
+        SolverInfo {
+            device: crate::machine::cpu_model(),
+            device_type: DeviceType::Cpu,
+            precision: self.precision(),
+            threads: match self {
+                SolverId::CpuThreads => crate::machine::cpu_threads(),
+                _ => 1,
+            },
+        }
+    }
+
+    /// Allocates, converts and uploads what the solver needs: everything but the descent.
+    pub fn prepare<'p>(self, problem: &'p Problem) -> Result<Box<dyn Solver + 'p>> {
+        Ok(match self {
+            SolverId::CpuNaive => Box::new(cpu::Naive::new(problem)),
+            SolverId::CpuFused => Box::new(cpu::Fused::<f64>::new(problem)?),
+            SolverId::CpuFusedF32 => Box::new(cpu::Fused::<f32>::new(problem)?),
+            SolverId::CpuThreads => Box::new(cpu::Threads::new(problem)?),
+            SolverId::CpuMoments => Box::new(cpu::Moments::new(problem)),
+        })
+    }
+
+    /// Looks a solver up by its name.
+    pub fn from_name(name: &str) -> Option<SolverId> {
+        SolverId::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for SolverId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A solver picked by `--solvers`, and whether it was named (and so must run) or came in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selected {
+    /// The solver.
+    pub id: SolverId,
+    /// True when named explicitly: a named solver that cannot run fails the command.
+    pub explicit: bool,
+}
+
+/// Parses a comma-separated list of solver names and the groups `cpu`, `gpu`, `all`.
+/// Order follows the catalogue; duplicates collapse; a solver named anywhere counts as explicit.
+pub fn select(spec: &str) -> Result<Vec<Selected>> {
+    let mut picked: Vec<Selected> = Vec::new();
+    let mut add = |id: SolverId, explicit: bool| match picked.iter_mut().find(|s| s.id == id) {
+        Some(s) => s.explicit |= explicit,
+        None => picked.push(Selected { id, explicit }),
+    };
+    for name in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let name = name.to_ascii_lowercase();
+        let group = match name.as_str() {
+            "all" => Some(None),
+            "cpu" => Some(Some(Group::Cpu)),
+            "gpu" => Some(Some(Group::Gpu)),
+            _ => None,
+        };
+        match group {
+            Some(g) => SolverId::ALL
+                .into_iter()
+                .filter(|s| g.is_none_or(|g| s.group() == g))
+                .for_each(|s| add(s, false)),
+            None => add(
+                SolverId::from_name(&name).ok_or_else(|| GdError::UnknownSolver {
+                    name: name.clone(),
+                    valid: valid_names(),
+                })?,
+                true,
+            ),
+        }
+    }
+    if picked.is_empty() {
+        let problem = if spec.to_ascii_lowercase().contains("gpu") {
+            "the gpu group is empty: this build has no GPU solvers yet; choose from ".to_string()
+                + &valid_names()
+        } else {
+            format!("no solver named; choose from {}", valid_names())
+        };
+        return Err(GdError::InvalidParameter {
+            name: "--solvers",
+            problem,
+        });
+    }
+    picked.sort_by_key(|s| SolverId::ALL.iter().position(|&a| a == s.id));
+    Ok(picked)
+}
+
+/// Every valid `--solvers` word, for error messages.
+pub fn valid_names() -> String {
+    let mut names: Vec<&str> = SolverId::ALL.iter().map(|s| s.name()).collect();
+    names.extend(["cpu", "gpu", "all"]);
+    names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_and_names_select_in_catalogue_order() {
+        let picked = select("cpu-moments, cpu-naive").unwrap();
+        let ids: Vec<_> = picked.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [SolverId::CpuNaive, SolverId::CpuMoments]);
+        assert!(picked.iter().all(|s| s.explicit));
+
+        let all = select("all,cpu-fused").unwrap();
+        assert_eq!(all.len(), SolverId::ALL.len());
+        assert!(
+            all.iter()
+                .all(|s| s.explicit == (s.id == SolverId::CpuFused))
+        );
+    }
+
+    #[test]
+    fn unknown_names_list_the_valid_ones() {
+        let err = select("cpu-fast").unwrap_err().to_string();
+        assert!(err.contains("unknown solver `cpu-fast`"), "{err}");
+        assert!(err.contains("cpu-fused, cpu-fused-f32"), "{err}");
+        assert!(select("").is_err());
+        assert!(
+            select("gpu")
+                .unwrap_err()
+                .to_string()
+                .contains("no GPU solvers")
+        );
+    }
+}
