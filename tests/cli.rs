@@ -1,0 +1,252 @@
+//! The command line: JSON contract, table, output file, exit codes, bad input.
+
+mod common;
+
+use common::{article_fixture, gdbench, stderr, stdout};
+use serde_json::Value;
+
+const SMALL: &[&str] = &[
+    "--n", "2000", "--epochs", "200", "--repeat", "2", "--warmup", "0",
+];
+
+fn json_run(extra: &[&str]) -> (Value, i32) {
+    let mut args = vec!["run", "--format", "json"];
+    args.extend_from_slice(SMALL);
+    args.extend_from_slice(extra);
+    let out = gdbench(&args);
+    let report = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
+    (report, out.status.code().unwrap())
+}
+
+#[test]
+fn json_report_carries_the_contract() {
+    let (r, code) = json_run(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(r["problem"]["n"], 2000);
+    assert_eq!(r["problem"]["epochs"], 200);
+    assert_eq!(r["problem"]["mu"], 0.001);
+    assert_eq!(r["problem"]["source"], "synthetic");
+    assert_eq!(r["problem"]["seed"], 444);
+    assert_eq!(r["reference"]["solver"], "cpu-fused");
+    assert_eq!(r["reference"]["w"].as_array().unwrap().len(), 2);
+    assert_eq!(r["closed_form"]["w"].as_array().unwrap().len(), 2);
+    assert!(r["machine"]["cpu"].is_string());
+
+    let runs = r["runs"].as_array().unwrap();
+    let names: Vec<&str> = runs.iter().map(|r| r["solver"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "cpu-naive",
+            "cpu-fused",
+            "cpu-fused-f32",
+            "cpu-threads",
+            "cpu-moments"
+        ]
+    );
+    for run in runs {
+        for field in ["device", "device_type", "precision", "status", "message"] {
+            assert!(run[field].is_string(), "{field} in {run}");
+        }
+        assert_eq!(run["status"], "ok", "{run}");
+        assert_eq!(run["device_type"], "cpu");
+        let w = run["w"].as_array().unwrap();
+        assert_eq!(w.len(), 2);
+        assert!(run["max_abs_diff"].as_f64().unwrap() >= 0.0);
+        let t = &run["time_s"];
+        let (median, min, max) = (
+            t["median"].as_f64().unwrap(),
+            t["min"].as_f64().unwrap(),
+            t["max"].as_f64().unwrap(),
+        );
+        assert!(min <= median && median <= max && min > 0.0, "{t}");
+        assert_eq!(t["repeats"].as_array().unwrap().len(), 2);
+        let epoch_us = run["epoch_us"].as_f64().unwrap();
+        assert!((epoch_us - median / 200.0 * 1e6).abs() <= 1e-9 * epoch_us.max(1.0));
+    }
+    let reference = r["reference"]["w"].clone();
+    assert_eq!(
+        runs[1]["w"], reference,
+        "the reference is cpu-fused's answer"
+    );
+    assert_eq!(runs[0]["speedup"], 1.0);
+    assert_eq!(runs[2]["precision"], "f32");
+}
+
+#[test]
+fn data_files_are_named_in_the_report() {
+    let path = article_fixture();
+    let out = gdbench(&[
+        "--format",
+        "json",
+        "--data",
+        path.to_str().unwrap(),
+        "--epochs",
+        "10",
+        "--repeat",
+        "1",
+        "--solvers",
+        "cpu-fused,cpu-naive",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["problem"]["source"], "file");
+    assert!(
+        r["problem"]["data"]
+            .as_str()
+            .unwrap()
+            .ends_with("article.npy")
+    );
+    assert_eq!(r["problem"]["n"], 10_000);
+    assert_eq!(r["runs"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn table_has_a_row_per_solver_and_the_closed_form() {
+    let mut args = vec!["--solvers", "cpu-fused,cpu-moments"];
+    args.extend_from_slice(SMALL);
+    let out = gdbench(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|cols| {
+            cols.first()
+                .is_some_and(|c| c.starts_with("cpu-") && !c.ends_with(':'))
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    for cols in &rows {
+        assert!(cols.contains(&"ok"), "{cols:?}");
+        let w0: f64 = cols[4].parse().unwrap();
+        assert!((0.0..4.0).contains(&w0), "{cols:?}");
+    }
+    assert!(
+        text.contains("closed form (least squares): w0 = "),
+        "{text}"
+    );
+    assert!(text.contains("not an array benchmark"), "{text}");
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let mut args = vec![
+        "--format",
+        "json",
+        "--quiet",
+        "--solvers",
+        "cpu-fused",
+        "--output",
+        path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(SMALL);
+    let out = gdbench(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(r["runs"][0]["solver"], "cpu-fused");
+}
+
+#[test]
+fn divergence_is_a_reported_result_with_its_own_exit_code() {
+    let (r, code) = json_run(&["--mu", "10", "--solvers", "cpu-fused,cpu-naive"]);
+    assert_eq!(code, 5);
+    for run in r["runs"].as_array().unwrap() {
+        assert_eq!(run["status"], "diverged", "{run}");
+        assert!(run["diverged_at_epoch"].as_u64().unwrap() < 200);
+        assert!(run["message"].as_str().unwrap().contains("mu is too large"));
+    }
+}
+
+#[test]
+fn solvers_command_lists_every_solver() {
+    let out = gdbench(&["solvers"]);
+    assert_eq!(out.status.code(), Some(0));
+    for name in [
+        "cpu-naive",
+        "cpu-fused",
+        "cpu-fused-f32",
+        "cpu-threads",
+        "cpu-moments",
+    ] {
+        assert!(stdout(&out).lines().any(|l| l.starts_with(name)), "{name}");
+    }
+}
+
+/// Runs with bad input: a non-zero exit, one short line on stderr, no panic.
+fn refuses(args: &[&str], expected: &str) {
+    let out = gdbench(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(
+        err.contains(expected),
+        "{args:?}: {err:?} lacks {expected:?}"
+    );
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn bad_options_get_one_line_errors() {
+    refuses(&["--n", "1"], "invalid --n");
+    refuses(&["--n", "ten"], "not a whole number");
+    refuses(&["--epochs", "0"], "invalid --epochs");
+    refuses(&["--mu", "0"], "invalid --mu");
+    refuses(&["--mu", "-0.1"], "invalid --mu");
+    refuses(&["--mu", "nan"], "invalid --mu");
+    refuses(&["--mu", "inf"], "invalid --mu");
+    refuses(&["--sigma", "-1"], "invalid --sigma");
+    refuses(&["--repeat", "0"], "--repeat");
+    refuses(
+        &["--solvers", "cpu-turbo"],
+        "unknown solver `cpu-turbo`: choose from cpu-naive",
+    );
+    refuses(&["--format", "xml"], "--format");
+    refuses(&["--n", "1e15"], "choose a smaller --n");
+}
+
+#[test]
+fn bad_data_files_get_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let missing = dir.path().join("nope.csv");
+    refuses(
+        &["--data", missing.to_str().unwrap()],
+        "cannot read data file",
+    );
+    refuses(&["--data", &file("empty.csv", "")], "no data rows");
+    refuses(
+        &["--data", &file("cols.csv", "x,d\n1,2\n3,4,5\n")],
+        "line 3 has 3 column(s)",
+    );
+    refuses(
+        &["--data", &file("word.csv", "1,2\n3,abc\n")],
+        "line 2, column 2: `abc` is not a number",
+    );
+    refuses(
+        &["--data", &file("nan.csv", "1,2\nnan,3\n")],
+        "line 2, column 1: `nan` is not finite",
+    );
+    refuses(
+        &["--data", &file("flat.csv", "1,2\n1,3\n")],
+        "all x values equal 1",
+    );
+    refuses(
+        &["--data", &file("one.csv", "1,2\n")],
+        "a line needs at least 2",
+    );
+    refuses(
+        &["--data", &file("fake.npy", "x,d\n1,2\n")],
+        "not a .npy file",
+    );
+    refuses(&["--data", dir.path().to_str().unwrap()], "is a directory");
+}
