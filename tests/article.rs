@@ -28,12 +28,10 @@ fn every_f64_cpu_solver_gives_the_articles_weights() {
     {
         let out = solve(id, &problem);
         assert_eq!(out.diverged_at, None);
-        for i in 0..2 {
+        for (i, (got, want)) in out.w.iter().zip(ARTICLE_W).enumerate() {
             assert!(
-                (out.w[i] - ARTICLE_W[i]).abs() <= 1e-9,
-                "{id}: w{i} = {} but the article has {}",
-                out.w[i],
-                ARTICLE_W[i]
+                (got - want).abs() <= 1e-9,
+                "{id}: w{i} = {got} but the article has {want}"
             );
         }
     }
@@ -49,8 +47,8 @@ fn cpu_naive_repeats_the_articles_arithmetic_bit_for_bit() {
 fn closed_form_gives_the_articles_pseudo_inverse() {
     let problem = article_problem();
     let w = closed_form(problem.x(), problem.d()).unwrap();
-    for i in 0..2 {
-        assert!((w[i] - ARTICLE_OLS[i]).abs() <= 1e-8, "w{i} = {}", w[i]);
+    for (got, want) in w.iter().zip(ARTICLE_OLS) {
+        assert!((got - want).abs() <= 1e-8, "{got} vs the article's {want}");
     }
 }
 
