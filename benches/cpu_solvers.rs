@@ -10,7 +10,8 @@ use gdbench::{Dataset, Problem, SolverId};
 
 fn solvers(c: &mut Criterion) {
     for (n, epochs) in [(10_000usize, 100u64), (1_000_000, 4)] {
-        let problem = Problem::new(Dataset::synthetic(n, 0.1, 444).unwrap(), 0.001, epochs).unwrap();
+        let problem =
+            Problem::new(Dataset::synthetic(n, 0.1, 444).unwrap(), 0.001, epochs).unwrap();
         let mut group = c.benchmark_group(format!("descent/N={n}/epochs={epochs}"));
         group.throughput(Throughput::Elements(n as u64 * epochs));
         if n >= 1_000_000 {

@@ -163,6 +163,27 @@ fn divergence_is_a_reported_result_with_its_own_exit_code() {
 }
 
 #[test]
+fn data_too_narrow_for_a_closed_form_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.csv");
+    std::fs::write(&path, "1e-200,1\n2e-200,2\n").unwrap();
+    let out = gdbench(&[
+        "--format",
+        "json",
+        "--data",
+        path.to_str().unwrap(),
+        "--epochs",
+        "10",
+        "--repeat",
+        "1",
+    ]);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(r["closed_form"]["w"].is_null(), "{}", r["closed_form"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
 fn solvers_command_lists_every_solver() {
     let out = gdbench(&["solvers"]);
     assert_eq!(out.status.code(), Some(0));

@@ -74,8 +74,8 @@ pub struct Reference {
 /// The closed-form least-squares weights.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClosedForm {
-    /// `[w0, w1]`.
-    pub w: [f64; 2],
+    /// `[w0, w1]`, or null when the data determine no line in f64 (x spread under- or overflows).
+    pub w: Option<[f64; 2]>,
 }
 
 /// One solver's result: verdict, weights, timings.

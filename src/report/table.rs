@@ -58,10 +58,15 @@ pub fn render_table(report: &Report) -> String {
     out += &table.to_string();
     out += "\n\n";
 
-    let [c0, c1] = report.closed_form.w;
-    out += &format!(
-        "closed form (least squares): w0 = {c0:.8}, w1 = {c1:.8}  (where the descent heads as epochs grow)\n"
-    );
+    out += &match report.closed_form.w {
+        Some([c0, c1]) => format!(
+            "closed form (least squares): w0 = {c0:.8}, w1 = {c1:.8}  (where the descent heads as epochs grow)\n"
+        ),
+        None => {
+            "closed form (least squares): undetermined (the spread of x under- or overflows f64)\n"
+                .into()
+        }
+    };
     out += &format!(
         "reference: {} (f64); Δ ref is max|w − w_ref| / max|w_ref|; times are the whole descent, all epochs.\n",
         report.reference.solver
