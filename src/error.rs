@@ -41,13 +41,13 @@ pub enum GdError {
         problem: String,
     },
 
-    /// The problem would not fit in memory.
+    /// The problem, or a solver's copy of it, would not fit in memory.
     #[error(
-        "N = {n} needs about {need_mib} MiB for x and d, but only {available_mib} MiB is available: choose a smaller --n"
+        "{what} needs about {need_mib} MiB, but only {available_mib} MiB is available: choose a smaller --n"
     )]
     OutOfMemory {
-        /// Number of samples requested.
-        n: usize,
+        /// What was to be allocated, e.g. "x and d in f64 for N = 100000000".
+        what: String,
         /// Estimated need in MiB.
         need_mib: u64,
         /// Memory the OS reports available, in MiB.

@@ -187,7 +187,7 @@ impl SolverId {
     pub fn prepare<'p>(self, problem: &'p Problem) -> Result<Box<dyn Solver + 'p>> {
         Ok(match self {
             SolverId::CpuNaive => Box::new(cpu::Naive::new(problem)),
-            SolverId::CpuFused => Box::new(cpu::Fused::<f64>::new(problem)?),
+            SolverId::CpuFused => Box::new(cpu::Fused::<f64>::new(problem)),
             SolverId::CpuFusedF32 => Box::new(cpu::Fused::<f32>::new(problem)?),
             SolverId::CpuThreads => Box::new(cpu::Threads::new(problem)?),
             SolverId::CpuMoments => Box::new(cpu::Moments::new(problem)),

@@ -13,17 +13,15 @@ use super::real::Real;
 /// Samples per leaf of the summation tree: a multiple of every lane count.
 pub const LEAF: usize = 4096;
 
-/// Accumulator lanes for f64: 4 AVX-512 registers per sum (fewer lanes and LLVM pairs the two
-/// sums into 128-bit registers instead of vectorising across lanes: 3× slower).
-pub const LANES_F64: usize = 32;
-/// Accumulator lanes for f32: 2 AVX-512 registers per sum.
-pub const LANES_F32: usize = 32;
+/// Accumulators per sum: 4 AVX-512 registers in f64, 2 in f32. (With 16 f64 lanes LLVM pairs the
+/// two sums into 128-bit registers instead of vectorising across lanes, and runs 3× slower.)
+const LANES: usize = 32;
 
 /// Σe and Σe·x over the slice pair at the current weights: the whole tree on this thread.
-pub fn error_sums<T: Real + Lanes>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+pub fn error_sums<T: Real>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
     assert_eq!(x.len(), d.len(), "x and d differ in length");
     if x.len() <= LEAF {
-        return T::leaf_sums(x, d, w0, w1);
+        return leaf_at::<T, LANES>(simd_level(), x, d, w0, w1);
     }
     let mid = split_point(x.len());
     let a = error_sums(&x[..mid], &d[..mid], w0, w1);
@@ -34,13 +32,7 @@ pub fn error_sums<T: Real + Lanes>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
 /// The same tree as [`error_sums`], with both halves of every node larger than `grain` samples
 /// run by `rayon::join` on the current pool. The additions and their order are unchanged, so
 /// the result is bit-identical to [`error_sums`] whatever the thread count or scheduling.
-pub fn error_sums_parallel<T: Real + Lanes>(
-    x: &[T],
-    d: &[T],
-    w0: T,
-    w1: T,
-    grain: usize,
-) -> (T, T) {
+pub fn error_sums_parallel<T: Real>(x: &[T], d: &[T], w0: T, w1: T, grain: usize) -> (T, T) {
     assert_eq!(x.len(), d.len(), "x and d differ in length");
     if x.len() <= grain.max(LEAF) {
         return error_sums(x, d, w0, w1);
@@ -58,30 +50,7 @@ fn split_point(len: usize) -> usize {
     (len / 2).div_ceil(LEAF) * LEAF
 }
 
-/// Picks the lane count for a float type.
-pub trait Lanes: Sized {
-    /// Σe and Σe·x of one leaf with this type's lane count.
-    fn leaf_sums(x: &[Self], d: &[Self], w0: Self, w1: Self) -> (Self, Self);
-}
-
-impl Lanes for f64 {
-    fn leaf_sums(x: &[f64], d: &[f64], w0: f64, w1: f64) -> (f64, f64) {
-        leaf_dispatch::<f64, LANES_F64>(x, d, w0, w1)
-    }
-}
-
-impl Lanes for f32 {
-    fn leaf_sums(x: &[f32], d: &[f32], w0: f32, w1: f32) -> (f32, f32) {
-        leaf_dispatch::<f32, LANES_F32>(x, d, w0, w1)
-    }
-}
-
-/// The leaf with the instruction set chosen by [`simd_level`].
-#[inline]
-fn leaf_dispatch<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
-    leaf_at::<T, L>(simd_level(), x, d, w0, w1)
-}
-
+/// One leaf with the instruction set `level` (which must be available on this CPU).
 fn leaf_at<T: Real, const L: usize>(level: Simd, x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
     match level {
         #[cfg(target_arch = "x86_64")]
@@ -262,16 +231,16 @@ mod tests {
         let d: Vec<f64> = x.iter().map(|x| 3.0 + 2.0 * x).collect();
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let df: Vec<f32> = d.iter().map(|&v| v as f32).collect();
-        let base = leaf_at::<f64, LANES_F64>(Simd::Baseline, &x, &d, 0.5, 0.25);
-        let base32 = leaf_at::<f32, LANES_F32>(Simd::Baseline, &xf, &df, 0.5, 0.25);
+        let base = leaf_at::<f64, LANES>(Simd::Baseline, &x, &d, 0.5, 0.25);
+        let base32 = leaf_at::<f32, LANES>(Simd::Baseline, &xf, &df, 0.5, 0.25);
         for level in Simd::available() {
             assert_eq!(
-                leaf_at::<f64, LANES_F64>(level, &x, &d, 0.5, 0.25),
+                leaf_at::<f64, LANES>(level, &x, &d, 0.5, 0.25),
                 base,
                 "{level:?}"
             );
             assert_eq!(
-                leaf_at::<f32, LANES_F32>(level, &xf, &df, 0.5, 0.25),
+                leaf_at::<f32, LANES>(level, &xf, &df, 0.5, 0.25),
                 base32,
                 "{level:?}"
             );

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use npyz::{DType, NpyFile, Order, TypeChar};
 
-use super::{Dataset, Source, check_fits, memory::reserve};
+use super::{Dataset, Source, check_fits, reserve};
 use crate::error::{GdError, Result};
 
 /// The first bytes of every `.npy` file.
@@ -122,7 +122,7 @@ where
             .map(Into::into)
             .map_err(truncated)
     };
-    let (mut x, mut d) = (reserve(n)?, reserve(n)?);
+    let (mut x, mut d) = (reserve(n, "x")?, reserve(n, "d")?);
     if fortran {
         for _ in 0..n {
             x.push(next()?);

@@ -11,7 +11,7 @@ pub fn check_fits(n: usize) -> Result<()> {
     let need = (n as u64).saturating_mul(BYTES_PER_SAMPLE);
     match available_bytes() {
         Some(available) if need > available => Err(GdError::OutOfMemory {
-            n,
+            what: format!("x and d in f64 for N = {n}"),
             need_mib: need.div_ceil(1 << 20),
             available_mib: available >> 20,
         }),
@@ -19,12 +19,15 @@ pub fn check_fits(n: usize) -> Result<()> {
     }
 }
 
-/// Allocates an empty vector for `n` samples, turning allocation failure into an error.
-pub(crate) fn reserve(n: usize) -> Result<Vec<f64>> {
+/// Allocates an empty vector with room for `n` values, turning allocation failure into an error
+/// that names `what` was being allocated.
+pub fn reserve<T>(n: usize, what: &str) -> Result<Vec<T>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| GdError::OutOfMemory {
-        n,
-        need_mib: ((n as u64).saturating_mul(BYTES_PER_SAMPLE)).div_ceil(1 << 20),
+        what: format!("{what} ({n} values)"),
+        need_mib: (n as u64)
+            .saturating_mul(std::mem::size_of::<T>() as u64)
+            .div_ceil(1 << 20),
         available_mib: available_bytes().unwrap_or(0) >> 20,
     })?;
     Ok(v)

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::{GdError, Result};
 
-pub use memory::check_fits;
+pub use memory::{check_fits, reserve};
 pub use synthetic::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
 
 /// Where a dataset came from, for the report.

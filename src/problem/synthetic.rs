@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use super::{Dataset, Source, check_fits, memory::reserve};
+use super::{Dataset, Source, check_fits, reserve};
 use crate::error::{GdError, Result};
 
 /// The article's sample count.
@@ -46,7 +46,7 @@ impl Dataset {
         let x = linspace(0.0, 2.0, n)?;
         let noise = Normal::new(0.0, sigma).expect("sigma was checked finite and ≥ 0");
         let mut rng = chacha_from_seed(seed);
-        let mut d = reserve(n)?;
+        let mut d = reserve(n, "d")?;
         d.extend(x.iter().map(|&xi| 3.0 + 2.0 * xi + noise.sample(&mut rng)));
         Dataset::new(x, d, Source::Synthetic { seed, sigma })
     }
@@ -62,7 +62,7 @@ fn chacha_from_seed(seed: u64) -> ChaCha8Rng {
 /// NumPy's `linspace(start, stop, n)`: `i·step + start`, with the last point exactly `stop`.
 fn linspace(start: f64, stop: f64, n: usize) -> Result<Vec<f64>> {
     let step = (stop - start) / (n - 1) as f64;
-    let mut x = reserve(n)?;
+    let mut x = reserve(n, "x")?;
     x.extend((0..n).map(|i| i as f64 * step + start));
     x[n - 1] = stop;
     Ok(x)
