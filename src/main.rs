@@ -128,15 +128,16 @@ fn to_usize(n: u64) -> Result<usize, GdError> {
 
 /// The worst outcome decides: mismatch, then a named solver that did not run, then divergence.
 fn exit_code(report: &Report, solvers: &[Selected]) -> u8 {
-    let explicit = |name: &str| solvers.iter().any(|s| s.explicit && s.id.name() == name);
-    let any = |pred: &dyn Fn(&gdbench::report::RunReport) -> bool| report.runs.iter().any(pred);
-    if any(&|r| r.status == Status::Mismatch) {
+    let named = |name: &str| solvers.iter().any(|s| s.explicit && s.id.name() == name);
+    let runs = &report.runs;
+    if runs.iter().any(|r| r.status == Status::Mismatch) {
         exit::MISMATCH
-    } else if any(&|r| {
-        matches!(r.status, Status::Error | Status::Unavailable) && explicit(r.solver)
-    }) {
+    } else if runs
+        .iter()
+        .any(|r| matches!(r.status, Status::Error | Status::Unavailable) && named(r.solver))
+    {
         exit::NOT_RUN
-    } else if any(&|r| r.status == Status::Diverged) {
+    } else if runs.iter().any(|r| r.status == Status::Diverged) {
         exit::DIVERGED
     } else {
         0

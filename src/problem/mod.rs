@@ -139,13 +139,6 @@ impl Problem {
         Ok(Self { data, mu, epochs })
     }
 
-    /// The article's problem: N = 10 000, sigma = 0.1, seed 444, mu = 0.001, 10 000 epochs.
-    pub fn article() -> Self {
-        let data = Dataset::synthetic(ARTICLE_N, ARTICLE_SIGMA, ARTICLE_SEED)
-            .expect("the article's dataset is valid");
-        Self::new(data, ARTICLE_MU, ARTICLE_EPOCHS).expect("the article's parameters are valid")
-    }
-
     /// Inputs x.
     pub fn x(&self) -> &[f64] {
         self.data.x()
