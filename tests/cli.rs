@@ -19,6 +19,18 @@ fn json_run(extra: &[&str]) -> (Value, i32) {
     (report, out.status.code().unwrap())
 }
 
+/// A short JSON run on a data file: the parsed report and the process output.
+fn json_on_file(path: &std::path::Path, extra: &[&str]) -> (Value, std::process::Output) {
+    let mut args = vec!["--format", "json", "--epochs", "10", "--repeat", "1"];
+    args.extend_from_slice(&["--data", path.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    let out = gdbench(&args);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    let report = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
+    (report, out)
+}
+
 #[test]
 fn json_report_carries_the_contract() {
     let (r, code) = json_run(&[]);
@@ -76,21 +88,8 @@ fn json_report_carries_the_contract() {
 
 #[test]
 fn data_files_are_named_in_the_report() {
-    let path = article_fixture();
-    let out = gdbench(&[
-        "--format",
-        "json",
-        "--data",
-        path.to_str().unwrap(),
-        "--epochs",
-        "10",
-        "--repeat",
-        "1",
-        "--solvers",
-        "cpu-fused,cpu-naive",
-    ]);
+    let (r, out) = json_on_file(&article_fixture(), &["--solvers", "cpu-fused,cpu-naive"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(r["problem"]["source"], "file");
     assert!(
         r["problem"]["data"]
@@ -167,18 +166,7 @@ fn data_too_narrow_for_a_closed_form_still_runs() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tiny.csv");
     std::fs::write(&path, "1e-200,1\n2e-200,2\n").unwrap();
-    let out = gdbench(&[
-        "--format",
-        "json",
-        "--data",
-        path.to_str().unwrap(),
-        "--epochs",
-        "10",
-        "--repeat",
-        "1",
-    ]);
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let (r, out) = json_on_file(&path, &[]);
     assert!(r["closed_form"]["w"].is_null(), "{}", r["closed_form"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
@@ -234,40 +222,32 @@ fn bad_options_get_one_line_errors() {
 #[test]
 fn bad_data_files_get_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let file = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.to_str().unwrap().to_string()
-    };
     let missing = dir.path().join("nope.csv");
     refuses(
         &["--data", missing.to_str().unwrap()],
         "cannot read data file",
     );
-    refuses(&["--data", &file("empty.csv", "")], "no data rows");
-    refuses(
-        &["--data", &file("cols.csv", "x,d\n1,2\n3,4,5\n")],
-        "line 3 has 3 column(s)",
-    );
-    refuses(
-        &["--data", &file("word.csv", "1,2\n3,abc\n")],
-        "line 2, column 2: `abc` is not a number",
-    );
-    refuses(
-        &["--data", &file("nan.csv", "1,2\nnan,3\n")],
-        "line 2, column 1: `nan` is not finite",
-    );
-    refuses(
-        &["--data", &file("flat.csv", "1,2\n1,3\n")],
-        "all x values equal 1",
-    );
-    refuses(
-        &["--data", &file("one.csv", "1,2\n")],
-        "a line needs at least 2",
-    );
-    refuses(
-        &["--data", &file("fake.npy", "x,d\n1,2\n")],
-        "not a .npy file",
-    );
     refuses(&["--data", dir.path().to_str().unwrap()], "is a directory");
+    let cases = [
+        ("empty.csv", "", "no data rows"),
+        ("cols.csv", "x,d\n1,2\n3,4,5\n", "line 3 has 3 column(s)"),
+        (
+            "word.csv",
+            "1,2\n3,abc\n",
+            "line 2, column 2: `abc` is not a number",
+        ),
+        (
+            "nan.csv",
+            "1,2\nnan,3\n",
+            "line 2, column 1: `nan` is not finite",
+        ),
+        ("flat.csv", "1,2\n1,3\n", "all x values equal 1"),
+        ("one.csv", "1,2\n", "a line needs at least 2"),
+        ("fake.npy", "x,d\n1,2\n", "not a .npy file"),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        refuses(&["--data", path.to_str().unwrap()], expected);
+    }
 }
