@@ -94,8 +94,8 @@ pub enum Group {
     Gpu,
 }
 
-/// Every solver gdbench knows, in report order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Every solver gdbench knows; declaration order is report order (and the derived `Ord`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SolverId {
     /// The article's pure-Python algorithm in plain loops: a fresh error vector per epoch.
     CpuNaive,
@@ -257,7 +257,7 @@ pub fn select(spec: &str) -> Result<Vec<Selected>> {
             problem,
         });
     }
-    picked.sort_by_key(|s| SolverId::ALL.iter().position(|&a| a == s.id));
+    picked.sort_by_key(|s| s.id);
     Ok(picked)
 }
 
@@ -285,6 +285,11 @@ mod tests {
             all.iter()
                 .all(|s| s.explicit == (s.id == SolverId::CpuFused))
         );
+    }
+
+    #[test]
+    fn the_catalogue_is_in_report_order() {
+        assert!(SolverId::ALL.is_sorted());
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub fn run_suite(
         progress(selected.id);
         measured.push((selected.id, measure(selected.id, problem, &options.bench)));
     }
-    measured.sort_by_key(|(id, _)| SolverId::ALL.iter().position(|a| a == id));
+    measured.sort_by_key(|(id, _)| *id);
 
     let baseline_median = measured.iter().find_map(|(id, m)| match m {
         Ok(m) if *id == SolverId::BASELINE => Some(m.time.median),
