@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::problem::Problem;
-use crate::solver::{Outcome, SolverId};
+use crate::solver::{Outcome, Solver};
 
 /// How many times to solve, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,10 +83,13 @@ pub struct Measurement {
     pub repeat_spread: f64,
 }
 
-/// Prepares `id` for `problem`, warms it up, and times its solves.
-pub fn measure(id: SolverId, problem: &Problem, settings: &BenchSettings) -> Result<Measurement> {
+/// Runs `prepare` (timed apart), warms the solver up, and times its solves.
+pub fn measure<'p>(
+    prepare: impl FnOnce() -> Result<Box<dyn Solver + 'p>>,
+    settings: &BenchSettings,
+) -> Result<Measurement> {
     let start = Instant::now();
-    let mut solver = id.prepare(black_box(problem))?;
+    let mut solver = black_box(prepare()?);
     let prepare_s = start.elapsed().as_secs_f64();
 
     let mut estimate = None;
@@ -156,6 +158,8 @@ mod tests {
         assert_eq!(auto_repeats(s(60), s(3)), 1);
     }
 
+    use crate::{Problem, SolverId};
+
     #[test]
     fn fixed_repeats_are_honoured() {
         let problem =
@@ -165,7 +169,7 @@ mod tests {
             repeat: Some(4),
             ..BenchSettings::default()
         };
-        let m = measure(SolverId::CpuFused, &problem, &settings).unwrap();
+        let m = measure(|| SolverId::CpuFused.prepare(&problem), &settings).unwrap();
         assert_eq!(m.time.repeats.len(), 4);
         assert_eq!(m.repeat_spread, 0.0);
     }

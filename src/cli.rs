@@ -26,6 +26,12 @@ pub enum Command {
     Run(RunArgs),
     /// List the solvers and what each one does.
     Solvers,
+    /// List the GPU adapters wgpu finds: backend, device type, driver, features, limits.
+    Adapters {
+        /// Only this backend: vulkan, metal, dx12 or gl (default: WGPU_BACKEND, or all).
+        #[arg(long)]
+        backend: Option<String>,
+    },
 }
 
 /// Report formats.
@@ -67,6 +73,16 @@ pub struct RunArgs {
     /// Untimed warm-up solves per solver before timing.
     #[arg(long, default_value_t = 1)]
     pub warmup: u32,
+    /// GPU adapter(s) for the GPU solvers: auto (a real GPU first), all, an index or part of a
+    /// name (see `gdbench adapters`).
+    #[arg(long, default_value = "auto", value_name = "ADAPTER")]
+    pub adapter: String,
+    /// Only adapters of this backend: vulkan, metal, dx12 or gl (default: WGPU_BACKEND, or all).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG).
+    #[arg(long, default_value_t = gdbench::gpu::kernels::DEFAULT_WORKGROUP_SIZE)]
+    pub workgroup_size: u32,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -63,6 +63,20 @@ pub enum GdError {
         message: String,
     },
 
+    /// A GPU device could not be opened or failed (validation error, device lost, timeout).
+    #[error("GPU: {message}")]
+    Gpu {
+        /// What went wrong, with wgpu's own message where there is one.
+        message: String,
+    },
+
+    /// A solver that cannot run here (no adapter, a missing feature, a size it does not handle).
+    #[error("{reason}")]
+    Unavailable {
+        /// Why, and what would make it available.
+        reason: String,
+    },
+
     /// Writing a report failed.
     #[error("cannot write {}: {source}", path.display())]
     Output {

@@ -29,6 +29,7 @@ pub mod solver;
 
 pub use solver::{DeviceType, Outcome, Precision, Selected, Solver, SolverId, SolverInfo};
 pub mod bench;
+pub mod gpu;
 pub mod report;
 pub mod suite;
 pub mod validate;

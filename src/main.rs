@@ -10,8 +10,9 @@ use clap::Parser;
 
 use cli::{Cli, Command, Format, RunArgs};
 use gdbench::bench::BenchSettings;
+use gdbench::gpu::{self, AdapterChoice};
 use gdbench::report::{Report, render_table, write_atomically};
-use gdbench::solver::{Selected, SolverId, select};
+use gdbench::solver::{Group, Selected, SolverId, select};
 use gdbench::suite::{SuiteOptions, run_suite};
 use gdbench::validate::Status;
 use gdbench::{Dataset, GdError, Problem};
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
             list_solvers();
             Ok(0)
         }
+        Some(Command::Adapters { backend }) => list_adapters(backend.as_deref()),
         Some(Command::Run(args)) => run(&args),
         None => run(&cli.run),
     };
@@ -76,7 +78,47 @@ fn list_solvers() {
         "all"
     );
     println!("{:<14} the CPU solvers", "cpu");
-    println!("{:<14} the GPU solvers (none in this build yet)", "gpu");
+    println!("{:<14} the GPU solvers", "gpu");
+}
+
+fn list_adapters(backend: Option<&str>) -> anyhow::Result<u8> {
+    let backends = backend.map(gpu::parse_backend).transpose()?;
+    let adapters = gpu::list_adapters(backends);
+    if adapters.is_empty() {
+        println!("{}", gpu::NO_ADAPTER_HINT);
+        return Ok(0);
+    }
+    let yes_no = |f| if f { "yes" } else { "no" };
+    for a in &adapters {
+        let i = &a.info;
+        let software = if a.is_software() {
+            "  (software: CPU emulation, its timings are CPU timings)"
+        } else {
+            ""
+        };
+        println!("{}: {}{software}", a.index, i.name);
+        println!(
+            "   backend {}, device type {:?}, driver {} {}",
+            i.backend, i.device_type, i.driver, i.driver_info
+        );
+        let f = a.features;
+        println!(
+            "   timestamp queries {}, subgroups {}, shader f64 {}",
+            yes_no(f.contains(wgpu::Features::TIMESTAMP_QUERY)),
+            yes_no(f.contains(wgpu::Features::SUBGROUP)),
+            yes_no(f.contains(wgpu::Features::SHADER_F64)),
+        );
+        let l = &a.limits;
+        println!(
+            "   max storage binding {} MiB, max buffer {} MiB, workgroup ≤ {} invocations (x ≤ {}), {} KiB workgroup memory",
+            l.max_storage_buffer_binding_size >> 20,
+            l.max_buffer_size >> 20,
+            l.max_compute_invocations_per_workgroup,
+            l.max_compute_workgroup_size_x,
+            l.max_compute_workgroup_storage_size >> 10,
+        );
+    }
+    Ok(0)
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
@@ -86,18 +128,32 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         None => Dataset::synthetic(to_usize(args.n)?, args.sigma, args.seed)?,
     };
     let problem = Problem::new(data, args.mu, args.epochs)?;
-    let options = SuiteOptions {
-        solvers: solvers.clone(),
-        bench: BenchSettings {
-            warmup: args.warmup,
-            repeat: args.repeat,
-            ..BenchSettings::default()
-        },
+    let mut options = SuiteOptions::new(solvers.clone());
+    options.bench = BenchSettings {
+        warmup: args.warmup,
+        repeat: args.repeat,
+        ..BenchSettings::default()
     };
+    options.gpu.workgroup_size = args.workgroup_size;
+    if solvers.iter().any(|s| s.id.group() == Group::Gpu) {
+        let backends = args
+            .backend
+            .as_deref()
+            .map(gpu::parse_backend)
+            .transpose()?;
+        let opened = gpu::open(&AdapterChoice::parse(&args.adapter), backends)?;
+        if opened.contexts.is_empty() && !opened.failures.is_empty() {
+            options.no_adapter_reason = Some(opened.failures.join("; "));
+        }
+        options.adapters = opened.contexts;
+    }
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let report = run_suite(&problem, &options, &mut |id| {
+    let report = run_suite(&problem, &options, &mut |id, adapter| {
         if show_progress {
-            eprintln!("gdbench: timing {id} ...");
+            match adapter {
+                Some(a) => eprintln!("gdbench: timing {id} on {a} ..."),
+                None => eprintln!("gdbench: timing {id} ..."),
+            }
         }
     })?;
 

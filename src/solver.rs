@@ -6,8 +6,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use crate::cpu;
 use crate::error::{GdError, Result};
+use crate::gpu::{GpuContext, GpuSettings, GpuSolver, NO_ADAPTER_HINT, Strategy};
 use crate::problem::Problem;
 
 /// Floating-point precision a solver computes in.
@@ -107,16 +110,31 @@ pub enum SolverId {
     CpuThreads,
     /// O(1) per epoch from four moments: the algorithmic limit, not an array benchmark.
     CpuMoments,
+    /// The multi-pass design: error, tree reduction levels, update; one submission per epoch.
+    GpuMultipass,
+    /// The multi-pass kernels with many epochs per submission.
+    GpuBatched,
+    /// Error folded into the first reduction; last level fused with the update.
+    GpuFused,
+    /// One workgroup looping over epochs inside a dispatch (small N).
+    GpuPersistent,
+    /// gpu-fused with subgroup reductions (adapters with SUBGROUP).
+    GpuSubgroup,
 }
 
 impl SolverId {
     /// All solvers, in the order reports list them.
-    pub const ALL: [SolverId; 5] = [
+    pub const ALL: [SolverId; 10] = [
         SolverId::CpuNaive,
         SolverId::CpuFused,
         SolverId::CpuFusedF32,
         SolverId::CpuThreads,
         SolverId::CpuMoments,
+        SolverId::GpuMultipass,
+        SolverId::GpuBatched,
+        SolverId::GpuFused,
+        SolverId::GpuPersistent,
+        SolverId::GpuSubgroup,
     ];
 
     /// The solver every other is validated against.
@@ -133,6 +151,11 @@ impl SolverId {
             SolverId::CpuFusedF32 => "cpu-fused-f32",
             SolverId::CpuThreads => "cpu-threads",
             SolverId::CpuMoments => "cpu-moments",
+            SolverId::GpuMultipass => "gpu-multipass",
+            SolverId::GpuBatched => "gpu-batched",
+            SolverId::GpuFused => "gpu-fused",
+            SolverId::GpuPersistent => "gpu-persistent",
+            SolverId::GpuSubgroup => "gpu-subgroup",
         }
     }
 
@@ -154,27 +177,63 @@ impl SolverId {
             SolverId::CpuMoments => {
                 "O(1) per epoch from Σx, Σx², Σd, Σxd: the algorithmic limit, not an array benchmark"
             }
+            SolverId::GpuMultipass => {
+                "the design as drawn: error pass, tree reduction level by level, update pass; one submission per epoch"
+            }
+            SolverId::GpuBatched => {
+                "gpu-multipass's kernels with many epochs per submission (each about 100 ms)"
+            }
+            SolverId::GpuFused => {
+                "error folded into the first reduction (x, d read once), last level fused with the update"
+            }
+            SolverId::GpuPersistent => {
+                "one workgroup loops over epochs inside a dispatch, split to respect driver loop caps (small N)"
+            }
+            SolverId::GpuSubgroup => {
+                "gpu-fused with subgroupAdd reductions (adapters with SUBGROUP)"
+            }
         }
     }
 
     /// The family the solver belongs to.
     pub fn group(self) -> Group {
-        Group::Cpu
+        match self.strategy() {
+            Some(_) => Group::Gpu,
+            None => Group::Cpu,
+        }
+    }
+
+    /// The GPU strategy behind a GPU solver.
+    pub fn strategy(self) -> Option<Strategy> {
+        match self {
+            SolverId::GpuMultipass => Some(Strategy::Multipass),
+            SolverId::GpuBatched => Some(Strategy::Batched),
+            SolverId::GpuFused => Some(Strategy::Fused),
+            SolverId::GpuPersistent => Some(Strategy::Persistent),
+            SolverId::GpuSubgroup => Some(Strategy::Subgroup),
+            _ => None,
+        }
     }
 
     /// Precision the solver computes in.
     pub fn precision(self) -> Precision {
         match self {
             SolverId::CpuFusedF32 => Precision::F32,
+            s if s.group() == Group::Gpu => Precision::F32,
             _ => Precision::F64,
         }
     }
 
-    /// Device, device type, precision and threads.
-    pub fn info(self) -> SolverInfo {
+    /// Device, device type, precision and threads; GPU solvers name their adapter.
+    pub fn info(self, gpu: Option<&GpuContext>) -> SolverInfo {
+        let (device, device_type) = match (self.group(), gpu) {
+            (Group::Gpu, Some(ctx)) => (ctx.label(), ctx.device_type()),
+            (Group::Gpu, None) => ("no adapter".to_string(), DeviceType::Other),
+            (Group::Cpu, _) => (crate::machine::cpu_model(), DeviceType::Cpu),
+        };
         SolverInfo {
-            device: crate::machine::cpu_model(),
-            device_type: DeviceType::Cpu,
+            device,
+            device_type,
             precision: self.precision(),
             threads: match self {
                 SolverId::CpuThreads => crate::machine::cpu_threads(),
@@ -183,14 +242,36 @@ impl SolverId {
         }
     }
 
-    /// Allocates, converts and uploads what the solver needs: everything but the descent.
+    /// Prepares a CPU solver (a GPU solver without an adapter is `Unavailable`).
     pub fn prepare<'p>(self, problem: &'p Problem) -> Result<Box<dyn Solver + 'p>> {
+        self.prepare_on(problem, None, GpuSettings::default())
+    }
+
+    /// Allocates, converts, uploads and compiles what the solver needs: everything but the
+    /// descent. GPU solvers run on `gpu`.
+    pub fn prepare_on<'p>(
+        self,
+        problem: &'p Problem,
+        gpu: Option<&Arc<GpuContext>>,
+        settings: GpuSettings,
+    ) -> Result<Box<dyn Solver + 'p>> {
+        if let Some(strategy) = self.strategy() {
+            let ctx = gpu.ok_or_else(|| GdError::Unavailable {
+                reason: NO_ADAPTER_HINT.into(),
+            })?;
+            return Ok(Box::new(GpuSolver::new(
+                Arc::clone(ctx),
+                strategy,
+                problem,
+                settings,
+            )?));
+        }
         Ok(match self {
             SolverId::CpuNaive => Box::new(cpu::Naive::new(problem)),
             SolverId::CpuFused => Box::new(cpu::Fused::<f64>::new(problem)),
             SolverId::CpuFusedF32 => Box::new(cpu::Fused::<f32>::new(problem)?),
             SolverId::CpuThreads => Box::new(cpu::Threads::new(problem)?),
-            SolverId::CpuMoments => Box::new(cpu::Moments::new(problem)),
+            _ => Box::new(cpu::Moments::new(problem)),
         })
     }
 
@@ -246,15 +327,9 @@ pub fn select(spec: &str) -> Result<Vec<Selected>> {
         }
     }
     if picked.is_empty() {
-        let problem = if spec.to_ascii_lowercase().contains("gpu") {
-            "the gpu group is empty: this build has no GPU solvers yet; choose from ".to_string()
-                + &valid_names()
-        } else {
-            format!("no solver named; choose from {}", valid_names())
-        };
         return Err(GdError::InvalidParameter {
             name: "--solvers",
-            problem,
+            problem: format!("no solver named; choose from {}", valid_names()),
         });
     }
     picked.sort_by_key(|s| s.id);
@@ -298,11 +373,10 @@ mod tests {
         assert!(err.contains("unknown solver `cpu-fast`"), "{err}");
         assert!(err.contains("cpu-fused, cpu-fused-f32"), "{err}");
         assert!(select("").is_err());
+        let gpu = select("gpu").unwrap();
         assert!(
-            select("gpu")
-                .unwrap_err()
-                .to_string()
-                .contains("no GPU solvers")
+            gpu.iter()
+                .all(|s| s.id.group() == Group::Gpu && !s.explicit)
         );
     }
 }

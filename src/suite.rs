@@ -1,60 +1,126 @@
-//! One `gdbench run`: the reference, every selected solver measured and judged, the closed form.
+//! One `gdbench run`: the reference, every selected solver (GPU solvers on every chosen
+//! adapter) measured and judged, and the closed form.
+
+use std::sync::Arc;
 
 use crate::bench::{BenchSettings, Measurement, measure};
 use crate::cpu::{closed_form, simd_level};
-use crate::error::Result;
+use crate::error::{GdError, Result};
+use crate::gpu::{GpuContext, GpuSettings, NO_ADAPTER_HINT};
 use crate::machine;
 use crate::problem::Problem;
 use crate::report::{ClosedForm, Machine, ProblemSummary, Reference, Report, RunReport};
-use crate::solver::{Outcome, Precision, Selected, SolverId};
+use crate::solver::{Group, Outcome, Precision, Selected, SolverId};
 use crate::validate::{Status, judge};
 
-/// What to run and how to time it.
-#[derive(Debug, Clone, PartialEq)]
+/// What to run, where, and how to time it.
+#[derive(Debug, Clone)]
 pub struct SuiteOptions {
     /// The solvers, from [`crate::solver::select`].
     pub solvers: Vec<Selected>,
     /// Warm-up and repeats.
     pub bench: BenchSettings,
+    /// Adapters the GPU solvers run on, each a row of its own; empty when there is none.
+    pub adapters: Vec<Arc<GpuContext>>,
+    /// Why `adapters` is empty, for the `unavailable` rows (defaults to the install hint).
+    pub no_adapter_reason: Option<String>,
+    /// Workgroup size and binding cap for GPU solvers.
+    pub gpu: GpuSettings,
+}
+
+impl SuiteOptions {
+    /// CPU-only options: the given solvers, default timing, no adapters.
+    pub fn new(solvers: Vec<Selected>) -> Self {
+        Self {
+            solvers,
+            bench: BenchSettings::default(),
+            adapters: Vec::new(),
+            no_adapter_reason: None,
+            gpu: GpuSettings::default(),
+        }
+    }
+}
+
+/// One row to measure: a solver, and for a GPU solver its adapter.
+struct Job {
+    id: SolverId,
+    gpu: Option<Arc<GpuContext>>,
 }
 
 /// Runs the reference, then every selected solver, and assembles the report.
-/// `progress` hears the name of each solver as it starts (for a status line).
+/// `progress` hears each solver (and adapter label) as it starts, for a status line.
 pub fn run_suite(
     problem: &Problem,
     options: &SuiteOptions,
-    progress: &mut dyn FnMut(SolverId),
+    progress: &mut dyn FnMut(SolverId, Option<&str>),
 ) -> Result<Report> {
-    let mut measured: Vec<(SolverId, Result<Measurement>)> = Vec::new();
-
-    // The reference comes first: from the timed cpu-fused run when selected, else solved once.
-    let reference = if options.solvers.iter().any(|s| s.id == SolverId::REFERENCE) {
-        progress(SolverId::REFERENCE);
-        let m = measure(SolverId::REFERENCE, problem, &options.bench)?;
-        let outcome = m.outcome;
-        measured.push((SolverId::REFERENCE, Ok(m)));
-        outcome
-    } else {
-        SolverId::REFERENCE.prepare(problem)?.solve()?
-    };
-
-    for selected in options
-        .solvers
-        .iter()
-        .filter(|s| s.id != SolverId::REFERENCE)
-    {
-        progress(selected.id);
-        measured.push((selected.id, measure(selected.id, problem, &options.bench)));
+    let mut jobs = Vec::new();
+    for s in &options.solvers {
+        if s.id.group() == Group::Gpu && !options.adapters.is_empty() {
+            jobs.extend(options.adapters.iter().map(|ctx| Job {
+                id: s.id,
+                gpu: Some(Arc::clone(ctx)),
+            }));
+        } else {
+            jobs.push(Job {
+                id: s.id,
+                gpu: None,
+            });
+        }
     }
-    measured.sort_by_key(|(id, _)| *id);
 
-    let baseline_median = measured.iter().find_map(|(id, m)| match m {
-        Ok(m) if *id == SolverId::BASELINE => Some(m.time.median),
+    // The reference comes first: the timed cpu-fused run when selected, else one untimed solve.
+    let mut measured: Vec<(Job, Result<Measurement>)> = Vec::new();
+    let reference = match jobs.iter().position(|j| j.id == SolverId::REFERENCE) {
+        Some(i) => {
+            let job = jobs.remove(i);
+            progress(job.id, None);
+            let m = measure(|| job.id.prepare(problem), &options.bench)?;
+            let outcome = m.outcome;
+            measured.push((job, Ok(m)));
+            outcome
+        }
+        None => SolverId::REFERENCE.prepare(problem)?.solve()?,
+    };
+    for job in jobs {
+        let label = job.gpu.as_ref().map(|c| c.label());
+        progress(job.id, label.as_deref());
+        let m = measure(
+            || job.id.prepare_on(problem, job.gpu.as_ref(), options.gpu),
+            &options.bench,
+        );
+        measured.push((job, m));
+    }
+    measured.sort_by_key(|(job, _)| (job.id, job.gpu.as_ref().map(|c| c.index)));
+
+    let baseline_median = measured.iter().find_map(|(job, m)| match m {
+        Ok(m) if job.id == SolverId::BASELINE => Some(m.time.median),
         _ => None,
     });
+    let no_adapter = options
+        .no_adapter_reason
+        .as_deref()
+        .unwrap_or(NO_ADAPTER_HINT);
     let runs = measured
         .into_iter()
-        .map(|(id, m)| run_report(id, m, &reference, baseline_median, problem, &options.bench))
+        .map(|(job, m)| {
+            let m = m.map_err(|e| match e {
+                GdError::Unavailable { reason } if reason == NO_ADAPTER_HINT => {
+                    GdError::Unavailable {
+                        reason: no_adapter.to_string(),
+                    }
+                }
+                other => other,
+            });
+            run_report(
+                &job,
+                m,
+                &reference,
+                baseline_median,
+                problem,
+                &options.bench,
+            )
+        })
         .collect();
 
     Ok(Report {
@@ -85,14 +151,15 @@ pub fn run_suite(
 }
 
 fn run_report(
-    id: SolverId,
+    job: &Job,
     measurement: Result<Measurement>,
     reference: &Outcome,
     baseline_median: Option<f64>,
     problem: &Problem,
     bench: &BenchSettings,
 ) -> RunReport {
-    let info = id.info();
+    let id = job.id;
+    let info = id.info(job.gpu.as_deref());
     let mut run = RunReport {
         solver: id.name(),
         device: info.device,
@@ -115,6 +182,11 @@ fn run_report(
     };
     let m = match measurement {
         Ok(m) => m,
+        Err(GdError::Unavailable { reason }) => {
+            run.status = Status::Unavailable;
+            run.message = reason;
+            return run;
+        }
         Err(e) => {
             run.message = e.to_string();
             return run;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{article_fixture, solve};
+use common::{article_fixture, cpu_solvers, solve};
 use gdbench::cpu::closed_form;
 use gdbench::problem::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N};
 use gdbench::validate::{Status, judge, tolerance};
@@ -22,10 +22,7 @@ fn article_problem() -> Problem {
 #[test]
 fn every_f64_cpu_solver_gives_the_articles_weights() {
     let problem = article_problem();
-    for id in SolverId::ALL
-        .into_iter()
-        .filter(|s| s.precision() == Precision::F64)
-    {
+    for id in cpu_solvers().filter(|s| s.precision() == Precision::F64) {
         let out = solve(id, &problem);
         assert_eq!(out.diverged_at, None);
         for (i, (got, want)) in out.w.iter().zip(ARTICLE_W).enumerate() {

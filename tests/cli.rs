@@ -33,7 +33,7 @@ fn json_on_file(path: &std::path::Path, extra: &[&str]) -> (Value, std::process:
 
 #[test]
 fn json_report_carries_the_contract() {
-    let (r, code) = json_run(&[]);
+    let (r, code) = json_run(&["--solvers", "cpu"]);
     assert_eq!(code, 0);
     assert_eq!(r["problem"]["n"], 2000);
     assert_eq!(r["problem"]["epochs"], 200);

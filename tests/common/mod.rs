@@ -4,7 +4,43 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use std::sync::Arc;
+
+use gdbench::gpu::{AdapterChoice, GpuContext};
+use gdbench::solver::Group;
 use gdbench::{Dataset, Outcome, Problem, SolverId};
+
+/// The CPU solvers, in catalogue order.
+pub fn cpu_solvers() -> impl Iterator<Item = SolverId> {
+    SolverId::ALL
+        .into_iter()
+        .filter(|s| s.group() == Group::Cpu)
+}
+
+/// The GPU solvers, in catalogue order.
+pub fn gpu_solvers() -> impl Iterator<Item = SolverId> {
+    SolverId::ALL
+        .into_iter()
+        .filter(|s| s.group() == Group::Gpu)
+}
+
+/// The adapter gdbench picks by default. With none: a failure when `CI` is set (CI installs
+/// lavapipe, so a missing adapter is a broken setup), else a loud skip (`None`).
+pub fn gpu_or_skip(test: &str) -> Option<Arc<GpuContext>> {
+    let opened =
+        gdbench::gpu::open(&AdapterChoice::Auto, None).expect("auto never names a missing adapter");
+    if let Some(ctx) = opened.contexts.into_iter().next() {
+        return Some(ctx);
+    }
+    let why = format!("{test}: no GPU adapter ({})", opened.failures.join("; "));
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}; CI must have one: apt-get install mesa-vulkan-drivers");
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPED {why}: install mesa-vulkan-drivers (or a GPU driver) to run it !!!!!!!!\n"
+    );
+    None
+}
 
 /// The article's dataset (NumPy seed 444), committed by `scripts/make_article_fixture.py`.
 pub fn article_fixture() -> PathBuf {
@@ -19,6 +55,14 @@ pub fn solve(id: SolverId, problem: &Problem) -> Outcome {
 /// A synthetic problem.
 pub fn synthetic(n: usize, sigma: f64, seed: u64, mu: f64, epochs: u64) -> Problem {
     Problem::new(Dataset::synthetic(n, sigma, seed).unwrap(), mu, epochs).unwrap()
+}
+
+/// Prepares a GPU solver on `ctx` and solves once.
+pub fn solve_on(id: SolverId, problem: &Problem, ctx: &Arc<GpuContext>) -> Outcome {
+    id.prepare_on(problem, Some(ctx), Default::default())
+        .unwrap_or_else(|e| panic!("{id}: {e}"))
+        .solve()
+        .unwrap_or_else(|e| panic!("{id}: {e}"))
 }
 
 /// Runs the gdbench binary with `args`.

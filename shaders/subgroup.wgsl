@@ -1,0 +1,76 @@
+// gpu-subgroup: gpu-fused with subgroup reductions (subgroupAdd) in place of most of the
+// shared-memory tree: one barrier per workgroup instead of log2(WG). Needs the SUBGROUP feature.
+//   subgroup_errors — as fused_errors: partials[base + wg] = Σ (e_i, e_i·x_i)
+//                     Bindings: 0 x (read), 1 d (read), 2 w (read), 3 partials (read_write), 4 params.
+//   subgroup_finish — as finish: one workgroup sums n partials and updates w.
+//                     Bindings: 0 partials (read), 1 w (read_write), 2 params.
+// Workgroup: WG invocations; each subgroup adds its values, subgroup leaders meet in shared memory.
+// (No `enable subgroups;`: naga takes subgroup operations when the device has SUBGROUP.)
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> d: array<f32>;
+@group(0) @binding(2) var<storage, read> w_in: vec2<f32>;
+@group(0) @binding(3) var<storage, read_write> partials_out: array<vec2<f32>>;
+@group(0) @binding(4) var<uniform> params_errors: Params;
+
+// Sums `value` over the workgroup: subgroupAdd, then invocation 0 adds the subgroup totals.
+fn subgroup_total(lid: u32, value: vec2<f32>, sg_id: u32, sg_lane: u32, sg_count: u32) -> vec2<f32> {
+    let in_subgroup = subgroupAdd(value);
+    if sg_lane == 0u {
+        shared_sums[sg_id] = in_subgroup;
+    }
+    workgroupBarrier();
+    var total = vec2<f32>(0.0, 0.0);
+    if lid == 0u {
+        for (var s = 0u; s < sg_count; s = s + 1u) {
+            total = total + shared_sums[s];
+        }
+    }
+    return total;
+}
+
+@compute @workgroup_size(WG)
+fn subgroup_errors(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(subgroup_id) sg_id: u32,
+    @builtin(subgroup_invocation_id) sg_lane: u32,
+    @builtin(num_subgroups) sg_count: u32,
+) {
+    let w_now = w_in;
+    var acc = vec2<f32>(0.0, 0.0);
+    let start = wid.x * WG * ITEMS + lid;
+    for (var k = 0u; k < ITEMS; k = k + 1u) {
+        let i = start + k * WG;
+        if i < params_errors.n {
+            let xi = x[i];
+            let ei = d[i] - (w_now.x + w_now.y * xi);
+            acc = acc + vec2<f32>(ei, ei * xi);
+        }
+    }
+    let total = subgroup_total(lid, acc, sg_id, sg_lane, sg_count);
+    if lid == 0u {
+        partials_out[params_errors.base + wid.x] = total;
+    }
+}
+
+@group(0) @binding(0) var<storage, read> partials_in: array<vec2<f32>>;
+@group(0) @binding(1) var<storage, read_write> w: vec2<f32>;
+@group(0) @binding(2) var<uniform> params_finish: Params;
+
+@compute @workgroup_size(WG)
+fn subgroup_finish(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(subgroup_id) sg_id: u32,
+    @builtin(subgroup_invocation_id) sg_lane: u32,
+    @builtin(num_subgroups) sg_count: u32,
+) {
+    var acc = vec2<f32>(0.0, 0.0);
+    for (var i = lid; i < params_finish.n; i = i + WG) {
+        acc = acc + partials_in[i];
+    }
+    let total = subgroup_total(lid, acc, sg_id, sg_lane, sg_count);
+    if lid == 0u {
+        w = w + params_finish.mu * (params_finish.scale * total);
+    }
+}

@@ -1,0 +1,152 @@
+//! The GPU copies of x and d (f32, split into chunks that fit one storage binding), and the
+//! small buffers every strategy shares: weights, partial sums, parameters, read-back.
+
+use wgpu::util::DeviceExt;
+
+use super::context::GpuContext;
+use crate::error::{GdError, Result};
+use crate::problem::Problem;
+
+/// The `Params` uniform of `shaders/common.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Params {
+    /// Elements this dispatch reads.
+    pub n: u32,
+    /// Index of this dispatch's first output partial.
+    pub base: u32,
+    /// Step size.
+    pub mu: f32,
+    /// 2/N.
+    pub scale: f32,
+    /// Epochs in one dispatch (persistent kernel).
+    pub epochs: u32,
+    /// Padding to 32 bytes.
+    pub pad: [u32; 3],
+}
+
+/// One chunk of the samples: its buffers and where it starts.
+pub struct Chunk {
+    /// x, f32.
+    pub x: wgpu::Buffer,
+    /// d, f32.
+    pub d: wgpu::Buffer,
+    /// Samples in the chunk.
+    pub len: u32,
+}
+
+/// x and d on the GPU, chunked so that no binding exceeds the adapter's limit.
+pub struct DeviceData {
+    /// The chunks, in sample order.
+    pub chunks: Vec<Chunk>,
+}
+
+/// Largest chunk (in samples) for `tile`-sized workgroups on this adapter: within one storage
+/// binding, one buffer, and 65 535 workgroups per dispatch, and a whole number of tiles.
+pub fn max_chunk_len(ctx: &GpuContext, tile: u32, binding_override: Option<u64>) -> u64 {
+    let limits = &ctx.limits;
+    let binding = binding_override.unwrap_or(limits.max_storage_buffer_binding_size);
+    let by_binding = binding.min(limits.max_buffer_size) / 4;
+    let by_dispatch = u64::from(limits.max_compute_workgroups_per_dimension) * u64::from(tile);
+    let len = by_binding.min(by_dispatch).min(u64::from(u32::MAX));
+    (len / u64::from(tile)).max(1) * u64::from(tile)
+}
+
+impl DeviceData {
+    /// Uploads x and d as f32 in chunks of at most `chunk_len` samples. Each chunk is written
+    /// straight into mapped GPU memory, so the host never holds a second copy of the data; an
+    /// allocation the device refuses is an error naming the size.
+    pub fn upload(ctx: &GpuContext, problem: &Problem, chunk_len: u64) -> Result<Self> {
+        let mut chunks = Vec::new();
+        for (xs, ds) in problem
+            .x()
+            .chunks(chunk_len as usize)
+            .zip(problem.d().chunks(chunk_len as usize))
+        {
+            chunks.push(Chunk {
+                x: upload_f32(ctx, "x", xs)?,
+                d: upload_f32(ctx, "d", ds)?,
+                len: xs.len() as u32,
+            });
+        }
+        Ok(Self { chunks })
+    }
+}
+
+/// A storage buffer holding `values` rounded to f32, filled through a mapping at creation.
+fn upload_f32(ctx: &GpuContext, label: &str, values: &[f64]) -> Result<wgpu::Buffer> {
+    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (values.len() * 4) as u64,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: true,
+    });
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(GdError::Gpu {
+            message: format!(
+                "cannot allocate {} MiB for {label}: {e}",
+                (values.len() * 4) >> 20
+            ),
+        });
+    }
+    {
+        let mut view = buffer.get_mapped_range_mut(..).map_err(|e| GdError::Gpu {
+            message: format!("cannot map {label} for upload: {e}"),
+        })?;
+        // Converted a page at a time: the host holds at most 4 KiB of f32 beyond x and d.
+        let mut page = [0f32; 1024];
+        for (i, src) in values.chunks(page.len()).enumerate() {
+            for (p, &v) in page.iter_mut().zip(src) {
+                *p = v as f32;
+            }
+            let bytes: &[u8] = bytemuck::cast_slice(&page[..src.len()]);
+            let at = i * 4096;
+            view.slice(at..at + bytes.len()).copy_from_slice(bytes);
+        }
+    }
+    buffer.unmap();
+    Ok(buffer)
+}
+
+/// A storage buffer of `count` vec2<f32>.
+pub fn pairs(ctx: &GpuContext, label: &str, count: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: count.max(1) * 8,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// A storage buffer of `count` f32 (the error vector of the multi-pass design).
+pub fn floats(ctx: &GpuContext, label: &str, count: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: count.max(1) * 4,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    })
+}
+
+/// A uniform buffer holding `params`.
+pub fn uniform(ctx: &GpuContext, params: Params) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+}
+
+/// A buffer the host can map to read `bytes` back.
+pub fn readback(ctx: &GpuContext, bytes: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}

@@ -1,0 +1,301 @@
+//! GPU adapters: enumerate them, choose one (or all), open a device with the features and
+//! limits the solvers use.
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::{GdError, Result};
+use crate::solver::DeviceType;
+
+/// The adapter features gdbench uses when they exist.
+pub const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
+    .union(wgpu::Features::SUBGROUP)
+    .union(wgpu::Features::SHADER_F64);
+
+/// Which adapter(s) `--adapter` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdapterChoice {
+    /// Let gdbench choose: a real GPU before a software one, Vulkan/Metal/DX12 before GL.
+    Auto,
+    /// Every adapter found.
+    All,
+    /// The adapter at this index in `gdbench adapters`.
+    Index(usize),
+    /// The adapter whose name contains this text (case-insensitive).
+    Name(String),
+}
+
+impl AdapterChoice {
+    /// Parses `auto`, `all`, an index, or part of a name.
+    pub fn parse(text: &str) -> Self {
+        match text.trim() {
+            t if t.eq_ignore_ascii_case("auto") => AdapterChoice::Auto,
+            t if t.eq_ignore_ascii_case("all") => AdapterChoice::All,
+            t => t
+                .parse()
+                .map_or_else(|_| AdapterChoice::Name(t.to_string()), AdapterChoice::Index),
+        }
+    }
+}
+
+/// One adapter as `gdbench adapters` lists it.
+#[derive(Debug, Clone)]
+pub struct AdapterSummary {
+    /// Position in the enumeration (what `--adapter N` takes).
+    pub index: usize,
+    /// Name, backend, device type, driver.
+    pub info: wgpu::AdapterInfo,
+    /// All features the adapter offers.
+    pub features: wgpu::Features,
+    /// The adapter's own limits.
+    pub limits: wgpu::Limits,
+}
+
+impl AdapterSummary {
+    /// True for a CPU implementation such as lavapipe or llvmpipe: its timings are CPU timings.
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+}
+
+/// An opened adapter: device and queue, with what it can do.
+pub struct GpuContext {
+    /// Position in the enumeration.
+    pub index: usize,
+    /// Name, backend, device type, driver.
+    pub info: wgpu::AdapterInfo,
+    /// Features enabled on the device (those of [`WANTED_FEATURES`] the adapter has).
+    pub features: wgpu::Features,
+    /// Limits requested: the adapter's own, so large buffers are allowed.
+    pub limits: wgpu::Limits,
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// Errors wgpu reported outside an error scope (validation, device loss), oldest first.
+    faults: Arc<Mutex<Vec<String>>>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("index", &self.index)
+            .field("name", &self.info.name)
+            .field("backend", &self.info.backend)
+            .finish()
+    }
+}
+
+impl GpuContext {
+    /// gdbench's device type for the adapter.
+    pub fn device_type(&self) -> DeviceType {
+        device_type(self.info.device_type)
+    }
+
+    /// The first fault wgpu reported since the last call, as an error.
+    pub fn take_error(&self) -> Result<()> {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        match faults.drain(..).next() {
+            Some(message) => Err(GdError::Gpu { message }),
+            None => Ok(()),
+        }
+    }
+
+    /// Adapter name with its backend, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]`.
+    pub fn label(&self) -> String {
+        format!("{} [{}]", self.info.name, self.info.backend)
+    }
+}
+
+/// Converts wgpu's device type to gdbench's.
+pub fn device_type(t: wgpu::DeviceType) -> DeviceType {
+    match t {
+        wgpu::DeviceType::Cpu => DeviceType::Cpu,
+        wgpu::DeviceType::DiscreteGpu => DeviceType::DiscreteGpu,
+        wgpu::DeviceType::IntegratedGpu => DeviceType::IntegratedGpu,
+        wgpu::DeviceType::VirtualGpu => DeviceType::VirtualGpu,
+        wgpu::DeviceType::Other => DeviceType::Other,
+    }
+}
+
+/// Parses `--backend`: vulkan, metal, dx12 or gl.
+pub fn parse_backend(text: &str) -> Result<wgpu::Backends> {
+    Ok(match text.trim().to_ascii_lowercase().as_str() {
+        "vulkan" | "vk" => wgpu::Backends::VULKAN,
+        "metal" => wgpu::Backends::METAL,
+        "dx12" | "d3d12" => wgpu::Backends::DX12,
+        "gl" | "gles" | "opengl" => wgpu::Backends::GL,
+        other => {
+            return Err(GdError::InvalidParameter {
+                name: "--backend",
+                problem: format!("unknown backend `{other}`: choose from vulkan, metal, dx12, gl"),
+            });
+        }
+    })
+}
+
+fn instance(backends: Option<wgpu::Backends>) -> (wgpu::Instance, wgpu::Backends) {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    if let Some(b) = backends {
+        desc.backends = b;
+    }
+    let chosen = desc.backends;
+    (wgpu::Instance::new(desc), chosen)
+}
+
+fn enumerate(backends: Option<wgpu::Backends>) -> Vec<wgpu::Adapter> {
+    let (instance, chosen) = instance(backends);
+    pollster::block_on(instance.enumerate_adapters(chosen))
+}
+
+/// Every adapter wgpu finds (honouring `WGPU_BACKEND`, or `backends` when given).
+pub fn list_adapters(backends: Option<wgpu::Backends>) -> Vec<AdapterSummary> {
+    enumerate(backends)
+        .into_iter()
+        .enumerate()
+        .map(|(index, a)| AdapterSummary {
+            index,
+            info: a.get_info(),
+            features: a.features(),
+            limits: a.limits(),
+        })
+        .collect()
+}
+
+/// Rank for automatic choice: lower is better.
+fn preference(info: &wgpu::AdapterInfo) -> (u8, u8) {
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let backend = u8::from(info.backend == wgpu::Backend::Gl);
+    (kind, backend)
+}
+
+/// Why there is no adapter, and what to install.
+pub const NO_ADAPTER_HINT: &str = "no GPU adapter found: install your GPU's Vulkan/Metal/DX12 driver, \
+or a software one (Debian/Ubuntu: apt-get install mesa-vulkan-drivers)";
+
+/// The adapters opened for a run, and why any could not be.
+#[derive(Debug, Default)]
+pub struct Opened {
+    /// Devices ready for the GPU solvers.
+    pub contexts: Vec<Arc<GpuContext>>,
+    /// One line per adapter that failed to open.
+    pub failures: Vec<String>,
+}
+
+/// Opens the adapter(s) `choice` names. No adapter at all is not an error (GPU rows become
+/// `unavailable`); a choice that names no existing adapter is, and lists those there are.
+pub fn open(choice: &AdapterChoice, backends: Option<wgpu::Backends>) -> Result<Opened> {
+    let adapters = enumerate(backends);
+    let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
+    let listing = || {
+        if infos.is_empty() {
+            "there are none".to_string()
+        } else {
+            let names: Vec<String> = infos
+                .iter()
+                .enumerate()
+                .map(|(i, a)| format!("{i}: {} [{}]", a.name, a.backend))
+                .collect();
+            format!("there are {}", names.join("; "))
+        }
+    };
+    let picked: Vec<usize> = match choice {
+        AdapterChoice::All => (0..adapters.len()).collect(),
+        AdapterChoice::Auto => (0..adapters.len())
+            .min_by_key(|&i| preference(&infos[i]))
+            .into_iter()
+            .collect(),
+        AdapterChoice::Index(i) if *i < adapters.len() => vec![*i],
+        AdapterChoice::Index(i) => {
+            return Err(GdError::InvalidParameter {
+                name: "--adapter",
+                problem: format!("no adapter {i}: {}", listing()),
+            });
+        }
+        AdapterChoice::Name(part) => {
+            let lower = part.to_lowercase();
+            let found: Vec<usize> = (0..adapters.len())
+                .filter(|&i| infos[i].name.to_lowercase().contains(&lower))
+                .collect();
+            if found.is_empty() {
+                return Err(GdError::InvalidParameter {
+                    name: "--adapter",
+                    problem: format!("no adapter's name contains `{part}`: {}", listing()),
+                });
+            }
+            found
+        }
+    };
+    let mut adapters: Vec<Option<wgpu::Adapter>> = adapters.into_iter().map(Some).collect();
+    let mut opened = Opened::default();
+    for i in picked {
+        match open_adapter(i, adapters[i].take().expect("each adapter is opened once")) {
+            Ok(ctx) => opened.contexts.push(ctx),
+            Err(e) => opened.failures.push(e.to_string()),
+        }
+    }
+    Ok(opened)
+}
+
+fn open_adapter(index: usize, adapter: wgpu::Adapter) -> Result<Arc<GpuContext>> {
+    let info = adapter.get_info();
+    let features = adapter.features() & WANTED_FEATURES;
+    let limits = adapter.limits();
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("gdbench"),
+        required_features: features,
+        required_limits: limits.clone(),
+        ..Default::default()
+    }))
+    .map_err(|e| GdError::Gpu {
+        message: format!("cannot open a device on {}: {e}", info.name),
+    })?;
+    let faults = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&faults);
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        let mut f = sink.lock().unwrap_or_else(|p| p.into_inner());
+        f.push(super::kernels::one_line(&e.to_string()));
+    }));
+    let sink = Arc::clone(&faults);
+    device.set_device_lost_callback(move |reason, message| {
+        let mut f = sink.lock().unwrap_or_else(|p| p.into_inner());
+        f.push(format!("device lost ({reason:?}): {message}"));
+    });
+    Ok(Arc::new(GpuContext {
+        index,
+        info,
+        features,
+        limits,
+        device,
+        queue,
+        faults,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adapter_choices_parse() {
+        assert_eq!(AdapterChoice::parse("ALL"), AdapterChoice::All);
+        assert_eq!(AdapterChoice::parse("auto"), AdapterChoice::Auto);
+        assert_eq!(AdapterChoice::parse("2"), AdapterChoice::Index(2));
+        assert_eq!(
+            AdapterChoice::parse("nvidia"),
+            AdapterChoice::Name("nvidia".into())
+        );
+        assert!(parse_backend("Vulkan").is_ok());
+        assert!(
+            parse_backend("cuda")
+                .unwrap_err()
+                .to_string()
+                .contains("vulkan, metal, dx12, gl")
+        );
+    }
+}
