@@ -32,6 +32,11 @@ mod exit {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: nothing else runs yet; no other thread can read the environment concurrently.
+        // Mesa's drivers print an error at start-up when this is unset; a temp dir quiets them.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

@@ -1,0 +1,237 @@
+//! GPU solvers against the f64 reference, on whatever adapter is here (lavapipe in CI).
+//! With no adapter these tests fail when `CI` is set and skip loudly elsewhere.
+
+mod common;
+
+use common::{
+    article_fixture, gdbench, gpu_or_skip, gpu_solvers, solve, solve_on, stderr, stdout, synthetic,
+};
+use gdbench::gpu::{GpuSettings, PERSISTENT_LOOP_BUDGET};
+use gdbench::validate::{Status, judge};
+use gdbench::{Dataset, GdError, Problem, SolverId};
+
+/// Asserts every GPU solver agrees with the reference on `problem`, except those `skip` says
+/// are unavailable for it.
+fn all_agree(problem: &Problem, settings: GpuSettings, what: &str) {
+    let Some(ctx) = gpu_or_skip(what) else { return };
+    let reference = solve(SolverId::REFERENCE, problem);
+    for id in gpu_solvers() {
+        let solver = id.prepare_on(problem, Some(&ctx), settings);
+        let mut solver = match solver {
+            Err(GdError::Unavailable { reason }) => {
+                eprintln!("{what}: {id} unavailable here: {reason}");
+                continue;
+            }
+            other => other.unwrap_or_else(|e| panic!("{what}: {id}: {e}")),
+        };
+        let out = solver
+            .solve()
+            .unwrap_or_else(|e| panic!("{what}: {id}: {e}"));
+        let v = judge(&out, &reference, id.precision(), problem);
+        assert_eq!(
+            v.status,
+            Status::Ok,
+            "{what}: {id} on {}: {}",
+            ctx.label(),
+            v.message
+        );
+    }
+}
+
+#[test]
+fn every_gpu_solver_matches_the_reference_at_the_articles_size() {
+    let data = Dataset::load(&article_fixture()).unwrap();
+    let problem = Problem::new(data, 0.001, 10_000).unwrap();
+    all_agree(
+        &problem,
+        GpuSettings::default(),
+        "article size, 10 000 epochs",
+    );
+}
+
+#[test]
+fn every_gpu_solver_matches_the_reference_at_awkward_sizes() {
+    for n in [2, 3, 255, 256, 257, 2047, 2048, 2049, 65_537, 1_000_000] {
+        let problem = synthetic(n, 0.1, 5, 0.05, 7);
+        all_agree(&problem, GpuSettings::default(), &format!("N = {n}"));
+    }
+}
+
+#[test]
+fn other_workgroup_sizes_give_the_same_answers() {
+    let problem = synthetic(10_001, 0.1, 6, 0.01, 20);
+    for workgroup_size in [32, 64, 1024] {
+        let settings = GpuSettings {
+            workgroup_size,
+            ..GpuSettings::default()
+        };
+        all_agree(
+            &problem,
+            settings,
+            &format!("workgroup size {workgroup_size}"),
+        );
+    }
+}
+
+#[test]
+fn data_split_across_many_bindings_gives_the_same_answers() {
+    // A 64 KiB binding cap forces 16 384-sample chunks: 7 chunks, and three reduction levels.
+    let problem = synthetic(100_000, 0.1, 7, 0.01, 5);
+    let settings = GpuSettings {
+        max_binding_bytes: Some(64 << 10),
+        ..GpuSettings::default()
+    };
+    all_agree(&problem, settings, "64 KiB bindings");
+}
+
+#[test]
+fn arrays_larger_than_one_real_binding_are_split() {
+    let Some(ctx) = gpu_or_skip("larger than one binding") else {
+        return;
+    };
+    // Just over the adapter's binding limit (128 MiB = 2^25 f32 on lavapipe), capped for CI's memory.
+    let binding_floats = (ctx.limits.max_storage_buffer_binding_size / 4).min(1 << 26);
+    let n = binding_floats as usize + 3_001;
+    let problem = synthetic(n, 0.1, 8, 0.01, 2);
+    all_agree(
+        &problem,
+        GpuSettings::default(),
+        &format!("N = {n} > one binding"),
+    );
+}
+
+#[test]
+fn persistent_splits_epochs_past_the_driver_loop_cap() {
+    let Some(ctx) = gpu_or_skip("persistent loop cap") else {
+        return;
+    };
+    // 40 000 samples at 256 invocations: 157 + 8 + 3 loop iterations per epoch, so 2 000 epochs
+    // are 336 000 iterations for one invocation; in a single dispatch llvmpipe returns wrong
+    // weights (checked by hand), split under the budget they are right.
+    let problem = synthetic(40_000, 0.1, 9, 0.01, 2_000);
+    const {
+        assert!(
+            2_000 * 168 > PERSISTENT_LOOP_BUDGET,
+            "the test must cross the budget"
+        )
+    };
+    let reference = solve(SolverId::REFERENCE, &problem);
+    let out = solve_on(SolverId::GpuPersistent, &problem, &ctx);
+    let v = judge(&out, &reference, gdbench::Precision::F32, &problem);
+    assert_eq!(v.status, Status::Ok, "{}", v.message);
+}
+
+#[test]
+fn persistent_is_unavailable_for_large_n_with_a_reason() {
+    let Some(ctx) = gpu_or_skip("persistent large N") else {
+        return;
+    };
+    let problem = synthetic(20_000_000, 0.1, 1, 0.01, 1);
+    match SolverId::GpuPersistent.prepare_on(&problem, Some(&ctx), GpuSettings::default()) {
+        Err(GdError::Unavailable { reason }) => {
+            assert!(reason.contains("use gpu-fused"), "{reason}")
+        }
+        Err(e) => panic!("expected unavailable, got {e}"),
+        Ok(_) => panic!("expected unavailable"),
+    }
+}
+
+#[test]
+fn bad_workgroup_sizes_are_refused() {
+    let Some(ctx) = gpu_or_skip("bad workgroup size") else {
+        return;
+    };
+    let problem = synthetic(100, 0.1, 1, 0.01, 1);
+    for workgroup_size in [0, 3, 100, 1 << 20] {
+        let settings = GpuSettings {
+            workgroup_size,
+            ..GpuSettings::default()
+        };
+        let err = SolverId::GpuFused
+            .prepare_on(&problem, Some(&ctx), settings)
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("power of two"), "{err}");
+    }
+}
+
+#[test]
+fn adapters_command_lists_the_adapter() {
+    let Some(ctx) = gpu_or_skip("adapters command") else {
+        return;
+    };
+    let out = gdbench(&["adapters"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&ctx.info.name), "{text}");
+    assert!(text.contains("max storage binding"), "{text}");
+    if ctx.device_type() == gdbench::DeviceType::Cpu {
+        assert!(text.contains("software: CPU emulation"), "{text}");
+    }
+}
+
+#[test]
+fn gpu_rows_name_their_adapter_in_json_and_table() {
+    let Some(ctx) = gpu_or_skip("gpu rows") else {
+        return;
+    };
+    let args = [
+        "--n",
+        "3000",
+        "--epochs",
+        "50",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--solvers",
+        "gpu,cpu-naive",
+    ];
+    let out = gdbench(&[&args[..], &["--format", "json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 6);
+    let expected_type = ctx.device_type().to_string();
+    for run in &runs[1..] {
+        assert!(run["solver"].as_str().unwrap().starts_with("gpu-"));
+        assert!(
+            run["device"].as_str().unwrap().contains(&ctx.info.name),
+            "{run}"
+        );
+        assert_eq!(run["device_type"], expected_type.as_str());
+        assert_eq!(run["precision"], "f32");
+        assert!(
+            matches!(run["status"].as_str(), Some("ok" | "unavailable")),
+            "{run}"
+        );
+    }
+    let table = stdout(&gdbench(&args));
+    if ctx.device_type() == gdbench::DeviceType::Cpu {
+        assert!(table.contains("(cpu emulation)"), "{table}");
+        assert!(table.contains("CPU timings, not GPU speed"), "{table}");
+    }
+}
+
+#[test]
+fn unknown_adapters_are_errors_listing_the_real_ones() {
+    let Some(ctx) = gpu_or_skip("unknown adapter") else {
+        return;
+    };
+    for choice in ["no-such-gpu", "99"] {
+        let out = gdbench(&[
+            "--solvers",
+            "gpu-fused",
+            "--adapter",
+            choice,
+            "--n",
+            "100",
+            "--epochs",
+            "1",
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&ctx.info.name), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
