@@ -125,7 +125,13 @@ fn row(run: &RunReport) -> Vec<String> {
         reps,
         run.epoch_us.map_or_else(dash, |u| format!("{u:.3}")),
         run.effective_gb_s.map_or_else(dash, |g| format!("{g:.1}")),
-        run.speedup.map_or_else(dash, |s| format!("{s:.1}×")),
+        run.speedup.map_or_else(dash, |s| {
+            if s >= 1.0 {
+                format!("{s:.1}×")
+            } else {
+                format!("{s:.3}×")
+            }
+        }),
     ]
 }
 
