@@ -71,8 +71,17 @@ pub fn render_table(report: &Report) -> String {
         "reference: {} (f64); Δ ref is max|w − w_ref| / max|w_ref|; times are the whole descent, all epochs.\n",
         report.reference.solver
     );
+    // One line per distinct message, naming every row that has it.
+    let mut notes: Vec<(Vec<&str>, &str)> = Vec::new();
     for run in report.runs.iter().filter(|r| !r.message.is_empty()) {
-        out += &format!("  {}: {}\n", run.solver, run.message);
+        match notes.iter_mut().find(|(_, m)| *m == run.message) {
+            Some((solvers, _)) if !solvers.contains(&run.solver) => solvers.push(run.solver),
+            Some(_) => {}
+            None => notes.push((vec![run.solver], &run.message)),
+        }
+    }
+    for (solvers, message) in notes {
+        out += &format!("  {}: {message}\n", solvers.join(", "));
     }
     if report
         .runs
