@@ -3,6 +3,7 @@
 mod buffers;
 pub mod context;
 pub mod kernels;
+mod plan;
 mod solver;
 
 pub use context::{

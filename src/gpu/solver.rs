@@ -10,9 +10,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::buffers::{self, DeviceData, Params};
+use super::buffers::{self, DeviceData};
 use super::context::GpuContext;
-use super::kernels::{ITEMS_PER_INVOCATION, KernelFile, pipeline};
+use super::kernels::{ITEMS_PER_INVOCATION, KernelFile};
+use super::plan::{Builder, Persistent, Step, check};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 use crate::solver::{Outcome, Solver};
@@ -61,13 +62,6 @@ pub const WAIT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Windows), long enough that the per-submission cost is negligible.
 const BATCH_TARGET: Duration = Duration::from_millis(100);
 
-/// One dispatch of an epoch.
-struct Step {
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    workgroups: u32,
-}
-
 /// A GPU solver prepared for one problem on one adapter.
 pub struct GpuSolver {
     ctx: Arc<GpuContext>,
@@ -77,34 +71,12 @@ pub struct GpuSolver {
     readback: wgpu::Buffer,
     /// Dispatches that make one epoch (all strategies but persistent).
     epoch_steps: Vec<Step>,
-    /// Persistent only: a dispatch of `per_dispatch` epochs, and one of the remainder.
-    persistent: Option<(Step, Option<Step>, u64)>,
+    /// Persistent only: its dispatches.
+    persistent: Option<Persistent>,
+    /// x and d on the device, bound by the steps.
     _data: DeviceData,
-    _scratch: Vec<wgpu::Buffer>,
-}
-
-fn bind(
-    ctx: &GpuContext,
-    pipeline: &wgpu::ComputePipeline,
-    buffers: &[&wgpu::Buffer],
-) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect();
-    ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: None,
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    })
-}
-
-fn div_ceil_u32(a: u64, b: u64) -> u32 {
-    u32::try_from(a.div_ceil(b)).expect("workgroup counts fit u32")
+    /// Partials, error vectors and uniforms the steps bind.
+    _keep: Vec<wgpu::Buffer>,
 }
 
 impl GpuSolver {
@@ -115,220 +87,56 @@ impl GpuSolver {
         problem: &Problem,
         settings: GpuSettings,
     ) -> Result<Self> {
+        let per_dispatch = check(&ctx, strategy, problem, settings)?;
         let wg = settings.workgroup_size;
-        if !wg.is_power_of_two() || wg > ctx.limits.max_compute_invocations_per_workgroup || wg < 2
-        {
-            return Err(GdError::InvalidParameter {
-                name: "--workgroup-size",
-                problem: format!(
-                    "{wg} must be a power of two between 2 and {}",
-                    ctx.limits.max_compute_invocations_per_workgroup
-                ),
-            });
-        }
-        if strategy == Strategy::Subgroup && !ctx.features.contains(wgpu::Features::SUBGROUP) {
-            return Err(GdError::Unavailable {
-                reason: "the adapter has no SUBGROUP feature".into(),
-            });
-        }
         let tile = u64::from(wg) * u64::from(ITEMS_PER_INVOCATION);
-        let n = problem.n() as u64;
-        let persistent_per_dispatch = if strategy == Strategy::Persistent {
-            let per_epoch = n.div_ceil(u64::from(wg)) + u64::from(wg.ilog2()) + 3;
-            let per_dispatch = PERSISTENT_LOOP_BUDGET / per_epoch;
-            if per_dispatch == 0 {
-                return Err(GdError::Unavailable {
-                    reason: format!(
-                        "N = {n} is too large for one workgroup (at most about {} samples); use gpu-fused",
-                        (PERSISTENT_LOOP_BUDGET - 16) * u64::from(wg)
-                    ),
-                });
-            }
-            per_dispatch
-        } else {
-            0
-        };
         let chunk_len = match strategy {
-            // One workgroup reads everything: the data must sit in one binding.
-            Strategy::Persistent => n,
+            // One workgroup reads everything: the data sits in one binding (checked above).
+            Strategy::Persistent => problem.n() as u64,
             _ => buffers::max_chunk_len(&ctx, tile as u32, settings.max_binding_bytes),
         };
-        if strategy == Strategy::Persistent
-            && n * 4
-                > settings
-                    .max_binding_bytes
-                    .unwrap_or(ctx.limits.max_storage_buffer_binding_size)
-        {
-            return Err(GdError::Unavailable {
-                reason: "x does not fit one storage binding; use gpu-fused".into(),
-            });
-        }
-
         let data = DeviceData::upload(&ctx, problem, chunk_len)?;
         let w = buffers::pairs(&ctx, "w", 1);
-        let readback = buffers::readback(&ctx, 8);
-        let mu = problem.mu() as f32;
-        let scale = (2.0 / problem.n() as f64) as f32;
-        let mut scratch = Vec::new();
-        let mut epoch_steps = Vec::new();
-        let mut persistent = None;
-
-        // First-level partials: one per workgroup of every chunk.
-        let mut bases = Vec::new();
-        let mut first_level = 0u64;
-        for c in &data.chunks {
-            bases.push(first_level as u32);
-            first_level += u64::from(c.len).div_ceil(tile);
-        }
-
-        match strategy {
-            Strategy::Multipass | Strategy::Batched => {
-                let error = pipeline(&ctx, KernelFile::Error, "error", wg)?;
-                let reduce_errors = pipeline(&ctx, KernelFile::Reduce, "reduce_errors", wg)?;
-                let reduce_partials = pipeline(&ctx, KernelFile::Reduce, "reduce_partials", wg)?;
-                let update = pipeline(&ctx, KernelFile::Update, "update", wg)?;
-                let partials_a = buffers::pairs(&ctx, "partials-a", first_level);
-                for (c, &base) in data.chunks.iter().zip(&bases) {
-                    let e = buffers::floats(&ctx, "e", u64::from(c.len));
-                    let params = buffers::uniform(
-                        &ctx,
-                        Params {
-                            n: c.len,
-                            base,
-                            ..Params::default()
-                        },
-                    );
-                    let workgroups = div_ceil_u32(u64::from(c.len), tile);
-                    epoch_steps.push(Step {
-                        bind_group: bind(&ctx, &error, &[&c.x, &c.d, &w, &e, &params]),
-                        pipeline: error.clone(),
-                        workgroups,
-                    });
-                    epoch_steps.push(Step {
-                        bind_group: bind(&ctx, &reduce_errors, &[&e, &c.x, &partials_a, &params]),
-                        pipeline: reduce_errors.clone(),
-                        workgroups,
-                    });
-                    scratch.extend([e, params]);
-                }
-                // Further levels, ping-ponging between two buffers, until one pair is left.
-                let partials_b = buffers::pairs(&ctx, "partials-b", first_level.div_ceil(tile));
-                let (mut src, mut dst) = (&partials_a, &partials_b);
-                let mut count = first_level;
-                while count > 1 {
-                    let params = buffers::uniform(
-                        &ctx,
-                        Params {
-                            n: count as u32,
-                            ..Params::default()
-                        },
-                    );
-                    let workgroups = div_ceil_u32(count, tile);
-                    epoch_steps.push(Step {
-                        bind_group: bind(&ctx, &reduce_partials, &[src, dst, &params]),
-                        pipeline: reduce_partials.clone(),
-                        workgroups,
-                    });
-                    scratch.push(params);
-                    count = u64::from(workgroups);
-                    std::mem::swap(&mut src, &mut dst);
-                }
-                let params = buffers::uniform(
-                    &ctx,
-                    Params {
-                        mu,
-                        scale,
-                        ..Params::default()
-                    },
-                );
-                epoch_steps.push(Step {
-                    bind_group: bind(&ctx, &update, &[src, &w, &params]),
-                    pipeline: update,
-                    workgroups: 1,
-                });
-                scratch.extend([params, partials_a, partials_b]);
+        let mut builder = Builder {
+            ctx: &ctx,
+            wg,
+            tile,
+            w: &w,
+            mu: problem.mu() as f32,
+            scale: (2.0 / problem.n() as f64) as f32,
+            keep: Vec::new(),
+        };
+        let (epoch_steps, persistent) = match strategy {
+            Strategy::Multipass | Strategy::Batched => (builder.multipass(&data)?, None),
+            Strategy::Fused => {
+                let steps = builder.fused(KernelFile::Fused, "fused_errors", "finish", &data)?;
+                (steps, None)
             }
-            Strategy::Fused | Strategy::Subgroup => {
-                let (file, first, last) = if strategy == Strategy::Fused {
-                    (KernelFile::Fused, "fused_errors", "finish")
-                } else {
-                    (KernelFile::Subgroup, "subgroup_errors", "subgroup_finish")
-                };
-                let errors = pipeline(&ctx, file, first, wg)?;
-                let finish = pipeline(&ctx, file, last, wg)?;
-                let partials = buffers::pairs(&ctx, "partials", first_level);
-                for (c, &base) in data.chunks.iter().zip(&bases) {
-                    let params = buffers::uniform(
-                        &ctx,
-                        Params {
-                            n: c.len,
-                            base,
-                            ..Params::default()
-                        },
-                    );
-                    epoch_steps.push(Step {
-                        bind_group: bind(&ctx, &errors, &[&c.x, &c.d, &w, &partials, &params]),
-                        pipeline: errors.clone(),
-                        workgroups: div_ceil_u32(u64::from(c.len), tile),
-                    });
-                    scratch.push(params);
-                }
-                let params = buffers::uniform(
-                    &ctx,
-                    Params {
-                        n: first_level as u32,
-                        mu,
-                        scale,
-                        ..Params::default()
-                    },
-                );
-                epoch_steps.push(Step {
-                    bind_group: bind(&ctx, &finish, &[&partials, &w, &params]),
-                    pipeline: finish,
-                    workgroups: 1,
-                });
-                scratch.extend([params, partials]);
+            Strategy::Subgroup => {
+                let steps = builder.fused(
+                    KernelFile::Subgroup,
+                    "subgroup_errors",
+                    "subgroup_finish",
+                    &data,
+                )?;
+                (steps, None)
             }
             Strategy::Persistent => {
-                let kernel = pipeline(&ctx, KernelFile::Persistent, "persistent", wg)?;
-                let chunk = &data.chunks[0];
-                let per_dispatch = persistent_per_dispatch.min(problem.epochs());
-                let remainder = problem.epochs() % per_dispatch;
-                let step = |epochs: u64, scratch: &mut Vec<wgpu::Buffer>| {
-                    let params = buffers::uniform(
-                        &ctx,
-                        Params {
-                            n: chunk.len,
-                            mu,
-                            scale,
-                            epochs: epochs as u32,
-                            ..Params::default()
-                        },
-                    );
-                    let s = Step {
-                        bind_group: bind(&ctx, &kernel, &[&chunk.x, &chunk.d, &w, &params]),
-                        pipeline: kernel.clone(),
-                        workgroups: 1,
-                    };
-                    scratch.push(params);
-                    s
-                };
-                let full = step(per_dispatch, &mut scratch);
-                let rest = (remainder > 0).then(|| step(remainder, &mut scratch));
-                persistent = Some((full, rest, per_dispatch));
+                let p = builder.persistent(&data, per_dispatch, problem.epochs())?;
+                (Vec::new(), Some(p))
             }
-        }
-
+        };
+        let keep = builder.keep;
         Ok(Self {
+            readback: buffers::readback(&ctx, 8),
             ctx,
             strategy,
             epochs: problem.epochs(),
             w,
-            readback,
             epoch_steps,
             persistent,
             _data: data,
-            _scratch: scratch,
+            _keep: keep,
         })
     }
 
@@ -348,16 +156,16 @@ impl GpuSolver {
     /// The dispatches of `epochs` epochs, in order.
     fn steps_for(&self, first_epoch: u64, epochs: u64) -> Vec<&Step> {
         match &self.persistent {
-            Some((full, rest, per_dispatch)) => {
+            Some(p) => {
                 // Epoch counts are in units of dispatches: `first_epoch` is a multiple of per_dispatch.
                 let mut steps = Vec::new();
                 let mut done = first_epoch;
                 while done < first_epoch + epochs {
-                    if self.epochs - done >= *per_dispatch {
-                        steps.push(full);
-                        done += per_dispatch;
+                    if self.epochs - done >= p.per_dispatch {
+                        steps.push(&p.full);
+                        done += p.per_dispatch;
                     } else {
-                        steps.push(rest.as_ref().expect("a remainder dispatch exists"));
+                        steps.push(p.rest.as_ref().expect("a remainder dispatch exists"));
                         done = self.epochs;
                     }
                 }
@@ -389,7 +197,7 @@ impl GpuSolver {
 
     /// Epochs per submission unit: 1 epoch, or one persistent dispatch.
     fn unit(&self) -> u64 {
-        self.persistent.as_ref().map_or(1, |p| p.2)
+        self.persistent.as_ref().map_or(1, |p| p.per_dispatch)
     }
 
     fn read_weights(&self) -> Result<[f64; 2]> {

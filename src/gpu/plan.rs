@@ -1,0 +1,250 @@
+//! How a strategy's epoch is laid out: pipelines, bind groups and dispatch sizes, built once
+//! at preparation; and the checks that say whether a strategy can run a problem at all.
+
+use super::buffers::{self, DeviceData, Params};
+use super::context::GpuContext;
+use super::kernels::{KernelFile, pipeline};
+use super::solver::{GpuSettings, PERSISTENT_LOOP_BUDGET, Strategy};
+use crate::error::{GdError, Result};
+use crate::problem::Problem;
+
+/// One dispatch of an epoch.
+pub(super) struct Step {
+    pub pipeline: wgpu::ComputePipeline,
+    pub bind_group: wgpu::BindGroup,
+    pub workgroups: u32,
+}
+
+/// Builds the dispatches of a strategy, keeping alive the buffers they bind.
+pub(super) struct Builder<'a> {
+    pub ctx: &'a GpuContext,
+    pub wg: u32,
+    pub tile: u64,
+    pub w: &'a wgpu::Buffer,
+    pub mu: f32,
+    pub scale: f32,
+    pub keep: Vec<wgpu::Buffer>,
+}
+
+impl Builder<'_> {
+    fn pipeline(&self, file: KernelFile, entry: &str) -> Result<wgpu::ComputePipeline> {
+        pipeline(self.ctx, file, entry, self.wg)
+    }
+
+    /// A dispatch of `pipeline` binding `buffers`, then a uniform holding `params` (every
+    /// kernel takes its params last).
+    fn step(
+        &mut self,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[&wgpu::Buffer],
+        params: Params,
+        workgroups: u32,
+    ) -> Step {
+        let uniform = buffers::uniform(self.ctx, params);
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .chain([&&uniform])
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+        self.keep.push(uniform);
+        Step {
+            pipeline: pipeline.clone(),
+            bind_group,
+            workgroups,
+        }
+    }
+
+    /// Workgroups to cover `count` elements, one tile each.
+    fn workgroups(&self, count: u64) -> u32 {
+        u32::try_from(count.div_ceil(self.tile)).expect("chunks are capped at 65 535 tiles")
+    }
+
+    /// First-level partials: where each chunk's go, and how many there are in all.
+    fn first_level(&self, data: &DeviceData) -> (Vec<u32>, u64) {
+        let mut bases = Vec::new();
+        let mut total = 0u64;
+        for c in &data.chunks {
+            bases.push(total as u32);
+            total += u64::from(self.workgroups(u64::from(c.len)));
+        }
+        (bases, total)
+    }
+
+    /// gpu-multipass and gpu-batched: per chunk an error pass and a first reduction, then
+    /// further levels ping-ponging between two buffers down to one pair, then the update.
+    pub(super) fn multipass(&mut self, data: &DeviceData) -> Result<Vec<Step>> {
+        let error = self.pipeline(KernelFile::Error, "error")?;
+        let reduce_errors = self.pipeline(KernelFile::Reduce, "reduce_errors")?;
+        let reduce_partials = self.pipeline(KernelFile::Reduce, "reduce_partials")?;
+        let update = self.pipeline(KernelFile::Update, "update")?;
+        let (bases, first_level) = self.first_level(data);
+        let partials_a = buffers::pairs(self.ctx, "partials-a", first_level);
+        let partials_b = buffers::pairs(self.ctx, "partials-b", first_level.div_ceil(self.tile));
+        let w = self.w;
+        let mut steps = Vec::new();
+        for (c, &base) in data.chunks.iter().zip(&bases) {
+            let e = buffers::floats(self.ctx, "e", u64::from(c.len));
+            let params = Params {
+                n: c.len,
+                base,
+                ..Params::default()
+            };
+            let workgroups = self.workgroups(u64::from(c.len));
+            steps.push(self.step(&error, &[&c.x, &c.d, w, &e], params, workgroups));
+            steps.push(self.step(&reduce_errors, &[&e, &c.x, &partials_a], params, workgroups));
+            self.keep.push(e);
+        }
+        let (mut src, mut dst) = (&partials_a, &partials_b);
+        let mut count = first_level;
+        while count > 1 {
+            let workgroups = self.workgroups(count);
+            let params = Params {
+                n: count as u32,
+                ..Params::default()
+            };
+            steps.push(self.step(&reduce_partials, &[src, dst], params, workgroups));
+            count = u64::from(workgroups);
+            std::mem::swap(&mut src, &mut dst);
+        }
+        let params = Params {
+            mu: self.mu,
+            scale: self.scale,
+            ..Params::default()
+        };
+        steps.push(self.step(&update, &[src, w], params, 1));
+        self.keep.extend([partials_a, partials_b]);
+        Ok(steps)
+    }
+
+    /// gpu-fused and gpu-subgroup: per chunk the fused error-and-reduce, then one workgroup
+    /// that sums every partial and updates w.
+    pub(super) fn fused(
+        &mut self,
+        file: KernelFile,
+        first: &str,
+        last: &str,
+        data: &DeviceData,
+    ) -> Result<Vec<Step>> {
+        let errors = self.pipeline(file, first)?;
+        let finish = self.pipeline(file, last)?;
+        let (bases, first_level) = self.first_level(data);
+        let partials = buffers::pairs(self.ctx, "partials", first_level);
+        let w = self.w;
+        let mut steps = Vec::new();
+        for (c, &base) in data.chunks.iter().zip(&bases) {
+            let params = Params {
+                n: c.len,
+                base,
+                ..Params::default()
+            };
+            let workgroups = self.workgroups(u64::from(c.len));
+            steps.push(self.step(&errors, &[&c.x, &c.d, w, &partials], params, workgroups));
+        }
+        let params = Params {
+            n: first_level as u32,
+            mu: self.mu,
+            scale: self.scale,
+            ..Params::default()
+        };
+        steps.push(self.step(&finish, &[&partials, w], params, 1));
+        self.keep.push(partials);
+        Ok(steps)
+    }
+
+    /// gpu-persistent: a dispatch of `per_dispatch` epochs, and one for the remainder if any.
+    pub(super) fn persistent(
+        &mut self,
+        data: &DeviceData,
+        per_dispatch: u64,
+        epochs: u64,
+    ) -> Result<Persistent> {
+        let kernel = self.pipeline(KernelFile::Persistent, "persistent")?;
+        let chunk = &data.chunks[0];
+        let per_dispatch = per_dispatch.min(epochs);
+        let w = self.w;
+        let mut dispatch = |epochs: u64| {
+            let params = Params {
+                n: chunk.len,
+                mu: self.mu,
+                scale: self.scale,
+                epochs: epochs as u32,
+                ..Params::default()
+            };
+            self.step(&kernel, &[&chunk.x, &chunk.d, w], params, 1)
+        };
+        let full = dispatch(per_dispatch);
+        let remainder = epochs % per_dispatch;
+        let rest = (remainder > 0).then(|| dispatch(remainder));
+        Ok(Persistent {
+            full,
+            rest,
+            per_dispatch,
+        })
+    }
+}
+
+/// The persistent strategy's dispatches.
+pub(super) struct Persistent {
+    /// Runs `per_dispatch` epochs.
+    pub full: Step,
+    /// Runs the epochs left over, when `per_dispatch` does not divide the count.
+    pub rest: Option<Step>,
+    /// Epochs in a full dispatch.
+    pub per_dispatch: u64,
+}
+
+/// Checks that `strategy` can run `problem` on `ctx`; for gpu-persistent, returns the epochs one
+/// dispatch may run under [`PERSISTENT_LOOP_BUDGET`] (0 for the others).
+pub(super) fn check(
+    ctx: &GpuContext,
+    strategy: Strategy,
+    problem: &Problem,
+    settings: GpuSettings,
+) -> Result<u64> {
+    let wg = settings.workgroup_size;
+    let max_wg = ctx.limits.max_compute_invocations_per_workgroup;
+    if !wg.is_power_of_two() || wg > max_wg || wg < 2 {
+        return Err(GdError::InvalidParameter {
+            name: "--workgroup-size",
+            problem: format!("{wg} must be a power of two between 2 and {max_wg}"),
+        });
+    }
+    match strategy {
+        Strategy::Subgroup if !ctx.features.contains(wgpu::Features::SUBGROUP) => {
+            Err(GdError::Unavailable {
+                reason: "the adapter has no SUBGROUP feature".into(),
+            })
+        }
+        Strategy::Persistent => {
+            let n = problem.n() as u64;
+            let binding = settings
+                .max_binding_bytes
+                .unwrap_or(ctx.limits.max_storage_buffer_binding_size);
+            // Loop iterations of one invocation per epoch: its samples, the tree, the epoch loop.
+            let per_epoch = n.div_ceil(u64::from(wg)) + u64::from(wg.ilog2()) + 3;
+            let per_dispatch = PERSISTENT_LOOP_BUDGET / per_epoch;
+            if per_dispatch == 0 || n * 4 > binding {
+                let most = ((PERSISTENT_LOOP_BUDGET - 16) * u64::from(wg)).min(binding / 4);
+                return Err(GdError::Unavailable {
+                    reason: format!(
+                        "N = {n} is too large for one workgroup reading one binding (at most about {most} samples); use gpu-fused"
+                    ),
+                });
+            }
+            Ok(per_dispatch)
+        }
+        _ => Ok(0),
+    }
+}
