@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Time and validate solvers on one problem (the default command).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the solvers and what each one does.
     Solvers,
     /// List the GPU adapters wgpu finds: backend, device type, driver, features, limits.
@@ -83,6 +83,12 @@ pub struct RunArgs {
     /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG).
     #[arg(long, default_value_t = gdbench::gpu::kernels::DEFAULT_WORKGROUP_SIZE)]
     pub workgroup_size: u32,
+    /// Peer rows on the same data: python, numpy, tensorflow, torch, jax, or all (comma-separated).
+    #[arg(long, value_name = "LIST")]
+    pub peers: Option<String>,
+    /// Python interpreter for --peers.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

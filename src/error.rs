@@ -77,6 +77,13 @@ pub enum GdError {
         reason: String,
     },
 
+    /// The peer script could not be set up or run, or a peer failed (its last line of stderr).
+    #[error("{message}")]
+    Peers {
+        /// What went wrong.
+        message: String,
+    },
+
     /// Writing a report failed.
     #[error("cannot write {}: {source}", path.display())]
     Output {

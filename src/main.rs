@@ -11,6 +11,7 @@ use clap::Parser;
 use cli::{Cli, Command, Format, RunArgs};
 use gdbench::bench::BenchSettings;
 use gdbench::gpu::{self, AdapterChoice};
+use gdbench::peers::{PeerOptions, parse_peers};
 use gdbench::report::{Report, render_table, write_atomically};
 use gdbench::solver::{Group, Selected, SolverId, select};
 use gdbench::suite::{SuiteOptions, run_suite};
@@ -152,13 +153,27 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         }
         options.adapters = opened.contexts;
     }
+    let mut named_peers = Vec::new();
+    if let Some(spec) = &args.peers {
+        let peers = parse_peers(spec)?;
+        named_peers = spec
+            .split(',')
+            .map(|w| w.trim().to_ascii_lowercase())
+            .filter(|w| !w.is_empty() && w != "all")
+            .collect();
+        options.peers = Some(PeerOptions {
+            peers,
+            python: args.python.clone().unwrap_or_else(|| "python3".into()),
+            python_given: args.python.is_some(),
+            warmup: args.warmup,
+            repeat: args.repeat,
+            budget: options.bench.budget,
+        });
+    }
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let report = run_suite(&problem, &options, &mut |id, adapter| {
+    let report = run_suite(&problem, &options, &mut |line| {
         if show_progress {
-            match adapter {
-                Some(a) => eprintln!("gdbench: timing {id} on {a} ..."),
-                None => eprintln!("gdbench: timing {id} ..."),
-            }
+            eprintln!("gdbench: {line}");
         }
     })?;
 
@@ -177,7 +192,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         }
         None => print!("{text}"),
     }
-    Ok(exit_code(&report, &solvers))
+    Ok(exit_code(&report, &solvers, &named_peers))
 }
 
 fn to_usize(n: u64) -> Result<usize, GdError> {
@@ -187,15 +202,19 @@ fn to_usize(n: u64) -> Result<usize, GdError> {
     })
 }
 
-/// The worst outcome decides: mismatch, then a named solver that did not run, then divergence.
-fn exit_code(report: &Report, solvers: &[Selected]) -> u8 {
-    let named = |name: &str| solvers.iter().any(|s| s.explicit && s.id.name() == name);
+/// The worst outcome decides: mismatch, then a named solver or peer that did not run, then
+/// divergence.
+fn exit_code(report: &Report, solvers: &[Selected], named_peers: &[String]) -> u8 {
+    let named = |name: &str| {
+        solvers.iter().any(|s| s.explicit && s.id.name() == name)
+            || named_peers.iter().any(|p| name.starts_with(p.as_str()))
+    };
     let runs = &report.runs;
     if runs.iter().any(|r| r.status == Status::Mismatch) {
         exit::MISMATCH
     } else if runs
         .iter()
-        .any(|r| matches!(r.status, Status::Error | Status::Unavailable) && named(r.solver))
+        .any(|r| matches!(r.status, Status::Error | Status::Unavailable) && named(&r.solver))
     {
         exit::NOT_RUN
     } else if runs.iter().any(|r| r.status == Status::Diverged) {

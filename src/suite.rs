@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
+use crate::bench::TimeStats;
 use crate::bench::{BenchSettings, Measurement, measure};
 use crate::cpu::{closed_form, simd_level};
 use crate::error::{GdError, Result};
 use crate::gpu::{GpuContext, GpuSettings, NO_ADAPTER_HINT};
 use crate::machine;
+use crate::peers::{PeerOptions, PeerRow, run_peers};
 use crate::problem::Problem;
 use crate::report::{ClosedForm, Machine, ProblemSummary, Reference, Report, RunReport};
-use crate::solver::{Group, Outcome, Precision, Selected, SolverId};
+use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
 use crate::validate::{Status, judge};
 
 /// What to run, where, and how to time it.
@@ -26,6 +28,8 @@ pub struct SuiteOptions {
     pub no_adapter_reason: Option<String>,
     /// Workgroup size and binding cap for GPU solvers.
     pub gpu: GpuSettings,
+    /// Peer rows (pure Python, NumPy, ...) to run after gdbench's own, if any.
+    pub peers: Option<PeerOptions>,
 }
 
 impl SuiteOptions {
@@ -37,6 +41,7 @@ impl SuiteOptions {
             adapters: Vec::new(),
             no_adapter_reason: None,
             gpu: GpuSettings::default(),
+            peers: None,
         }
     }
 }
@@ -47,12 +52,12 @@ struct Job {
     gpu: Option<Arc<GpuContext>>,
 }
 
-/// Runs the reference, then every selected solver, and assembles the report.
-/// `progress` hears each solver (and adapter label) as it starts, for a status line.
+/// Runs the reference, then every selected solver, then the peers, and assembles the report.
+/// `progress` hears a line as each solver (with its adapter) starts and as the peers report.
 pub fn run_suite(
     problem: &Problem,
     options: &SuiteOptions,
-    progress: &mut dyn FnMut(SolverId, Option<&str>),
+    progress: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     let mut jobs = Vec::new();
     for s in &options.solvers {
@@ -74,7 +79,7 @@ pub fn run_suite(
     let reference = match jobs.iter().position(|j| j.id == SolverId::REFERENCE) {
         Some(i) => {
             let job = jobs.remove(i);
-            progress(job.id, None);
+            progress(&format!("timing {}", job.id));
             let m = measure(|| job.id.prepare(problem), &options.bench)?;
             let outcome = m.outcome;
             measured.push((job, Ok(m)));
@@ -83,8 +88,10 @@ pub fn run_suite(
         None => SolverId::REFERENCE.prepare(problem)?.solve()?,
     };
     for job in jobs {
-        let label = job.gpu.as_ref().map(|c| c.label());
-        progress(job.id, label.as_deref());
+        match &job.gpu {
+            Some(ctx) => progress(&format!("timing {} on {}", job.id, ctx.label())),
+            None => progress(&format!("timing {}", job.id)),
+        }
         let m = measure(
             || job.id.prepare_on(problem, job.gpu.as_ref(), options.gpu),
             &options.bench,
@@ -101,7 +108,7 @@ pub fn run_suite(
         .no_adapter_reason
         .as_deref()
         .unwrap_or(NO_ADAPTER_HINT);
-    let runs = measured
+    let mut runs: Vec<RunReport> = measured
         .into_iter()
         .map(|(job, m)| {
             let m = m.map_err(|e| match e {
@@ -112,16 +119,32 @@ pub fn run_suite(
                 }
                 other => other,
             });
-            run_report(
-                &job,
+            let row = Row {
+                name: job.id.name().to_string(),
+                info: job.id.info(job.gpu.as_deref()),
+                library: None,
+                algorithmic: job.id == SolverId::CpuMoments,
+            };
+            run_report(row, m, &reference, baseline_median, problem, &options.bench)
+        })
+        .collect();
+    if let Some(peer_options) = &options.peers {
+        let bench = BenchSettings {
+            warmup: peer_options.warmup,
+            ..options.bench
+        };
+        for peer in run_peers(problem, peer_options, progress)? {
+            let (row, m) = peer_measurement(peer, problem);
+            runs.push(run_report(
+                row,
                 m,
                 &reference,
                 baseline_median,
                 problem,
-                &options.bench,
-            )
-        })
-        .collect();
+                &bench,
+            ));
+        }
+    }
 
     Ok(Report {
         gdbench_version: env!("CARGO_PKG_VERSION"),
@@ -150,18 +173,80 @@ pub fn run_suite(
     })
 }
 
+/// What a row is, apart from its measurement.
+struct Row {
+    name: String,
+    info: SolverInfo,
+    library: Option<String>,
+    /// cpu-moments: not an array benchmark, so no bandwidth and a note.
+    algorithmic: bool,
+}
+
+/// A peer's report as a row and a measurement, like any solver's.
+fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measurement>) {
+    let device_type = match peer.device_type.as_str() {
+        "cpu" => DeviceType::Cpu,
+        "discrete-gpu" => DeviceType::DiscreteGpu,
+        "integrated-gpu" => DeviceType::IntegratedGpu,
+        _ => DeviceType::Other,
+    };
+    let device = if device_type == DeviceType::Cpu {
+        machine::cpu_model()
+    } else {
+        peer.device.clone()
+    };
+    let precision = if peer.precision == "f64" {
+        Precision::F64
+    } else {
+        Precision::F32
+    };
+    let row = Row {
+        name: peer.peer.clone(),
+        info: SolverInfo {
+            device,
+            device_type,
+            precision,
+            threads: peer.threads,
+        },
+        library: Some(peer.library.clone()).filter(|l| !l.is_empty()),
+        algorithmic: false,
+    };
+    let m = match (peer.status.as_str(), peer.w) {
+        ("ok", Some(w)) if !peer.times_s.is_empty() => Ok(Measurement {
+            prepare_s: peer.setup_s.unwrap_or(0.0),
+            time: TimeStats::from_samples(peer.times_s),
+            outcome: Outcome {
+                w,
+                diverged_at: (!w.iter().all(|v| v.is_finite())).then_some(problem.epochs()),
+            },
+            repeat_spread: 0.0,
+        }),
+        ("unavailable", _) => Err(GdError::Unavailable {
+            reason: peer.message,
+        }),
+        _ => Err(GdError::Peers {
+            message: if peer.message.is_empty() {
+                "the peer reported no result".into()
+            } else {
+                peer.message
+            },
+        }),
+    };
+    (row, m)
+}
+
 fn run_report(
-    job: &Job,
+    row: Row,
     measurement: Result<Measurement>,
     reference: &Outcome,
     baseline_median: Option<f64>,
     problem: &Problem,
     bench: &BenchSettings,
 ) -> RunReport {
-    let id = job.id;
-    let info = id.info(job.gpu.as_deref());
+    let info = row.info;
     let mut run = RunReport {
-        solver: id.name(),
+        solver: row.name,
+        library: row.library,
         device: info.device,
         device_type: info.device_type,
         precision: info.precision,
@@ -207,7 +292,7 @@ fn run_report(
             m.repeat_spread
         ));
     }
-    if id == SolverId::CpuMoments {
+    if row.algorithmic {
         notes.push(
             "algorithmic limit: O(1) per epoch from precomputed moments, not an array benchmark"
                 .into(),
@@ -225,7 +310,7 @@ fn run_report(
     run.tolerance = Some(verdict.tolerance);
     run.diverged_at_epoch = m.outcome.diverged_at;
     run.epoch_us = Some(epoch_s * 1e6);
-    run.effective_gb_s = (id != SolverId::CpuMoments).then(|| bytes_per_epoch / epoch_s / 1e9);
+    run.effective_gb_s = (!row.algorithmic).then(|| bytes_per_epoch / epoch_s / 1e9);
     run.speedup = baseline_median.map(|b| b / m.time.median);
     run.prepare_s = Some(m.prepare_s);
     run.time_s = Some(m.time);

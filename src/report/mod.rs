@@ -81,8 +81,10 @@ pub struct ClosedForm {
 /// One solver's result: verdict, weights, timings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
-    /// Solver name, e.g. `cpu-fused`.
-    pub solver: &'static str,
+    /// Solver name, e.g. `cpu-fused`, or a peer row's name, e.g. `numpy`.
+    pub solver: String,
+    /// For peer rows: the library and its version, e.g. `numpy 2.4.6`; null for gdbench's own.
+    pub library: Option<String>,
     /// Device name (CPU model, GPU adapter).
     pub device: String,
     /// `cpu`, `discrete-gpu`, `integrated-gpu`, `virtual-gpu` or `other`.

@@ -75,31 +75,34 @@ pub fn render_table(report: &Report) -> String {
     let mut notes: Vec<(Vec<&str>, &str)> = Vec::new();
     for run in report.runs.iter().filter(|r| !r.message.is_empty()) {
         match notes.iter_mut().find(|(_, m)| *m == run.message) {
-            Some((solvers, _)) if !solvers.contains(&run.solver) => solvers.push(run.solver),
+            Some((solvers, _)) if !solvers.contains(&run.solver.as_str()) => {
+                solvers.push(&run.solver)
+            }
             Some(_) => {}
-            None => notes.push((vec![run.solver], &run.message)),
+            None => notes.push((vec![&run.solver], &run.message)),
         }
     }
     for (solvers, message) in notes {
         out += &format!("  {}: {message}\n", solvers.join(", "));
     }
-    if report
-        .runs
-        .iter()
-        .any(|r| r.device_type == DeviceType::Cpu && !r.solver.starts_with("cpu"))
-    {
+    if report.runs.iter().any(is_gpu_emulation) {
         out += "note: rows on a cpu-type adapter are CPU emulation of a GPU: CPU timings, not GPU speed.\n";
     }
     out
 }
 
+/// A GPU solver's row on a CPU-type adapter (lavapipe, llvmpipe): CPU timings in a GPU's clothes.
+fn is_gpu_emulation(run: &RunReport) -> bool {
+    run.device_type == DeviceType::Cpu && run.solver.starts_with("gpu-")
+}
+
 fn row(run: &RunReport) -> Vec<String> {
-    let device = match run.device_type {
-        DeviceType::Cpu if run.solver.starts_with("cpu") => {
-            format!("cpu ×{}", run.threads)
-        }
-        DeviceType::Cpu => format!("{} (cpu emulation)", run.device),
-        other => format!("{} ({other})", run.device),
+    let device = match (&run.library, run.device_type) {
+        (Some(library), DeviceType::Cpu) => format!("{library} · cpu ×{}", run.threads),
+        (Some(library), other) => format!("{library} · {} ({other})", run.device),
+        (None, _) if is_gpu_emulation(run) => format!("{} (cpu emulation)", run.device),
+        (None, DeviceType::Cpu) => format!("cpu ×{}", run.threads),
+        (None, other) => format!("{} ({other})", run.device),
     };
     let dash = || "–".to_string();
     let weight = |i: usize| run.w.map_or_else(dash, |w| format!("{:.10}", w[i]));

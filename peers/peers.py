@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""gdbench's peer rows: the article's gradient descent in pure Python, NumPy, TensorFlow, PyTorch, JAX.
+
+gdbench embeds this file, writes the problem to an .npy file and runs
+    python3 peers.py REQUEST.json
+where the request is {"data": path (N×2 float64: x, d), "mu", "epochs", "peers": [names],
+"warmup", "repeat" (null: fit "budget" seconds, 1..10 repeats)}. For every peer variant the script
+prints one JSON line on stdout:
+    {"peer", "precision", "device", "device_type" (cpu | discrete-gpu | integrated-gpu | other),
+     "library", "threads", "status"
+     ("ok" | "unavailable" | "error"), "message", "w": [w0, w1], "setup_s", "times_s": [...]}
+Progress goes to stderr. Each row starts from w = 0 on every repeat; compile, tracing and graph
+building are timed as setup_s, never inside times_s.
+"""
+import itertools as it
+import json
+import os
+import sys
+import time
+import traceback
+
+MIN_AUTO_REPEATS, MAX_AUTO_REPEATS = 1, 10
+
+
+def progress(text):
+    print(f"peers: {text}", file=sys.stderr, flush=True)
+
+
+def timed_runs(name, solve, request):
+    """Warm-up, then repeats (fixed, or as many as fit the budget); returns (w, times)."""
+    estimate = None
+    for i in range(request["warmup"]):
+        progress(f"{name}: warm-up {i + 1}/{request['warmup']}")
+        start = time.perf_counter()
+        solve()
+        estimate = time.perf_counter() - start
+    times, w = [], None
+    while True:
+        progress(f"{name}: repeat {len(times) + 1}")
+        start = time.perf_counter()
+        w = solve()
+        took = time.perf_counter() - start
+        times.append(took)
+        wanted = request["repeat"]
+        if wanted is None:
+            one = estimate if estimate is not None else took
+            wanted = max(MIN_AUTO_REPEATS, min(MAX_AUTO_REPEATS, int(request["budget"] / max(one, 1e-9))))
+        if len(times) >= wanted:
+            return [float(w[0]), float(w[1])], times
+
+
+def row(peer, precision, **fields):
+    out = {"peer": peer, "precision": precision, "device": "cpu", "device_type": "cpu",
+           "library": "", "threads": 1, "status": "ok", "message": "", "w": None,
+           "setup_s": None, "times_s": []}
+    out.update(fields)
+    print(json.dumps(out), flush=True)
+
+
+def missing(peer, precision, module, pip_name):
+    row(peer, precision, status="unavailable",
+        message=f"{module} is not installed for {sys.executable}: pip install {pip_name}")
+
+
+def cpu_threads():
+    try:
+        from threadpoolctl import threadpool_info
+        return max((p.get("num_threads", 1) for p in threadpool_info()), default=os.cpu_count())
+    except Exception:
+        return os.cpu_count() or 1
+
+
+# --- pure Python: the article's list-comprehension loop -------------------------------------
+def peer_python(x, d, request):
+    x_list, d_list = x.tolist(), d.tolist()
+    mu, epochs = request["mu"], request["epochs"]
+
+    def py_descent():
+        n = len(x_list)
+        f = 2 / n
+        y = [0] * n
+        w = [0, 0]
+        grad = [0, 0]
+        for _ in it.repeat(None, epochs):
+            err = tuple(i - j for i, j in zip(d_list, y))
+            grad[0] = f * sum(err)
+            grad[1] = f * sum(i * j for i, j in zip(err, x_list))
+            w = [i + mu * j for i, j in zip(w, grad)]
+            y = (w[0] + w[1] * i for i in x_list)
+        return w
+
+    w, times = timed_runs("python", py_descent, request)
+    row("python", "f64", library=f"CPython {sys.version.split()[0]}", w=w, setup_s=0.0, times_s=times)
+
+
+# --- NumPy: the article's vectorised loop ---------------------------------------------------
+def peer_numpy(np, x, d, request):
+    mu, epochs = request["mu"], request["epochs"]
+
+    def np_descent():
+        n = len(x)
+        f = 2 / n
+        y = np.zeros(n)
+        err = np.zeros(n)
+        w = np.zeros(2)
+        grad = np.empty(2)
+        for _ in it.repeat(None, epochs):
+            np.subtract(d, y, out=err)
+            grad[:] = f * np.sum(err), f * (err @ x)
+            w = w + mu * grad
+            y = w[0] + w[1] * x
+        return w
+
+    w, times = timed_runs("numpy", np_descent, request)
+    row("numpy", "f64", library=f"numpy {np.__version__}", threads=cpu_threads(), w=w,
+        setup_s=0.0, times_s=times)
+
+
+# --- TensorFlow: the article's graph in a session, and the modern tf.function ---------------
+def peer_tensorflow(np, x, d, request):
+    try:
+        import tensorflow as tf
+    except ImportError:
+        missing("tensorflow-v1", "f32", "tensorflow", "tensorflow")
+        missing("tensorflow", "f32", "tensorflow", "tensorflow")
+        return
+    mu, epochs, n = request["mu"], request["epochs"], len(x)
+    threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+    library = f"tensorflow {tf.__version__}"
+
+    # As in the article: a graph built once, run epoch by epoch in a session (tf.compat.v1).
+    start = time.perf_counter()
+    graph = tf.Graph()
+    with graph.as_default():
+        X = np.column_stack((np.ones(n), x))
+        X_tf = tf.constant(X, dtype=tf.float32)
+        d_tf = tf.constant(d.reshape(n, 1), dtype=tf.float32)
+        w = tf.compat.v1.Variable(tf.zeros((2, 1)), name="w_tf")
+        y = tf.matmul(X_tf, w)
+        e = y - d_tf
+        grad = (2 / n) * tf.matmul(tf.transpose(X_tf), e)
+        training_op = tf.compat.v1.assign(w, w - mu * grad)
+        init = tf.compat.v1.global_variables_initializer()
+    session = tf.compat.v1.Session(graph=graph)
+    session.run(init)
+    setup = time.perf_counter() - start
+
+    def tf_v1_descent():
+        session.run(init)
+        for _ in range(epochs):
+            session.run(training_op)
+        return session.run(w).ravel()
+
+    w_out, times = timed_runs("tensorflow-v1", tf_v1_descent, request)
+    session.close()
+    row("tensorflow-v1", "f32", library=library + " (compat.v1 session)", threads=threads,
+        w=w_out, setup_s=setup, times_s=times)
+
+    # Modern: the whole loop inside one tf.function; tracing is setup.
+    device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+    with tf.device(device):
+        xs = tf.constant(x, dtype=tf.float32)
+        ds = tf.constant(d, dtype=tf.float32)
+
+        @tf.function
+        def descent(xs, ds):
+            w0 = tf.constant(0.0)
+            w1 = tf.constant(0.0)
+            f = tf.constant(2.0 / n)
+            for _ in tf.range(epochs):
+                err = ds - (w0 + w1 * xs)
+                w0 = w0 + mu * (f * tf.reduce_sum(err))
+                w1 = w1 + mu * (f * tf.reduce_sum(err * xs))
+            return tf.stack([w0, w1])
+
+        start = time.perf_counter()
+        concrete = descent.get_concrete_function(xs, ds)
+        setup = time.perf_counter() - start
+        w_out, times = timed_runs("tensorflow", lambda: concrete(xs, ds).numpy(), request)
+    row("tensorflow", "f32", library=library + " (tf.function)", threads=threads,
+        device=device.lower(), device_type="cpu" if device == "CPU:0" else "other",
+        w=w_out, setup_s=setup, times_s=times)
+
+
+# --- PyTorch: a loop of tensor ops, on the CPU and on CUDA when present -----------------------
+def peer_torch(np, x, d, request):
+    try:
+        import torch
+    except ImportError:
+        missing("torch", "f32", "torch", "torch")
+        return
+    mu, epochs, n = request["mu"], request["epochs"], len(x)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        name = "torch" if device == "cpu" else "torch-cuda"
+        start = time.perf_counter()
+        xs = torch.tensor(x, dtype=torch.float32, device=device)
+        ds = torch.tensor(d, dtype=torch.float32, device=device)
+        f = 2.0 / n
+        sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+        sync()
+        setup = time.perf_counter() - start
+
+        def torch_descent():
+            w = torch.zeros(2, dtype=torch.float32, device=device)
+            for _ in range(epochs):
+                err = ds - (w[0] + w[1] * xs)
+                grad = torch.stack((f * err.sum(), f * (err @ xs)))
+                w = w + mu * grad
+            sync()
+            return w.cpu().numpy()
+
+        w, times = timed_runs(name, torch_descent, request)
+        if device == "cpu":
+            label, kind = "cpu", "cpu"
+        else:
+            label = torch.cuda.get_device_name(0)
+            integrated = getattr(torch.cuda.get_device_properties(0), "is_integrated", False)
+            kind = "integrated-gpu" if integrated else "discrete-gpu"
+        row(name, "f32", library=f"torch {torch.__version__}", threads=torch.get_num_threads(),
+            device=label, device_type=kind, w=w, setup_s=setup, times_s=times)
+
+
+# --- JAX: lax.fori_loop under jit, on its default device ---------------------------------------
+def peer_jax(np, x, d, request):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        missing("jax", "f32", "jax", "jax")
+        return
+    mu, epochs, n = request["mu"], request["epochs"], len(x)
+    dev = jax.devices()[0]
+    xs = jax.device_put(jnp.asarray(x, dtype=jnp.float32), dev)
+    ds = jax.device_put(jnp.asarray(d, dtype=jnp.float32), dev)
+    f = 2.0 / n
+
+    def descent(xs, ds):
+        def body(_, w):
+            err = ds - (w[0] + w[1] * xs)
+            return w + mu * jnp.stack((f * jnp.sum(err), f * jnp.dot(err, xs)))
+        return jax.lax.fori_loop(0, epochs, body, jnp.zeros(2, dtype=jnp.float32))
+
+    start = time.perf_counter()
+    compiled = jax.jit(descent).lower(xs, ds).compile()
+    setup = time.perf_counter() - start
+    w, times = timed_runs("jax", lambda: np.asarray(compiled(xs, ds).block_until_ready()), request)
+    name = "jax" if dev.platform == "cpu" else f"jax-{dev.platform}"
+    row(name, "f32", library=f"jax {jax.__version__}", threads=os.cpu_count() or 1,
+        device=str(dev.device_kind), device_type="cpu" if dev.platform == "cpu" else "other",
+        w=w, setup_s=setup, times_s=times)
+
+
+PEERS = ["python", "numpy", "tensorflow", "torch", "jax"]
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        request = json.load(f)
+    try:
+        import numpy as np
+    except ImportError:
+        for peer in request["peers"]:
+            missing(peer, "f64" if peer in ("python", "numpy") else "f32", "numpy", "numpy")
+        return
+    data = np.load(request["data"])
+    x, d = np.ascontiguousarray(data[:, 0]), np.ascontiguousarray(data[:, 1])
+    runners = {
+        "python": lambda: peer_python(x, d, request),
+        "numpy": lambda: peer_numpy(np, x, d, request),
+        "tensorflow": lambda: peer_tensorflow(np, x, d, request),
+        "torch": lambda: peer_torch(np, x, d, request),
+        "jax": lambda: peer_jax(np, x, d, request),
+    }
+    for peer in request["peers"]:
+        try:
+            runners[peer]()
+        except Exception as e:  # a failing peer is a row, not a crash
+            last = traceback.format_exception_only(type(e), e)[-1].strip()
+            row(peer, "f32", status="error", message=last)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+//! Peer rows: the article's own contestants (pure Python, NumPy, TensorFlow) and PyTorch and JAX,
+//! run by `peers/peers.py` (embedded in the binary) on the very same data, read back as runs.
+
+use std::io::{BufRead, BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use npyz::WriterBuilder;
+use serde::Deserialize;
+
+use crate::error::{GdError, Result};
+use crate::problem::Problem;
+
+/// The peer script, so an installed gdbench still has it.
+const SCRIPT: &str = include_str!("../peers/peers.py");
+
+/// Every peer `--peers` accepts (besides `all`).
+pub const PEER_NAMES: [&str; 5] = ["python", "numpy", "tensorflow", "torch", "jax"];
+
+/// Parses `--peers`: comma-separated names from [`PEER_NAMES`], or `all`.
+pub fn parse_peers(spec: &str) -> Result<Vec<&'static str>> {
+    let mut picked: Vec<&'static str> = Vec::new();
+    for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let word = word.to_ascii_lowercase();
+        if word == "all" {
+            picked.extend(PEER_NAMES);
+            continue;
+        }
+        let name = PEER_NAMES.into_iter().find(|p| *p == word).ok_or_else(|| {
+            GdError::InvalidParameter {
+                name: "--peers",
+                problem: format!(
+                    "unknown peer `{word}`: choose from {}, all",
+                    PEER_NAMES.join(", ")
+                ),
+            }
+        })?;
+        picked.push(name);
+    }
+    picked.sort_by_key(|p| PEER_NAMES.iter().position(|n| n == p));
+    picked.dedup();
+    Ok(picked)
+}
+
+/// How to run the peers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerOptions {
+    /// Which peers, in [`PEER_NAMES`] order.
+    pub peers: Vec<&'static str>,
+    /// The interpreter.
+    pub python: PathBuf,
+    /// True when the user named the interpreter: then a missing one is an error, not a row.
+    pub python_given: bool,
+    /// Untimed solves before timing.
+    pub warmup: u32,
+    /// Timed solves; `None` fits `budget`.
+    pub repeat: Option<u32>,
+    /// Seconds of timed solving to aim for per row.
+    pub budget: Duration,
+}
+
+/// One row the peer script reported.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PeerRow {
+    /// Row name, e.g. `numpy`, `tensorflow-v1`, `torch-cuda`.
+    pub peer: String,
+    /// `f32` or `f64`.
+    pub precision: String,
+    /// Device name (`cpu`, a CUDA device...).
+    pub device: String,
+    /// `cpu`, `discrete-gpu`, `integrated-gpu` or `other` (a GPU the library does not classify).
+    pub device_type: String,
+    /// Library and version, e.g. `numpy 2.4.6`.
+    pub library: String,
+    /// Threads the library computes with.
+    pub threads: usize,
+    /// `ok`, `unavailable` or `error`.
+    pub status: String,
+    /// Why not ok.
+    pub message: String,
+    /// Final weights.
+    pub w: Option<[f64; 2]>,
+    /// Seconds of compilation, tracing, graph building or transfer.
+    pub setup_s: Option<f64>,
+    /// Each timed solve, in seconds.
+    pub times_s: Vec<f64>,
+}
+
+impl PeerRow {
+    fn unavailable(peer: &str, message: String) -> Self {
+        Self {
+            peer: peer.to_string(),
+            precision: if matches!(peer, "python" | "numpy") {
+                "f64"
+            } else {
+                "f32"
+            }
+            .into(),
+            device: "cpu".into(),
+            device_type: "cpu".into(),
+            library: String::new(),
+            threads: 1,
+            status: "unavailable".into(),
+            message,
+            w: None,
+            setup_s: None,
+            times_s: Vec::new(),
+        }
+    }
+}
+
+/// Writes the problem as an (N, 2) float64 `.npy` for the peers.
+fn write_npy(problem: &Problem, path: &Path) -> std::io::Result<()> {
+    let file = BufWriter::new(std::fs::File::create(path)?);
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[problem.n() as u64, 2])
+        .writer(file)
+        .begin_nd()?;
+    for (x, d) in problem.x().iter().zip(problem.d()) {
+        writer.push(x)?;
+        writer.push(d)?;
+    }
+    writer.finish()
+}
+
+/// Runs the peer script on `problem`; `progress` hears its progress lines. A missing module or
+/// interpreter becomes an `unavailable` row, a failing peer an `error` row with its last line of
+/// stderr; only a `--python` that does not exist is an error.
+pub fn run_peers(
+    problem: &Problem,
+    options: &PeerOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<PeerRow>> {
+    if options.peers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let io = |what: &str, e: std::io::Error| GdError::Peers {
+        message: format!("peers: {what}: {e}"),
+    };
+    let dir = tempfile::tempdir().map_err(|e| io("temporary folder", e))?;
+    let script = dir.path().join("peers.py");
+    std::fs::write(&script, SCRIPT).map_err(|e| io("writing the peer script", e))?;
+    let data = dir.path().join("problem.npy");
+    write_npy(problem, &data).map_err(|e| io("writing the problem", e))?;
+    let request = serde_json::json!({
+        "data": data,
+        "mu": problem.mu(),
+        "epochs": problem.epochs(),
+        "peers": options.peers,
+        "warmup": options.warmup,
+        "repeat": options.repeat,
+        "budget": options.budget.as_secs_f64(),
+    });
+    let request_path = dir.path().join("request.json");
+    std::fs::write(&request_path, request.to_string()).map_err(|e| io("writing the request", e))?;
+
+    let child = Command::new(&options.python)
+        .arg(&script)
+        .arg(&request_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if options.python_given => {
+            return Err(GdError::InvalidParameter {
+                name: "--python",
+                problem: format!(
+                    "cannot run {}: {e}; give the path of a Python 3 interpreter",
+                    options.python.display()
+                ),
+            });
+        }
+        Err(e) => {
+            let why = format!(
+                "{} cannot be run ({e}): install Python 3 or pass --python PATH",
+                options.python.display()
+            );
+            return Ok(options
+                .peers
+                .iter()
+                .map(|p| PeerRow::unavailable(p, why.clone()))
+                .collect());
+        }
+    };
+
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut rows: Vec<PeerRow> = Vec::new();
+    let mut last_stderr = String::new();
+    let mut odd_output = None;
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    for line in stdout.lines().map_while(|l| l.ok()) {
+        while let Ok(l) = rx.try_recv() {
+            progress(&l);
+            last_stderr = l;
+        }
+        match serde_json::from_str::<PeerRow>(&line) {
+            Ok(row) => rows.push(row),
+            Err(_) => odd_output = Some(line),
+        }
+    }
+    let status = child.wait().map_err(|e| io("waiting for python", e))?;
+    let _ = reader.join();
+    for l in rx.try_iter() {
+        progress(&l);
+        if !l.trim().is_empty() {
+            last_stderr = l;
+        }
+    }
+
+    // Peers the script never reported on (it crashed, or printed something else) become errors.
+    for peer in &options.peers {
+        if !rows.iter().any(|r| r.peer.starts_with(peer)) {
+            let why = if !last_stderr.is_empty() {
+                last_stderr.clone()
+            } else if let Some(o) = &odd_output {
+                format!("unexpected output: {o}")
+            } else {
+                format!("the peer script exited with {status} and no result")
+            };
+            let mut row = PeerRow::unavailable(peer, why);
+            row.status = "error".into();
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_lists_parse() {
+        assert_eq!(parse_peers("numpy,python").unwrap(), ["python", "numpy"]);
+        assert_eq!(parse_peers("all").unwrap(), PEER_NAMES);
+        let err = parse_peers("matlab").unwrap_err().to_string();
+        assert!(
+            err.contains("unknown peer `matlab`: choose from python, numpy"),
+            "{err}"
+        );
+    }
+}

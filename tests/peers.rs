@@ -1,0 +1,175 @@
+//! Peer rows (`--peers`): the article's contestants on the same data, read back and validated.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use common::{gdbench, stderr, stdout};
+use serde_json::Value;
+
+const SMALL: &[&str] = &[
+    "--n", "1500", "--epochs", "200", "--repeat", "1", "--warmup", "0", "--format", "json",
+];
+
+/// Whether `python3` can import numpy. Without it: a failure under CI (CI installs it), else a
+/// loud skip.
+fn numpy_or_skip(test: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("{test}: python3 cannot import numpy; CI must have it (pip install numpy)");
+        }
+        let banner = format!(
+            "\n!!!!!!!! SKIPPED {test}: python3 cannot import numpy (pip install numpy) !!!!!!!!\n"
+        );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+    }
+    ok
+}
+
+/// An executable shell script standing in for the interpreter.
+fn fake_python(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("python");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn run(extra: &[&str]) -> (Value, i32, String) {
+    let out = gdbench(&[SMALL, extra].concat());
+    let report = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
+    (report, out.status.code().unwrap(), stderr(&out))
+}
+
+fn row<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["solver"] == name)
+        .unwrap_or_else(|| panic!("no {name} row in {report}"))
+}
+
+#[test]
+fn python_and_numpy_agree_with_cpu_fused() {
+    if !numpy_or_skip("python and numpy peers") {
+        return;
+    }
+    let (r, code, err) = run(&["--solvers", "cpu-fused", "--peers", "numpy,python"]);
+    assert_eq!(code, 0, "{err}");
+    let reference = r["reference"]["w"].as_array().unwrap().clone();
+    for name in ["python", "numpy"] {
+        let peer = row(&r, name);
+        assert_eq!(peer["status"], "ok", "{peer}");
+        assert_eq!(peer["precision"], "f64");
+        assert_eq!(peer["device_type"], "cpu");
+        assert!(peer["library"].as_str().unwrap().len() > 3, "{peer}");
+        for (got, want) in peer["w"].as_array().unwrap().iter().zip(&reference) {
+            let (got, want) = (got.as_f64().unwrap(), want.as_f64().unwrap());
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "{name}: {got} vs {want}"
+            );
+        }
+        assert_eq!(peer["time_s"]["repeats"].as_array().unwrap().len(), 1);
+        assert!(peer["epoch_us"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn a_missing_module_is_an_unavailable_row_with_the_pip_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    // `-S` drops site-packages: numpy cannot be imported, whatever is installed.
+    let python = fake_python(dir.path(), "exec python3 -S \"$@\"");
+    let (r, code, err) = run(&[
+        "--solvers",
+        "cpu-fused",
+        "--peers",
+        "all",
+        "--python",
+        python.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "peers from `all` may be unavailable: {err}");
+    for name in ["python", "numpy", "tensorflow", "torch", "jax"] {
+        let peer = row(&r, name);
+        assert_eq!(peer["status"], "unavailable", "{peer}");
+        assert!(
+            peer["message"]
+                .as_str()
+                .unwrap()
+                .contains("pip install numpy"),
+            "{peer}"
+        );
+    }
+    let (_, code, _) = run(&[
+        "--solvers",
+        "cpu-fused",
+        "--peers",
+        "numpy",
+        "--python",
+        python.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "a named peer that cannot run fails the command");
+}
+
+#[test]
+fn a_failing_interpreter_is_an_error_row_with_its_last_stderr_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = fake_python(
+        dir.path(),
+        "echo 'starting' >&2; echo 'Fatal: the interpreter broke' >&2; exit 3",
+    );
+    let (r, code, err) = run(&[
+        "--solvers",
+        "cpu-fused",
+        "--peers",
+        "numpy",
+        "--python",
+        python.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "{err}");
+    let peer = row(&r, "numpy");
+    assert_eq!(peer["status"], "error", "{peer}");
+    assert_eq!(peer["message"], "Fatal: the interpreter broke");
+}
+
+#[test]
+fn a_bad_python_path_is_a_clear_error() {
+    let out = gdbench(
+        &[
+            SMALL,
+            &[
+                "--solvers",
+                "cpu-fused",
+                "--peers",
+                "numpy",
+                "--python",
+                "/no/such/python3",
+            ],
+        ]
+        .concat(),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("invalid --python: cannot run /no/such/python3"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn unknown_peers_are_refused() {
+    let out = gdbench(&["--peers", "matlab", "--n", "100", "--epochs", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "unknown peer `matlab`: choose from python, numpy, tensorflow, torch, jax, all"
+        )
+    );
+}
