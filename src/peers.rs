@@ -187,35 +187,26 @@ pub fn run_peers(
         }
     };
 
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut rows: Vec<PeerRow> = Vec::new();
-    let mut last_stderr = String::new();
-    let mut odd_output = None;
+    // Rows arrive on stdout (collected on a thread); progress on stderr, relayed as it comes.
     let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-    for line in stdout.lines().map_while(|l| l.ok()) {
-        while let Ok(l) = rx.try_recv() {
-            progress(&l);
-            last_stderr = l;
+    let collector =
+        std::thread::spawn(move || stdout.lines().map_while(|l| l.ok()).collect::<Vec<_>>());
+    let mut last_stderr = String::new();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    for line in stderr.lines().map_while(|l| l.ok()) {
+        progress(&line);
+        if !line.trim().is_empty() {
+            last_stderr = line;
         }
+    }
+    let lines = collector.join().unwrap_or_default();
+    let status = child.wait().map_err(|e| io("waiting for python", e))?;
+    let mut rows: Vec<PeerRow> = Vec::new();
+    let mut odd_output = None;
+    for line in lines {
         match serde_json::from_str::<PeerRow>(&line) {
             Ok(row) => rows.push(row),
             Err(_) => odd_output = Some(line),
-        }
-    }
-    let status = child.wait().map_err(|e| io("waiting for python", e))?;
-    let _ = reader.join();
-    for l in rx.try_iter() {
-        progress(&l);
-        if !l.trim().is_empty() {
-            last_stderr = l;
         }
     }
 
