@@ -29,7 +29,7 @@ fn solvers(c: &mut Criterion) {
             .into_iter()
             .filter(|s| s.group() == Group::Gpu)
         {
-            let mut solver = match id.prepare_on(&problem, Some(ctx), GpuSettings::default()) {
+            let mut solver = match id.prepare_on(&problem, Some(ctx), &GpuSettings::default()) {
                 Ok(s) => s,
                 Err(GdError::Unavailable { reason }) => {
                     eprintln!("{id}: unavailable: {reason}");

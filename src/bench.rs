@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{GdError, Result};
+use crate::interrupt;
 use crate::solver::{Outcome, Solver};
 
 /// How many times to solve, and for how long.
@@ -103,14 +104,19 @@ pub fn measure<'p>(
     let mut outcomes: Vec<Outcome> = Vec::new();
     loop {
         let start = Instant::now();
-        let outcome = black_box(solver.solve()?);
+        let outcome = match solver.solve() {
+            Ok(o) => black_box(o),
+            // Ctrl-C inside a solve: keep the repeats already timed, if any.
+            Err(GdError::Interrupted) if !times.is_empty() => break,
+            Err(e) => return Err(e),
+        };
         let took = start.elapsed();
         times.push(took.as_secs_f64());
         outcomes.push(outcome);
         let wanted = settings
             .repeat
             .unwrap_or_else(|| auto_repeats(estimate.unwrap_or(took), settings.budget));
-        if times.len() as u32 >= wanted {
+        if times.len() as u32 >= wanted || interrupt::requested() {
             break;
         }
     }

@@ -26,11 +26,30 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// List the solvers and what each one does.
     Solvers,
+    /// Work with the WGSL kernels: write the built-in ones out, or check edited ones.
+    #[command(subcommand)]
+    Shaders(ShadersCommand),
     /// List the GPU adapters wgpu finds: backend, device type, driver, features, limits.
     Adapters {
         /// Only this backend: vulkan, metal, dx12 or gl (default: WGPU_BACKEND, or all).
         #[arg(long)]
         backend: Option<String>,
+    },
+}
+
+/// `gdbench shaders ...`.
+#[derive(Debug, Subcommand)]
+pub enum ShadersCommand {
+    /// Write the built-in kernels (and common.wgsl) into DIR, as a starting point for `--shaders`.
+    Dump {
+        /// Folder to write into (created if missing).
+        dir: PathBuf,
+    },
+    /// Check WGSL files (a file, or every .wgsl in a folder) with naga, as the GPU solvers compile
+    /// them; errors print as file:line:col: message.
+    Check {
+        /// A .wgsl file or a folder of them.
+        path: PathBuf,
     },
 }
 
@@ -80,6 +99,9 @@ pub struct RunArgs {
     /// Only adapters of this backend: vulkan, metal, dx12 or gl (default: WGPU_BACKEND, or all).
     #[arg(long)]
     pub backend: Option<String>,
+    /// Take any kernel file found in DIR (by name, common.wgsl included) instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub shaders: Option<PathBuf>,
     /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG).
     #[arg(long, default_value_t = gdbench::gpu::kernels::DEFAULT_WORKGROUP_SIZE)]
     pub workgroup_size: u32,

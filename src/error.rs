@@ -84,6 +84,10 @@ pub enum GdError {
         message: String,
     },
 
+    /// Ctrl-C stopped the run before this part could be measured.
+    #[error("interrupted (Ctrl-C) before it was measured")]
+    Interrupted,
+
     /// Writing a report failed.
     #[error("cannot write {}: {source}", path.display())]
     Output {

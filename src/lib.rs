@@ -30,6 +30,7 @@ pub mod solver;
 pub use solver::{DeviceType, Outcome, Precision, Selected, Solver, SolverId, SolverInfo};
 pub mod bench;
 pub mod gpu;
+pub mod interrupt;
 pub mod peers;
 pub mod report;
 pub mod suite;

@@ -8,15 +8,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Command, Format, RunArgs};
+use cli::{Cli, Command, Format, RunArgs, ShadersCommand};
 use gdbench::bench::BenchSettings;
-use gdbench::gpu::{self, AdapterChoice};
+use gdbench::gpu::{self, AdapterChoice, kernels};
 use gdbench::peers::{PeerOptions, parse_peers};
 use gdbench::report::{Report, render_table, write_atomically};
 use gdbench::solver::{Group, Selected, SolverId, select};
 use gdbench::suite::{SuiteOptions, run_suite};
 use gdbench::validate::Status;
-use gdbench::{Dataset, GdError, Problem};
+use gdbench::{Dataset, GdError, Problem, interrupt};
 
 /// Exit codes, documented in README.
 mod exit {
@@ -30,6 +30,8 @@ mod exit {
     pub const NOT_RUN: u8 = 4;
     /// The descent diverged (mu too large); reported, not a fault of gdbench.
     pub const DIVERGED: u8 = 5;
+    /// Ctrl-C: the report holds what was measured before it.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {
@@ -45,19 +47,34 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
+            // clap's report spans several lines; keep the problem and any list of valid values.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("error: bad arguments");
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("error: bad arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("gdbench: error: {first} (see gdbench --help)");
+            let values = lines.find(|l| l.starts_with("[possible values:"));
+            match values {
+                Some(v) => eprintln!("gdbench: error: {first} {v} (see gdbench --help)"),
+                None => eprintln!("gdbench: error: {first} (see gdbench --help)"),
+            }
             return ExitCode::from(exit::BAD_INPUT);
         }
     };
+    // First Ctrl-C: finish the current solve and report what was measured. Second: quit now.
+    let _ = ctrlc::set_handler(|| {
+        if interrupt::request() {
+            std::process::exit(exit::INTERRUPTED.into());
+        }
+        eprintln!("gdbench: interrupted: reporting what was measured (Ctrl-C again quits at once)");
+    });
     let result = match cli.command {
         Some(Command::Solvers) => {
             list_solvers();
             Ok(0)
         }
         Some(Command::Adapters { backend }) => list_adapters(backend.as_deref()),
+        Some(Command::Shaders(ShadersCommand::Dump { dir })) => dump_shaders(&dir),
+        Some(Command::Shaders(ShadersCommand::Check { path })) => check_shaders(&path),
         Some(Command::Run(args)) => run(&args),
         None => run(&cli.run),
     };
@@ -85,6 +102,70 @@ fn list_solvers() {
     );
     println!("{:<14} the CPU solvers", "cpu");
     println!("{:<14} the GPU solvers", "gpu");
+}
+
+fn dump_shaders(dir: &std::path::Path) -> anyhow::Result<u8> {
+    let written = kernels::dump(dir)
+        .with_context(|| format!("cannot write kernels into {}", dir.display()))?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(0)
+}
+
+/// Checks one .wgsl or every .wgsl in a folder; the folder's common.wgsl (or the built-in one)
+/// is prepended, as when the solvers compile them.
+fn check_shaders(path: &std::path::Path) -> anyhow::Result<u8> {
+    let bad_input = |problem: String| GdError::InvalidParameter {
+        name: "shaders check",
+        problem,
+    };
+    let (dir, files): (std::path::PathBuf, Vec<std::path::PathBuf>) = if path.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(path)
+            .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+            .filter(|p| p.file_name().is_some_and(|n| n != kernels::COMMON_FILE))
+            .collect();
+        files.sort();
+        (path.to_path_buf(), files)
+    } else if path.is_file() {
+        let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        (dir, vec![path.to_path_buf()])
+    } else {
+        return Err(bad_input(format!(
+            "{} is neither a .wgsl file nor a folder",
+            path.display()
+        ))
+        .into());
+    };
+    let common_path = dir.join(kernels::COMMON_FILE);
+    let (common, common_name) = if common_path.is_file() && common_path != path {
+        let text = std::fs::read_to_string(&common_path)
+            .map_err(|e| bad_input(format!("cannot read {}: {e}", common_path.display())))?;
+        (text, common_path.display().to_string())
+    } else {
+        (
+            kernels::builtin_common().to_string(),
+            "common.wgsl (built in)".to_string(),
+        )
+    };
+    let mut failures = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| bad_input(format!("cannot read {}: {e}", file.display())))?;
+        match kernels::check_wgsl(&common, &common_name, &text, &file.display().to_string()) {
+            Ok(()) => println!("ok: {}", file.display()),
+            Err(e) => {
+                failures += 1;
+                println!("{e}");
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(bad_input(format!("no .wgsl files in {}", path.display())).into());
+    }
+    Ok(if failures > 0 { exit::BAD_INPUT } else { 0 })
 }
 
 fn list_adapters(backend: Option<&str>) -> anyhow::Result<u8> {
@@ -141,6 +222,9 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         ..BenchSettings::default()
     };
     options.gpu.workgroup_size = args.workgroup_size;
+    if let Some(dir) = &args.shaders {
+        options.gpu.shaders = kernels::KernelSources::with_overrides(dir)?;
+    }
     if solvers.iter().any(|s| s.id.group() == Group::Gpu) {
         let backends = args
             .backend
@@ -191,6 +275,9 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
             }
         }
         None => print!("{text}"),
+    }
+    if interrupt::requested() {
+        return Ok(exit::INTERRUPTED);
     }
     Ok(exit_code(&report, &solvers, &named_peers))
 }

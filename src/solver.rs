@@ -78,7 +78,8 @@ pub struct SolverInfo {
 pub struct Outcome {
     /// `[w0, w1]` after the last epoch run.
     pub w: [f64; 2],
-    /// The 1-based epoch after which a weight became NaN or infinite, if it did.
+    /// The epoch by which a weight was NaN or infinite, if one was: exact for CPU solvers, the
+    /// first checkpoint after it for GPU solvers (they check at batch boundaries).
     pub diverged_at: Option<u64>,
 }
 
@@ -244,7 +245,7 @@ impl SolverId {
 
     /// Prepares a CPU solver (a GPU solver without an adapter is `Unavailable`).
     pub fn prepare<'p>(self, problem: &'p Problem) -> Result<Box<dyn Solver + 'p>> {
-        self.prepare_on(problem, None, GpuSettings::default())
+        self.prepare_on(problem, None, &GpuSettings::default())
     }
 
     /// Allocates, converts, uploads and compiles what the solver needs: everything but the
@@ -253,7 +254,7 @@ impl SolverId {
         self,
         problem: &'p Problem,
         gpu: Option<&Arc<GpuContext>>,
-        settings: GpuSettings,
+        settings: &GpuSettings,
     ) -> Result<Box<dyn Solver + 'p>> {
         if let Some(strategy) = self.strategy() {
             let ctx = gpu.ok_or_else(|| GdError::Unavailable {

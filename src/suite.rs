@@ -8,6 +8,7 @@ use crate::bench::{BenchSettings, Measurement, measure};
 use crate::cpu::{closed_form, simd_level};
 use crate::error::{GdError, Result};
 use crate::gpu::{GpuContext, GpuSettings, NO_ADAPTER_HINT};
+use crate::interrupt;
 use crate::machine;
 use crate::peers::{PeerOptions, PeerRow, run_peers};
 use crate::problem::Problem;
@@ -88,12 +89,16 @@ pub fn run_suite(
         None => SolverId::REFERENCE.prepare(problem)?.solve()?,
     };
     for job in jobs {
+        if interrupt::requested() {
+            measured.push((job, Err(GdError::Interrupted)));
+            continue;
+        }
         match &job.gpu {
             Some(ctx) => progress(&format!("timing {} on {}", job.id, ctx.label())),
             None => progress(&format!("timing {}", job.id)),
         }
         let m = measure(
-            || job.id.prepare_on(problem, job.gpu.as_ref(), options.gpu),
+            || job.id.prepare_on(problem, job.gpu.as_ref(), &options.gpu),
             &options.bench,
         );
         measured.push((job, m));
@@ -124,11 +129,14 @@ pub fn run_suite(
                 info: job.id.info(job.gpu.as_deref()),
                 library: None,
                 algorithmic: job.id == SolverId::CpuMoments,
+                note: (job.id.group() == Group::Gpu)
+                    .then(|| custom_kernels(&options.gpu))
+                    .flatten(),
             };
             run_report(row, m, &reference, baseline_median, problem, &options.bench)
         })
         .collect();
-    if let Some(peer_options) = &options.peers {
+    if let Some(peer_options) = options.peers.as_ref().filter(|_| !interrupt::requested()) {
         let bench = BenchSettings {
             warmup: peer_options.warmup,
             ..options.bench
@@ -180,6 +188,14 @@ struct Row {
     library: Option<String>,
     /// cpu-moments: not an array benchmark, so no bandwidth and a note.
     algorithmic: bool,
+    /// Anything else the row's reader should know.
+    note: Option<String>,
+}
+
+/// "custom kernels: ..." when `--shaders` replaced any built-in file.
+fn custom_kernels(gpu: &GpuSettings) -> Option<String> {
+    let files = gpu.shaders.overridden();
+    (!files.is_empty()).then(|| format!("custom kernels: {}", files.join(", ")))
 }
 
 /// A peer's report as a row and a measurement, like any solver's.
@@ -210,6 +226,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
         },
         library: Some(peer.library.clone()).filter(|l| !l.is_empty()),
         algorithmic: false,
+        note: None,
     };
     let m = match (peer.status.as_str(), peer.w) {
         ("ok", Some(w)) if !peer.times_s.is_empty() => Ok(Measurement {
@@ -292,6 +309,7 @@ fn run_report(
             m.repeat_spread
         ));
     }
+    notes.extend(row.note);
     if row.algorithmic {
         notes.push(
             "algorithmic limit: O(1) per epoch from precomputed moments, not an array benchmark"

@@ -95,7 +95,7 @@ pub fn judge(
     let (status, message) = match (outcome.diverged_at, reference.diverged_at) {
         (Some(epoch), _) => (
             Status::Diverged,
-            format!("weights became non-finite at epoch {epoch}: mu is too large for this data"),
+            format!("weights became non-finite by epoch {epoch}: mu is too large for this data"),
         ),
         (None, Some(epoch)) => (
             Status::Mismatch,

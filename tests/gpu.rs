@@ -16,7 +16,7 @@ fn all_agree(problem: &Problem, settings: GpuSettings, what: &str) {
     let Some(ctx) = gpu_or_skip(what) else { return };
     let reference = solve(SolverId::REFERENCE, problem);
     for id in gpu_solvers() {
-        let solver = id.prepare_on(problem, Some(&ctx), settings);
+        let solver = id.prepare_on(problem, Some(&ctx), &settings);
         let mut solver = match solver {
             Err(GdError::Unavailable { reason }) => {
                 eprintln!("{what}: {id} unavailable here: {reason}");
@@ -127,7 +127,7 @@ fn persistent_is_unavailable_for_large_n_with_a_reason() {
         return;
     };
     let problem = synthetic(20_000_000, 0.1, 1, 0.01, 1);
-    match SolverId::GpuPersistent.prepare_on(&problem, Some(&ctx), GpuSettings::default()) {
+    match SolverId::GpuPersistent.prepare_on(&problem, Some(&ctx), &GpuSettings::default()) {
         Err(GdError::Unavailable { reason }) => {
             assert!(reason.contains("use gpu-fused"), "{reason}")
         }
@@ -148,7 +148,7 @@ fn bad_workgroup_sizes_are_refused() {
             ..GpuSettings::default()
         };
         let err = SolverId::GpuFused
-            .prepare_on(&problem, Some(&ctx), settings)
+            .prepare_on(&problem, Some(&ctx), &settings)
             .err()
             .expect("refused");
         assert!(err.to_string().contains("power of two"), "{err}");

@@ -1,5 +1,8 @@
-//! The WGSL kernels: sources compiled into the binary, pipelines built with the workgroup size
-//! and items per invocation set as override constants.
+//! The WGSL kernels: sources compiled into the binary (or taken from a folder with `--shaders`),
+//! checked with naga, and built into pipelines with the workgroup size and items per invocation
+//! set as override constants.
+
+use std::path::{Path, PathBuf};
 
 use crate::error::{GdError, Result};
 
@@ -10,8 +13,15 @@ pub const DEFAULT_WORKGROUP_SIZE: u32 = 256;
 /// Samples each invocation reads per tile (the `ITEMS` override constant).
 pub const ITEMS_PER_INVOCATION: u32 = 8;
 
-/// Prepended to every kernel file: the override constants, `Params`, the workgroup tree.
+/// File name of the part prepended to every kernel file.
+pub const COMMON_FILE: &str = "common.wgsl";
+/// The built-in common part: override constants, `Params`, the workgroup tree.
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
+
+/// The built-in common part.
+pub fn builtin_common() -> &'static str {
+    COMMON
+}
 
 /// A kernel file of `shaders/`, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +41,16 @@ pub enum KernelFile {
 }
 
 impl KernelFile {
+    /// Every kernel file.
+    pub const ALL: [KernelFile; 6] = [
+        KernelFile::Error,
+        KernelFile::Reduce,
+        KernelFile::Update,
+        KernelFile::Fused,
+        KernelFile::Persistent,
+        KernelFile::Subgroup,
+    ];
+
     /// The file's name in `shaders/`.
     pub fn file_name(self) -> &'static str {
         match self {
@@ -43,7 +63,8 @@ impl KernelFile {
         }
     }
 
-    fn source(self) -> &'static str {
+    /// The built-in text of the file.
+    pub fn builtin(self) -> &'static str {
         match self {
             KernelFile::Error => include_str!("../../shaders/error.wgsl"),
             KernelFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
@@ -54,30 +75,173 @@ impl KernelFile {
         }
     }
 
-    /// The complete WGSL compiled for this file: its `enable` lines, the common part, the rest.
-    pub fn full_source(self) -> String {
-        // `enable` directives must precede every declaration, so they move above the common part.
-        let (enables, body): (Vec<&str>, Vec<&str>) = self
-            .source()
-            .lines()
-            .partition(|l| l.trim_start().starts_with("enable "));
-        format!("{}\n{COMMON}\n{}", enables.join("\n"), body.join("\n"))
+    /// The kernel file named `name`, if it is one.
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.file_name() == name)
     }
 }
 
+/// Where each kernel's text comes from: built in, or a file of the `--shaders` folder that has
+/// the same name (`common.wgsl` included).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelSources {
+    dir: Option<PathBuf>,
+}
+
+/// A kernel's complete WGSL and where its parts came from, for error positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assembled {
+    /// The common part then the file: what is compiled.
+    pub source: String,
+    /// Where the common part came from.
+    pub common_path: String,
+    /// Where the file came from.
+    pub file_path: String,
+    /// Lines the common part and its separator take before the file starts.
+    pub offset: u32,
+}
+
+impl KernelSources {
+    /// The built-in kernels.
+    pub fn builtin() -> Self {
+        Self::default()
+    }
+
+    /// Kernels from `dir` where a file of the same name exists there, built-in otherwise.
+    pub fn with_overrides(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(GdError::InvalidParameter {
+                name: "--shaders",
+                problem: format!(
+                    "{} is not a folder; `gdbench shaders dump DIR` makes one to start from",
+                    dir.display()
+                ),
+            });
+        }
+        Ok(Self {
+            dir: Some(dir.to_path_buf()),
+        })
+    }
+
+    /// The custom files in use, by name.
+    pub fn overridden(&self) -> Vec<String> {
+        let Some(dir) = &self.dir else {
+            return Vec::new();
+        };
+        std::iter::once(COMMON_FILE)
+            .chain(KernelFile::ALL.iter().map(|k| k.file_name()))
+            .filter(|f| dir.join(f).is_file())
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn read(&self, name: &str, builtin: &'static str) -> Result<(String, String)> {
+        if let Some(dir) = &self.dir {
+            let path = dir.join(name);
+            if path.is_file() {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| GdError::InvalidParameter {
+                        name: "--shaders",
+                        problem: format!("cannot read {}: {e}", path.display()),
+                    })?;
+                return Ok((text, path.display().to_string()));
+            }
+        }
+        Ok((builtin.to_string(), format!("shaders/{name} (built in)")))
+    }
+
+    /// The common part followed by `file`, as compiled.
+    pub fn assemble(&self, file: KernelFile) -> Result<Assembled> {
+        let (common, common_path) = self.read(COMMON_FILE, COMMON)?;
+        let (body, file_path) = self.read(file.file_name(), file.builtin())?;
+        Ok(assemble(common, common_path, &body, file_path))
+    }
+}
+
+fn assemble(common: String, common_path: String, body: &str, file_path: String) -> Assembled {
+    let mut source = common;
+    if !source.ends_with('\n') {
+        source.push('\n');
+    }
+    let offset = source.lines().count() as u32;
+    source.push_str(body);
+    Assembled {
+        source,
+        common_path,
+        file_path,
+        offset,
+    }
+}
+
+/// Parses and validates `body` (with the common part before it) with naga, as the GPU solvers
+/// would; an error comes back as `path:line:col: message`.
+pub fn check_wgsl(
+    common: &str,
+    common_path: &str,
+    body: &str,
+    file_path: &str,
+) -> std::result::Result<(), String> {
+    check_assembled(&assemble(
+        common.to_string(),
+        common_path.to_string(),
+        body,
+        file_path.to_string(),
+    ))
+}
+
+/// [`check_wgsl`] for an already assembled kernel.
+pub fn check_assembled(a: &Assembled) -> std::result::Result<(), String> {
+    let position = |line: u32, col: u32| {
+        if line > a.offset {
+            format!("{}:{}:{col}", a.file_path, line - a.offset)
+        } else {
+            format!("{}:{line}:{col}", a.common_path)
+        }
+    };
+    let module =
+        // A label at offset 0 with no length is naga saying "somewhere": name the file alone.
+        naga::front::wgsl::parse_str(&a.source).map_err(|e| {
+            match e.location(&a.source).filter(|l| l.offset != 0 || l.length != 0) {
+                Some(l) => format!("{}: {}", position(l.line_number, l.line_position), e.message()),
+                None => format!("{}: {}", a.file_path, e.message()),
+            }
+        })?;
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    );
+    validator.validate(&module).map_err(|e| {
+        let message = one_line(&format!("{}", e.as_inner()));
+        match e.spans().next() {
+            Some((span, _)) if span.is_defined() => {
+                let l = span.location(&a.source);
+                format!("{}: {message}", position(l.line_number, l.line_position))
+            }
+            _ => format!("{}: {message}", a.file_path),
+        }
+    })?;
+    Ok(())
+}
+
 /// Compiles `entry` of `file` into a compute pipeline with workgroup size `wg`; a shader or
-/// pipeline validation error comes back as an error with wgpu's message, never a panic.
+/// pipeline validation error comes back as an error naming the file, never a panic.
 pub fn pipeline(
     ctx: &GpuContext,
+    sources: &KernelSources,
     file: KernelFile,
     entry: &str,
     wg: u32,
 ) -> Result<wgpu::ComputePipeline> {
+    let assembled = sources.assemble(file)?;
+    if sources.dir.is_some() {
+        // A user's kernel: naga's own check names the file, line and column.
+        check_assembled(&assembled).map_err(|message| GdError::Gpu { message })?;
+    }
     let device = &ctx.device;
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(file.file_name()),
-        source: wgpu::ShaderSource::Wgsl(file.full_source().into()),
+        source: wgpu::ShaderSource::Wgsl(assembled.source.as_str().into()),
     });
     let constants = [
         ("WG", f64::from(wg)),
@@ -98,15 +262,59 @@ pub fn pipeline(
         None => Ok(pipeline),
         Some(e) => Err(GdError::Gpu {
             message: format!(
-                "{}: {entry}: {}",
-                file.file_name(),
+                "{} ({entry}): {}",
+                assembled.file_path,
                 one_line(&e.to_string())
             ),
         }),
     }
 }
 
-/// wgpu's multi-line error reports folded into one line.
+/// Writes the built-in kernels (and `common.wgsl`) into `dir`, creating it; returns the paths.
+pub fn dump(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    let files = std::iter::once((COMMON_FILE, COMMON))
+        .chain(KernelFile::ALL.iter().map(|k| (k.file_name(), k.builtin())));
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// wgpu's and naga's multi-line error reports folded into one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_kernel_passes_naga() {
+        for k in KernelFile::ALL {
+            check_wgsl(COMMON, COMMON_FILE, k.builtin(), k.file_name())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn errors_point_into_the_users_file() {
+        let body = "fn f() -> f32 {\n    return 1.0;\n}\nfn g() {\n    let x: u32 = oops;\n}\n";
+        let err = check_wgsl(COMMON, COMMON_FILE, body, "mine.wgsl").unwrap_err();
+        assert!(err.starts_with("mine.wgsl:5:"), "{err}");
+        assert!(err.contains("oops"), "{err}");
+        let err = check_wgsl(
+            COMMON,
+            COMMON_FILE,
+            "fn h() -> u32 { return 1.0; }\n",
+            "h.wgsl",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("h.wgsl"), "{err}");
+        assert!(err.contains("u32"), "{err}");
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::buffers::{self, DeviceData, Params};
 use super::context::GpuContext;
-use super::kernels::{KernelFile, pipeline};
+use super::kernels::{KernelFile, KernelSources, pipeline};
 use super::solver::{GpuSettings, PERSISTENT_LOOP_BUDGET, Strategy};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
@@ -21,6 +21,7 @@ pub(super) struct Builder<'a> {
     pub wg: u32,
     pub tile: u64,
     pub w: &'a wgpu::Buffer,
+    pub shaders: &'a KernelSources,
     pub mu: f32,
     pub scale: f32,
     pub keep: Vec<wgpu::Buffer>,
@@ -28,7 +29,7 @@ pub(super) struct Builder<'a> {
 
 impl Builder<'_> {
     fn pipeline(&self, file: KernelFile, entry: &str) -> Result<wgpu::ComputePipeline> {
-        pipeline(self.ctx, file, entry, self.wg)
+        pipeline(self.ctx, self.shaders, file, entry, self.wg)
     }
 
     /// A dispatch of `pipeline` binding `buffers`, then a uniform holding `params` (every
@@ -211,7 +212,7 @@ pub(super) fn check(
     ctx: &GpuContext,
     strategy: Strategy,
     problem: &Problem,
-    settings: GpuSettings,
+    settings: &GpuSettings,
 ) -> Result<u64> {
     let wg = settings.workgroup_size;
     let max_wg = ctx.limits.max_compute_invocations_per_workgroup;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::buffers::{self, DeviceData};
 use super::context::GpuContext;
-use super::kernels::{ITEMS_PER_INVOCATION, KernelFile};
+use super::kernels::{ITEMS_PER_INVOCATION, KernelFile, KernelSources};
 use super::plan::{Builder, Persistent, Step, check};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
@@ -34,12 +34,14 @@ pub enum Strategy {
 }
 
 /// Settings that shape the GPU work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpuSettings {
     /// Invocations per workgroup (a power of two).
     pub workgroup_size: u32,
     /// Cap on one storage binding in bytes, below the adapter's (to exercise chunking in tests).
     pub max_binding_bytes: Option<u64>,
+    /// Where the kernels' WGSL comes from (built in, or `--shaders DIR`).
+    pub shaders: KernelSources,
 }
 
 impl Default for GpuSettings {
@@ -47,6 +49,7 @@ impl Default for GpuSettings {
         Self {
             workgroup_size: super::kernels::DEFAULT_WORKGROUP_SIZE,
             max_binding_bytes: None,
+            shaders: KernelSources::builtin(),
         }
     }
 }
@@ -57,6 +60,9 @@ pub const PERSISTENT_LOOP_BUDGET: u64 = 60_000;
 
 /// How long a submission may take before the run is abandoned as hung.
 pub const WAIT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Epochs between divergence checks of gpu-multipass (each check waits for the queue).
+const DIVERGENCE_CHECK: u64 = 256;
 
 /// Target wall time of one batched submission: short enough for OS GPU watchdogs (≈ 2 s on
 /// Windows), long enough that the per-submission cost is negligible.
@@ -85,7 +91,7 @@ impl GpuSolver {
         ctx: Arc<GpuContext>,
         strategy: Strategy,
         problem: &Problem,
-        settings: GpuSettings,
+        settings: &GpuSettings,
     ) -> Result<Self> {
         let per_dispatch = check(&ctx, strategy, problem, settings)?;
         let wg = settings.workgroup_size;
@@ -102,6 +108,7 @@ impl GpuSolver {
             wg,
             tile,
             w: &w,
+            shaders: &settings.shaders,
             mu: problem.mu() as f32,
             scale: (2.0 / problem.n() as f64) as f32,
             keep: Vec::new(),
@@ -236,6 +243,9 @@ impl Solver for GpuSolver {
             .write_buffer(&self.w, 0, bytemuck::cast_slice(&[0.0f32, 0.0]));
         let unit = self.unit();
         let mut done = 0u64;
+        // Weights are read back at checkpoints, so divergence stops the run and reports the
+        // checkpoint by which it happened (every batch; every DIVERGENCE_CHECK epochs for multipass).
+        let diverged = |w: [f64; 2]| !w.iter().all(|v| v.is_finite());
         if self.strategy == Strategy::Multipass {
             // One submission per epoch; wait on the one 64 back to bound the queue.
             let mut in_flight = std::collections::VecDeque::new();
@@ -244,6 +254,19 @@ impl Solver for GpuSolver {
                 done += 1;
                 if in_flight.len() > 64 {
                     self.wait(in_flight.pop_front().expect("not empty"))?;
+                    if crate::interrupt::requested() {
+                        return Err(GdError::Interrupted);
+                    }
+                }
+                if done.is_multiple_of(DIVERGENCE_CHECK) && done < self.epochs {
+                    let w = self.read_weights()?;
+                    if diverged(w) {
+                        return Ok(Outcome {
+                            w,
+                            diverged_at: Some(done),
+                        });
+                    }
+                    in_flight.clear();
                 }
             }
         } else {
@@ -258,13 +281,24 @@ impl Solver for GpuSolver {
                 let took = start.elapsed().as_secs_f64().max(1e-6);
                 let fit = (epochs as f64 * BATCH_TARGET.as_secs_f64() / took) as u64;
                 batch = (fit / unit).clamp(1, 1 << 16) * unit;
+                if done < self.epochs {
+                    if crate::interrupt::requested() {
+                        return Err(GdError::Interrupted);
+                    }
+                    let w = self.read_weights()?;
+                    if diverged(w) {
+                        return Ok(Outcome {
+                            w,
+                            diverged_at: Some(done),
+                        });
+                    }
+                }
             }
         }
         let w = self.read_weights()?;
-        let finite = w.iter().all(|v| v.is_finite());
         Ok(Outcome {
             w,
-            diverged_at: (!finite).then_some(self.epochs),
+            diverged_at: diverged(w).then_some(self.epochs),
         })
     }
 }

@@ -64,7 +64,7 @@ pub fn synthetic(n: usize, sigma: f64, seed: u64, mu: f64, epochs: u64) -> Probl
 
 /// Prepares a GPU solver on `ctx` and solves once.
 pub fn solve_on(id: SolverId, problem: &Problem, ctx: &Arc<GpuContext>) -> Outcome {
-    id.prepare_on(problem, Some(ctx), Default::default())
+    id.prepare_on(problem, Some(ctx), &Default::default())
         .unwrap_or_else(|e| panic!("{id}: {e}"))
         .solve()
         .unwrap_or_else(|e| panic!("{id}: {e}"))

@@ -1,0 +1,142 @@
+//! Bad input that must never panic, divergence as a result, and Ctrl-C keeping what was measured.
+
+mod common;
+
+use common::{gdbench, gpu_or_skip, gpu_solvers, stderr, synthetic};
+use gdbench::Dataset;
+use gdbench::gpu::GpuSettings;
+use proptest::prelude::*;
+
+fn load_bytes(name: &str, bytes: &[u8]) -> Result<Dataset, gdbench::GdError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    Dataset::load(&path)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn csv_reader_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        if let Err(e) = load_bytes("random.csv", &bytes) {
+            prop_assert_eq!(e.to_string().lines().count(), 1);
+        }
+    }
+
+    #[test]
+    fn csv_like_text_never_panics(text in "[0-9eE.,+\\-naif#x \n]{0,200}") {
+        if let Err(e) = load_bytes("text.csv", text.as_bytes()) {
+            prop_assert_eq!(e.to_string().lines().count(), 1);
+        }
+    }
+
+    #[test]
+    fn npy_reader_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = load_bytes("random.npy", &bytes);
+    }
+
+    #[test]
+    fn npy_with_a_valid_magic_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend(tail);
+        if let Err(e) = load_bytes("magic.npy", &bytes) {
+            prop_assert_eq!(e.to_string().lines().count(), 1);
+        }
+    }
+
+    #[test]
+    fn npy_headers_with_random_shapes_never_panic(rows in 0u64..5, cols in 0u64..4, descr in "[<>|][fiu][1248]", extra in 0usize..64) {
+        let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+        while (10 + header.len() + 1) % 64 != 0 { header.push(' '); }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        bytes.extend(std::iter::repeat_n(0x3fu8, extra));
+        let _ = load_bytes("shaped.npy", &bytes);
+    }
+}
+
+#[test]
+fn gpu_divergence_is_reported_with_an_epoch() {
+    let Some(ctx) = gpu_or_skip("GPU divergence") else {
+        return;
+    };
+    let problem = synthetic(3_000, 0.1, 1, 10.0, 3_000);
+    for id in gpu_solvers() {
+        let out = id
+            .prepare_on(&problem, Some(&ctx), &GpuSettings::default())
+            .and_then(|mut s| s.solve())
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let epoch = out
+            .diverged_at
+            .unwrap_or_else(|| panic!("{id} did not report divergence: {:?}", out.w));
+        assert!((1..=3_000).contains(&epoch), "{id}: {epoch}");
+    }
+}
+
+#[test]
+fn ctrl_c_keeps_what_was_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("partial.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gdbench"))
+        .args([
+            "--solvers",
+            "cpu-fused,cpu-naive",
+            "--n",
+            "20000",
+            "--epochs",
+            "300000",
+        ])
+        .args([
+            "--repeat", "3", "--warmup", "0", "--format", "json", "--output",
+        ])
+        .arg(&output)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "every requested row is in the report");
+    let fused = runs.iter().find(|r| r["solver"] == "cpu-fused").unwrap();
+    assert_eq!(
+        fused["status"], "ok",
+        "the reference was measured before Ctrl-C: {fused}"
+    );
+    assert!(!fused["time_s"]["repeats"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn bad_names_list_the_valid_ones() {
+    let out = gdbench(&["--format", "xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("[possible values: table, json]"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).trim_end().lines().count(), 1);
+    let out = gdbench(&["--shaders", "/no/such/dir", "--n", "100", "--epochs", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("gdbench shaders dump DIR"),
+        "{}",
+        stderr(&out)
+    );
+}
