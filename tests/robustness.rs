@@ -140,3 +140,39 @@ fn bad_names_list_the_valid_ones() {
         stderr(&out)
     );
 }
+
+#[test]
+fn without_an_adapter_gpu_rows_are_unavailable_and_cpu_rows_still_run() {
+    // No Vulkan driver file and only the Vulkan backend: wgpu finds no adapter at all.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gdbench"))
+        .args([
+            "--n", "500", "--epochs", "20", "--repeat", "1", "--warmup", "0", "--format", "json",
+        ])
+        .env("WGPU_BACKEND", "vulkan")
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "GPU solvers came in a group: {text}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for run in report["runs"].as_array().unwrap() {
+        let name = run["solver"].as_str().unwrap();
+        if name.starts_with("gpu-") {
+            assert_eq!(run["status"], "unavailable", "{run}");
+            assert!(
+                run["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("mesa-vulkan-drivers"),
+                "{run}"
+            );
+        } else {
+            assert_eq!(run["status"], "ok", "{run}");
+        }
+    }
+}
