@@ -113,59 +113,17 @@ fn dump_shaders(dir: &std::path::Path) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Checks one .wgsl or every .wgsl in a folder; the folder's common.wgsl (or the built-in one)
-/// is prepended, as when the solvers compile them.
+/// Checks one .wgsl or every .wgsl in a folder and prints a line per file.
 fn check_shaders(path: &std::path::Path) -> anyhow::Result<u8> {
-    let bad_input = |problem: String| GdError::InvalidParameter {
-        name: "shaders check",
-        problem,
-    };
-    let (dir, files): (std::path::PathBuf, Vec<std::path::PathBuf>) = if path.is_dir() {
-        let mut files: Vec<_> = std::fs::read_dir(path)
-            .map_err(|e| bad_input(format!("cannot read {}: {e}", path.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
-            .filter(|p| p.file_name().is_some_and(|n| n != kernels::COMMON_FILE))
-            .collect();
-        files.sort();
-        (path.to_path_buf(), files)
-    } else if path.is_file() {
-        let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-        (dir, vec![path.to_path_buf()])
-    } else {
-        return Err(bad_input(format!(
-            "{} is neither a .wgsl file nor a folder",
-            path.display()
-        ))
-        .into());
-    };
-    let common_path = dir.join(kernels::COMMON_FILE);
-    let (common, common_name) = if common_path.is_file() && common_path != path {
-        let text = std::fs::read_to_string(&common_path)
-            .map_err(|e| bad_input(format!("cannot read {}: {e}", common_path.display())))?;
-        (text, common_path.display().to_string())
-    } else {
-        (
-            kernels::builtin_common().to_string(),
-            "common.wgsl (built in)".to_string(),
-        )
-    };
-    let mut failures = 0;
-    for file in &files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| bad_input(format!("cannot read {}: {e}", file.display())))?;
-        match kernels::check_wgsl(&common, &common_name, &text, &file.display().to_string()) {
+    let results = kernels::check_path(path)?;
+    for (file, result) in &results {
+        match result {
             Ok(()) => println!("ok: {}", file.display()),
-            Err(e) => {
-                failures += 1;
-                println!("{e}");
-            }
+            Err(e) => println!("{e}"),
         }
     }
-    if files.is_empty() {
-        return Err(bad_input(format!("no .wgsl files in {}", path.display())).into());
-    }
-    Ok(if failures > 0 { exit::BAD_INPUT } else { 0 })
+    let failed = results.iter().any(|(_, r)| r.is_err());
+    Ok(if failed { exit::BAD_INPUT } else { 0 })
 }
 
 fn list_adapters(backend: Option<&str>) -> anyhow::Result<u8> {

@@ -18,11 +18,6 @@ pub const COMMON_FILE: &str = "common.wgsl";
 /// The built-in common part: override constants, `Params`, the workgroup tree.
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
-/// The built-in common part.
-pub fn builtin_common() -> &'static str {
-    COMMON
-}
-
 /// A kernel file of `shaders/`, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelFile {
@@ -221,6 +216,57 @@ pub fn check_assembled(a: &Assembled) -> std::result::Result<(), String> {
         }
     })?;
     Ok(())
+}
+
+/// Checks `path` (one .wgsl, or every .wgsl in a folder but `common.wgsl`) as the solvers would
+/// compile it: the folder's `common.wgsl` (or the built-in one) before each file. Returns each
+/// file with naga's verdict; an unreadable path or an empty folder is an error.
+pub fn check_path(path: &Path) -> Result<Vec<(PathBuf, std::result::Result<(), String>)>> {
+    let bad = |problem: String| GdError::InvalidParameter {
+        name: "shaders check",
+        problem,
+    };
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))
+    };
+    let (dir, files) = if path.is_dir() {
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+            .filter(|p| p.file_name().is_some_and(|n| n != COMMON_FILE))
+            .collect();
+        files.sort();
+        (path.to_path_buf(), files)
+    } else if path.is_file() {
+        (
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            vec![path.to_path_buf()],
+        )
+    } else {
+        return Err(bad(format!(
+            "{} is neither a .wgsl file nor a folder",
+            path.display()
+        )));
+    };
+    if files.is_empty() {
+        return Err(bad(format!("no .wgsl files in {}", path.display())));
+    }
+    let common_path = dir.join(COMMON_FILE);
+    let (common, common_name) = if common_path.is_file() && common_path != path {
+        (read(&common_path)?, common_path.display().to_string())
+    } else {
+        (COMMON.to_string(), format!("{COMMON_FILE} (built in)"))
+    };
+    files
+        .into_iter()
+        .map(|file| {
+            let text = read(&file)?;
+            let verdict = check_wgsl(&common, &common_name, &text, &file.display().to_string());
+            Ok((file, verdict))
+        })
+        .collect()
 }
 
 /// Compiles `entry` of `file` into a compute pipeline with workgroup size `wg`; a shader or
