@@ -60,6 +60,10 @@ pub enum Format {
     Table,
     /// The JSON contract documented in README.
     Json,
+    /// One row per run with a header row, for spreadsheets.
+    Csv,
+    /// A Markdown table, ready to paste into an issue.
+    Markdown,
 }
 
 /// Options of `gdbench run`.
@@ -111,6 +115,9 @@ pub struct RunArgs {
     /// Python interpreter for --peers.
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
+    /// The row speed-ups are relative to: a solver or a peer row name.
+    #[arg(long, default_value = "cpu-naive", value_name = "NAME")]
+    pub baseline: String,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

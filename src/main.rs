@@ -12,7 +12,7 @@ use cli::{Cli, Command, Format, RunArgs, ShadersCommand};
 use gdbench::bench::BenchSettings;
 use gdbench::gpu::{self, AdapterChoice, kernels};
 use gdbench::peers::{PeerOptions, parse_peers};
-use gdbench::report::{Report, render_table, write_atomically};
+use gdbench::report::{Report, render_csv, render_markdown, render_table, write_atomically};
 use gdbench::solver::{Group, Selected, SolverId, select};
 use gdbench::suite::{SuiteOptions, run_suite};
 use gdbench::validate::Status;
@@ -174,6 +174,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     };
     let problem = Problem::new(data, args.mu, args.epochs)?;
     let mut options = SuiteOptions::new(solvers.clone());
+    options.baseline = checked_baseline(&args.baseline)?;
     options.bench = BenchSettings {
         warmup: args.warmup,
         repeat: args.repeat,
@@ -221,6 +222,8 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
 
     let text = match args.format {
         Format::Table => render_table(&report),
+        Format::Csv => render_csv(&report)?,
+        Format::Markdown => render_markdown(&report),
         Format::Json => {
             serde_json::to_string_pretty(&report).context("serialising the report")? + "\n"
         }
@@ -238,6 +241,27 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         return Ok(exit::INTERRUPTED);
     }
     Ok(exit_code(&report, &solvers, &named_peers))
+}
+
+/// A `--baseline` must name a solver or a peer row.
+fn checked_baseline(name: &str) -> Result<String, GdError> {
+    let name = name.trim().to_ascii_lowercase();
+    let known = SolverId::from_name(&name).is_some()
+        || gdbench::peers::PEER_NAMES
+            .iter()
+            .any(|p| name.starts_with(p));
+    if known {
+        Ok(name)
+    } else {
+        Err(GdError::InvalidParameter {
+            name: "--baseline",
+            problem: format!(
+                "`{name}` is neither a solver nor a peer: choose from {}, or a peer row ({})",
+                SolverId::ALL.map(|s| s.name()).join(", "),
+                gdbench::peers::PEER_NAMES.join(", ")
+            ),
+        })
+    }
 }
 
 fn to_usize(n: u64) -> Result<usize, GdError> {

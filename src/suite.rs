@@ -31,6 +31,8 @@ pub struct SuiteOptions {
     pub gpu: GpuSettings,
     /// Peer rows (pure Python, NumPy, ...) to run after gdbench's own, if any.
     pub peers: Option<PeerOptions>,
+    /// The row speed-ups are relative to (a solver or a peer row name).
+    pub baseline: String,
 }
 
 impl SuiteOptions {
@@ -43,6 +45,7 @@ impl SuiteOptions {
             no_adapter_reason: None,
             gpu: GpuSettings::default(),
             peers: None,
+            baseline: SolverId::BASELINE.name().to_string(),
         }
     }
 }
@@ -105,10 +108,6 @@ pub fn run_suite(
     }
     measured.sort_by_key(|(job, _)| (job.id, job.gpu.as_ref().map(|c| c.index)));
 
-    let baseline_median = measured.iter().find_map(|(job, m)| match m {
-        Ok(m) if job.id == SolverId::BASELINE => Some(m.time.median),
-        _ => None,
-    });
     let no_adapter = options
         .no_adapter_reason
         .as_deref()
@@ -133,7 +132,7 @@ pub fn run_suite(
                     .then(|| custom_kernels(&options.gpu))
                     .flatten(),
             };
-            run_report(row, m, &reference, baseline_median, problem, &options.bench)
+            run_report(row, m, &reference, problem, &options.bench)
         })
         .collect();
     if let Some(peer_options) = options.peers.as_ref().filter(|_| !interrupt::requested()) {
@@ -143,15 +142,20 @@ pub fn run_suite(
         };
         for peer in run_peers(problem, peer_options, progress)? {
             let (row, m) = peer_measurement(peer, problem);
-            runs.push(run_report(
-                row,
-                m,
-                &reference,
-                baseline_median,
-                problem,
-                &bench,
-            ));
+            runs.push(run_report(row, m, &reference, problem, &bench));
         }
+    }
+
+    // Speed-ups against the baseline row (a solver or a peer), once every row is in.
+    let baseline_median = runs
+        .iter()
+        .find(|r| r.solver == options.baseline)
+        .and_then(|r| r.time_s.as_ref())
+        .map(|t| t.median);
+    for run in &mut runs {
+        run.speedup = baseline_median
+            .zip(run.time_s.as_ref())
+            .map(|(b, t)| b / t.median);
     }
 
     Ok(Report {
@@ -176,7 +180,7 @@ pub fn run_suite(
         closed_form: ClosedForm {
             w: closed_form(problem.x(), problem.d()),
         },
-        baseline: SolverId::BASELINE.name(),
+        baseline: options.baseline.clone(),
         runs,
     })
 }
@@ -256,7 +260,6 @@ fn run_report(
     row: Row,
     measurement: Result<Measurement>,
     reference: &Outcome,
-    baseline_median: Option<f64>,
     problem: &Problem,
     bench: &BenchSettings,
 ) -> RunReport {
@@ -303,6 +306,7 @@ fn run_report(
             Precision::F64 => 16.0,
         };
     let mut notes = vec![verdict.message];
+    notes.extend(m.time.noise_warning());
     if m.repeat_spread > 0.0 {
         notes.push(format!(
             "repeats disagree by up to {:.1e}: the solver is not deterministic",
@@ -329,7 +333,6 @@ fn run_report(
     run.diverged_at_epoch = m.outcome.diverged_at;
     run.epoch_us = Some(epoch_s * 1e6);
     run.effective_gb_s = (!row.algorithmic).then(|| bytes_per_epoch / epoch_s / 1e9);
-    run.speedup = baseline_median.map(|b| b / m.time.median);
     run.prepare_s = Some(m.prepare_s);
     run.time_s = Some(m.time);
     run

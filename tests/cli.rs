@@ -251,3 +251,88 @@ fn bad_data_files_get_one_line_errors() {
         refuses(&["--data", path.to_str().unwrap()], expected);
     }
 }
+
+#[test]
+fn csv_has_a_header_and_a_row_per_run() {
+    let out = gdbench(
+        &[
+            SMALL,
+            &["--solvers", "cpu-fused,cpu-moments", "--format", "csv"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, gdbench::report::CSV_COLUMNS);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[0][0], "cpu-fused");
+    assert_eq!(&rows[1][0], "cpu-moments");
+    for row in &rows {
+        assert_eq!(&row[6], "ok");
+        let w0: f64 = row[7].parse().unwrap();
+        let median: f64 = row[13].parse().unwrap();
+        let repeats: usize = row[18].parse().unwrap();
+        assert!(w0 > 0.0 && median > 0.0 && repeats == 2, "{row:?}");
+    }
+}
+
+#[test]
+fn markdown_is_a_table_with_the_baseline_column() {
+    let out = gdbench(
+        &[
+            SMALL,
+            &[
+                "--solvers",
+                "cpu-fused,cpu-naive",
+                "--format",
+                "markdown",
+                "--baseline",
+                "cpu-fused",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let table: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
+    assert_eq!(table.len(), 4, "{text}");
+    assert!(table[0].ends_with("| × cpu-fused |"), "{text}");
+    assert!(table[1].starts_with("|---|"), "{text}");
+    for row in &table[2..] {
+        let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+        assert_eq!(cells.len(), 11, "{row}");
+        assert_eq!(cells[6], "ok");
+    }
+    let fused = table
+        .iter()
+        .find(|l| l.starts_with("| cpu-fused |"))
+        .unwrap();
+    assert!(fused.ends_with("| 1.000× |"), "{fused}");
+}
+
+#[test]
+fn baseline_sets_the_speedups_and_unknown_baselines_are_refused() {
+    let (r, code) = json_run(&[
+        "--solvers",
+        "cpu-fused,cpu-naive",
+        "--baseline",
+        "cpu-fused",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(r["baseline"], "cpu-fused");
+    let runs = r["runs"].as_array().unwrap();
+    let fused = runs.iter().find(|x| x["solver"] == "cpu-fused").unwrap();
+    assert_eq!(fused["speedup"], 1.0);
+    let t = &fused["time_s"];
+    for field in ["mean", "stddev"] {
+        assert!(t[field].as_f64().unwrap() >= 0.0, "{t}");
+    }
+    assert!(t["outliers"].as_u64().is_some(), "{t}");
+    refuses(
+        &["--baseline", "cpu-warp"],
+        "invalid --baseline: `cpu-warp` is neither a solver nor a peer",
+    );
+}

@@ -127,7 +127,7 @@ fn bad_names_list_the_valid_ones() {
     let out = gdbench(&["--format", "xml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("[possible values: table, json]"),
+        stderr(&out).contains("[possible values: table, json, csv, markdown]"),
         "{}",
         stderr(&out)
     );

@@ -1,11 +1,13 @@
 //! The report: what a run of gdbench found, as one serialisable value, and its renderings.
 //! The JSON form is a contract other tools read (README, "JSON report").
 
+mod machine_formats;
 mod output;
 mod table;
 
 use serde::Serialize;
 
+pub use machine_formats::{CSV_COLUMNS, render_csv, render_markdown};
 pub use output::write_atomically;
 pub use table::render_table;
 
@@ -27,8 +29,8 @@ pub struct Report {
     pub reference: Reference,
     /// The least-squares answer the descent converges towards.
     pub closed_form: ClosedForm,
-    /// The solver speed-ups are relative to.
-    pub baseline: &'static str,
+    /// The row speed-ups are relative to (`--baseline`, default `cpu-naive`).
+    pub baseline: String,
     /// One entry per selected solver, in catalogue order.
     pub runs: Vec<RunReport>,
 }
