@@ -26,6 +26,14 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// List the solvers and what each one does.
     Solvers,
+    /// Compare two JSON reports (two machines, or before and after a change): per solver, the
+    /// medians per epoch, their ratio, and whether the spreads overlap.
+    Compare {
+        /// The first report (A).
+        a: PathBuf,
+        /// The second report (B).
+        b: PathBuf,
+    },
     /// Work with the WGSL kernels: write the built-in ones out, or check edited ones.
     #[command(subcommand)]
     Shaders(ShadersCommand),

@@ -12,7 +12,7 @@ use cli::{Cli, Command, Format, RunArgs, ShadersCommand};
 use gdbench::bench::BenchSettings;
 use gdbench::gpu::{self, AdapterChoice, kernels};
 use gdbench::peers::{PeerOptions, parse_peers};
-use gdbench::report::{Report, render_csv, render_markdown, render_table, write_atomically};
+use gdbench::report::{self, Report, render_csv, render_markdown, render_table, write_atomically};
 use gdbench::solver::{Group, Selected, SolverId, select};
 use gdbench::suite::{SuiteOptions, run_suite};
 use gdbench::validate::Status;
@@ -73,6 +73,7 @@ fn main() -> ExitCode {
             Ok(0)
         }
         Some(Command::Adapters { backend }) => list_adapters(backend.as_deref()),
+        Some(Command::Compare { a, b }) => compare_reports(&a, &b),
         Some(Command::Shaders(ShadersCommand::Dump { dir })) => dump_shaders(&dir),
         Some(Command::Shaders(ShadersCommand::Check { path })) => check_shaders(&path),
         Some(Command::Run(args)) => run(&args),
@@ -102,6 +103,20 @@ fn list_solvers() {
     );
     println!("{:<14} the CPU solvers", "cpu");
     println!("{:<14} the GPU solvers", "gpu");
+}
+
+fn compare_reports(a: &std::path::Path, b: &std::path::Path) -> anyhow::Result<u8> {
+    let (ra, rb) = (report::read_report(a, "A")?, report::read_report(b, "B")?);
+    let comparison = report::compare(&ra, &rb)?;
+    print!(
+        "{}",
+        report::render_comparison(
+            &comparison,
+            &a.display().to_string(),
+            &b.display().to_string()
+        )
+    );
+    Ok(0)
 }
 
 fn dump_shaders(dir: &std::path::Path) -> anyhow::Result<u8> {

@@ -336,3 +336,58 @@ fn baseline_sets_the_speedups_and_unknown_baselines_are_refused() {
         "invalid --baseline: `cpu-warp` is neither a solver nor a peer",
     );
 }
+
+#[test]
+fn compare_reads_two_saved_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, solvers: &str| {
+        let path = dir.path().join(name);
+        let out = gdbench(
+            &[
+                SMALL,
+                &[
+                    "--solvers",
+                    solvers,
+                    "--format",
+                    "json",
+                    "--quiet",
+                    "--output",
+                    path.to_str().unwrap(),
+                ],
+            ]
+            .concat(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        path
+    };
+    let a = save("a.json", "cpu-fused,cpu-moments");
+    let b = save("b.json", "cpu-fused,cpu-naive");
+    let out = gdbench(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let fused = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("cpu-fused "))
+        .expect("a cpu-fused row");
+    let numbers: Vec<f64> = fused
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 3, "A, B and B/A in {fused:?}");
+    assert!(
+        (numbers[2] - numbers[1] / numbers[0]).abs() < 2e-3 * numbers[2].max(1.0),
+        "{fused}"
+    );
+    assert!(
+        text.contains("cpu-moments (") && text.contains("only in A"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cpu-naive (") && text.contains("only in B"),
+        "{text}"
+    );
+    refuses(
+        &["compare", a.to_str().unwrap(), "/no/such/report.json"],
+        "cannot read /no/such/report.json (B)",
+    );
+}

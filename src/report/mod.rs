@@ -1,12 +1,14 @@
 //! The report: what a run of gdbench found, as one serialisable value, and its renderings.
 //! The JSON form is a contract other tools read (README, "JSON report").
 
+mod compare;
 mod machine_formats;
 mod output;
 mod table;
 
 use serde::Serialize;
 
+pub use compare::{Compared, Comparison, compare, read_report, render_comparison};
 pub use machine_formats::{CSV_COLUMNS, render_csv, render_markdown};
 pub use output::write_atomically;
 pub use table::render_table;

@@ -8,7 +8,7 @@ use crate::solver::DeviceType;
 use crate::validate::Status;
 
 /// A rule above and below the table and under its header; no lines between rows or columns.
-const RULES_ONLY: TableStyle = TableStyle::new()
+pub(super) const RULES_ONLY: TableStyle = TableStyle::new()
     .top_border(LineStyle::none().fill('─').junction('─'))
     .header_separator(LineStyle::none().fill('─').junction('─'))
     .bottom_border(LineStyle::none().fill('─').junction('─'));
