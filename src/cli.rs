@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Time and validate solvers on one problem (the default command).
     Run(Box<RunArgs>),
+    /// The same solvers over log-spaced N: points written as measured, an SVG plot.
+    Sweep(Box<SweepArgs>),
     /// List the solvers and what each one does.
     Solvers,
     /// Compare two JSON reports (two machines, or before and after a change): per solver, the
@@ -74,9 +76,75 @@ pub enum Format {
     Markdown,
 }
 
+/// Options `run` and `sweep` share: which solvers, where, and how to time them.
+#[derive(Debug, Args)]
+pub struct SolverArgs {
+    /// Solvers to run: names and the groups cpu, gpu, all, comma-separated (see `gdbench solvers`).
+    #[arg(long, default_value = "all", value_name = "LIST")]
+    pub solvers: String,
+    /// Untimed warm-up solves per solver before timing.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// GPU adapter(s) for the GPU solvers: auto (a real GPU first), all, an index or part of a
+    /// name (see `gdbench adapters`).
+    #[arg(long, default_value = "auto", value_name = "ADAPTER")]
+    pub adapter: String,
+    /// Only adapters of this backend: vulkan, metal, dx12 or gl (default: WGPU_BACKEND, or all).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Take any kernel file found in DIR (by name, common.wgsl included) instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub shaders: Option<PathBuf>,
+    /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG).
+    #[arg(long, default_value_t = gdbench::gpu::kernels::DEFAULT_WORKGROUP_SIZE)]
+    pub workgroup_size: u32,
+    /// The row speed-ups are relative to: a solver or a peer row name.
+    #[arg(long, default_value = "cpu-naive", value_name = "NAME")]
+    pub baseline: String,
+}
+
+/// Options of `gdbench sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub common: SolverArgs,
+    /// Smallest N.
+    #[arg(long, value_parser = parse_count, default_value_t = 1_000)]
+    pub n_min: u64,
+    /// Largest N.
+    #[arg(long, value_parser = parse_count, default_value_t = 10_000_000)]
+    pub n_max: u64,
+    /// Sizes between them, log-spaced.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub points: u32,
+    /// Seconds of timed solving per solver per point; epochs are chosen to fit.
+    #[arg(long, default_value_t = 2.0)]
+    pub budget: f64,
+    /// Step size mu (finite, > 0).
+    #[arg(long, default_value_t = ARTICLE_MU, allow_negative_numbers = true)]
+    pub mu: f64,
+    /// Standard deviation of the synthetic noise (≥ 0).
+    #[arg(long, default_value_t = ARTICLE_SIGMA, allow_negative_numbers = true)]
+    pub sigma: f64,
+    /// Seed of the synthetic noise.
+    #[arg(long, default_value_t = ARTICLE_SEED)]
+    pub seed: u64,
+    /// Write every point as soon as it is measured: FILE.json or FILE.csv.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Draw µs/epoch and GB/s against N into FILE.svg (redrawn after every point).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// No progress lines on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// Options of `gdbench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub common: SolverArgs,
     /// Number of samples N (accepts 10000, 10_000 or 1e4).
     #[arg(long, value_parser = parse_count, default_value_t = ARTICLE_N as u64, conflicts_with = "data")]
     pub n: u64,
@@ -95,37 +163,15 @@ pub struct RunArgs {
     /// Load x,d from a file instead: .csv (two columns, optional header) or .npy (N×2 float64/float32).
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Solvers to run: names and the groups cpu, gpu, all, comma-separated (see `gdbench solvers`).
-    #[arg(long, default_value = "all", value_name = "LIST")]
-    pub solvers: String,
     /// Timed repeats per solver [default: as many as fit about 3 s, between 1 and 10].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: Option<u32>,
-    /// Untimed warm-up solves per solver before timing.
-    #[arg(long, default_value_t = 1)]
-    pub warmup: u32,
-    /// GPU adapter(s) for the GPU solvers: auto (a real GPU first), all, an index or part of a
-    /// name (see `gdbench adapters`).
-    #[arg(long, default_value = "auto", value_name = "ADAPTER")]
-    pub adapter: String,
-    /// Only adapters of this backend: vulkan, metal, dx12 or gl (default: WGPU_BACKEND, or all).
-    #[arg(long)]
-    pub backend: Option<String>,
-    /// Take any kernel file found in DIR (by name, common.wgsl included) instead of the built-in one.
-    #[arg(long, value_name = "DIR")]
-    pub shaders: Option<PathBuf>,
-    /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG).
-    #[arg(long, default_value_t = gdbench::gpu::kernels::DEFAULT_WORKGROUP_SIZE)]
-    pub workgroup_size: u32,
     /// Peer rows on the same data: python, numpy, tensorflow, torch, jax, or all (comma-separated).
     #[arg(long, value_name = "LIST")]
     pub peers: Option<String>,
     /// Python interpreter for --peers.
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
-    /// The row speed-ups are relative to: a solver or a peer row name.
-    #[arg(long, default_value = "cpu-naive", value_name = "NAME")]
-    pub baseline: String,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

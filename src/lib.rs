@@ -34,4 +34,5 @@ pub mod interrupt;
 pub mod peers;
 pub mod report;
 pub mod suite;
+pub mod sweep;
 pub mod validate;

@@ -8,13 +8,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Command, Format, RunArgs, ShadersCommand};
+use cli::{Cli, Command, Format, RunArgs, ShadersCommand, SolverArgs, SweepArgs};
 use gdbench::bench::BenchSettings;
 use gdbench::gpu::{self, AdapterChoice, kernels};
 use gdbench::peers::{PeerOptions, parse_peers};
 use gdbench::report::{self, Report, render_csv, render_markdown, render_table, write_atomically};
+use gdbench::report::{crossovers, render_plot, series};
 use gdbench::solver::{Group, Selected, SolverId, select};
 use gdbench::suite::{SuiteOptions, run_suite};
+use gdbench::sweep::{SweepPoint, SweepSettings, log_spaced, run_sweep};
 use gdbench::validate::Status;
 use gdbench::{Dataset, GdError, Problem, interrupt};
 
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Some(Command::Shaders(ShadersCommand::Dump { dir })) => dump_shaders(&dir),
         Some(Command::Shaders(ShadersCommand::Check { path })) => check_shaders(&path),
         Some(Command::Run(args)) => run(&args),
+        Some(Command::Sweep(args)) => sweep(&args),
         None => run(&cli.run),
     };
     match result {
@@ -181,36 +184,53 @@ fn list_adapters(backend: Option<&str>) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn run(args: &RunArgs) -> anyhow::Result<u8> {
-    let solvers = select(&args.solvers)?;
-    let data = match &args.data {
-        Some(path) => Dataset::load(path)?,
-        None => Dataset::synthetic(to_usize(args.n)?, args.sigma, args.seed)?,
-    };
-    let problem = Problem::new(data, args.mu, args.epochs)?;
+/// Solvers, adapters, kernels and timing shared by `run` and `sweep`.
+fn suite_options(common: &SolverArgs, repeat: Option<u32>) -> anyhow::Result<SuiteOptions> {
+    let solvers = select(&common.solvers)?;
     let mut options = SuiteOptions::new(solvers.clone());
-    options.baseline = checked_baseline(&args.baseline)?;
+    options.baseline = checked_baseline(&common.baseline)?;
     options.bench = BenchSettings {
-        warmup: args.warmup,
-        repeat: args.repeat,
+        warmup: common.warmup,
+        repeat,
         ..BenchSettings::default()
     };
-    options.gpu.workgroup_size = args.workgroup_size;
-    if let Some(dir) = &args.shaders {
+    options.gpu.workgroup_size = common.workgroup_size;
+    if let Some(dir) = &common.shaders {
         options.gpu.shaders = kernels::KernelSources::with_overrides(dir)?;
     }
     if solvers.iter().any(|s| s.id.group() == Group::Gpu) {
-        let backends = args
+        let backends = common
             .backend
             .as_deref()
             .map(gpu::parse_backend)
             .transpose()?;
-        let opened = gpu::open(&AdapterChoice::parse(&args.adapter), backends)?;
+        let opened = gpu::open(&AdapterChoice::parse(&common.adapter), backends)?;
         if opened.contexts.is_empty() && !opened.failures.is_empty() {
             options.no_adapter_reason = Some(opened.failures.join("; "));
         }
         options.adapters = opened.contexts;
     }
+    Ok(options)
+}
+
+/// Progress lines on stderr, only on a terminal and without --quiet.
+fn progress_printer(quiet: bool) -> impl FnMut(&str) {
+    let show = !quiet && std::io::stderr().is_terminal();
+    move |line: &str| {
+        if show {
+            eprintln!("gdbench: {line}");
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<u8> {
+    let mut options = suite_options(&args.common, args.repeat)?;
+    let solvers = options.solvers.clone();
+    let data = match &args.data {
+        Some(path) => Dataset::load(path)?,
+        None => Dataset::synthetic(to_usize(args.n)?, args.sigma, args.seed)?,
+    };
+    let problem = Problem::new(data, args.mu, args.epochs)?;
     let mut named_peers = Vec::new();
     if let Some(spec) = &args.peers {
         let peers = parse_peers(spec)?;
@@ -223,17 +243,12 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
             peers,
             python: args.python.clone().unwrap_or_else(|| "python3".into()),
             python_given: args.python.is_some(),
-            warmup: args.warmup,
+            warmup: args.common.warmup,
             repeat: args.repeat,
             budget: options.bench.budget,
         });
     }
-    let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let report = run_suite(&problem, &options, &mut |line| {
-        if show_progress {
-            eprintln!("gdbench: {line}");
-        }
-    })?;
+    let report = run_suite(&problem, &options, &mut progress_printer(args.quiet))?;
 
     let text = match args.format {
         Format::Table => render_table(&report),
@@ -256,6 +271,113 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         return Ok(exit::INTERRUPTED);
     }
     Ok(exit_code(&report, &solvers, &named_peers))
+}
+
+fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
+    let (n_min, n_max) = (to_usize(args.n_min)?, to_usize(args.n_max)?);
+    if n_min < 2 || n_max < n_min {
+        return Err(GdError::InvalidParameter {
+            name: "--n-min/--n-max",
+            problem: format!("need 2 ≤ --n-min ≤ --n-max, got {n_min} and {n_max}"),
+        }
+        .into());
+    }
+    if !(args.budget.is_finite() && args.budget > 0.0) {
+        return Err(GdError::InvalidParameter {
+            name: "--budget",
+            problem: format!("{} is not a time: give seconds > 0, e.g. 2", args.budget),
+        }
+        .into());
+    }
+    let output_kind = match &args.output {
+        Some(path) => Some(sweep_output_kind(path)?),
+        None => None,
+    };
+    gdbench::problem::check_fits(n_max)?;
+    let mut options = suite_options(&args.common, None)?;
+    options.bench.budget = std::time::Duration::from_secs_f64(args.budget);
+    // Each point's problem is validated as a whole before any work.
+    Problem::new(Dataset::synthetic(2, args.sigma, args.seed)?, args.mu, 1)?;
+    let settings = SweepSettings {
+        sizes: log_spaced(n_min, n_max, args.points as usize),
+        budget: options.bench.budget,
+        sigma: args.sigma,
+        seed: args.seed,
+        mu: args.mu,
+    };
+    let mut write_point = |points: &[SweepPoint]| -> gdbench::Result<()> {
+        if let (Some(path), Some(kind)) = (&args.output, output_kind) {
+            write_atomically(path, &sweep_text(points, kind)?)?;
+        }
+        if let Some(plot) = &args.plot {
+            write_atomically(plot, &render_plot(points)?)?;
+        }
+        Ok(())
+    };
+    let points = run_sweep(
+        &settings,
+        &options,
+        &mut write_point,
+        &mut progress_printer(args.quiet),
+    )?;
+    for p in &points {
+        println!("N = {} ({} epochs)", p.n, p.epochs);
+        for r in &p.runs {
+            let us = r
+                .epoch_us
+                .map_or("–".to_string(), |u| format!("{u:.3} µs/epoch"));
+            let gbs = r
+                .effective_gb_s
+                .map_or(String::new(), |g| format!(", {g:.1} GB/s"));
+            let status = r.status.to_string();
+            println!("  {:<16} {status:<11} {us}{gbs}  [{}]", r.solver, r.device);
+        }
+    }
+    for (label, n) in crossovers(&series(&points)) {
+        println!("{label} overtakes the best CPU solver at N = {n}");
+    }
+    Ok(if interrupt::requested() {
+        exit::INTERRUPTED
+    } else {
+        0
+    })
+}
+
+/// Sweep output formats, by extension.
+#[derive(Debug, Clone, Copy)]
+enum SweepOutput {
+    Json,
+    Csv,
+}
+
+fn sweep_output_kind(path: &std::path::Path) -> Result<SweepOutput, GdError> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("json") => Ok(SweepOutput::Json),
+        Some("csv") => Ok(SweepOutput::Csv),
+        _ => Err(GdError::InvalidParameter {
+            name: "--output",
+            problem: format!("{}: a sweep writes .json or .csv", path.display()),
+        }),
+    }
+}
+
+/// The points so far as JSON (`{"points": [...]}`) or CSV (`n,epochs,` then the run columns).
+fn sweep_text(points: &[SweepPoint], kind: SweepOutput) -> gdbench::Result<String> {
+    Ok(match kind {
+        SweepOutput::Json => {
+            let value = serde_json::json!({
+                "gdbench_version": env!("CARGO_PKG_VERSION"),
+                "points": points,
+            });
+            serde_json::to_string_pretty(&value).expect("points serialise") + "\n"
+        }
+        SweepOutput::Csv => report::render_sweep_csv(points)?,
+    })
 }
 
 /// A `--baseline` must name a solver or a peer row.

@@ -6,6 +6,7 @@ mod memory;
 mod synthetic;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -113,10 +114,11 @@ impl Dataset {
     }
 }
 
-/// One gradient-descent problem: the dataset, the step size mu and the number of epochs.
+/// One gradient-descent problem: the dataset (shared, so problems that differ only in epochs
+/// do not copy it), the step size mu and the number of epochs.
 #[derive(Debug, Clone)]
 pub struct Problem {
-    data: Dataset,
+    data: Arc<Dataset>,
     mu: f64,
     epochs: u64,
 }
@@ -124,6 +126,11 @@ pub struct Problem {
 impl Problem {
     /// Checks mu (finite, > 0) and epochs (≥ 1) and builds the problem.
     pub fn new(data: Dataset, mu: f64, epochs: u64) -> Result<Self> {
+        Self::shared(Arc::new(data), mu, epochs)
+    }
+
+    /// [`Problem::new`] on a dataset other problems may share.
+    pub fn shared(data: Arc<Dataset>, mu: f64, epochs: u64) -> Result<Self> {
         if !mu.is_finite() || mu <= 0.0 {
             return Err(GdError::InvalidParameter {
                 name: "--mu",
@@ -166,6 +173,11 @@ impl Problem {
 
     /// The dataset.
     pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+
+    /// The dataset, shared.
+    pub fn shared_data(&self) -> &Arc<Dataset> {
         &self.data
     }
 }

@@ -85,6 +85,30 @@ pub fn render_csv(report: &Report) -> Result<String> {
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8"))
 }
 
+/// A sweep as CSV: `n`, `epochs`, then [`CSV_COLUMNS`]; one row per run per point.
+pub fn render_sweep_csv(points: &[crate::sweep::SweepPoint]) -> Result<String> {
+    let fail = |e: csv::Error| GdError::Output {
+        path: "the sweep".into(),
+        source: std::io::Error::other(e),
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header: Vec<&str> = ["n", "epochs"].into_iter().chain(CSV_COLUMNS).collect();
+    writer.write_record(&header).map_err(fail)?;
+    for p in points {
+        for run in &p.runs {
+            let row: Vec<String> = [p.n.to_string(), p.epochs.to_string()]
+                .into_iter()
+                .chain(csv_row(run))
+                .collect();
+            writer.write_record(&row).map_err(fail)?;
+        }
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| fail(e.into_error().into()))?;
+    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8"))
+}
+
 /// The runs as a Markdown table, with the problem above it and the closed form below.
 pub fn render_markdown(report: &Report) -> String {
     let p = &report.problem;

@@ -4,13 +4,15 @@
 mod compare;
 mod machine_formats;
 mod output;
+mod plot;
 mod table;
 
 use serde::Serialize;
 
 pub use compare::{Compared, Comparison, compare, read_report, render_comparison};
-pub use machine_formats::{CSV_COLUMNS, render_csv, render_markdown};
+pub use machine_formats::{CSV_COLUMNS, render_csv, render_markdown, render_sweep_csv};
 pub use output::write_atomically;
+pub use plot::{Series, crossovers, render_plot, series};
 pub use table::render_table;
 
 use crate::bench::TimeStats;

@@ -16,7 +16,14 @@ pub fn write_atomically(path: &Path, contents: &str) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // A report is for reading: not the 0600 of a temporary file.
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut file = builder.tempfile_in(dir).map_err(fail)?;
     file.write_all(contents.as_bytes()).map_err(fail)?;
     file.as_file().sync_all().map_err(fail)?;
     file.persist(path).map_err(|e| fail(e.error))?;
@@ -33,6 +40,12 @@ mod tests {
         let path = dir.path().join("r.json");
         write_atomically(&path, "{}").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
         let err = write_atomically(&dir.path().join("missing/r.json"), "{}").unwrap_err();
         assert!(err.to_string().starts_with("cannot write"), "{err}");
         assert_eq!(

@@ -1,0 +1,237 @@
+//! The sweep's picture: µs per epoch against N (log-log), one labelled series per solver, the
+//! point where a GPU solver overtakes the best CPU solver marked; effective GB/s below it.
+
+use std::collections::BTreeMap;
+
+use plotters::prelude::*;
+
+use crate::error::{GdError, Result};
+use crate::solver::DeviceType;
+use crate::sweep::SweepPoint;
+use crate::validate::Status;
+
+/// One line of the plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend text: the solver, with its device when several devices ran it.
+    pub label: String,
+    /// True for GPU solvers (on any adapter, software included).
+    pub gpu: bool,
+    /// True for gdbench's own CPU array solvers: what a GPU solver must beat.
+    pub cpu_array: bool,
+    /// (N, µs per epoch, GB/s) for the points that ran ok.
+    pub points: Vec<(f64, f64, Option<f64>)>,
+}
+
+/// Groups the sweep's rows into series, in first-seen order.
+pub fn series(points: &[SweepPoint]) -> Vec<Series> {
+    let mut devices: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in points.iter().flat_map(|p| &p.runs) {
+        let d = devices.entry(&r.solver).or_default();
+        if !d.contains(&r.device.as_str()) {
+            d.push(&r.device);
+        }
+    }
+    let mut out: Vec<Series> = Vec::new();
+    for p in points {
+        for r in &p.runs {
+            let label = if devices[r.solver.as_str()].len() > 1 {
+                format!("{} @ {}", r.solver, r.device)
+            } else if r.solver.starts_with("gpu-") && r.device_type == DeviceType::Cpu {
+                format!("{} (cpu emulation)", r.solver)
+            } else {
+                r.solver.clone()
+            };
+            let idx = match out.iter().position(|s| s.label == label) {
+                Some(i) => i,
+                None => {
+                    out.push(Series {
+                        label,
+                        gpu: r.solver.starts_with("gpu-"),
+                        cpu_array: r.solver.starts_with("cpu-") && r.solver != "cpu-moments",
+                        points: Vec::new(),
+                    });
+                    out.len() - 1
+                }
+            };
+            if let (Status::Ok, Some(us)) = (r.status, r.epoch_us) {
+                out[idx].points.push((p.n as f64, us, r.effective_gb_s));
+            }
+        }
+    }
+    out
+}
+
+/// For each GPU series, the first N at which it is faster than every CPU array solver measured
+/// at that N: (label, N).
+pub fn crossovers(series: &[Series]) -> Vec<(String, f64)> {
+    let best_cpu = |n: f64| {
+        series
+            .iter()
+            .filter(|s| s.cpu_array)
+            .filter_map(|s| s.points.iter().find(|p| p.0 == n).map(|p| p.1))
+            .fold(f64::INFINITY, f64::min)
+    };
+    series
+        .iter()
+        .filter(|s| s.gpu)
+        .filter_map(|s| {
+            let n = s.points.iter().find(|&&(n, us, _)| us < best_cpu(n))?.0;
+            Some((s.label.clone(), n))
+        })
+        .collect()
+}
+
+fn plot_error(e: impl std::fmt::Display) -> GdError {
+    GdError::Output {
+        path: "the plot".into(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Renders the sweep as SVG text: two panels, µs/epoch and GB/s against N.
+pub fn render_plot(points: &[SweepPoint]) -> Result<String> {
+    let all = series(points);
+    let crossings = crossovers(&all);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 1000)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let (top, bottom) = root.split_vertically(560);
+        let ns: Vec<f64> = all
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .collect();
+        let range = |v: &mut dyn Iterator<Item = f64>| {
+            let (lo, hi) = v.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+            if lo.is_finite() && hi > 0.0 {
+                (lo / 1.5, hi * 1.5)
+            } else {
+                (1.0, 10.0)
+            }
+        };
+        let (n_lo, n_hi) = range(&mut ns.iter().copied());
+        let (t_lo, t_hi) = range(&mut all.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+        let (g_lo, g_hi) = range(&mut all.iter().flat_map(|s| s.points.iter().filter_map(|p| p.2)));
+
+        let mut chart = ChartBuilder::on(&top)
+            .caption(
+                "µs per epoch against N (log-log; lower is faster)",
+                ("sans-serif", 20),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((n_lo..n_hi).log_scale(), (t_lo..t_hi).log_scale())
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("N (samples)")
+            .y_desc("µs per epoch")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&|v| format!("{v}"))
+            .draw()
+            .map_err(plot_error)?;
+        for (i, s) in all.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let line: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
+            chart
+                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
+                .map_err(plot_error)?
+                .label(s.label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(plot_error)?;
+        }
+        for (label, n) in &crossings {
+            let dashed = BLACK.mix(0.6).stroke_width(1);
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(*n, t_lo), (*n, t_hi)],
+                    dashed,
+                )))
+                .map_err(plot_error)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("{label} overtakes the CPU at N = {n}"),
+                    (*n * 1.05, t_hi / 1.6),
+                    ("sans-serif", 13),
+                )))
+                .map_err(plot_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(plot_error)?;
+
+        let mut gbs = ChartBuilder::on(&bottom)
+            .caption(
+                "effective GB/s (x and d read per epoch; higher is better)",
+                ("sans-serif", 18),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((n_lo..n_hi).log_scale(), (g_lo..g_hi).log_scale())
+            .map_err(plot_error)?;
+        gbs.configure_mesh()
+            .x_desc("N (samples)")
+            .y_desc("GB/s")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()
+            .map_err(plot_error)?;
+        for (i, s) in all.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let line: Vec<(f64, f64)> = s.points.iter().filter_map(|p| Some((p.0, p.2?))).collect();
+            gbs.draw_series(LineSeries::new(line, color.stroke_width(2)))
+                .map_err(plot_error)?;
+        }
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(label: &str, gpu: bool, pts: &[(f64, f64)]) -> Series {
+        Series {
+            label: label.into(),
+            gpu,
+            cpu_array: !gpu,
+            points: pts.iter().map(|&(n, us)| (n, us, None)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_gpu_series_overtakes_where_it_first_beats_every_cpu_series() {
+        let all = [
+            s(
+                "cpu-fused",
+                false,
+                &[(1e3, 1.0), (1e5, 100.0), (1e7, 10_000.0)],
+            ),
+            s(
+                "cpu-threads",
+                false,
+                &[(1e3, 2.0), (1e5, 60.0), (1e7, 6_000.0)],
+            ),
+            s("gpu-fused", true, &[(1e3, 50.0), (1e5, 55.0), (1e7, 900.0)]),
+            s(
+                "gpu-slow",
+                true,
+                &[(1e3, 90.0), (1e5, 90.0), (1e7, 9_000.0)],
+            ),
+        ];
+        assert_eq!(crossovers(&all), [("gpu-fused".to_string(), 1e5)]);
+    }
+}

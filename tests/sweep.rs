@@ -1,0 +1,110 @@
+//! `gdbench sweep`: every point written, one plotted series per solver, bad options refused.
+
+mod common;
+
+use common::{gdbench, stderr, stdout};
+
+const SMALL: &[&str] = &[
+    "sweep",
+    "--solvers",
+    "cpu-fused,cpu-moments",
+    "--n-min",
+    "100",
+    "--n-max",
+    "10000",
+    "--points",
+    "3",
+    "--budget",
+    "0.05",
+    "--quiet",
+];
+
+#[test]
+fn a_small_sweep_writes_every_point_and_a_plot_with_a_series_per_solver() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sweep.json");
+    let svg = dir.path().join("sweep.svg");
+    let out = gdbench(
+        &[
+            SMALL,
+            &[
+                "--output",
+                json.to_str().unwrap(),
+                "--plot",
+                svg.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let points = report["points"].as_array().unwrap();
+    let sizes: Vec<u64> = points.iter().map(|p| p["n"].as_u64().unwrap()).collect();
+    assert_eq!(sizes, [100, 1000, 10_000]);
+    for p in points {
+        assert!(p["epochs"].as_u64().unwrap() >= 3);
+        let runs = p["runs"].as_array().unwrap();
+        let names: Vec<&str> = runs.iter().map(|r| r["solver"].as_str().unwrap()).collect();
+        assert_eq!(names, ["cpu-fused", "cpu-moments"]);
+        assert!(
+            runs.iter()
+                .all(|r| r["status"] == "ok" && r["epoch_us"].as_f64().unwrap() > 0.0)
+        );
+    }
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.starts_with("<svg") || plot.contains("<svg"), "not SVG");
+    for name in ["cpu-fused", "cpu-moments"] {
+        assert!(
+            plot.contains(&format!(">{name}<")) || plot.contains(name),
+            "no legend for {name}"
+        );
+    }
+    // One polyline per series in each panel, plus the legend's sample lines and the axes.
+    assert!(
+        plot.matches("<polyline").count() >= 4,
+        "too few lines in the plot"
+    );
+    assert!(stdout(&out).contains("N = 10000"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_sweep_can_write_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("sweep.csv");
+    let out = gdbench(&[SMALL, &["--output", csv_path.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(String::from)
+        .collect();
+    assert_eq!(header, ["n", "epochs", "solver"]);
+    assert_eq!(reader.records().count(), 6, "3 points × 2 solvers");
+}
+
+#[test]
+fn bad_sweep_options_are_refused() {
+    for (args, expected) in [
+        (vec!["sweep", "--n-min", "1"], "need 2 ≤ --n-min ≤ --n-max"),
+        (
+            vec!["sweep", "--n-min", "1000", "--n-max", "10"],
+            "need 2 ≤ --n-min ≤ --n-max",
+        ),
+        (vec!["sweep", "--budget", "0"], "invalid --budget"),
+        (
+            vec!["sweep", "--output", "sweep.txt"],
+            "a sweep writes .json or .csv",
+        ),
+        (vec!["sweep", "--points", "0"], "--points"),
+    ] {
+        let out = gdbench(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
