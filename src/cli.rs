@@ -28,6 +28,16 @@ pub enum Command {
     Sweep(Box<SweepArgs>),
     /// List the solvers and what each one does.
     Solvers,
+    /// Measure the machine's ceilings alone: CPU read bandwidth (one core, all cores), and per
+    /// adapter its read bandwidth on this workload and a dispatch's round trip.
+    Probe {
+        /// GPU adapter(s) to probe: auto, all, an index or part of a name.
+        #[arg(long, default_value = "auto")]
+        adapter: String,
+        /// Only adapters of this backend.
+        #[arg(long)]
+        backend: Option<String>,
+    },
     /// Compare two JSON reports (two machines, or before and after a change): per solver, the
     /// medians per epoch, their ratio, and whether the spreads overlap.
     Compare {
@@ -98,6 +108,10 @@ pub struct SolverArgs {
     /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG).
     #[arg(long, default_value_t = gdbench::gpu::kernels::DEFAULT_WORKGROUP_SIZE)]
     pub workgroup_size: u32,
+    /// Skip measuring the machine's ceilings (CPU read bandwidth, each adapter's bandwidth and
+    /// round trip) that rows are held against; saves about a second.
+    #[arg(long)]
+    pub no_probe: bool,
     /// The row speed-ups are relative to: a solver or a peer row name.
     #[arg(long, default_value = "cpu-naive", value_name = "NAME")]
     pub baseline: String,

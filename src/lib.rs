@@ -32,6 +32,7 @@ pub mod bench;
 pub mod gpu;
 pub mod interrupt;
 pub mod peers;
+pub mod probe;
 pub mod report;
 pub mod suite;
 pub mod sweep;

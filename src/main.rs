@@ -18,7 +18,7 @@ use gdbench::solver::{Group, Selected, SolverId, select};
 use gdbench::suite::{SuiteOptions, run_suite};
 use gdbench::sweep::{SweepPoint, SweepSettings, log_spaced, run_sweep};
 use gdbench::validate::Status;
-use gdbench::{Dataset, GdError, Problem, interrupt};
+use gdbench::{Dataset, GdError, Problem, interrupt, probe};
 
 /// Exit codes, documented in README.
 mod exit {
@@ -76,6 +76,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Adapters { backend }) => list_adapters(backend.as_deref()),
         Some(Command::Compare { a, b }) => compare_reports(&a, &b),
+        Some(Command::Probe { adapter, backend }) => print_probe(&adapter, backend.as_deref()),
         Some(Command::Shaders(ShadersCommand::Dump { dir })) => dump_shaders(&dir),
         Some(Command::Shaders(ShadersCommand::Check { path })) => check_shaders(&path),
         Some(Command::Run(args)) => run(&args),
@@ -106,6 +107,29 @@ fn list_solvers() {
     );
     println!("{:<14} the CPU solvers", "cpu");
     println!("{:<14} the GPU solvers", "gpu");
+}
+
+fn print_probe(adapter: &str, backend: Option<&str>) -> anyhow::Result<u8> {
+    let backends = backend.map(gpu::parse_backend).transpose()?;
+    let opened = gpu::open(&AdapterChoice::parse(adapter), backends)?;
+    let c = probe::measure(&opened.contexts);
+    println!(
+        "CPU read bandwidth: {:.1} GB/s on one core, {:.1} GB/s on {} threads ({})",
+        c.cpu.read_gb_s_one_core,
+        c.cpu.read_gb_s_all_cores,
+        c.cpu.threads,
+        gdbench::machine::cpu_model()
+    );
+    for g in &c.gpu {
+        println!(
+            "{}: read bandwidth {:.1} GB/s (gpu-fused, 2^24 samples), epoch round trip {:.1} µs",
+            g.device, g.read_gb_s, g.dispatch_round_trip_us
+        );
+    }
+    if opened.contexts.is_empty() {
+        println!("{}", gpu::NO_ADAPTER_HINT);
+    }
+    Ok(0)
 }
 
 fn compare_reports(a: &std::path::Path, b: &std::path::Path) -> anyhow::Result<u8> {
@@ -210,6 +234,9 @@ fn suite_options(common: &SolverArgs, repeat: Option<u32>) -> anyhow::Result<Sui
         }
         options.adapters = opened.contexts;
     }
+    if !common.no_probe {
+        options.ceilings = Some(probe::measure(&options.adapters));
+    }
     Ok(options)
 }
 
@@ -224,13 +251,19 @@ fn progress_printer(quiet: bool) -> impl FnMut(&str) {
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
-    let mut options = suite_options(&args.common, args.repeat)?;
-    let solvers = options.solvers.clone();
+    // Every input is checked before the machine is probed or any adapter opened.
+    select(&args.common.solvers)?;
+    checked_baseline(&args.common.baseline)?;
+    if let Some(spec) = &args.peers {
+        parse_peers(spec)?;
+    }
     let data = match &args.data {
         Some(path) => Dataset::load(path)?,
         None => Dataset::synthetic(to_usize(args.n)?, args.sigma, args.seed)?,
     };
     let problem = Problem::new(data, args.mu, args.epochs)?;
+    let mut options = suite_options(&args.common, args.repeat)?;
+    let solvers = options.solvers.clone();
     let mut named_peers = Vec::new();
     if let Some(spec) = &args.peers {
         let peers = parse_peers(spec)?;
@@ -294,10 +327,12 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
         None => None,
     };
     gdbench::problem::check_fits(n_max)?;
-    let mut options = suite_options(&args.common, None)?;
-    options.bench.budget = std::time::Duration::from_secs_f64(args.budget);
     // Each point's problem is validated as a whole before any work.
     Problem::new(Dataset::synthetic(2, args.sigma, args.seed)?, args.mu, 1)?;
+    select(&args.common.solvers)?;
+    checked_baseline(&args.common.baseline)?;
+    let mut options = suite_options(&args.common, None)?;
+    options.bench.budget = std::time::Duration::from_secs_f64(args.budget);
     let settings = SweepSettings {
         sizes: log_spaced(n_min, n_max, args.points as usize),
         budget: options.bench.budget,

@@ -11,6 +11,7 @@ use crate::gpu::{GpuContext, GpuSettings, NO_ADAPTER_HINT};
 use crate::interrupt;
 use crate::machine;
 use crate::peers::{PeerOptions, PeerRow, run_peers};
+use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::report::{ClosedForm, Machine, ProblemSummary, Reference, Report, RunReport};
 use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
@@ -33,6 +34,8 @@ pub struct SuiteOptions {
     pub peers: Option<PeerOptions>,
     /// The row speed-ups are relative to (a solver or a peer row name).
     pub baseline: String,
+    /// Measured ceilings to hold rows against (see [`crate::probe`]); `None` skips that column.
+    pub ceilings: Option<Ceilings>,
 }
 
 impl SuiteOptions {
@@ -46,6 +49,7 @@ impl SuiteOptions {
             gpu: GpuSettings::default(),
             peers: None,
             baseline: SolverId::BASELINE.name().to_string(),
+            ceilings: None,
         }
     }
 }
@@ -156,6 +160,13 @@ pub fn run_suite(
         run.speedup = baseline_median
             .zip(run.time_s.as_ref())
             .map(|(b, t)| b / t.median);
+        if let Some(c) = &options.ceilings {
+            run.peak_gb_s = peak_for(run, c);
+            run.peak_pct = run
+                .effective_gb_s
+                .zip(run.peak_gb_s)
+                .map(|(g, p)| 100.0 * g / p);
+        }
     }
 
     Ok(Report {
@@ -181,8 +192,27 @@ pub fn run_suite(
             w: closed_form(problem.x(), problem.d()),
         },
         baseline: options.baseline.clone(),
+        ceilings: options.ceilings.clone(),
         runs,
     })
+}
+
+/// The ceiling a row is held against: its adapter's for GPU rows, one core or all for CPU rows.
+fn peak_for(run: &RunReport, c: &Ceilings) -> Option<f64> {
+    if run.solver.starts_with("gpu-") {
+        c.gpu
+            .iter()
+            .find(|g| g.device == run.device)
+            .map(|g| g.read_gb_s)
+    } else if run.device_type == DeviceType::Cpu {
+        Some(if run.threads > 1 {
+            c.cpu.read_gb_s_all_cores
+        } else {
+            c.cpu.read_gb_s_one_core
+        })
+    } else {
+        None
+    }
 }
 
 /// What a row is, apart from its measurement.
@@ -282,6 +312,10 @@ fn run_report(
         prepare_s: None,
         epoch_us: None,
         effective_gb_s: None,
+        epochs_per_s: None,
+        gflop_s: None,
+        peak_gb_s: None,
+        peak_pct: None,
         speedup: None,
         warmup: bench.warmup,
     };
@@ -333,6 +367,8 @@ fn run_report(
     run.diverged_at_epoch = m.outcome.diverged_at;
     run.epoch_us = Some(epoch_s * 1e6);
     run.effective_gb_s = (!row.algorithmic).then(|| bytes_per_epoch / epoch_s / 1e9);
+    run.epochs_per_s = Some(1.0 / epoch_s);
+    run.gflop_s = (!row.algorithmic).then(|| 6.0 * problem.n() as f64 / epoch_s / 1e9);
     run.prepare_s = Some(m.prepare_s);
     run.time_s = Some(m.time);
     run

@@ -6,7 +6,15 @@ use common::{article_fixture, gdbench, stderr, stdout};
 use serde_json::Value;
 
 const SMALL: &[&str] = &[
-    "--n", "2000", "--epochs", "200", "--repeat", "2", "--warmup", "0",
+    "--n",
+    "2000",
+    "--epochs",
+    "200",
+    "--repeat",
+    "2",
+    "--warmup",
+    "0",
+    "--no-probe",
 ];
 
 fn json_run(extra: &[&str]) -> (Value, i32) {
@@ -21,7 +29,15 @@ fn json_run(extra: &[&str]) -> (Value, i32) {
 
 /// A short JSON run on a data file: the parsed report and the process output.
 fn json_on_file(path: &std::path::Path, extra: &[&str]) -> (Value, std::process::Output) {
-    let mut args = vec!["--format", "json", "--epochs", "10", "--repeat", "1"];
+    let mut args = vec![
+        "--format",
+        "json",
+        "--epochs",
+        "10",
+        "--repeat",
+        "1",
+        "--no-probe",
+    ];
     args.extend_from_slice(&["--data", path.to_str().unwrap()]);
     args.extend_from_slice(extra);
     let out = gdbench(&args);
@@ -389,5 +405,52 @@ fn compare_reads_two_saved_reports() {
     refuses(
         &["compare", a.to_str().unwrap(), "/no/such/report.json"],
         "cannot read /no/such/report.json (B)",
+    );
+}
+
+#[test]
+fn the_probe_gives_ceilings_and_rows_their_share() {
+    let out = gdbench(&[
+        "--n",
+        "2000",
+        "--epochs",
+        "50",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--solvers",
+        "cpu-fused,cpu-threads",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let cpu = &r["ceilings"]["cpu"];
+    let (one, all) = (
+        cpu["read_gb_s_one_core"].as_f64().unwrap(),
+        cpu["read_gb_s_all_cores"].as_f64().unwrap(),
+    );
+    assert!(one > 0.0 && all > 0.0, "{cpu}");
+    for run in r["runs"].as_array().unwrap() {
+        let expected = if run["threads"].as_u64().unwrap() > 1 {
+            all
+        } else {
+            one
+        };
+        assert_eq!(run["peak_gb_s"].as_f64().unwrap(), expected, "{run}");
+        let pct = run["peak_pct"].as_f64().unwrap();
+        let gb = run["effective_gb_s"].as_f64().unwrap();
+        assert!((pct - 100.0 * gb / expected).abs() < 1e-9 * pct, "{run}");
+        assert!(
+            run["epochs_per_s"].as_f64().unwrap() > 0.0 && run["gflop_s"].as_f64().unwrap() > 0.0
+        );
+    }
+    let out = gdbench(&["probe"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("CPU read bandwidth: "),
+        "{}",
+        stdout(&out)
     );
 }

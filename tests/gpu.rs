@@ -186,6 +186,7 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
         "0",
         "--solvers",
         "gpu,cpu-naive",
+        "--no-probe",
     ];
     let out = gdbench(&[&args[..], &["--format", "json"]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

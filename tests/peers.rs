@@ -9,7 +9,17 @@ use common::{gdbench, stderr, stdout};
 use serde_json::Value;
 
 const SMALL: &[&str] = &[
-    "--n", "1500", "--epochs", "200", "--repeat", "1", "--warmup", "0", "--format", "json",
+    "--n",
+    "1500",
+    "--epochs",
+    "200",
+    "--repeat",
+    "1",
+    "--warmup",
+    "0",
+    "--format",
+    "json",
+    "--no-probe",
 ];
 
 /// Whether `python3` can import numpy. Without it: a failure under CI (CI installs it), else a

@@ -90,7 +90,14 @@ fn ctrl_c_keeps_what_was_measured() {
             "300000",
         ])
         .args([
-            "--repeat", "3", "--warmup", "0", "--format", "json", "--output",
+            "--repeat",
+            "3",
+            "--warmup",
+            "0",
+            "--no-probe",
+            "--format",
+            "json",
+            "--output",
         ])
         .arg(&output)
         .stderr(std::process::Stdio::piped())
@@ -146,7 +153,17 @@ fn without_an_adapter_gpu_rows_are_unavailable_and_cpu_rows_still_run() {
     // No Vulkan driver file and only the Vulkan backend: wgpu finds no adapter at all.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gdbench"))
         .args([
-            "--n", "500", "--epochs", "20", "--repeat", "1", "--warmup", "0", "--format", "json",
+            "--n",
+            "500",
+            "--epochs",
+            "20",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--format",
+            "json",
+            "--no-probe",
         ])
         .env("WGPU_BACKEND", "vulkan")
         .env("VK_DRIVER_FILES", "/nonexistent/icd.json")

@@ -5,7 +5,17 @@ mod common;
 use common::{gdbench, gpu_or_skip, stderr, stdout};
 
 const RUN: &[&str] = &[
-    "--n", "3000", "--epochs", "50", "--repeat", "1", "--warmup", "0", "--format", "json",
+    "--n",
+    "3000",
+    "--epochs",
+    "50",
+    "--repeat",
+    "1",
+    "--warmup",
+    "0",
+    "--format",
+    "json",
+    "--no-probe",
 ];
 
 fn dump(dir: &std::path::Path) {

@@ -6,6 +6,7 @@ use common::{gdbench, stderr, stdout};
 
 const SMALL: &[&str] = &[
     "sweep",
+    "--no-probe",
     "--solvers",
     "cpu-fused,cpu-moments",
     "--n-min",

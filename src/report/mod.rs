@@ -35,6 +35,8 @@ pub struct Report {
     pub closed_form: ClosedForm,
     /// The row speed-ups are relative to (`--baseline`, default `cpu-naive`).
     pub baseline: String,
+    /// The machine's measured ceilings, when probed.
+    pub ceilings: Option<crate::probe::Ceilings>,
     /// One entry per selected solver, in catalogue order.
     pub runs: Vec<RunReport>,
 }
@@ -121,6 +123,15 @@ pub struct RunReport {
     pub epoch_us: Option<f64>,
     /// Effective bandwidth: bytes of x and d in this precision per epoch, over the median epoch.
     pub effective_gb_s: Option<f64>,
+    /// Epochs per second (median).
+    pub epochs_per_s: Option<f64>,
+    /// 6 flops per sample per epoch (error: 3, Σe: 1, Σe·x: 2) over the median epoch, GFLOP/s.
+    pub gflop_s: Option<f64>,
+    /// The measured read ceiling this row is held against, GB/s: one core, all cores, or its
+    /// adapter (see `ceilings`).
+    pub peak_gb_s: Option<f64>,
+    /// effective_gb_s as a percentage of peak_gb_s (above 100 when the data fits in caches).
+    pub peak_pct: Option<f64>,
     /// Baseline median over this run's median.
     pub speedup: Option<f64>,
     /// Untimed solves before timing.

@@ -28,6 +28,19 @@ pub fn render_table(report: &Report) -> String {
         report.gdbench_version, p.n, p.epochs, p.mu, m.cpu, m.threads, m.simd, m.os, m.arch
     );
 
+    if let Some(c) = &report.ceilings {
+        out += &format!(
+            "ceilings: CPU reads {:.1} GB/s on one core, {:.1} GB/s on {} threads",
+            c.cpu.read_gb_s_one_core, c.cpu.read_gb_s_all_cores, c.cpu.threads
+        );
+        for g in &c.gpu {
+            out += &format!(
+                "; {} reads {:.1} GB/s, {:.0} µs per epoch round trip",
+                g.device, g.read_gb_s, g.dispatch_round_trip_us
+            );
+        }
+        out += " (% peak is GB/s against these; over 100 when the data fits in caches)\n\n";
+    }
     let mut table = Table::new();
     table
         .load_style(RULES_ONLY)
@@ -45,12 +58,13 @@ pub fn render_table(report: &Report) -> String {
             "reps",
             "µs/epoch",
             "GB/s",
+            "% peak",
             &format!("× {}", report.baseline),
         ]);
     for run in &report.runs {
         table.add_row(row(run));
     }
-    for col in [3, 4, 5, 7, 8, 9, 10, 11, 12] {
+    for col in [3, 4, 5, 7, 8, 9, 10, 11, 12, 13] {
         if let Some(c) = table.column_mut(col) {
             c.set_cell_alignment(CellAlignment::Right);
         }
@@ -137,6 +151,7 @@ fn row(run: &RunReport) -> Vec<String> {
         reps,
         run.epoch_us.map_or_else(dash, |u| format!("{u:.3}")),
         run.effective_gb_s.map_or_else(dash, |g| format!("{g:.1}")),
+        run.peak_pct.map_or_else(dash, |p| format!("{p:.0}")),
         run.speedup.map_or_else(dash, |s| {
             if s >= 1.0 {
                 format!("{s:.1}×")
