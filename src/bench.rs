@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::{GdError, Result};
 use crate::interrupt;
-use crate::solver::{Outcome, Solver};
+use crate::solver::{Outcome, Phases, Solver};
 
 /// How many times to solve, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -138,6 +138,8 @@ pub struct Measurement {
     pub outcome: Outcome,
     /// Largest difference in any weight between repeats (0 for a deterministic solver).
     pub repeat_spread: f64,
+    /// Upload and read-back times the solver reported.
+    pub phases: Phases,
 }
 
 /// Runs `prepare` (timed apart), warms the solver up, and times its solves.
@@ -187,6 +189,7 @@ pub fn measure<'p>(
         time: TimeStats::from_samples(times),
         outcome: last,
         repeat_spread,
+        phases: solver.phases(),
     })
 }
 

@@ -284,7 +284,10 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let report = run_suite(&problem, &options, &mut progress_printer(args.quiet))?;
 
     let text = match args.format {
-        Format::Table => render_table(&report),
+        Format::Table => render_table(
+            &report,
+            args.output.is_none() && std::io::stdout().is_terminal(),
+        ),
         Format::Csv => render_csv(&report)?,
         Format::Markdown => render_markdown(&report),
         Format::Json => {

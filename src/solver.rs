@@ -83,10 +83,24 @@ pub struct Outcome {
     pub diverged_at: Option<u64>,
 }
 
+/// What a solver can say of its phases beyond the harness's wall times.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Phases {
+    /// Seconds of preparation spent copying the data to a device (GPU solvers).
+    pub upload_s: Option<f64>,
+    /// Seconds the last solve spent reading its weights back (GPU solvers).
+    pub readback_s: Option<f64>,
+}
+
 /// A prepared solver, ready to run the descent any number of times from `w = (0, 0)`.
 pub trait Solver {
     /// Runs every epoch of the problem it was prepared for.
     fn solve(&mut self) -> Result<Outcome>;
+
+    /// Upload and read-back times where the solver has them; none for CPU solvers.
+    fn phases(&self) -> Phases {
+        Phases::default()
+    }
 }
 
 /// The families `--solvers` can name as a whole.

@@ -13,7 +13,9 @@ use crate::machine;
 use crate::peers::{PeerOptions, PeerRow, run_peers};
 use crate::probe::Ceilings;
 use crate::problem::Problem;
-use crate::report::{ClosedForm, Machine, ProblemSummary, Reference, Report, RunReport};
+use crate::report::{
+    AdapterReport, ClosedForm, Machine, PhaseTimes, ProblemSummary, Reference, Report, RunReport,
+};
 use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
 use crate::validate::{Status, judge};
 
@@ -177,6 +179,17 @@ pub fn run_suite(
             simd: simd_level().name(),
             os: std::env::consts::OS,
             arch: std::env::consts::ARCH,
+            adapters: options
+                .adapters
+                .iter()
+                .map(|ctx| AdapterReport {
+                    device: ctx.label(),
+                    device_type: ctx.device_type(),
+                    driver: ctx.info.driver.clone(),
+                    driver_info: ctx.info.driver_info.clone(),
+                    software: ctx.device_type() == DeviceType::Cpu,
+                })
+                .collect(),
         },
         problem: ProblemSummary {
             n: problem.n(),
@@ -271,6 +284,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
                 diverged_at: (!w.iter().all(|v| v.is_finite())).then_some(problem.epochs()),
             },
             repeat_spread: 0.0,
+            phases: Default::default(),
         }),
         ("unavailable", _) => Err(GdError::Unavailable {
             reason: peer.message,
@@ -310,6 +324,7 @@ fn run_report(
         diverged_at_epoch: None,
         time_s: None,
         prepare_s: None,
+        phases: None,
         epoch_us: None,
         effective_gb_s: None,
         epochs_per_s: None,
@@ -370,6 +385,12 @@ fn run_report(
     run.epochs_per_s = Some(1.0 / epoch_s);
     run.gflop_s = (!row.algorithmic).then(|| 6.0 * problem.n() as f64 / epoch_s / 1e9);
     run.prepare_s = Some(m.prepare_s);
+    run.phases = Some(PhaseTimes {
+        setup_s: (m.prepare_s - m.phases.upload_s.unwrap_or(0.0)).max(0.0),
+        upload_s: m.phases.upload_s,
+        compute_s: (m.time.median - m.phases.readback_s.unwrap_or(0.0)).max(0.0),
+        readback_s: m.phases.readback_s,
+    });
     run.time_s = Some(m.time);
     run
 }

@@ -454,3 +454,64 @@ fn the_probe_gives_ceilings_and_rows_their_share() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_failed_run_leaves_the_previous_output_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    std::fs::write(&path, "previous report").unwrap();
+    let out = gdbench(&[
+        "--mu",
+        "-1",
+        "--output",
+        path.to_str().unwrap(),
+        "--no-probe",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous report");
+    let missing_dir = dir.path().join("no/such/dir/report.json");
+    let out = gdbench(
+        &[
+            SMALL,
+            &[
+                "--solvers",
+                "cpu-fused",
+                "--output",
+                missing_dir.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["report.json"], "no temporary file left behind");
+}
+
+#[test]
+fn json_carries_phases_and_the_machine() {
+    let (r, code) = json_run(&["--solvers", "cpu-fused"]);
+    assert_eq!(code, 0);
+    let phases = &r["runs"][0]["phases"];
+    let (setup, compute) = (
+        phases["setup_s"].as_f64().unwrap(),
+        phases["compute_s"].as_f64().unwrap(),
+    );
+    assert!(setup >= 0.0 && compute > 0.0, "{phases}");
+    assert!(
+        phases["upload_s"].is_null() && phases["readback_s"].is_null(),
+        "CPU rows upload nothing: {phases}"
+    );
+    for field in ["cpu", "os", "arch"] {
+        assert!(r["machine"][field].is_string(), "{}", r["machine"]);
+    }
+    assert!(r["machine"]["threads"].as_u64().unwrap() >= 1);
+    assert!(
+        r["machine"]["adapters"].as_array().unwrap().is_empty(),
+        "no GPU solver, no adapter opened"
+    );
+    assert!(r["gdbench_version"].is_string());
+}

@@ -206,7 +206,24 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
             matches!(run["status"].as_str(), Some("ok" | "unavailable")),
             "{run}"
         );
+        if run["status"] == "ok" {
+            let phases = &run["phases"];
+            assert!(phases["upload_s"].as_f64().unwrap() > 0.0, "{phases}");
+            assert!(phases["readback_s"].as_f64().unwrap() > 0.0, "{phases}");
+        }
     }
+    let adapters = r["machine"]["adapters"].as_array().unwrap();
+    assert_eq!(adapters.len(), 1);
+    assert!(
+        adapters[0]["device"]
+            .as_str()
+            .unwrap()
+            .contains(&ctx.info.name)
+    );
+    assert_eq!(
+        adapters[0]["software"],
+        ctx.device_type() == gdbench::DeviceType::Cpu
+    );
     let table = stdout(&gdbench(&args));
     if ctx.device_type() == gdbench::DeviceType::Cpu {
         assert!(table.contains("(cpu emulation)"), "{table}");

@@ -16,7 +16,7 @@ use super::kernels::{ITEMS_PER_INVOCATION, KernelFile, KernelSources};
 use super::plan::{Builder, Persistent, Step, check};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
-use crate::solver::{Outcome, Solver};
+use crate::solver::{Outcome, Phases, Solver};
 
 /// How a GPU solver organises an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +83,8 @@ pub struct GpuSolver {
     _data: DeviceData,
     /// Partials, error vectors and uniforms the steps bind.
     _keep: Vec<wgpu::Buffer>,
+    /// Upload time, and the last solve's read-back time.
+    phases: Phases,
 }
 
 impl GpuSolver {
@@ -101,7 +103,9 @@ impl GpuSolver {
             Strategy::Persistent => problem.n() as u64,
             _ => buffers::max_chunk_len(&ctx, tile as u32, settings.max_binding_bytes),
         };
+        let upload_start = Instant::now();
         let data = DeviceData::upload(&ctx, problem, chunk_len)?;
+        let upload_s = upload_start.elapsed().as_secs_f64();
         let w = buffers::pairs(&ctx, "w", 1);
         let mut builder = Builder {
             ctx: &ctx,
@@ -144,6 +148,10 @@ impl GpuSolver {
             persistent,
             _data: data,
             _keep: keep,
+            phases: Phases {
+                upload_s: Some(upload_s),
+                readback_s: None,
+            },
         })
     }
 
@@ -295,10 +303,16 @@ impl Solver for GpuSolver {
                 }
             }
         }
+        let start = Instant::now();
         let w = self.read_weights()?;
+        self.phases.readback_s = Some(start.elapsed().as_secs_f64());
         Ok(Outcome {
             w,
             diverged_at: diverged(w).then_some(self.epochs),
         })
+    }
+
+    fn phases(&self) -> Phases {
+        self.phases
     }
 }

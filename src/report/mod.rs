@@ -54,6 +54,23 @@ pub struct Machine {
     pub os: &'static str,
     /// CPU architecture.
     pub arch: &'static str,
+    /// The GPU adapters the GPU solvers ran on.
+    pub adapters: Vec<AdapterReport>,
+}
+
+/// A GPU adapter as the report names it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdapterReport {
+    /// Name with backend, as GPU rows' `device`.
+    pub device: String,
+    /// gdbench's device type.
+    pub device_type: DeviceType,
+    /// Driver name.
+    pub driver: String,
+    /// Driver details (version).
+    pub driver_info: String,
+    /// True for CPU emulation (lavapipe, llvmpipe): its timings are CPU timings.
+    pub software: bool,
 }
 
 /// N, epochs, mu and where the data came from.
@@ -84,6 +101,20 @@ pub struct Reference {
 pub struct ClosedForm {
     /// `[w0, w1]`, or null when the data determine no line in f64 (x spread under- or overflows).
     pub w: Option<[f64; 2]>,
+}
+
+/// Where a run's time went, in seconds: preparation split into setup and upload, a median solve
+/// split into compute and read-back (GPU solvers; CPU solvers have neither upload nor read-back).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseTimes {
+    /// Allocation, conversion, device set-up and pipeline compilation.
+    pub setup_s: f64,
+    /// Copying x and d to the device; null on the CPU.
+    pub upload_s: Option<f64>,
+    /// The descent itself: the median solve less its read-back.
+    pub compute_s: f64,
+    /// Reading the weights back (last solve); null on the CPU.
+    pub readback_s: Option<f64>,
 }
 
 /// One solver's result: verdict, weights, timings.
@@ -117,8 +148,10 @@ pub struct RunReport {
     pub diverged_at_epoch: Option<u64>,
     /// Wall time of the whole descent (all epochs), per timed repeat.
     pub time_s: Option<TimeStats>,
-    /// Wall time of preparation (allocation, conversion, pools), not in `time_s`.
+    /// Wall time of preparation (allocation, conversion, pools, upload, pipelines), not in `time_s`.
     pub prepare_s: Option<f64>,
+    /// The run's phases apart: setup, upload, compute, read-back.
+    pub phases: Option<PhaseTimes>,
     /// Median time per epoch in microseconds.
     pub epoch_us: Option<f64>,
     /// Effective bandwidth: bytes of x and d in this precision per epoch, over the median epoch.

@@ -1,6 +1,6 @@
 //! The human-readable table: one row per solver, the closed form and notes under it.
 
-use comfy_table::{CellAlignment, ContentArrangement, LineStyle, Table, TableStyle};
+use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table, TableStyle};
 
 use super::{Report, RunReport};
 use crate::problem::Source;
@@ -13,8 +13,9 @@ pub(super) const RULES_ONLY: TableStyle = TableStyle::new()
     .header_separator(LineStyle::none().fill('─').junction('─'))
     .bottom_border(LineStyle::none().fill('─').junction('─'));
 
-/// Renders the report as an aligned text table with a header and footnotes.
-pub fn render_table(report: &Report) -> String {
+/// Renders the report as an aligned text table with a header and footnotes; `color` marks the
+/// verdicts (for a terminal, never for a file).
+pub fn render_table(report: &Report, color: bool) -> String {
     let p = &report.problem;
     let source = match &p.source {
         Source::Synthetic { seed, sigma } => format!("synthetic (seed {seed}, sigma {sigma})"),
@@ -42,6 +43,11 @@ pub fn render_table(report: &Report) -> String {
         out += " (% peak is GB/s against these; over 100 when the data fits in caches)\n\n";
     }
     let mut table = Table::new();
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
     table
         .load_style(RULES_ONLY)
         .set_content_arrangement(ContentArrangement::Disabled)
@@ -62,7 +68,21 @@ pub fn render_table(report: &Report) -> String {
             &format!("× {}", report.baseline),
         ]);
     for run in &report.runs {
-        table.add_row(row(run));
+        let cells: Vec<Cell> = row(run)
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let cell = Cell::new(text);
+                match (i, run.status) {
+                    (VERDICT_COLUMN, Status::Ok) => cell.fg(Color::Green),
+                    (VERDICT_COLUMN, Status::Mismatch) => cell.fg(Color::Red),
+                    (VERDICT_COLUMN, Status::Diverged) => cell.fg(Color::Yellow),
+                    (VERDICT_COLUMN, _) => cell.fg(Color::Magenta),
+                    _ => cell,
+                }
+            })
+            .collect();
+        table.add_row(cells);
     }
     for col in [3, 4, 5, 7, 8, 9, 10, 11, 12, 13] {
         if let Some(c) = table.column_mut(col) {
@@ -109,6 +129,9 @@ pub fn render_table(report: &Report) -> String {
 fn is_gpu_emulation(run: &RunReport) -> bool {
     run.device_type == DeviceType::Cpu && run.solver.starts_with("gpu-")
 }
+
+/// The column of the verdict in [`row`].
+const VERDICT_COLUMN: usize = 6;
 
 fn row(run: &RunReport) -> Vec<String> {
     let device = match (&run.library, run.device_type) {
