@@ -84,12 +84,16 @@ pub struct Outcome {
 }
 
 /// What a solver can say of its phases beyond the harness's wall times.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Phases {
     /// Seconds of preparation spent copying the data to a device (GPU solvers).
     pub upload_s: Option<f64>,
     /// Seconds the last solve spent reading its weights back (GPU solvers).
     pub readback_s: Option<f64>,
+    /// Seconds the last solve's passes ran on the GPU, from timestamp queries.
+    pub kernel_s: Option<f64>,
+    /// Why `kernel_s` is missing, when a GPU solver has no valid reading.
+    pub kernel_note: Option<String>,
 }
 
 /// A prepared solver, ready to run the descent any number of times from `w = (0, 0)`.

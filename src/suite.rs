@@ -356,6 +356,7 @@ fn run_report(
         };
     let mut notes = vec![verdict.message];
     notes.extend(m.time.noise_warning());
+    notes.extend(m.phases.kernel_note.clone());
     if m.repeat_spread > 0.0 {
         notes.push(format!(
             "repeats disagree by up to {:.1e}: the solver is not deterministic",
@@ -390,6 +391,7 @@ fn run_report(
         upload_s: m.phases.upload_s,
         compute_s: (m.time.median - m.phases.readback_s.unwrap_or(0.0)).max(0.0),
         readback_s: m.phases.readback_s,
+        gpu_kernel_s: m.phases.kernel_s,
     });
     run.time_s = Some(m.time);
     run

@@ -210,6 +210,18 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
             let phases = &run["phases"];
             assert!(phases["upload_s"].as_f64().unwrap() > 0.0, "{phases}");
             assert!(phases["readback_s"].as_f64().unwrap() > 0.0, "{phases}");
+            if ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+                let kernel = phases["gpu_kernel_s"].as_f64();
+                let note = run["message"].as_str().unwrap();
+                // A reading is reported and no longer than the wall time, or a note says why not.
+                match kernel {
+                    Some(k) => assert!(
+                        k > 0.0 && k <= run["time_s"]["max"].as_f64().unwrap(),
+                        "{run}"
+                    ),
+                    None => assert!(note.contains("kernel time not reported"), "{run}"),
+                }
+            }
         }
     }
     let adapters = r["machine"]["adapters"].as_array().unwrap();

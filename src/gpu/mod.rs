@@ -5,6 +5,7 @@ pub mod context;
 pub mod kernels;
 mod plan;
 mod solver;
+mod timestamps;
 
 pub use context::{
     AdapterChoice, AdapterSummary, GpuContext, NO_ADAPTER_HINT, Opened, list_adapters, open,

@@ -7,6 +7,7 @@
 //! - `gpu-persistent`: one workgroup loops over epochs inside a dispatch (small N).
 //! - `gpu-subgroup`: gpu-fused with subgroup reductions.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use super::buffers::{self, DeviceData};
 use super::context::GpuContext;
 use super::kernels::{ITEMS_PER_INVOCATION, KernelFile, KernelSources};
 use super::plan::{Builder, Persistent, Step, check};
+use super::timestamps::PassTimer;
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 use crate::solver::{Outcome, Phases, Solver};
@@ -83,8 +85,10 @@ pub struct GpuSolver {
     _data: DeviceData,
     /// Partials, error vectors and uniforms the steps bind.
     _keep: Vec<wgpu::Buffer>,
-    /// Upload time, and the last solve's read-back time.
+    /// Upload time, and the last solve's read-back and kernel times.
     phases: Phases,
+    /// Timestamp queries around every pass, where the adapter has them.
+    timer: RefCell<Option<PassTimer>>,
 }
 
 impl GpuSolver {
@@ -138,6 +142,7 @@ impl GpuSolver {
             }
         };
         let keep = builder.keep;
+        let timer = RefCell::new(PassTimer::new(&ctx));
         Ok(Self {
             readback: buffers::readback(&ctx, 8),
             ctx,
@@ -150,16 +155,21 @@ impl GpuSolver {
             _keep: keep,
             phases: Phases {
                 upload_s: Some(upload_s),
-                readback_s: None,
+                ..Phases::default()
             },
+            timer,
         })
     }
 
-    /// Records `steps` into one compute pass of `encoder`.
-    fn record(encoder: &mut wgpu::CommandEncoder, steps: &[&Step]) {
+    /// Records `steps` into one compute pass of `encoder`, timed when `timestamps` is given.
+    fn record(
+        encoder: &mut wgpu::CommandEncoder,
+        steps: &[&Step],
+        timestamps: Option<wgpu::ComputePassTimestampWrites<'_>>,
+    ) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: None,
-            timestamp_writes: None,
+            timestamp_writes: timestamps,
         });
         for step in steps {
             pass.set_pipeline(&step.pipeline);
@@ -190,11 +200,17 @@ impl GpuSolver {
         }
     }
 
-    /// Submits one command buffer of `epochs` epochs starting at `first_epoch`.
-    fn submit(&self, first_epoch: u64, epochs: u64) -> wgpu::SubmissionIndex {
+    /// Submits one command buffer of `epochs` epochs starting at `first_epoch` (one compute
+    /// pass, timed when the adapter has timestamp queries).
+    fn submit(&self, first_epoch: u64, epochs: u64) -> Result<wgpu::SubmissionIndex> {
+        let mut timer = self.timer.borrow_mut();
+        if let Some(t) = timer.as_mut().filter(|t| t.full()) {
+            t.read(&self.ctx)?;
+        }
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        Self::record(&mut encoder, &self.steps_for(first_epoch, epochs));
-        self.ctx.queue.submit([encoder.finish()])
+        let writes = timer.as_mut().map(PassTimer::next_pass);
+        Self::record(&mut encoder, &self.steps_for(first_epoch, epochs), writes);
+        Ok(self.ctx.queue.submit([encoder.finish()]))
     }
 
     fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
@@ -246,6 +262,10 @@ impl GpuSolver {
 
 impl Solver for GpuSolver {
     fn solve(&mut self) -> Result<Outcome> {
+        let wall = Instant::now();
+        if let Some(t) = self.timer.get_mut() {
+            t.reset();
+        }
         self.ctx
             .queue
             .write_buffer(&self.w, 0, bytemuck::cast_slice(&[0.0f32, 0.0]));
@@ -258,7 +278,7 @@ impl Solver for GpuSolver {
             // One submission per epoch; wait on the one 64 back to bound the queue.
             let mut in_flight = std::collections::VecDeque::new();
             while done < self.epochs {
-                in_flight.push_back(self.submit(done, 1));
+                in_flight.push_back(self.submit(done, 1)?);
                 done += 1;
                 if in_flight.len() > 64 {
                     self.wait(in_flight.pop_front().expect("not empty"))?;
@@ -283,7 +303,7 @@ impl Solver for GpuSolver {
             while done < self.epochs {
                 let epochs = batch.min(self.epochs - done);
                 let start = Instant::now();
-                let index = self.submit(done, epochs);
+                let index = self.submit(done, epochs)?;
                 self.wait(index)?;
                 done += epochs;
                 let took = start.elapsed().as_secs_f64().max(1e-6);
@@ -306,6 +326,15 @@ impl Solver for GpuSolver {
         let start = Instant::now();
         let w = self.read_weights()?;
         self.phases.readback_s = Some(start.elapsed().as_secs_f64());
+        let wall_s = wall.elapsed().as_secs_f64();
+        let kernel = match self.timer.get_mut() {
+            Some(t) => t.read(&self.ctx).map(|()| t.result(wall_s))?,
+            None => Err("the adapter has no TIMESTAMP_QUERY: kernel time not measured".into()),
+        };
+        (self.phases.kernel_s, self.phases.kernel_note) = match kernel {
+            Ok(s) => (Some(s), None),
+            Err(note) => (None, Some(note)),
+        };
         Ok(Outcome {
             w,
             diverged_at: diverged(w).then_some(self.epochs),
@@ -313,6 +342,6 @@ impl Solver for GpuSolver {
     }
 
     fn phases(&self) -> Phases {
-        self.phases
+        self.phases.clone()
     }
 }

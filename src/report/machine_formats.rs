@@ -4,7 +4,7 @@ use super::{Report, RunReport};
 use crate::error::{GdError, Result};
 
 /// CSV columns, in order; `solver` first.
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 30] = [
     "solver",
     "library",
     "device",
@@ -30,6 +30,11 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "effective_gb_s",
     "speedup",
     "message",
+    "setup_s",
+    "upload_s",
+    "compute_s",
+    "readback_s",
+    "gpu_kernel_s",
 ];
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -64,6 +69,11 @@ fn csv_row(r: &RunReport) -> Vec<String> {
         opt(r.effective_gb_s),
         opt(r.speedup),
         r.message.clone(),
+        opt(r.phases.as_ref().map(|p| p.setup_s)),
+        opt(r.phases.as_ref().and_then(|p| p.upload_s)),
+        opt(r.phases.as_ref().map(|p| p.compute_s)),
+        opt(r.phases.as_ref().and_then(|p| p.readback_s)),
+        opt(r.phases.as_ref().and_then(|p| p.gpu_kernel_s)),
     ]
 }
 

@@ -115,6 +115,9 @@ pub struct PhaseTimes {
     pub compute_s: f64,
     /// Reading the weights back (last solve); null on the CPU.
     pub readback_s: Option<f64>,
+    /// GPU time of the last solve's passes from timestamp queries, beside the wall time; null on
+    /// the CPU, without TIMESTAMP_QUERY, or when a reading was invalid (the row's message says).
+    pub gpu_kernel_s: Option<f64>,
 }
 
 /// One solver's result: verdict, weights, timings.

@@ -60,6 +60,7 @@ pub fn render_table(report: &Report, color: bool) -> String {
             "Δ ref",
             "verdict",
             "median",
+            "GPU kernel",
             "min … max",
             "reps",
             "µs/epoch",
@@ -84,7 +85,7 @@ pub fn render_table(report: &Report, color: bool) -> String {
             .collect();
         table.add_row(cells);
     }
-    for col in [3, 4, 5, 7, 8, 9, 10, 11, 12, 13] {
+    for col in [3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14] {
         if let Some(c) = table.column_mut(col) {
             c.set_cell_alignment(CellAlignment::Right);
         }
@@ -102,7 +103,7 @@ pub fn render_table(report: &Report, color: bool) -> String {
         }
     };
     out += &format!(
-        "reference: {} (f64); Δ ref is max|w − w_ref| / max|w_ref|; times are the whole descent, all epochs.\n",
+        "reference: {} (f64); Δ ref is max|w − w_ref| / max|w_ref|; times are the whole descent, all epochs;\nGPU kernel is the last solve's passes by timestamp queries, beside the median wall time.\n",
         report.reference.solver
     );
     // One line per distinct message, naming every row that has it.
@@ -170,6 +171,10 @@ fn row(run: &RunReport) -> Vec<String> {
         }),
         verdict,
         median,
+        run.phases
+            .as_ref()
+            .and_then(|p| p.gpu_kernel_s)
+            .map_or_else(dash, human_time),
         range,
         reps,
         run.epoch_us.map_or_else(dash, |u| format!("{u:.3}")),
