@@ -30,13 +30,10 @@ fn numpy_or_skip(test: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: python3 cannot import numpy; CI must have it (pip install numpy)");
-        }
-        let banner = format!(
-            "\n!!!!!!!! SKIPPED {test}: python3 cannot import numpy (pip install numpy) !!!!!!!!\n"
+        common::missing_in_ci_or_skip(
+            &format!("{test}: python3 cannot import numpy"),
+            "pip install numpy",
         );
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
     }
     ok
 }

@@ -1,10 +1,9 @@
 //! `gdbench compare A.json B.json`: per solver and device, the two per-epoch medians, their ratio,
 //! and whether the repeats' spreads overlap (then the difference may be noise).
 
-use comfy_table::{CellAlignment, ContentArrangement, Table};
 use serde_json::Value;
 
-use super::table::RULES_ONLY;
+use super::table::styled_table;
 use crate::error::{GdError, Result};
 
 /// One row present in both reports.
@@ -112,18 +111,17 @@ pub fn compare(a: &Value, b: &Value) -> Result<Comparison> {
 
 /// The comparison as a table with its notes.
 pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
-    let mut table = Table::new();
-    table
-        .load_style(RULES_ONLY)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header([
+    let mut table = styled_table(
+        &[
             "solver",
             "device",
             "A µs/epoch",
             "B µs/epoch",
             "B / A",
             "note",
-        ]);
+        ],
+        &[2, 3, 4],
+    );
     let num = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "–".to_string(), f);
     for r in &c.rows {
         let note = match r.ratio {
@@ -140,11 +138,6 @@ pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
             num(r.ratio, &|v| format!("{v:.3}")),
             note,
         ]);
-    }
-    for col in [2, 3, 4] {
-        if let Some(c) = table.column_mut(col) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
     }
     let mut out = format!("A: {a_name}\nB: {b_name}\n\n{table}\n");
     for line in c.warnings.iter().chain(&c.unmatched) {

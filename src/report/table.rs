@@ -8,10 +8,26 @@ use crate::solver::DeviceType;
 use crate::validate::Status;
 
 /// A rule above and below the table and under its header; no lines between rows or columns.
-pub(super) const RULES_ONLY: TableStyle = TableStyle::new()
+const RULES_ONLY: TableStyle = TableStyle::new()
     .top_border(LineStyle::none().fill('─').junction('─'))
     .header_separator(LineStyle::none().fill('─').junction('─'))
     .bottom_border(LineStyle::none().fill('─').junction('─'));
+
+/// A table in gdbench's style (rules above, under the header and below; no wrapping) with the
+/// given header, its `right` columns right-aligned.
+pub(super) fn styled_table(header: &[&str], right: &[usize]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(RULES_ONLY)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    for &col in right {
+        if let Some(c) = table.column_mut(col) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
 
 /// Renders the report as an aligned text table with a header and footnotes; `color` marks the
 /// verdicts (for a terminal, never for a file).
@@ -42,32 +58,30 @@ pub fn render_table(report: &Report, color: bool) -> String {
         }
         out += " (% peak is GB/s against these; over 100 when the data fits in caches)\n\n";
     }
-    let mut table = Table::new();
+    let baseline = format!("× {}", report.baseline);
+    let header = [
+        "solver",
+        "device",
+        "prec",
+        "w0",
+        "w1",
+        "Δ ref",
+        "verdict",
+        "median",
+        "GPU kernel",
+        "min … max",
+        "reps",
+        "µs/epoch",
+        "GB/s",
+        "% peak",
+        &baseline,
+    ];
+    let mut table = styled_table(&header, &[3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14]);
     if color {
         table.enforce_styling();
     } else {
         table.force_no_tty();
     }
-    table
-        .load_style(RULES_ONLY)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header([
-            "solver",
-            "device",
-            "prec",
-            "w0",
-            "w1",
-            "Δ ref",
-            "verdict",
-            "median",
-            "GPU kernel",
-            "min … max",
-            "reps",
-            "µs/epoch",
-            "GB/s",
-            "% peak",
-            &format!("× {}", report.baseline),
-        ]);
     for run in &report.runs {
         let cells: Vec<Cell> = row(run)
             .into_iter()
@@ -84,11 +98,6 @@ pub fn render_table(report: &Report, color: bool) -> String {
             })
             .collect();
         table.add_row(cells);
-    }
-    for col in [3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14] {
-        if let Some(c) = table.column_mut(col) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
     }
     out += &table.to_string();
     out += "\n\n";

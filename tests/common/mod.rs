@@ -36,15 +36,19 @@ pub fn gpu_or_skip(test: &str) -> Option<Arc<GpuContext>> {
     if !opened.failures.is_empty() {
         why += &format!(" ({})", opened.failures.join("; "));
     }
-    if std::env::var_os("CI").is_some() {
-        panic!("{why}; CI must have one: apt-get install mesa-vulkan-drivers");
-    }
-    // Written to the real stderr, past the test harness's capture, so a skip is never silent.
-    let banner = format!(
-        "\n!!!!!!!! SKIPPED {why}: install mesa-vulkan-drivers (or a GPU driver) to run it !!!!!!!!\n"
-    );
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+    missing_in_ci_or_skip(&why, "install mesa-vulkan-drivers (or a GPU driver)");
     None
+}
+
+/// What a test needs is missing: under `CI` (which installs it) that is a failure; elsewhere the
+/// test is skipped with a banner written to the real stderr, past the harness's capture, so a
+/// skip is never silent.
+pub fn missing_in_ci_or_skip(why: &str, fix: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}; CI must provide it: {fix}");
+    }
+    let banner = format!("\n!!!!!!!! SKIPPED {why}: {fix} to run it !!!!!!!!\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
 }
 
 /// The article's dataset (NumPy seed 444), committed by `scripts/make_article_fixture.py`.
