@@ -69,11 +69,6 @@ impl KernelFile {
             KernelFile::Subgroup => include_str!("../../shaders/subgroup.wgsl"),
         }
     }
-
-    /// The kernel file named `name`, if it is one.
-    pub fn from_file_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.file_name() == name)
-    }
 }
 
 /// Where each kernel's text comes from: built in, or a file of the `--shaders` folder that has

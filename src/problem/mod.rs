@@ -175,11 +175,6 @@ impl Problem {
     pub fn data(&self) -> &Dataset {
         &self.data
     }
-
-    /// The dataset, shared.
-    pub fn shared_data(&self) -> &Arc<Dataset> {
-        &self.data
-    }
 }
 
 #[cfg(test)]
