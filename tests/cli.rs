@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{article_fixture, gdbench, stderr, stdout};
+use common::{article_fixture, gdbench, refuses, stderr, stdout};
 use serde_json::Value;
 
 const SMALL: &[&str] = &[
@@ -200,20 +200,6 @@ fn solvers_command_lists_every_solver() {
     ] {
         assert!(stdout(&out).lines().any(|l| l.starts_with(name)), "{name}");
     }
-}
-
-/// Runs with bad input: a non-zero exit, one short line on stderr, no panic.
-fn refuses(args: &[&str], expected: &str) {
-    let out = gdbench(args);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert!(!err.contains("panicked"), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert!(
-        err.contains(expected),
-        "{args:?}: {err:?} lacks {expected:?}"
-    );
-    assert!(stdout(&out).is_empty());
 }
 
 #[test]

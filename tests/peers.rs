@@ -5,7 +5,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{gdbench, stderr, stdout};
+use common::{gdbench, refuses, stderr, stdout};
 use serde_json::Value;
 
 const SMALL: &[&str] = &[
@@ -51,6 +51,18 @@ fn run(extra: &[&str]) -> (Value, i32, String) {
     let report = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
     (report, out.status.code().unwrap(), stderr(&out))
+}
+
+/// The numpy peer beside cpu-fused, on the interpreter `python`.
+fn numpy_peer_args(python: &str) -> [&str; 6] {
+    [
+        "--solvers",
+        "cpu-fused",
+        "--peers",
+        "numpy",
+        "--python",
+        python,
+    ]
 }
 
 fn row<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -113,14 +125,7 @@ fn a_missing_module_is_an_unavailable_row_with_the_pip_hint() {
             "{peer}"
         );
     }
-    let (_, code, _) = run(&[
-        "--solvers",
-        "cpu-fused",
-        "--peers",
-        "numpy",
-        "--python",
-        python.to_str().unwrap(),
-    ]);
+    let (_, code, _) = run(&numpy_peer_args(python.to_str().unwrap()));
     assert_eq!(code, 4, "a named peer that cannot run fails the command");
 }
 
@@ -131,14 +136,7 @@ fn a_failing_interpreter_is_an_error_row_with_its_last_stderr_line() {
         dir.path(),
         "echo 'starting' >&2; echo 'Fatal: the interpreter broke' >&2; exit 3",
     );
-    let (r, code, err) = run(&[
-        "--solvers",
-        "cpu-fused",
-        "--peers",
-        "numpy",
-        "--python",
-        python.to_str().unwrap(),
-    ]);
+    let (r, code, err) = run(&numpy_peer_args(python.to_str().unwrap()));
     assert_eq!(code, 4, "{err}");
     let peer = row(&r, "numpy");
     assert_eq!(peer["status"], "error", "{peer}");
@@ -147,36 +145,14 @@ fn a_failing_interpreter_is_an_error_row_with_its_last_stderr_line() {
 
 #[test]
 fn a_bad_python_path_is_a_clear_error() {
-    let out = gdbench(
-        &[
-            SMALL,
-            &[
-                "--solvers",
-                "cpu-fused",
-                "--peers",
-                "numpy",
-                "--python",
-                "/no/such/python3",
-            ],
-        ]
-        .concat(),
-    );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("invalid --python: cannot run /no/such/python3"),
-        "{err}"
-    );
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let args = [SMALL, &numpy_peer_args("/no/such/python3")].concat();
+    refuses(&args, "invalid --python: cannot run /no/such/python3");
 }
 
 #[test]
 fn unknown_peers_are_refused() {
-    let out = gdbench(&["--peers", "matlab", "--n", "100", "--epochs", "1"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains(
-            "unknown peer `matlab`: choose from python, numpy, tensorflow, torch, jax, all"
-        )
+    refuses(
+        &["--peers", "matlab", "--n", "100", "--epochs", "1"],
+        "unknown peer `matlab`: choose from python, numpy, tensorflow, torch, jax, all",
     );
 }

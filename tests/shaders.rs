@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{gdbench, gpu_or_skip, stderr, stdout};
+use common::{gdbench, gpu_or_skip, refuses, stderr, stdout};
 
 const RUN: &[&str] = &[
     "--n",
@@ -80,12 +80,9 @@ fn a_broken_kernel_is_reported_at_its_file_line_and_column() {
 
 #[test]
 fn check_refuses_what_is_not_there() {
-    let out = gdbench(&["shaders", "check", "/no/such/kernels"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("neither a .wgsl file nor a folder"),
-        "{}",
-        stderr(&out)
+    refuses(
+        &["shaders", "check", "/no/such/kernels"],
+        "neither a .wgsl file nor a folder",
     );
 }
 

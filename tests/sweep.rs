@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{gdbench, stderr, stdout};
+use common::{gdbench, refuses, stderr, stdout};
 
 const SMALL: &[&str] = &[
     "sweep",
@@ -102,10 +102,6 @@ fn bad_sweep_options_are_refused() {
         ),
         (vec!["sweep", "--points", "0"], "--points"),
     ] {
-        let out = gdbench(&args);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(expected), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        refuses(&args, expected);
     }
 }

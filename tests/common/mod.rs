@@ -83,6 +83,20 @@ pub fn gdbench(args: &[&str]) -> Output {
         .expect("the gdbench binary runs")
 }
 
+/// Runs with bad input: exit 2, one line on stderr containing `expected`, no panic, no output.
+pub fn refuses(args: &[&str], expected: &str) {
+    let out = gdbench(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(
+        err.contains(expected),
+        "{args:?}: {err:?} lacks {expected:?}"
+    );
+    assert!(stdout(&out).is_empty());
+}
+
 /// Standard output as text.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
