@@ -208,7 +208,7 @@ fn list_adapters(backend: Option<&str>) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Solvers, adapters, kernels and timing shared by `run` and `sweep`.
+/// Solvers, kernels and timing shared by `run` and `sweep`, checked; nothing opened or probed yet.
 fn suite_options(common: &SolverArgs, repeat: Option<u32>) -> anyhow::Result<SuiteOptions> {
     let solvers = select(&common.solvers)?;
     let mut options = SuiteOptions::new(solvers.clone());
@@ -222,7 +222,13 @@ fn suite_options(common: &SolverArgs, repeat: Option<u32>) -> anyhow::Result<Sui
     if let Some(dir) = &common.shaders {
         options.gpu.shaders = kernels::KernelSources::with_overrides(dir)?;
     }
-    if solvers.iter().any(|s| s.id.group() == Group::Gpu) {
+    Ok(options)
+}
+
+/// Opens the adapters the GPU solvers need and probes the machine's ceilings: the slow part,
+/// done once every input has been checked.
+fn open_and_probe(common: &SolverArgs, options: &mut SuiteOptions) -> anyhow::Result<()> {
+    if options.solvers.iter().any(|s| s.id.group() == Group::Gpu) {
         let backends = common
             .backend
             .as_deref()
@@ -237,7 +243,7 @@ fn suite_options(common: &SolverArgs, repeat: Option<u32>) -> anyhow::Result<Sui
     if !common.no_probe {
         options.ceilings = Some(probe::measure(&options.adapters));
     }
-    Ok(options)
+    Ok(())
 }
 
 /// Progress lines on stderr, only on a terminal and without --quiet.
@@ -252,21 +258,17 @@ fn progress_printer(quiet: bool) -> impl FnMut(&str) {
 
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
     // Every input is checked before the machine is probed or any adapter opened.
-    select(&args.common.solvers)?;
-    checked_baseline(&args.common.baseline)?;
-    if let Some(spec) = &args.peers {
-        parse_peers(spec)?;
-    }
+    let mut options = suite_options(&args.common, args.repeat)?;
+    let solvers = options.solvers.clone();
+    let peers = args.peers.as_deref().map(parse_peers).transpose()?;
     let data = match &args.data {
         Some(path) => Dataset::load(path)?,
         None => Dataset::synthetic(to_usize(args.n)?, args.sigma, args.seed)?,
     };
     let problem = Problem::new(data, args.mu, args.epochs)?;
-    let mut options = suite_options(&args.common, args.repeat)?;
-    let solvers = options.solvers.clone();
+    open_and_probe(&args.common, &mut options)?;
     let mut named_peers = Vec::new();
-    if let Some(spec) = &args.peers {
-        let peers = parse_peers(spec)?;
+    if let (Some(spec), Some(peers)) = (&args.peers, peers) {
         named_peers = spec
             .split(',')
             .map(|w| w.trim().to_ascii_lowercase())
@@ -332,9 +334,8 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
     gdbench::problem::check_fits(n_max)?;
     // Each point's problem is validated as a whole before any work.
     Problem::new(Dataset::synthetic(2, args.sigma, args.seed)?, args.mu, 1)?;
-    select(&args.common.solvers)?;
-    checked_baseline(&args.common.baseline)?;
     let mut options = suite_options(&args.common, None)?;
+    open_and_probe(&args.common, &mut options)?;
     options.bench.budget = std::time::Duration::from_secs_f64(args.budget);
     let settings = SweepSettings {
         sizes: log_spaced(n_min, n_max, args.points as usize),
