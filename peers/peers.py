@@ -3,14 +3,17 @@
 
 gdbench embeds this file, writes the problem to an .npy file and runs
     python3 peers.py REQUEST.json
-where the request is {"data": path (N×2 float64: x, d), "mu", "epochs", "peers": [names],
-"warmup", "repeat" (null: fit "budget" seconds, 1..10 repeats)}. For every peer variant the script
-prints one JSON line on stdout:
+where the request is {"data": path (N×2 float64: x, d), "mu", "epochs", "spot_epochs",
+"peers": [names], "warmup", "repeat" (null: fit "budget" seconds, 1..10 repeats)}. For every peer
+variant the script prints one JSON line on stdout:
     {"peer", "precision", "device", "device_type" (cpu | discrete-gpu | integrated-gpu | other),
      "library", "threads", "status"
-     ("ok" | "unavailable" | "error"), "message", "w": [w0, w1], "setup_s", "times_s": [...]}
-Progress goes to stderr. Each row starts from w = 0 on every repeat; compile, tracing and graph
-building are timed as setup_s, never inside times_s.
+     ("ok" | "unavailable" | "error"), "message", "w": [w0, w1], "setup_s", "times_s": [...],
+     "spot_w": [w0, w1], "spot_epochs"}
+Progress goes to stderr. Each row starts from w = 0 on every repeat. Compile, tracing, graph
+building and the first call (which many libraries make slow) are setup_s, never inside times_s:
+each peer runs its spot check (spot_epochs epochs, for gdbench's spot check) as that first call,
+so even with warmup 0 no timed repeat pays for it.
 """
 import itertools as it
 import json
@@ -57,6 +60,11 @@ def row(peer, precision, **fields):
     print(json.dumps(out), flush=True)
 
 
+def spot_fields(w, request):
+    """The spot check's weights and epochs, as row fields."""
+    return {"spot_w": [float(w[0]), float(w[1])], "spot_epochs": request["spot_epochs"]}
+
+
 def missing(peer, precision, module, pip_name):
     row(peer, precision, status="unavailable",
         message=f"{module} is not installed for {sys.executable}: pip install {pip_name}")
@@ -75,7 +83,7 @@ def peer_python(x, d, request):
     x_list, d_list = x.tolist(), d.tolist()
     mu, epochs = request["mu"], request["epochs"]
 
-    def py_descent():
+    def py_descent(epochs=epochs):
         n = len(x_list)
         f = 2 / n
         y = [0] * n
@@ -89,15 +97,19 @@ def peer_python(x, d, request):
             y = (w[0] + w[1] * i for i in x_list)
         return w
 
+    start = time.perf_counter()
+    spot = py_descent(request["spot_epochs"])
+    setup = time.perf_counter() - start
     w, times = timed_runs("python", py_descent, request)
-    row("python", "f64", library=f"CPython {sys.version.split()[0]}", w=w, setup_s=0.0, times_s=times)
+    row("python", "f64", library=f"CPython {sys.version.split()[0]}", w=w, setup_s=setup,
+        times_s=times, **spot_fields(spot, request))
 
 
 # --- NumPy: the article's vectorised loop ---------------------------------------------------
 def peer_numpy(np, x, d, request):
     mu, epochs = request["mu"], request["epochs"]
 
-    def np_descent():
+    def np_descent(epochs=epochs):
         n = len(x)
         f = 2 / n
         y = np.zeros(n)
@@ -111,9 +123,12 @@ def peer_numpy(np, x, d, request):
             y = w[0] + w[1] * x
         return w
 
+    start = time.perf_counter()
+    spot = np_descent(request["spot_epochs"])
+    setup = time.perf_counter() - start
     w, times = timed_runs("numpy", np_descent, request)
     row("numpy", "f64", library=f"numpy {np.__version__}", threads=cpu_threads(), w=w,
-        setup_s=0.0, times_s=times)
+        setup_s=setup, times_s=times, **spot_fields(spot, request))
 
 
 # --- TensorFlow: the article's graph in a session, and the modern tf.function ---------------
@@ -143,18 +158,19 @@ def peer_tensorflow(np, x, d, request):
         init = tf.compat.v1.global_variables_initializer()
     session = tf.compat.v1.Session(graph=graph)
     session.run(init)
-    setup = time.perf_counter() - start
 
-    def tf_v1_descent():
+    def tf_v1_descent(epochs=epochs):
         session.run(init)
         for _ in range(epochs):
             session.run(training_op)
         return session.run(w).ravel()
 
+    spot = tf_v1_descent(request["spot_epochs"])
+    setup = time.perf_counter() - start
     w_out, times = timed_runs("tensorflow-v1", tf_v1_descent, request)
     session.close()
     row("tensorflow-v1", "f32", library=library + " (compat.v1 session)", threads=threads,
-        w=w_out, setup_s=setup, times_s=times)
+        w=w_out, setup_s=setup, times_s=times, **spot_fields(spot, request))
 
     # Modern: the whole loop inside one tf.function; tracing is setup.
     device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
@@ -162,24 +178,27 @@ def peer_tensorflow(np, x, d, request):
         xs = tf.constant(x, dtype=tf.float32)
         ds = tf.constant(d, dtype=tf.float32)
 
+        # The epoch count is an argument, so one trace serves the spot check and the full run.
         @tf.function
-        def descent(xs, ds):
+        def descent(xs, ds, count):
             w0 = tf.constant(0.0)
             w1 = tf.constant(0.0)
             f = tf.constant(2.0 / n)
-            for _ in tf.range(epochs):
+            for _ in tf.range(count):
                 err = ds - (w0 + w1 * xs)
                 w0 = w0 + mu * (f * tf.reduce_sum(err))
                 w1 = w1 + mu * (f * tf.reduce_sum(err * xs))
             return tf.stack([w0, w1])
 
         start = time.perf_counter()
-        concrete = descent.get_concrete_function(xs, ds)
+        concrete = descent.get_concrete_function(xs, ds, tf.TensorSpec([], tf.int64))
+        spot = concrete(xs, ds, tf.constant(request["spot_epochs"], tf.int64)).numpy()
         setup = time.perf_counter() - start
-        w_out, times = timed_runs("tensorflow", lambda: concrete(xs, ds).numpy(), request)
+        full = tf.constant(epochs, tf.int64)
+        w_out, times = timed_runs("tensorflow", lambda: concrete(xs, ds, full).numpy(), request)
     row("tensorflow", "f32", library=library + " (tf.function)", threads=threads,
         device=device.lower(), device_type="cpu" if device == "CPU:0" else "other",
-        w=w_out, setup_s=setup, times_s=times)
+        w=w_out, setup_s=setup, times_s=times, **spot_fields(spot, request))
 
 
 # --- PyTorch: a loop of tensor ops, on the CPU and on CUDA when present -----------------------
@@ -198,10 +217,8 @@ def peer_torch(np, x, d, request):
         ds = torch.tensor(d, dtype=torch.float32, device=device)
         f = 2.0 / n
         sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-        sync()
-        setup = time.perf_counter() - start
 
-        def torch_descent():
+        def torch_descent(epochs=epochs):
             w = torch.zeros(2, dtype=torch.float32, device=device)
             for _ in range(epochs):
                 err = ds - (w[0] + w[1] * xs)
@@ -210,6 +227,8 @@ def peer_torch(np, x, d, request):
             sync()
             return w.cpu().numpy()
 
+        spot = torch_descent(request["spot_epochs"])
+        setup = time.perf_counter() - start
         w, times = timed_runs(name, torch_descent, request)
         if device == "cpu":
             label, kind = "cpu", "cpu"
@@ -218,7 +237,8 @@ def peer_torch(np, x, d, request):
             integrated = getattr(torch.cuda.get_device_properties(0), "is_integrated", False)
             kind = "integrated-gpu" if integrated else "discrete-gpu"
         row(name, "f32", library=f"torch {torch.__version__}", threads=torch.get_num_threads(),
-            device=label, device_type=kind, w=w, setup_s=setup, times_s=times)
+            device=label, device_type=kind, w=w, setup_s=setup, times_s=times,
+            **spot_fields(spot, request))
 
 
 # --- JAX: lax.fori_loop under jit, on its default device ---------------------------------------
@@ -235,20 +255,24 @@ def peer_jax(np, x, d, request):
     ds = jax.device_put(jnp.asarray(d, dtype=jnp.float32), dev)
     f = 2.0 / n
 
-    def descent(xs, ds):
+    # The epoch count is traced, so one compilation serves the spot check and the full run.
+    def descent(xs, ds, count):
         def body(_, w):
             err = ds - (w[0] + w[1] * xs)
             return w + mu * jnp.stack((f * jnp.sum(err), f * jnp.dot(err, xs)))
-        return jax.lax.fori_loop(0, epochs, body, jnp.zeros(2, dtype=jnp.float32))
+        return jax.lax.fori_loop(0, count, body, jnp.zeros(2, dtype=jnp.float32))
 
     start = time.perf_counter()
-    compiled = jax.jit(descent).lower(xs, ds).compile()
+    compiled = jax.jit(descent).lower(xs, ds, jnp.int32(epochs)).compile()
+    spot = np.asarray(compiled(xs, ds, jnp.int32(request["spot_epochs"])).block_until_ready())
     setup = time.perf_counter() - start
-    w, times = timed_runs("jax", lambda: np.asarray(compiled(xs, ds).block_until_ready()), request)
+    full = jnp.int32(epochs)
+    w, times = timed_runs("jax", lambda: np.asarray(compiled(xs, ds, full).block_until_ready()),
+                          request)
     name = "jax" if dev.platform == "cpu" else f"jax-{dev.platform}"
     row(name, "f32", library=f"jax {jax.__version__}", threads=os.cpu_count() or 1,
         device=str(dev.device_kind), device_type="cpu" if dev.platform == "cpu" else "other",
-        w=w, setup_s=setup, times_s=times)
+        w=w, setup_s=setup, times_s=times, **spot_fields(spot, request))
 
 
 PEERS = ["python", "numpy", "tensorflow", "torch", "jax"]

@@ -130,7 +130,7 @@ impl TimeStats {
 /// What the harness saw for one solver.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measurement {
-    /// Seconds spent preparing (allocation, conversion, pools), not included in `time`.
+    /// Seconds spent preparing (allocation, conversion, pools, upload), not included in `time`.
     pub prepare_s: f64,
     /// Wall time of each timed solve.
     pub time: TimeStats,
@@ -140,12 +140,32 @@ pub struct Measurement {
     pub repeat_spread: f64,
     /// Upload and read-back times the solver reported.
     pub phases: Phases,
+    /// The spot check's short solve, when one was asked for.
+    pub spot: Option<Outcome>,
+    /// GPU kernel time from instrumented solves run after the timed ones (GPU solvers).
+    pub kernel: Option<KernelTimes>,
 }
 
-/// Runs `prepare` (timed apart), warms the solver up, and times its solves.
+/// GPU kernel time of solves instrumented with timestamp queries, run apart from the timed ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelTimes {
+    /// Median over the instrumented solves with a valid reading, seconds.
+    pub median_s: Option<f64>,
+    /// Instrumented solves with a valid reading.
+    pub solves: usize,
+    /// Why there is no reading (no TIMESTAMP_QUERY, invalid readings).
+    pub note: Option<String>,
+}
+
+/// Instrumented solves for kernel time at most (fewer when one solve is long).
+pub const KERNEL_SOLVES: u32 = 3;
+
+/// Runs `prepare` (timed apart), warms the solver up, times its solves, then (untimed) runs the
+/// spot check's `spot_epochs` solve and the instrumented solves that give GPU kernel time.
 pub fn measure<'p>(
     prepare: impl FnOnce() -> Result<Box<dyn Solver + 'p>>,
     settings: &BenchSettings,
+    spot_epochs: Option<u64>,
 ) -> Result<Measurement> {
     let start = Instant::now();
     let mut solver = black_box(prepare()?);
@@ -178,19 +198,59 @@ pub fn measure<'p>(
             break;
         }
     }
+    let time = TimeStats::from_samples(times);
+    let phases = solver.phases();
 
     let last = *outcomes.last().expect("at least one timed solve");
     let repeat_spread = outcomes
         .iter()
         .flat_map(|o| (0..2).map(move |i| (o.w[i] - last.w[i]).abs()))
         .fold(0.0, f64::max);
+    let spot = match spot_epochs {
+        Some(epochs) if !interrupt::requested() => Some(solver.solve_for(epochs)?),
+        _ => None,
+    };
+    let kernel = kernel_times(&mut *solver, &time, settings)?;
     Ok(Measurement {
         prepare_s,
-        time: TimeStats::from_samples(times),
+        time,
         outcome: last,
         repeat_spread,
-        phases: solver.phases(),
+        phases,
+        spot,
+        kernel,
     })
+}
+
+/// Up to [`KERNEL_SOLVES`] instrumented solves (as many as fit the budget, at least one) when the
+/// solver has GPU passes; `None` otherwise.
+fn kernel_times(
+    solver: &mut dyn Solver,
+    time: &TimeStats,
+    settings: &BenchSettings,
+) -> Result<Option<KernelTimes>> {
+    let solves =
+        auto_repeats(Duration::from_secs_f64(time.median), settings.budget).min(KERNEL_SOLVES);
+    let mut readings = Vec::new();
+    let mut note = None;
+    for _ in 0..solves {
+        if interrupt::requested() {
+            break;
+        }
+        match solver.kernel_time() {
+            None => return Ok(None),
+            Some(reading) => match reading? {
+                Ok(s) => readings.push(s),
+                Err(why) => note = Some(why),
+            },
+        }
+    }
+    let median_s = (!readings.is_empty()).then(|| TimeStats::from_samples(readings.clone()).median);
+    Ok(Some(KernelTimes {
+        median_s,
+        solves: readings.len(),
+        note: if median_s.is_some() { None } else { note },
+    }))
 }
 
 /// Timed solves that fit `budget` given one solve takes `one`, within the automatic bounds.
@@ -255,8 +315,16 @@ mod tests {
             repeat: Some(4),
             ..BenchSettings::default()
         };
-        let m = measure(|| SolverId::CpuFused.prepare(&problem), &settings).unwrap();
+        let m = measure(|| SolverId::CpuFused.prepare(&problem), &settings, Some(2)).unwrap();
         assert_eq!(m.time.repeats.len(), 4);
         assert_eq!(m.repeat_spread, 0.0);
+        // The spot check ran 2 epochs, apart from the timed 5; CPU solvers have no kernel time.
+        let two = Problem::new(crate::Dataset::synthetic(100, 0.1, 1).unwrap(), 0.01, 2).unwrap();
+        assert_eq!(
+            m.spot,
+            Some(SolverId::CpuFused.prepare(&two).unwrap().solve().unwrap())
+        );
+        assert_ne!(m.spot, Some(m.outcome));
+        assert_eq!(m.kernel, None);
     }
 }

@@ -3,13 +3,14 @@
 //!
 //! ```
 //! use gdbench::{Dataset, Problem, SolverId};
-//! use gdbench::validate::{judge, Status};
+//! use gdbench::validate::{judge, Expectations, Status};
 //!
 //! // 1 000 noisy samples of d = 3 + 2x, 2 000 epochs with mu = 0.1.
 //! let problem = Problem::new(Dataset::synthetic(1_000, 0.1, 444)?, 0.1, 2_000)?;
 //! let reference = SolverId::REFERENCE.prepare(&problem)?.solve()?;
 //! let f32_run = SolverId::CpuFusedF32.prepare(&problem)?.solve()?;
-//! let verdict = judge(&f32_run, &reference, SolverId::CpuFusedF32.precision(), &problem);
+//! let expect = Expectations::of(&problem); // stability, tolerances, the cross-check
+//! let verdict = judge(&f32_run, &reference, SolverId::CpuFusedF32.precision(), &expect);
 //! assert_eq!(verdict.status, Status::Ok);
 //!
 //! // Converged: the descent has reached the least-squares line.
@@ -19,6 +20,7 @@
 //! ```
 
 pub mod error;
+pub mod fault;
 pub mod problem;
 
 pub use error::{GdError, Result};

@@ -114,16 +114,21 @@ fn print_probe(adapter: &str, backend: Option<&str>) -> anyhow::Result<u8> {
     let opened = gpu::open(&AdapterChoice::parse(adapter), backends)?;
     let c = probe::measure(&opened.contexts);
     println!(
-        "CPU read bandwidth: {:.1} GB/s on one core, {:.1} GB/s on {} threads ({})",
+        "CPU read bandwidth: {:.1} GB/s on one core, {:.1} GB/s on {} threads ({}; streaming read over {} MiB)",
         c.cpu.read_gb_s_one_core,
         c.cpu.read_gb_s_all_cores,
         c.cpu.threads,
-        gdbench::machine::cpu_model()
+        gdbench::machine::cpu_model(),
+        c.cpu.buffer_bytes >> 20
     );
     for g in &c.gpu {
         println!(
-            "{}: read bandwidth {:.1} GB/s (gpu-fused, 2^24 samples), epoch round trip {:.1} µs",
-            g.device, g.read_gb_s, g.dispatch_round_trip_us
+            "{}: read bandwidth {:.1} GB/s (streaming kernel over {} MiB, timed by {}), submission round trip {:.1} µs",
+            g.device,
+            g.read_gb_s,
+            g.buffer_bytes >> 20,
+            g.timed_by,
+            g.round_trip_us
         );
     }
     if opened.contexts.is_empty() {
@@ -447,15 +452,16 @@ fn to_usize(n: u64) -> Result<usize, GdError> {
     })
 }
 
-/// The worst outcome decides: mismatch, then a named solver or peer that did not run, then
-/// divergence.
+/// The worst outcome decides: a mismatch (a row, or the reference against cpu-moments), then a
+/// named solver or peer that did not run, then divergence.
 fn exit_code(report: &Report, solvers: &[Selected], named_peers: &[String]) -> u8 {
     let named = |name: &str| {
         solvers.iter().any(|s| s.explicit && s.id.name() == name)
             || named_peers.iter().any(|p| name.starts_with(p.as_str()))
     };
     let runs = &report.runs;
-    if runs.iter().any(|r| r.status == Status::Mismatch) {
+    let cross_check_failed = report.reference.cross_check.status == Status::Mismatch;
+    if cross_check_failed || runs.iter().any(|r| r.status == Status::Mismatch) {
         exit::MISMATCH
     } else if runs
         .iter()

@@ -85,6 +85,12 @@ pub struct PeerRow {
     pub setup_s: Option<f64>,
     /// Each timed solve, in seconds.
     pub times_s: Vec<f64>,
+    /// Weights of the spot check's short descent, run untimed during setup.
+    #[serde(default)]
+    pub spot_w: Option<[f64; 2]>,
+    /// Epochs of that descent.
+    #[serde(default)]
+    pub spot_epochs: Option<u64>,
 }
 
 impl PeerRow {
@@ -106,6 +112,8 @@ impl PeerRow {
             w: None,
             setup_s: None,
             times_s: Vec::new(),
+            spot_w: None,
+            spot_epochs: None,
         }
     }
 }
@@ -125,12 +133,14 @@ fn write_npy(problem: &Problem, path: &Path) -> std::io::Result<()> {
     writer.finish()
 }
 
-/// Runs the peer script on `problem`; `progress` hears its progress lines. A missing module or
-/// interpreter becomes an `unavailable` row, a failing peer an `error` row with its last line of
-/// stderr; only a `--python` that does not exist is an error.
+/// Runs the peer script on `problem` (each peer also runs `spot_epochs` epochs, untimed, for the
+/// spot check); `progress` hears its progress lines. A missing module or interpreter becomes an
+/// `unavailable` row, a failing peer an `error` row with its last line of stderr; only a
+/// `--python` that does not exist is an error.
 pub fn run_peers(
     problem: &Problem,
     options: &PeerOptions,
+    spot_epochs: u64,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<PeerRow>> {
     if options.peers.is_empty() {
@@ -148,6 +158,7 @@ pub fn run_peers(
         "data": data,
         "mu": problem.mu(),
         "epochs": problem.epochs(),
+        "spot_epochs": spot_epochs,
         "peers": options.peers,
         "warmup": options.warmup,
         "repeat": options.repeat,

@@ -86,24 +86,44 @@ pub struct Outcome {
 /// What a solver can say of its phases beyond the harness's wall times.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Phases {
-    /// Seconds of preparation spent copying the data to a device (GPU solvers).
+    /// Seconds of preparation spent copying the data to a device and waiting for it (GPU solvers).
     pub upload_s: Option<f64>,
     /// Seconds the last solve spent reading its weights back (GPU solvers).
     pub readback_s: Option<f64>,
-    /// Seconds the last solve's passes ran on the GPU, from timestamp queries.
-    pub kernel_s: Option<f64>,
-    /// Why `kernel_s` is missing, when a GPU solver has no valid reading.
-    pub kernel_note: Option<String>,
 }
+
+/// GPU seconds of one solve's passes by timestamp queries, or why there is no valid reading.
+pub type KernelReading = std::result::Result<f64, String>;
 
 /// A prepared solver, ready to run the descent any number of times from `w = (0, 0)`.
 pub trait Solver {
+    /// The epochs of the problem the solver was prepared for.
+    fn epochs(&self) -> u64;
+
+    /// Runs `epochs` epochs from `w = (0, 0)`: the whole problem, or a few for a spot check.
+    fn solve_for(&mut self, epochs: u64) -> Result<Outcome>;
+
     /// Runs every epoch of the problem it was prepared for.
-    fn solve(&mut self) -> Result<Outcome>;
+    fn solve(&mut self) -> Result<Outcome> {
+        let epochs = self.epochs();
+        self.solve_for(epochs)
+    }
 
     /// Upload and read-back times where the solver has them; none for CPU solvers.
     fn phases(&self) -> Phases {
         Phases::default()
+    }
+
+    /// One whole solve with its GPU passes timed by timestamp queries: the kernel seconds, or why
+    /// there is no valid reading. `None` for solvers without GPU passes. Never called inside a
+    /// wall-timed repeat.
+    fn kernel_time(&mut self) -> Option<Result<KernelReading>> {
+        None
+    }
+
+    /// How many pieces the data was split into on the device (GPU solvers; `None` elsewhere).
+    fn chunks(&self) -> Option<usize> {
+        None
     }
 }
 

@@ -3,10 +3,17 @@
 
 use std::sync::Arc;
 
+mod row;
+
+pub use row::{
+    FLOPS_PER_SAMPLE, Figures, Judging, Row, bytes_per_sample, figures, peak, run_report,
+};
+
 use crate::bench::TimeStats;
 use crate::bench::{BenchSettings, Measurement, measure};
-use crate::cpu::{closed_form, simd_level};
+use crate::cpu::simd_level;
 use crate::error::{GdError, Result};
+use crate::fault;
 use crate::gpu::{GpuContext, GpuSettings, NO_ADAPTER_HINT};
 use crate::interrupt;
 use crate::machine;
@@ -14,10 +21,10 @@ use crate::peers::{PeerOptions, PeerRow, run_peers};
 use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::report::{
-    AdapterReport, ClosedForm, Machine, PhaseTimes, ProblemSummary, Reference, Report, RunReport,
+    AdapterReport, ClosedForm, Machine, ProblemSummary, Reference, Report, RunReport,
 };
 use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
-use crate::validate::{Status, judge};
+use crate::validate::{Expectations, cross_check};
 
 /// What to run, where, and how to time it.
 #[derive(Debug, Clone)]
@@ -84,18 +91,26 @@ pub fn run_suite(
         }
     }
 
-    // The reference comes first: the timed cpu-fused run when selected, else one untimed solve.
+    let expect = Expectations::of(problem);
+    let spot = Some(expect.spot_epochs);
+
+    // The reference comes first: the timed cpu-fused run when selected, else untimed solves.
     let mut measured: Vec<(Job, Result<Measurement>)> = Vec::new();
-    let reference = match jobs.iter().position(|j| j.id == SolverId::REFERENCE) {
+    let (reference, reference_spot) = match jobs.iter().position(|j| j.id == SolverId::REFERENCE) {
         Some(i) => {
             let job = jobs.remove(i);
             progress(&format!("timing {}", job.id));
-            let m = measure(|| job.id.prepare(problem), &options.bench)?;
-            let outcome = m.outcome;
+            let mut m = measure(|| job.id.prepare(problem), &options.bench, spot)?;
+            m.outcome = fault::perturb_reference(m.outcome);
+            let outcomes = (m.outcome, m.spot.unwrap_or(expect.moments.1));
             measured.push((job, Ok(m)));
-            outcome
+            outcomes
         }
-        None => SolverId::REFERENCE.prepare(problem)?.solve()?,
+        None => {
+            let mut solver = SolverId::REFERENCE.prepare(problem)?;
+            let full = fault::perturb_reference(solver.solve()?);
+            (full, solver.solve_for(expect.spot_epochs)?)
+        }
     };
     for job in jobs {
         if interrupt::requested() {
@@ -109,16 +124,24 @@ pub fn run_suite(
         let m = measure(
             || job.id.prepare_on(problem, job.gpu.as_ref(), &options.gpu),
             &options.bench,
+            spot,
         );
         measured.push((job, m));
     }
     measured.sort_by_key(|(job, _)| (job.id, job.gpu.as_ref().map(|c| c.index)));
 
+    let judging = Judging {
+        expect: &expect,
+        reference: &reference,
+        reference_spot: &reference_spot,
+        n: problem.n(),
+        bench: &options.bench,
+    };
     let no_adapter = options
         .no_adapter_reason
         .as_deref()
         .unwrap_or(NO_ADAPTER_HINT);
-    let mut runs: Vec<RunReport> = measured
+    let mut rows: Vec<(bool, RunReport)> = measured
         .into_iter()
         .map(|(job, m)| {
             let m = m.map_err(|e| match e {
@@ -129,16 +152,17 @@ pub fn run_suite(
                 }
                 other => other,
             });
+            let gpu = job.id.group() == Group::Gpu;
             let row = Row {
                 name: job.id.name().to_string(),
                 info: job.id.info(job.gpu.as_deref()),
                 library: None,
                 algorithmic: job.id == SolverId::CpuMoments,
-                note: (job.id.group() == Group::Gpu)
-                    .then(|| custom_kernels(&options.gpu))
-                    .flatten(),
+                reference: job.id == SolverId::REFERENCE,
+                gpu,
+                note: gpu.then(|| custom_kernels(&options.gpu)).flatten(),
             };
-            run_report(row, m, &reference, problem, &options.bench)
+            (gpu, run_report(row, m, judging))
         })
         .collect();
     if let Some(peer_options) = options.peers.as_ref().filter(|_| !interrupt::requested()) {
@@ -146,29 +170,39 @@ pub fn run_suite(
             warmup: peer_options.warmup,
             ..options.bench
         };
-        for peer in run_peers(problem, peer_options, progress)? {
+        let judging = Judging {
+            bench: &bench,
+            ..judging
+        };
+        for peer in run_peers(problem, peer_options, expect.spot_epochs, progress)? {
             let (row, m) = peer_measurement(peer, problem);
-            runs.push(run_report(row, m, &reference, problem, &bench));
+            rows.push((false, run_report(row, m, judging)));
         }
     }
 
     // Speed-ups against the baseline row (a solver or a peer), once every row is in.
-    let baseline_median = runs
+    let baseline_median = rows
         .iter()
-        .find(|r| r.solver == options.baseline)
-        .and_then(|r| r.time_s.as_ref())
+        .find(|(_, r)| r.solver == options.baseline)
+        .and_then(|(_, r)| r.time_s.as_ref())
         .map(|t| t.median);
-    for run in &mut runs {
+    let mut runs = Vec::new();
+    for (gpu, mut run) in rows {
         run.speedup = baseline_median
             .zip(run.time_s.as_ref())
             .map(|(b, t)| b / t.median);
         if let Some(c) = &options.ceilings {
-            run.peak_gb_s = peak_for(run, c);
-            run.peak_pct = run
-                .effective_gb_s
-                .zip(run.peak_gb_s)
-                .map(|(g, p)| 100.0 * g / p);
+            let (ceiling, pct, note) = peak(&run, gpu, problem.n(), c);
+            (run.peak_gb_s, run.peak_pct) = (ceiling, pct);
+            if let Some(note) = note {
+                run.message = [run.message.as_str(), note.as_str()]
+                    .into_iter()
+                    .filter(|m| !m.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            }
         }
+        runs.push(run);
     }
 
     Ok(Report {
@@ -195,48 +229,21 @@ pub fn run_suite(
             n: problem.n(),
             epochs: problem.epochs(),
             mu: problem.mu(),
+            max_stable_mu: expect.max_stable_mu,
             source: problem.data().source().clone(),
         },
         reference: Reference {
             solver: SolverId::REFERENCE.name(),
             w: reference.w,
+            cross_check: cross_check(&reference, &expect),
         },
         closed_form: ClosedForm {
-            w: closed_form(problem.x(), problem.d()),
+            w: problem.data().closed_form(),
         },
         baseline: options.baseline.clone(),
         ceilings: options.ceilings.clone(),
         runs,
     })
-}
-
-/// The ceiling a row is held against: its adapter's for GPU rows, one core or all for CPU rows.
-fn peak_for(run: &RunReport, c: &Ceilings) -> Option<f64> {
-    if run.solver.starts_with("gpu-") {
-        c.gpu
-            .iter()
-            .find(|g| g.device == run.device)
-            .map(|g| g.read_gb_s)
-    } else if run.device_type == DeviceType::Cpu {
-        Some(if run.threads > 1 {
-            c.cpu.read_gb_s_all_cores
-        } else {
-            c.cpu.read_gb_s_one_core
-        })
-    } else {
-        None
-    }
-}
-
-/// What a row is, apart from its measurement.
-struct Row {
-    name: String,
-    info: SolverInfo,
-    library: Option<String>,
-    /// cpu-moments: not an array benchmark, so no bandwidth and a note.
-    algorithmic: bool,
-    /// Anything else the row's reader should know.
-    note: Option<String>,
 }
 
 /// "custom kernels: ..." when `--shaders` replaced any built-in file.
@@ -273,18 +280,26 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
         },
         library: Some(peer.library.clone()).filter(|l| !l.is_empty()),
         algorithmic: false,
+        reference: false,
+        gpu: false,
         note: None,
     };
+    // Peers report only their final weights: past the sane bound they count as diverged by the end.
+    let limit = problem.sane_bound();
+    let outcome = |w: [f64; 2], epochs: u64| Outcome {
+        w,
+        diverged_at: (!w.iter().all(|v| v.abs() <= limit)).then_some(epochs),
+    };
+    let spot_epochs = peer.spot_epochs;
     let m = match (peer.status.as_str(), peer.w) {
         ("ok", Some(w)) if !peer.times_s.is_empty() => Ok(Measurement {
             prepare_s: peer.setup_s.unwrap_or(0.0),
             time: TimeStats::from_samples(peer.times_s),
-            outcome: Outcome {
-                w,
-                diverged_at: (!w.iter().all(|v| v.is_finite())).then_some(problem.epochs()),
-            },
+            outcome: outcome(w, problem.epochs()),
             repeat_spread: 0.0,
             phases: Default::default(),
+            spot: peer.spot_w.zip(spot_epochs).map(|(w, e)| outcome(w, e)),
+            kernel: None,
         }),
         ("unavailable", _) => Err(GdError::Unavailable {
             reason: peer.message,
@@ -298,101 +313,4 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
         }),
     };
     (row, m)
-}
-
-fn run_report(
-    row: Row,
-    measurement: Result<Measurement>,
-    reference: &Outcome,
-    problem: &Problem,
-    bench: &BenchSettings,
-) -> RunReport {
-    let info = row.info;
-    let mut run = RunReport {
-        solver: row.name,
-        library: row.library,
-        device: info.device,
-        device_type: info.device_type,
-        precision: info.precision,
-        threads: info.threads,
-        status: Status::Error,
-        message: String::new(),
-        w: None,
-        max_abs_diff: None,
-        max_rel_diff: None,
-        tolerance: None,
-        diverged_at_epoch: None,
-        time_s: None,
-        prepare_s: None,
-        phases: None,
-        epoch_us: None,
-        effective_gb_s: None,
-        epochs_per_s: None,
-        gflop_s: None,
-        peak_gb_s: None,
-        peak_pct: None,
-        speedup: None,
-        warmup: bench.warmup,
-    };
-    let m = match measurement {
-        Ok(m) => m,
-        Err(GdError::Unavailable { reason }) => {
-            run.status = Status::Unavailable;
-            run.message = reason;
-            return run;
-        }
-        Err(e) => {
-            run.message = e.to_string();
-            return run;
-        }
-    };
-    let verdict = judge(&m.outcome, reference, info.precision, problem);
-    let epochs_run = m.outcome.diverged_at.unwrap_or(problem.epochs()) as f64;
-    let epoch_s = m.time.median / epochs_run;
-    let bytes_per_epoch = problem.n() as f64
-        * match info.precision {
-            Precision::F32 => 8.0,
-            Precision::F64 => 16.0,
-        };
-    let mut notes = vec![verdict.message];
-    notes.extend(m.time.noise_warning());
-    notes.extend(m.phases.kernel_note.clone());
-    if m.repeat_spread > 0.0 {
-        notes.push(format!(
-            "repeats disagree by up to {:.1e}: the solver is not deterministic",
-            m.repeat_spread
-        ));
-    }
-    notes.extend(row.note);
-    if row.algorithmic {
-        notes.push(
-            "algorithmic limit: O(1) per epoch from precomputed moments, not an array benchmark"
-                .into(),
-        );
-    }
-    run.status = verdict.status;
-    run.message = notes
-        .into_iter()
-        .filter(|n| !n.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
-    run.w = Some(m.outcome.w);
-    run.max_abs_diff = Some(verdict.max_abs_diff).filter(|v| v.is_finite());
-    run.max_rel_diff = Some(verdict.max_rel_diff).filter(|v| v.is_finite());
-    run.tolerance = Some(verdict.tolerance);
-    run.diverged_at_epoch = m.outcome.diverged_at;
-    run.epoch_us = Some(epoch_s * 1e6);
-    run.effective_gb_s = (!row.algorithmic).then(|| bytes_per_epoch / epoch_s / 1e9);
-    run.epochs_per_s = Some(1.0 / epoch_s);
-    run.gflop_s = (!row.algorithmic).then(|| 6.0 * problem.n() as f64 / epoch_s / 1e9);
-    run.prepare_s = Some(m.prepare_s);
-    run.phases = Some(PhaseTimes {
-        setup_s: (m.prepare_s - m.phases.upload_s.unwrap_or(0.0)).max(0.0),
-        upload_s: m.phases.upload_s,
-        compute_s: (m.time.median - m.phases.readback_s.unwrap_or(0.0)).max(0.0),
-        readback_s: m.phases.readback_s,
-        gpu_kernel_s: m.phases.kernel_s,
-    });
-    run.time_s = Some(m.time);
-    run
 }

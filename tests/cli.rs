@@ -81,7 +81,17 @@ fn json_report_carries_the_contract() {
         assert_eq!(run["device_type"], "cpu");
         let w = run["w"].as_array().unwrap();
         assert_eq!(w.len(), 2);
-        assert!(run["max_abs_diff"].as_f64().unwrap() >= 0.0);
+        assert_eq!(run["spot_check"]["status"], "ok", "{run}");
+        if run["reference"] == true {
+            // The reference is not compared with itself: it carries its cross-check instead.
+            assert!(
+                run["max_abs_diff"].is_null() && run["cross_check"]["status"] == "ok",
+                "{run}"
+            );
+        } else {
+            assert!(run["max_abs_diff"].as_f64().unwrap() >= 0.0);
+            assert!(run["cross_check"].is_null(), "{run}");
+        }
         let t = &run["time_s"];
         let (median, min, max) = (
             t["median"].as_f64().unwrap(),
@@ -134,7 +144,8 @@ fn table_has_a_row_per_solver_and_the_closed_form() {
         .collect();
     assert_eq!(rows.len(), 2, "{text}");
     for cols in &rows {
-        assert!(cols.contains(&"ok"), "{cols:?}");
+        let verdict = if cols[0] == "cpu-fused" { "ref" } else { "ok" };
+        assert!(cols.contains(&verdict), "{cols:?}");
         let w0: f64 = cols[4].parse().unwrap();
         assert!((0.0..4.0).contains(&w0), "{cols:?}");
     }
@@ -167,14 +178,91 @@ fn output_file_receives_the_report() {
 }
 
 #[test]
-fn divergence_is_a_reported_result_with_its_own_exit_code() {
-    let (r, code) = json_run(&["--mu", "10", "--solvers", "cpu-fused,cpu-naive"]);
+fn divergence_is_one_verdict_on_every_row_with_its_own_exit_code() {
+    let (r, code) = json_run(&["--mu", "10", "--solvers", "cpu"]);
     assert_eq!(code, 5);
+    let limit = r["problem"]["max_stable_mu"].as_f64().unwrap();
+    assert!(
+        limit > 0.4 && limit < 0.5,
+        "2/λ_max for x in [0, 2]: {limit}"
+    );
     for run in r["runs"].as_array().unwrap() {
+        // f64 rows included: their weights stay finite for a while but leave the sane range.
         assert_eq!(run["status"], "diverged", "{run}");
-        assert!(run["diverged_at_epoch"].as_u64().unwrap() < 200);
-        assert!(run["message"].as_str().unwrap().contains("mu is too large"));
+        assert!(run["diverged_at_epoch"].as_u64().unwrap() < 200, "{run}");
+        assert!(
+            run["message"].as_str().unwrap().contains("2/λ_max"),
+            "{run}"
+        );
     }
+    // The example: f64 once said `ok` with weights of -1e264 here.
+    let out = gdbench(&[
+        "--mu",
+        "5",
+        "--n",
+        "1000",
+        "--epochs",
+        "200",
+        "--solvers",
+        "cpu",
+        "--no-probe",
+        "--repeat",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let text = stdout(&out);
+    let warning = text
+        .lines()
+        .find(|l| l.starts_with("warning: mu = 5 is at or above the stability limit"));
+    assert!(
+        warning.is_some_and(|w| w.contains("2/λ_max = 4.")),
+        "{text}"
+    );
+    assert!(!text.contains(" ok "), "{text}");
+    // Just below the limit the same data converges and every row is ok.
+    let below = format!("{}", limit * 0.99);
+    let (r, code) = json_run(&["--mu", &below, "--solvers", "cpu"]);
+    assert_eq!(code, 0, "{}", r["runs"]);
+}
+
+#[test]
+fn the_reference_row_is_marked_and_cross_checked_and_a_failed_cross_check_exits_3() {
+    let (r, code) = json_run(&["--solvers", "cpu-fused,cpu-naive"]);
+    assert_eq!(code, 0);
+    let fused = &r["runs"][1];
+    assert_eq!(
+        (fused["solver"].as_str(), fused["reference"].as_bool()),
+        (Some("cpu-fused"), Some(true))
+    );
+    assert_eq!(fused["status"], "ok");
+    assert_eq!(fused["cross_check"]["status"], "ok");
+    assert!(fused["cross_check"]["max_rel_diff"].as_f64().unwrap() <= 1e-9);
+    assert_eq!(r["runs"][0]["reference"], false);
+    assert_eq!(r["reference"]["cross_check"]["tolerance"], 1e-9);
+    let table = stdout(&gdbench(&[SMALL, &["--solvers", "cpu-fused"]].concat()));
+    let row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("cpu-fused"))
+        .unwrap();
+    assert!(row.split_whitespace().any(|w| w == "ref"), "{row}");
+
+    // The fault the cross-check exists for: a reference off by one part in 10⁸.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gdbench"))
+        .args([SMALL, &["--solvers", "cpu-fused", "--format", "json"]].concat())
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .env("GDBENCH_FAULT", "reference")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["reference"]["cross_check"]["status"], "mismatch");
+    assert_eq!(r["runs"][0]["status"], "mismatch");
+    assert!(
+        r["runs"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("disagrees with cpu-moments")
+    );
 }
 
 #[test]
@@ -255,30 +343,64 @@ fn bad_data_files_get_one_line_errors() {
 }
 
 #[test]
-fn csv_has_a_header_and_a_row_per_run() {
-    let out = gdbench(
-        &[
-            SMALL,
-            &["--solvers", "cpu-fused,cpu-moments", "--format", "csv"],
-        ]
-        .concat(),
-    );
+fn csv_has_a_header_and_a_row_per_run_with_every_json_figure() {
+    let args = [SMALL, &["--solvers", "cpu-fused,cpu-moments"]].concat();
+    let out = gdbench(&[args.as_slice(), &["--format", "csv"]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header, gdbench::report::CSV_COLUMNS);
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let rows: Vec<std::collections::HashMap<String, String>> =
+        reader.deserialize().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
-    assert_eq!(&rows[0][0], "cpu-fused");
-    assert_eq!(&rows[1][0], "cpu-moments");
-    for row in &rows {
-        assert_eq!(&row[6], "ok");
-        let w0: f64 = row[7].parse().unwrap();
-        let median: f64 = row[13].parse().unwrap();
-        let repeats: usize = row[18].parse().unwrap();
-        assert!(w0 > 0.0 && median > 0.0 && repeats == 2, "{row:?}");
+    assert_eq!(rows[0]["solver"], "cpu-fused");
+    assert_eq!(rows[1]["solver"], "cpu-moments");
+    // Every number the JSON run carries is in the CSV row, under the same name or flattened.
+    let (json, _) = json_run(&["--solvers", "cpu-fused,cpu-moments"]);
+    let run = &json["runs"][1];
+    for field in run.as_object().unwrap().keys() {
+        let flat = match field.as_str() {
+            "w" => vec!["w0", "w1"],
+            "time_s" => vec![
+                "median_s", "min_s", "max_s", "mean_s", "stddev_s", "repeats", "outliers",
+            ],
+            "phases" => vec![
+                "setup_s",
+                "upload_s",
+                "compute_s",
+                "readback_s",
+                "gpu_kernel_s",
+                "gpu_kernel_solves",
+            ],
+            "spot_check" => vec![
+                "spot_epochs",
+                "spot_max_rel_diff",
+                "spot_tolerance",
+                "spot_status",
+            ],
+            "cross_check" => vec!["cross_check_max_rel_diff", "cross_check_status"],
+            other => vec![other],
+        };
+        for f in flat {
+            assert!(
+                header.iter().any(|h| h == f),
+                "CSV lacks {f} (JSON {field})"
+            );
+        }
     }
+    for row in &rows {
+        assert_eq!(row["status"], "ok");
+        let w0: f64 = row["w0"].parse().unwrap();
+        let median: f64 = row["median_s"].parse().unwrap();
+        let repeats: usize = row["repeats"].parse().unwrap();
+        let gflop: f64 = row["gflop_s"].parse().unwrap_or(0.0);
+        assert!(w0 > 0.0 && median > 0.0 && repeats == 2, "{row:?}");
+        assert_eq!(row["spot_status"], "ok");
+        assert_eq!(row["n"], "2000");
+        assert!(gflop >= 0.0);
+    }
+    assert_eq!(rows[0]["reference"], "true");
+    assert_eq!(rows[0]["cross_check_status"], "ok");
 }
 
 #[test]
@@ -305,9 +427,18 @@ fn markdown_is_a_table_with_the_baseline_column() {
     assert!(table[1].starts_with("|---|"), "{text}");
     for row in &table[2..] {
         let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
-        assert_eq!(cells.len(), 11, "{row}");
-        assert_eq!(cells[6], "ok");
+        assert_eq!(cells.len(), 13, "{row}");
+        assert!(matches!(cells[6], "ok" | "ref"), "{row}");
+        assert!(
+            cells[8].contains(" … ") && cells[9] == "2",
+            "min … max and repeats: {row}"
+        );
     }
+    // The notes travel with the table: two repeats cannot show a spread.
+    assert!(
+        text.contains("Notes:") && text.contains("2 repeats: spread unknown"),
+        "{text}"
+    );
     let fused = table
         .iter()
         .find(|l| l.starts_with("| cpu-fused |"))
@@ -344,9 +475,21 @@ fn compare_reads_two_saved_reports() {
     let dir = tempfile::tempdir().unwrap();
     let save = |name: &str, solvers: &str| {
         let path = dir.path().join(name);
+        // Three repeats: fewer cannot show a spread, and compare would not tell.
+        let small = [
+            "--n",
+            "2000",
+            "--epochs",
+            "200",
+            "--repeat",
+            "3",
+            "--warmup",
+            "0",
+            "--no-probe",
+        ];
         let out = gdbench(
             &[
-                SMALL,
+                &small[..],
                 &[
                     "--solvers",
                     solvers,
@@ -395,29 +538,37 @@ fn compare_reads_two_saved_reports() {
 }
 
 #[test]
-fn the_probe_gives_ceilings_and_rows_their_share() {
-    let out = gdbench(&[
-        "--n",
-        "2000",
-        "--epochs",
-        "50",
-        "--repeat",
-        "1",
-        "--warmup",
-        "0",
-        "--solvers",
-        "cpu-fused,cpu-threads",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+fn the_probe_gives_ceilings_and_rows_their_share_only_out_of_cache() {
+    let run = |n: &str| {
+        let out = gdbench(&[
+            "--n",
+            n,
+            "--epochs",
+            "2",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--solvers",
+            "cpu-fused,cpu-threads",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap()
+    };
+    // In cache: a ceiling, but no percentage (a share of DRAM bandwidth would be a lie).
+    let r = run("2000");
     let cpu = &r["ceilings"]["cpu"];
     let (one, all) = (
         cpu["read_gb_s_one_core"].as_f64().unwrap(),
         cpu["read_gb_s_all_cores"].as_f64().unwrap(),
     );
     assert!(one > 0.0 && all > 0.0, "{cpu}");
+    assert!(
+        cpu["buffer_bytes"].as_u64().unwrap() >= 4 * (1 << 20),
+        "{cpu}"
+    );
     for run in r["runs"].as_array().unwrap() {
         let expected = if run["threads"].as_u64().unwrap() > 1 {
             all
@@ -425,12 +576,38 @@ fn the_probe_gives_ceilings_and_rows_their_share() {
             one
         };
         assert_eq!(run["peak_gb_s"].as_f64().unwrap(), expected, "{run}");
-        let pct = run["peak_pct"].as_f64().unwrap();
-        let gb = run["effective_gb_s"].as_f64().unwrap();
-        assert!((pct - 100.0 * gb / expected).abs() < 1e-9 * pct, "{run}");
+        assert!(run["peak_pct"].is_null(), "{run}");
+        assert!(
+            run["message"].as_str().unwrap().contains("in cache"),
+            "{run}"
+        );
         assert!(
             run["epochs_per_s"].as_f64().unwrap() > 0.0 && run["gflop_s"].as_f64().unwrap() > 0.0
         );
+    }
+    // Beyond the last-level cache (f64 x and d: 16 bytes a sample) a share is shown, or a note
+    // says the ceiling is suspect; never a figure over 110 %.
+    let llc = gdbench::machine::last_level_cache_bytes();
+    let n = (3 * llc / 16).max(1 << 20);
+    if n <= 40_000_000 {
+        let r = run(&n.to_string());
+        for run in r["runs"].as_array().unwrap() {
+            let gb = run["effective_gb_s"].as_f64().unwrap();
+            let peak = run["peak_gb_s"].as_f64().unwrap();
+            match run["peak_pct"].as_f64() {
+                Some(pct) => {
+                    assert!((pct - 100.0 * gb / peak).abs() < 1e-9 * pct, "{run}");
+                    assert!(pct <= 110.0, "{run}");
+                }
+                None => assert!(
+                    run["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("ceiling is suspect"),
+                    "{run}"
+                ),
+            }
+        }
     }
     let out = gdbench(&["probe"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

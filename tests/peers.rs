@@ -97,6 +97,55 @@ fn python_and_numpy_agree_with_cpu_fused() {
         }
         assert_eq!(peer["time_s"]["repeats"].as_array().unwrap().len(), 1);
         assert!(peer["epoch_us"].as_f64().unwrap() > 0.0);
+        // The spot check ran (untimed, as the first call) and agrees.
+        assert_eq!(peer["spot_check"]["status"], "ok", "{peer}");
+        assert_eq!(peer["spot_check"]["epochs"], 8, "{peer}");
+    }
+}
+
+/// Whether `python3` can import `module`.
+fn importable(module: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn tensorflow_torch_and_jax_peers_run_and_validate_where_installed() {
+    if !numpy_or_skip("optional peers") {
+        return;
+    }
+    for (peer, module, rows) in [
+        (
+            "tensorflow",
+            "tensorflow",
+            &["tensorflow-v1", "tensorflow"][..],
+        ),
+        ("torch", "torch", &["torch"][..]),
+        ("jax", "jax", &["jax"][..]),
+    ] {
+        if !importable(module) {
+            // Not installed by CI (each is hundreds of MB): skipped loudly, never silently passed.
+            let banner = format!(
+                "\n!!!!!!!! SKIPPED the {peer} peer: python3 cannot import {module} (pip install {module} to run it) !!!!!!!!\n"
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
+            continue;
+        }
+        let (r, code, err) = run(&["--solvers", "cpu-fused", "--peers", peer]);
+        assert_eq!(code, 0, "{peer}: {err}");
+        for name in rows {
+            let row = row(&r, name);
+            assert_eq!(row["status"], "ok", "{row}");
+            assert_eq!(row["precision"], "f32", "{row}");
+            assert!(row["max_rel_diff"].as_f64().unwrap() <= row["tolerance"].as_f64().unwrap());
+            assert_eq!(row["spot_check"]["status"], "ok", "{row}");
+            // Compilation, tracing and the first call are setup, never in the timed repeat.
+            assert!(row["prepare_s"].as_f64().unwrap() > 0.0, "{row}");
+            assert_eq!(row["time_s"]["repeats"].as_array().unwrap().len(), 1);
+        }
     }
 }
 

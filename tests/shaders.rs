@@ -29,6 +29,7 @@ fn dump(dir: &std::path::Path) {
         "fused.wgsl",
         "persistent.wgsl",
         "subgroup.wgsl",
+        "probe.wgsl",
     ] {
         assert!(dir.join(name).is_file(), "{name} not dumped");
         assert!(stdout(&out).contains(name));
@@ -46,7 +47,7 @@ fn dumped_kernels_pass_the_check() {
             .lines()
             .filter(|l| l.starts_with("ok: "))
             .count(),
-        6
+        7
     );
 }
 

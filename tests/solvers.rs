@@ -4,7 +4,7 @@ mod common;
 
 use common::{cpu_solvers, solve, synthetic};
 use gdbench::cpu::closed_form;
-use gdbench::validate::{Status, judge};
+use gdbench::validate::{Expectations, Status, judge};
 use gdbench::{Dataset, Precision, Problem, SolverId, Source};
 
 fn rel_diff(a: [f64; 2], b: [f64; 2]) -> f64 {
@@ -50,8 +50,9 @@ fn every_solver_agrees_with_the_reference_at_awkward_sizes() {
     for n in [2, 3, 31, 32, 33, 4096, 4097, 10_001] {
         let p = synthetic(n, 0.1, 3, 0.01, 100);
         let reference = solve(SolverId::REFERENCE, &p);
+        let expect = Expectations::of(&p);
         for id in cpu_solvers() {
-            let v = judge(&solve(id, &p), &reference, id.precision(), &p);
+            let v = judge(&solve(id, &p), &reference, id.precision(), &expect);
             assert_eq!(v.status, Status::Ok, "{id} at N {n}: {}", v.message);
         }
     }
@@ -98,9 +99,14 @@ fn too_large_a_step_diverges_at_the_same_epoch_everywhere() {
         &solve(SolverId::CpuNaive, &p),
         &reference,
         Precision::F64,
-        &p,
+        &Expectations::of(&p),
     );
     assert_eq!(v.status, Status::Diverged);
+    assert!(
+        v.message.contains(&format!("epoch {epoch}")),
+        "{}",
+        v.message
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub struct Fused<'p, T: Real> {
     d: Cow<'p, [T]>,
     mu: f64,
     epochs: u64,
+    limit: f64,
 }
 
 impl<'p> Fused<'p, f64> {
@@ -26,6 +27,7 @@ impl<'p> Fused<'p, f64> {
             d: Cow::Borrowed(problem.d()),
             mu: problem.mu(),
             epochs: problem.epochs(),
+            limit: problem.sane_bound(),
         }
     }
 }
@@ -44,15 +46,24 @@ impl<'p> Fused<'p, f32> {
             d: Cow::Owned(round(problem.d(), "the f32 copy of d")?),
             mu: problem.mu(),
             epochs: problem.epochs(),
+            limit: problem.sane_bound(),
         })
     }
 }
 
 impl<T: Real> Solver for Fused<'_, T> {
-    fn solve(&mut self) -> Result<Outcome> {
+    fn epochs(&self) -> u64 {
+        self.epochs
+    }
+
+    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
         let (x, d) = (&*self.x, &*self.d);
-        Ok(descend::<T>(x.len(), self.mu, self.epochs, |w0, w1| {
-            error_sums(x, d, w0, w1)
-        }))
+        Ok(descend::<T>(
+            x.len(),
+            self.mu,
+            epochs,
+            self.limit,
+            |w0, w1| error_sums(x, d, w0, w1),
+        ))
     }
 }

@@ -12,7 +12,7 @@ mod threads;
 pub use closed_form::closed_form;
 pub use fused::Fused;
 pub use kernel::{LEAF, Simd, compensated_sum, error_sums, error_sums_parallel, simd_level};
-pub use moments::Moments;
+pub use moments::{Moments, descend_on_moments};
 pub use naive::Naive;
 pub use real::Real;
 pub use threads::Threads;

@@ -1,52 +1,49 @@
 //! `cpu-moments`: the algorithmic limit. Σe = Σd − N·w0 − w1·Σx and Σe·x = Σxd − w0·Σx − w1·Σx²,
-//! so four sums taken once make every epoch O(1). Not an array benchmark, and labelled so.
+//! so four sums taken once make every epoch O(1). Not an array benchmark, and labelled so. The
+//! same arithmetic cross-checks the reference in every run (see `validate`).
 
 use super::descent::descend;
-use super::kernel::compensated_sum;
 use crate::error::Result;
-use crate::problem::Problem;
+use crate::problem::{DataSums, Problem};
 use crate::solver::{Outcome, Solver};
 
-/// The four moments of the data, summed with compensation during preparation.
+/// The moments of the data (compensated sums, taken once per dataset) and the descent's settings.
 pub struct Moments {
-    n: usize,
+    sums: DataSums,
     mu: f64,
     epochs: u64,
-    sx: f64,
-    sxx: f64,
-    sd: f64,
-    sxd: f64,
+    limit: f64,
 }
 
 impl Moments {
-    /// Takes Σx, Σx², Σd and Σxd (the only O(N) work this solver does).
+    /// Takes Σx, Σx², Σd and Σxd (the only O(N) work this solver does, shared by every problem on
+    /// the same dataset).
     pub fn new(problem: &Problem) -> Self {
-        let (x, d) = (problem.x(), problem.d());
         Self {
-            n: problem.n(),
+            sums: *problem.data().sums(),
             mu: problem.mu(),
             epochs: problem.epochs(),
-            sx: compensated_sum(x.iter().copied()),
-            sxx: compensated_sum(x.iter().map(|x| x * x)),
-            sd: compensated_sum(d.iter().copied()),
-            sxd: compensated_sum(x.iter().zip(d).map(|(x, d)| x * d)),
+            limit: problem.sane_bound(),
         }
     }
 }
 
+/// The descent from moments: `epochs` epochs of step `mu` on the data summarised by `sums`,
+/// stopping once a weight exceeds `limit` or is not finite.
+pub fn descend_on_moments(sums: &DataSums, mu: f64, epochs: u64, limit: f64) -> Outcome {
+    let n = sums.n as usize;
+    descend::<f64>(n, mu, epochs, limit, |w0, w1| {
+        let [e, ex] = sums.error_sums([w0, w1]);
+        (e, ex)
+    })
+}
+
 impl Solver for Moments {
-    fn solve(&mut self) -> Result<Outcome> {
-        let Self {
-            n,
-            sx,
-            sxx,
-            sd,
-            sxd,
-            ..
-        } = *self;
-        let nf = n as f64;
-        Ok(descend::<f64>(n, self.mu, self.epochs, |w0, w1| {
-            (sd - nf * w0 - w1 * sx, sxd - w0 * sx - w1 * sxx)
-        }))
+    fn epochs(&self) -> u64 {
+        self.epochs
+    }
+
+    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
+        Ok(descend_on_moments(&self.sums, self.mu, epochs, self.limit))
     }
 }

@@ -19,14 +19,24 @@ impl<'p> Naive<'p> {
 }
 
 impl Solver for Naive<'_> {
-    fn solve(&mut self) -> Result<Outcome> {
+    fn epochs(&self) -> u64 {
+        self.problem.epochs()
+    }
+
+    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
         let p = self.problem;
         let (x, d) = (p.x(), p.d());
-        Ok(descend::<f64>(p.n(), p.mu(), p.epochs(), |w0, w1| {
-            let err: Vec<f64> = d.iter().zip(x).map(|(&d, &x)| d - (w0 + w1 * x)).collect();
-            let s0: f64 = err.iter().sum();
-            let s1: f64 = err.iter().zip(x).map(|(e, x)| e * x).sum();
-            (s0, s1)
-        }))
+        Ok(descend::<f64>(
+            p.n(),
+            p.mu(),
+            epochs,
+            p.sane_bound(),
+            |w0, w1| {
+                let err: Vec<f64> = d.iter().zip(x).map(|(&d, &x)| d - (w0 + w1 * x)).collect();
+                let s0: f64 = err.iter().sum();
+                let s1: f64 = err.iter().zip(x).map(|(e, x)| e * x).sum();
+                (s0, s1)
+            },
+        ))
     }
 }

@@ -40,11 +40,15 @@ impl<'p> Threads<'p> {
 }
 
 impl Solver for Threads<'_> {
-    fn solve(&mut self) -> Result<Outcome> {
+    fn epochs(&self) -> u64 {
+        self.problem.epochs()
+    }
+
+    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
         let p = self.problem;
         let (x, d, grain) = (p.x(), p.d(), self.grain);
         Ok(self.pool.install(|| {
-            descend::<f64>(p.n(), p.mu(), p.epochs(), |w0, w1| {
+            descend::<f64>(p.n(), p.mu(), epochs, p.sane_bound(), |w0, w1| {
                 error_sums_parallel(x, d, w0, w1, grain)
             })
         }))

@@ -33,17 +33,20 @@ pub enum KernelFile {
     Persistent,
     /// `subgroup.wgsl`: fused with subgroup reductions.
     Subgroup,
+    /// `probe.wgsl`: a read-only streaming kernel for the adapter's bandwidth ceiling.
+    Probe,
 }
 
 impl KernelFile {
     /// Every kernel file.
-    pub const ALL: [KernelFile; 6] = [
+    pub const ALL: [KernelFile; 7] = [
         KernelFile::Error,
         KernelFile::Reduce,
         KernelFile::Update,
         KernelFile::Fused,
         KernelFile::Persistent,
         KernelFile::Subgroup,
+        KernelFile::Probe,
     ];
 
     /// The file's name in `shaders/`.
@@ -55,6 +58,7 @@ impl KernelFile {
             KernelFile::Fused => "fused.wgsl",
             KernelFile::Persistent => "persistent.wgsl",
             KernelFile::Subgroup => "subgroup.wgsl",
+            KernelFile::Probe => "probe.wgsl",
         }
     }
 
@@ -67,6 +71,7 @@ impl KernelFile {
             KernelFile::Fused => include_str!("../../shaders/fused.wgsl"),
             KernelFile::Persistent => include_str!("../../shaders/persistent.wgsl"),
             KernelFile::Subgroup => include_str!("../../shaders/subgroup.wgsl"),
+            KernelFile::Probe => include_str!("../../shaders/probe.wgsl"),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod context;
 pub mod kernels;
 mod plan;
 mod solver;
+pub mod stream;
 mod timestamps;
 
 pub use context::{

@@ -164,33 +164,31 @@ impl Builder<'_> {
         Ok(steps)
     }
 
-    /// gpu-persistent: a dispatch of `per_dispatch` epochs, and one for the remainder if any.
+    /// gpu-persistent: a dispatch of `per_dispatch` epochs, and one whose epoch count is set per
+    /// solve for the remainder (or for a whole solve shorter than `per_dispatch`).
     pub(super) fn persistent(
         &mut self,
         data: &DeviceData,
         per_dispatch: u64,
-        epochs: u64,
     ) -> Result<Persistent> {
         let kernel = self.pipeline(KernelFile::Persistent, "persistent")?;
         let chunk = &data.chunks[0];
-        let per_dispatch = per_dispatch.min(epochs);
-        let w = self.w;
-        let mut dispatch = |epochs: u64| {
-            let params = Params {
-                n: chunk.len,
-                mu: self.mu,
-                scale: self.scale,
-                epochs: epochs as u32,
-                ..Params::default()
-            };
-            self.step(&kernel, &[&chunk.x, &chunk.d, w], params, 1)
+        let params = Params {
+            n: chunk.len,
+            mu: self.mu,
+            scale: self.scale,
+            epochs: per_dispatch as u32,
+            ..Params::default()
         };
-        let full = dispatch(per_dispatch);
-        let remainder = epochs % per_dispatch;
-        let rest = (remainder > 0).then(|| dispatch(remainder));
+        let w = self.w;
+        let full = self.step(&kernel, &[&chunk.x, &chunk.d, w], params, 1);
+        let rest = self.step(&kernel, &[&chunk.x, &chunk.d, w], params, 1);
+        let rest_params = self.keep.last().expect("step keeps its uniform").clone();
         Ok(Persistent {
             full,
             rest,
+            rest_params,
+            params,
             per_dispatch,
         })
     }
@@ -200,10 +198,26 @@ impl Builder<'_> {
 pub(super) struct Persistent {
     /// Runs `per_dispatch` epochs.
     pub full: Step,
-    /// Runs the epochs left over, when `per_dispatch` does not divide the count.
-    pub rest: Option<Step>,
+    /// Runs the epochs a solve has left over after its full dispatches.
+    pub rest: Step,
+    /// The uniform of `rest`, rewritten by [`Persistent::set_rest`].
+    rest_params: wgpu::Buffer,
+    /// The parameters both dispatches share but the epoch count.
+    params: Params,
     /// Epochs in a full dispatch.
     pub per_dispatch: u64,
+}
+
+impl Persistent {
+    /// Sets the remainder dispatch to the epochs a solve of `epochs` leaves after its full ones.
+    pub fn set_rest(&self, ctx: &GpuContext, epochs: u64) {
+        let params = Params {
+            epochs: (epochs % self.per_dispatch) as u32,
+            ..self.params
+        };
+        ctx.queue
+            .write_buffer(&self.rest_params, 0, bytemuck::bytes_of(&params));
+    }
 }
 
 /// Checks that `strategy` can run `problem` on `ctx`; for gpu-persistent, returns the epochs one

@@ -18,7 +18,7 @@ use super::plan::{Builder, Persistent, Step, check};
 use super::timestamps::PassTimer;
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
-use crate::solver::{Outcome, Phases, Solver};
+use crate::solver::{KernelReading, Outcome, Phases, Solver};
 
 /// How a GPU solver organises an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +75,8 @@ pub struct GpuSolver {
     ctx: Arc<GpuContext>,
     strategy: Strategy,
     epochs: u64,
+    /// Weights beyond this have left a converging descent's range (see `Problem::sane_bound`).
+    limit: f64,
     w: wgpu::Buffer,
     readback: wgpu::Buffer,
     /// Dispatches that make one epoch (all strategies but persistent).
@@ -82,13 +84,16 @@ pub struct GpuSolver {
     /// Persistent only: its dispatches.
     persistent: Option<Persistent>,
     /// x and d on the device, bound by the steps.
-    _data: DeviceData,
+    data: DeviceData,
     /// Partials, error vectors and uniforms the steps bind.
     _keep: Vec<wgpu::Buffer>,
-    /// Upload time, and the last solve's read-back and kernel times.
+    /// Upload time, and the last solve's read-back time.
     phases: Phases,
-    /// Timestamp queries around every pass, where the adapter has them.
+    /// Timestamp queries around every pass, where the adapter has them; written only by
+    /// [`Solver::kernel_time`], never in an ordinary solve.
     timer: RefCell<Option<PassTimer>>,
+    /// Whether the next passes write timestamps.
+    timing: bool,
 }
 
 impl GpuSolver {
@@ -107,8 +112,13 @@ impl GpuSolver {
             Strategy::Persistent => problem.n() as u64,
             _ => buffers::max_chunk_len(&ctx, tile as u32, settings.max_binding_bytes),
         };
+        // The mapped buffers reach the device through staging copies that run at the next
+        // submission: submit nothing and wait, so the upload is done (and timed) here, not in
+        // the first solve.
         let upload_start = Instant::now();
         let data = DeviceData::upload(&ctx, problem, chunk_len)?;
+        let index = ctx.queue.submit([]);
+        wait_for(&ctx, index)?;
         let upload_s = upload_start.elapsed().as_secs_f64();
         let w = buffers::pairs(&ctx, "w", 1);
         let mut builder = Builder {
@@ -137,7 +147,7 @@ impl GpuSolver {
                 (steps, None)
             }
             Strategy::Persistent => {
-                let p = builder.persistent(&data, per_dispatch, problem.epochs())?;
+                let p = builder.persistent(&data, per_dispatch)?;
                 (Vec::new(), Some(p))
             }
         };
@@ -148,16 +158,18 @@ impl GpuSolver {
             ctx,
             strategy,
             epochs: problem.epochs(),
+            limit: problem.sane_bound(),
             w,
             epoch_steps,
             persistent,
-            _data: data,
+            data,
             _keep: keep,
             phases: Phases {
                 upload_s: Some(upload_s),
                 ..Phases::default()
             },
             timer,
+            timing: false,
         })
     }
 
@@ -178,20 +190,20 @@ impl GpuSolver {
         }
     }
 
-    /// The dispatches of `epochs` epochs, in order.
-    fn steps_for(&self, first_epoch: u64, epochs: u64) -> Vec<&Step> {
+    /// The dispatches of `epochs` epochs starting at `first_epoch`, of a solve of `total`.
+    fn steps_for(&self, first_epoch: u64, epochs: u64, total: u64) -> Vec<&Step> {
         match &self.persistent {
             Some(p) => {
                 // Epoch counts are in units of dispatches: `first_epoch` is a multiple of per_dispatch.
                 let mut steps = Vec::new();
                 let mut done = first_epoch;
                 while done < first_epoch + epochs {
-                    if self.epochs - done >= p.per_dispatch {
+                    if total - done >= p.per_dispatch {
                         steps.push(&p.full);
                         done += p.per_dispatch;
                     } else {
-                        steps.push(p.rest.as_ref().expect("a remainder dispatch exists"));
-                        done = self.epochs;
+                        steps.push(&p.rest);
+                        done = total;
                     }
                 }
                 steps
@@ -200,30 +212,31 @@ impl GpuSolver {
         }
     }
 
-    /// Submits one command buffer of `epochs` epochs starting at `first_epoch` (one compute
-    /// pass, timed when the adapter has timestamp queries).
-    fn submit(&self, first_epoch: u64, epochs: u64) -> Result<wgpu::SubmissionIndex> {
+    /// Submits one command buffer of `epochs` epochs starting at `first_epoch` of a solve of
+    /// `total` (one compute pass, with timestamps only while [`Solver::kernel_time`] runs).
+    fn submit(&self, first_epoch: u64, epochs: u64, total: u64) -> Result<wgpu::SubmissionIndex> {
         let mut timer = self.timer.borrow_mut();
-        if let Some(t) = timer.as_mut().filter(|t| t.full()) {
-            t.read(&self.ctx)?;
-        }
+        let timer = timer.as_mut().filter(|_| self.timing);
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        let writes = timer.as_mut().map(PassTimer::next_pass);
-        Self::record(&mut encoder, &self.steps_for(first_epoch, epochs), writes);
+        let writes = match timer {
+            Some(t) => {
+                if t.full() {
+                    t.read(&self.ctx)?;
+                }
+                Some(t.next_pass())
+            }
+            None => None,
+        };
+        Self::record(
+            &mut encoder,
+            &self.steps_for(first_epoch, epochs, total),
+            writes,
+        );
         Ok(self.ctx.queue.submit([encoder.finish()]))
     }
 
     fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
-        self.ctx
-            .device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: Some(WAIT_TIMEOUT),
-            })
-            .map_err(|e| GdError::Gpu {
-                message: format!("waiting for the GPU failed: {e}"),
-            })?;
-        self.ctx.take_error()
+        wait_for(&self.ctx, index)
     }
 
     /// Epochs per submission unit: 1 epoch, or one persistent dispatch.
@@ -260,25 +273,26 @@ impl GpuSolver {
     }
 }
 
-impl Solver for GpuSolver {
-    fn solve(&mut self) -> Result<Outcome> {
-        let wall = Instant::now();
-        if let Some(t) = self.timer.get_mut() {
-            t.reset();
-        }
+impl GpuSolver {
+    /// Runs `epochs` epochs: the body of every solve, timed or instrumented.
+    fn run(&mut self, epochs: u64) -> Result<Outcome> {
         self.ctx
             .queue
             .write_buffer(&self.w, 0, bytemuck::cast_slice(&[0.0f32, 0.0]));
+        if let Some(p) = &self.persistent {
+            p.set_rest(&self.ctx, epochs);
+        }
         let unit = self.unit();
         let mut done = 0u64;
         // Weights are read back at checkpoints, so divergence stops the run and reports the
         // checkpoint by which it happened (every batch; every DIVERGENCE_CHECK epochs for multipass).
-        let diverged = |w: [f64; 2]| !w.iter().all(|v| v.is_finite());
+        let limit = self.limit;
+        let diverged = |w: [f64; 2]| !w.iter().all(|v| v.abs() <= limit);
         if self.strategy == Strategy::Multipass {
             // One submission per epoch; wait on the one 64 back to bound the queue.
             let mut in_flight = std::collections::VecDeque::new();
-            while done < self.epochs {
-                in_flight.push_back(self.submit(done, 1)?);
+            while done < epochs {
+                in_flight.push_back(self.submit(done, 1, epochs)?);
                 done += 1;
                 if in_flight.len() > 64 {
                     self.wait(in_flight.pop_front().expect("not empty"))?;
@@ -286,7 +300,7 @@ impl Solver for GpuSolver {
                         return Err(GdError::Interrupted);
                     }
                 }
-                if done.is_multiple_of(DIVERGENCE_CHECK) && done < self.epochs {
+                if done.is_multiple_of(DIVERGENCE_CHECK) && done < epochs {
                     let w = self.read_weights()?;
                     if diverged(w) {
                         return Ok(Outcome {
@@ -299,17 +313,17 @@ impl Solver for GpuSolver {
             }
         } else {
             // Batches sized from the first one's time so each submission takes about BATCH_TARGET.
-            let mut batch = 16u64.min(self.epochs.div_ceil(unit)) * unit;
-            while done < self.epochs {
-                let epochs = batch.min(self.epochs - done);
+            let mut batch = 16u64.min(epochs.div_ceil(unit)) * unit;
+            while done < epochs {
+                let count = batch.min(epochs - done);
                 let start = Instant::now();
-                let index = self.submit(done, epochs)?;
+                let index = self.submit(done, count, epochs)?;
                 self.wait(index)?;
-                done += epochs;
+                done += count;
                 let took = start.elapsed().as_secs_f64().max(1e-6);
-                let fit = (epochs as f64 * BATCH_TARGET.as_secs_f64() / took) as u64;
+                let fit = (count as f64 * BATCH_TARGET.as_secs_f64() / took) as u64;
                 batch = (fit / unit).clamp(1, 1 << 16) * unit;
-                if done < self.epochs {
+                if done < epochs {
                     if crate::interrupt::requested() {
                         return Err(GdError::Interrupted);
                     }
@@ -326,22 +340,63 @@ impl Solver for GpuSolver {
         let start = Instant::now();
         let w = self.read_weights()?;
         self.phases.readback_s = Some(start.elapsed().as_secs_f64());
-        let wall_s = wall.elapsed().as_secs_f64();
-        let kernel = match self.timer.get_mut() {
-            Some(t) => t.read(&self.ctx).map(|()| t.result(wall_s))?,
-            None => Err("the adapter has no TIMESTAMP_QUERY: kernel time not measured".into()),
-        };
-        (self.phases.kernel_s, self.phases.kernel_note) = match kernel {
-            Ok(s) => (Some(s), None),
-            Err(note) => (None, Some(note)),
-        };
         Ok(Outcome {
             w,
-            diverged_at: diverged(w).then_some(self.epochs),
+            diverged_at: diverged(w).then_some(epochs),
         })
+    }
+}
+
+impl Solver for GpuSolver {
+    fn epochs(&self) -> u64 {
+        self.epochs
+    }
+
+    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
+        self.timing = false;
+        self.run(epochs)
+    }
+
+    fn kernel_time(&mut self) -> Option<Result<KernelReading>> {
+        match self.timer.get_mut() {
+            Some(timer) => timer.reset(),
+            None => {
+                let why = "the adapter has no TIMESTAMP_QUERY: kernel time not measured";
+                return Some(Ok(Err(why.into())));
+            }
+        }
+        self.timing = true;
+        let wall = Instant::now();
+        let outcome = self.run(self.epochs);
+        let wall_s = wall.elapsed().as_secs_f64();
+        self.timing = false;
+        let reading = outcome.and_then(|_| {
+            let timer = self.timer.get_mut().as_mut().expect("checked above");
+            timer.read(&self.ctx)?;
+            Ok(timer.result(wall_s))
+        });
+        Some(reading)
+    }
+
+    fn chunks(&self) -> Option<usize> {
+        Some(self.data.chunks.len())
     }
 
     fn phases(&self) -> Phases {
         self.phases.clone()
     }
+}
+
+/// Waits (at most [`WAIT_TIMEOUT`]) for submission `index` on `ctx`, then reports any fault wgpu
+/// raised meanwhile.
+fn wait_for(ctx: &GpuContext, index: wgpu::SubmissionIndex) -> Result<()> {
+    ctx.device
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: Some(WAIT_TIMEOUT),
+        })
+        .map_err(|e| GdError::Gpu {
+            message: format!("waiting for the GPU failed: {e}"),
+        })?;
+    ctx.take_error()
 }

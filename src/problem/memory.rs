@@ -34,7 +34,7 @@ pub fn reserve<T>(n: usize, what: &str) -> Result<Vec<T>> {
 }
 
 /// `MemAvailable` from `/proc/meminfo`, in bytes.
-fn available_bytes() -> Option<u64> {
+pub fn available_bytes() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -3,16 +3,18 @@
 
 mod load;
 mod memory;
+mod sums;
 mod synthetic;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
 use crate::error::{GdError, Result};
 
-pub use memory::{check_fits, reserve};
+pub use memory::{available_bytes, check_fits, reserve};
+pub use sums::{Compensated, DataSums, Rounding};
 pub use synthetic::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
 
 /// Where a dataset came from, for the report.
@@ -39,6 +41,15 @@ pub struct Dataset {
     x: Vec<f64>,
     d: Vec<f64>,
     source: Source,
+    /// Sums and the least-squares line, taken on first use.
+    facts: OnceLock<Facts>,
+}
+
+/// What the data say before any descent runs, computed once.
+#[derive(Debug, Clone)]
+struct Facts {
+    sums: DataSums,
+    closed_form: Option<[f64; 2]>,
 }
 
 impl Dataset {
@@ -85,7 +96,37 @@ impl Dataset {
                 x[0]
             )));
         }
-        Ok(Self { x, d, source })
+        Ok(Self {
+            x,
+            d,
+            source,
+            facts: OnceLock::new(),
+        })
+    }
+
+    fn facts(&self) -> &Facts {
+        self.facts.get_or_init(|| Facts {
+            sums: DataSums::of(&self.x, &self.d, Rounding::None),
+            closed_form: crate::cpu::closed_form(&self.x, &self.d),
+        })
+    }
+
+    /// The data's power sums (compensated), taken once.
+    pub fn sums(&self) -> &DataSums {
+        &self.facts().sums
+    }
+
+    /// The least-squares line `[w0, w1]`, or `None` when f64 cannot determine it.
+    pub fn closed_form(&self) -> Option<[f64; 2]> {
+        self.facts().closed_form
+    }
+
+    /// How large a weight may grow in a descent that converges: from `w = 0` every epoch of a
+    /// stable descent brings `w` nearer the least-squares point `w*` (in the 2-norm), so
+    /// `|w| ≤ 2·‖w*‖₂`; twice that leaves room for rounding. Infinite when `w*` is undetermined.
+    pub fn sane_bound(&self) -> f64 {
+        self.closed_form()
+            .map_or(f64::INFINITY, |[a, b]| 4.0 * a.hypot(b))
     }
 
     /// Inputs x.
@@ -169,6 +210,11 @@ impl Problem {
     /// Number of epochs.
     pub fn epochs(&self) -> u64 {
         self.epochs
+    }
+
+    /// See [`Dataset::sane_bound`]: a weight beyond it has left a converging descent's range.
+    pub fn sane_bound(&self) -> f64 {
+        self.data.sane_bound()
     }
 
     /// The dataset.

@@ -21,6 +21,31 @@ pub struct Compared {
     pub ratio: Option<f64>,
     /// True when the [min, max] ranges per epoch overlap: the difference may be noise.
     pub overlap: bool,
+    /// Why the two cannot be compared (a side that is not `ok`, or has fewer than
+    /// [`MIN_REPEATS`] repeats), when they cannot.
+    pub caveat: Option<String>,
+}
+
+/// Repeats each side needs before a difference in speed can be told from noise.
+pub const MIN_REPEATS: usize = 3;
+
+/// Why a run cannot take part in a comparison of speed, if it cannot.
+fn unfit(run: &Value, which: &str) -> Option<String> {
+    let status = run["status"].as_str().unwrap_or("unknown");
+    if status != "ok" {
+        let shown = match status {
+            "unavailable" | "error" => format!("{status}: not run"),
+            other => other.to_string(),
+        };
+        return Some(format!("{which} is {shown}"));
+    }
+    let repeats = run["time_s"]["repeats"].as_array().map_or(0, Vec::len);
+    (repeats < MIN_REPEATS).then(|| {
+        format!(
+            "cannot tell: {which} has {repeats} repeat{} ({MIN_REPEATS} needed for a spread)",
+            if repeats == 1 { "" } else { "s" }
+        )
+    })
 }
 
 /// The comparison of two reports.
@@ -84,13 +109,18 @@ pub fn compare(a: &Value, b: &Value) -> Result<Comparison> {
         match rb.iter().find(|r| key(r) == k) {
             Some(other) => {
                 let (pa, pb) = (per_epoch(run), per_epoch(other));
+                let caveat = unfit(run, "A").or_else(|| unfit(other, "B"));
                 rows.push(Compared {
                     solver: k.0,
                     device: k.1,
                     a_us: pa.map(|p| p.0),
                     b_us: pb.map(|p| p.0),
-                    ratio: pa.zip(pb).map(|(x, y)| y.0 / x.0),
+                    ratio: pa
+                        .zip(pb)
+                        .filter(|_| caveat.is_none())
+                        .map(|(x, y)| y.0 / x.0),
                     overlap: pa.zip(pb).is_some_and(|(x, y)| x.1 <= y.2 && y.1 <= x.2),
+                    caveat,
                 });
             }
             None => unmatched.push(format!("{} ({}) only in A", k.0, k.1)),
@@ -124,11 +154,12 @@ pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
     );
     let num = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "–".to_string(), f);
     for r in &c.rows {
-        let note = match r.ratio {
-            None => "not timed in both".to_string(),
-            Some(_) if r.overlap => "spreads overlap: may be noise".to_string(),
-            Some(x) if x > 1.0 => format!("B {:.1}× slower", x),
-            Some(x) => format!("B {:.1}× faster", 1.0 / x),
+        let note = match (&r.caveat, r.ratio) {
+            (Some(caveat), _) => caveat.clone(),
+            (None, None) => "not timed in both".to_string(),
+            (None, Some(_)) if r.overlap => "spreads overlap: may be noise".to_string(),
+            (None, Some(x)) if x > 1.0 => format!("B {:.1}× slower", x),
+            (None, Some(x)) => format!("B {:.1}× faster", 1.0 / x),
         };
         table.add_row([
             r.solver.clone(),
@@ -170,8 +201,9 @@ mod tests {
 
     fn run(solver: &str, us: f64, min: f64, max: f64) -> Value {
         // 10 epochs: the medians and extremes in seconds are 10 × µs × 1e-6.
-        json!({"solver": solver, "device": "cpu", "epoch_us": us,
-               "time_s": {"median": us * 1e-5, "min": min * 1e-5, "max": max * 1e-5}})
+        json!({"solver": solver, "device": "cpu", "epoch_us": us, "status": "ok",
+               "time_s": {"median": us * 1e-5, "min": min * 1e-5, "max": max * 1e-5,
+                          "repeats": [0.1, 0.1, 0.1]}})
     }
 
     #[test]
@@ -207,6 +239,35 @@ mod tests {
         let text = render_comparison(&c, "a.json", "b.json");
         assert!(
             text.contains("spreads overlap") && text.contains("B 2.0× faster"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rows_that_failed_or_have_no_spread_get_no_speed_verdict() {
+        let mut mismatch = run("x", 5.0, 4.9, 5.1);
+        mismatch["status"] = json!("mismatch");
+        let mut once = run("y", 5.0, 5.0, 5.0);
+        once["time_s"]["repeats"] = json!([0.1]);
+        let mut missing = run("z", 5.0, 5.0, 5.0);
+        missing["status"] = json!("unavailable");
+        let a = report(
+            100,
+            json!([
+                run("x", 10.0, 9.9, 10.1),
+                run("y", 10.0, 9.9, 10.1),
+                run("z", 1.0, 1.0, 1.0)
+            ]),
+        );
+        let b = report(100, json!([mismatch, once, missing]));
+        let c = compare(&a, &b).unwrap();
+        assert!(c.rows.iter().all(|r| r.ratio.is_none()), "{c:?}");
+        let text = render_comparison(&c, "a.json", "b.json");
+        assert!(text.contains("B is mismatch"), "{text}");
+        assert!(text.contains("cannot tell: B has 1 repeat"), "{text}");
+        assert!(text.contains("B is unavailable: not run"), "{text}");
+        assert!(
+            !text.contains("faster") && !text.contains("slower"),
             "{text}"
         );
     }

@@ -1,125 +1,201 @@
 //! The report as CSV (one row per run, for spreadsheets) and as a Markdown table (for issues).
 
+use serde::Serialize;
+
 use super::{Report, RunReport};
 use crate::error::{GdError, Result};
+use crate::validate::Check;
 
-/// CSV columns, in order; `solver` first.
-pub const CSV_COLUMNS: [&str; 30] = [
-    "solver",
-    "library",
-    "device",
-    "device_type",
-    "precision",
-    "threads",
-    "status",
-    "w0",
-    "w1",
-    "max_abs_diff",
-    "max_rel_diff",
-    "tolerance",
-    "diverged_at_epoch",
-    "median_s",
-    "min_s",
-    "max_s",
-    "mean_s",
-    "stddev_s",
-    "repeats",
-    "outliers",
-    "prepare_s",
-    "epoch_us",
-    "effective_gb_s",
-    "speedup",
-    "message",
-    "setup_s",
-    "upload_s",
-    "compute_s",
-    "readback_s",
-    "gpu_kernel_s",
-];
-
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map_or_else(String::new, |v| v.to_string())
+/// One CSV row: every figure of a JSON run, flattened (CSV has no nesting). The header is these
+/// field names, in this order; `n` and `epochs` lead so sweep points and runs share one layout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CsvRow {
+    /// Samples.
+    pub n: usize,
+    /// Epochs of the descent.
+    pub epochs: u64,
+    /// Solver or peer name.
+    pub solver: String,
+    /// Peer rows: library and version.
+    pub library: Option<String>,
+    /// Device name.
+    pub device: String,
+    /// `cpu`, `discrete-gpu`, ...
+    pub device_type: String,
+    /// `f32` or `f64`.
+    pub precision: String,
+    /// Host threads.
+    pub threads: usize,
+    /// Verdict.
+    pub status: String,
+    /// True for the reference's own row.
+    pub reference: bool,
+    /// Final w0.
+    pub w0: Option<f64>,
+    /// Final w1.
+    pub w1: Option<f64>,
+    /// Largest absolute weight difference from the reference.
+    pub max_abs_diff: Option<f64>,
+    /// The same, relative.
+    pub max_rel_diff: Option<f64>,
+    /// Relative tolerance applied.
+    pub tolerance: Option<f64>,
+    /// Epoch by which the weights left a converging descent's range.
+    pub diverged_at_epoch: Option<u64>,
+    /// Spot check: epochs.
+    pub spot_epochs: Option<u64>,
+    /// Spot check: relative difference.
+    pub spot_max_rel_diff: Option<f64>,
+    /// Spot check: tolerance.
+    pub spot_tolerance: Option<f64>,
+    /// Spot check: verdict.
+    pub spot_status: Option<String>,
+    /// Reference row: relative difference from cpu-moments.
+    pub cross_check_max_rel_diff: Option<f64>,
+    /// Reference row: the cross-check's verdict.
+    pub cross_check_status: Option<String>,
+    /// Median wall time of the whole descent, s.
+    pub median_s: Option<f64>,
+    /// Fastest repeat, s.
+    pub min_s: Option<f64>,
+    /// Slowest repeat, s.
+    pub max_s: Option<f64>,
+    /// Mean, s.
+    pub mean_s: Option<f64>,
+    /// Sample standard deviation, s.
+    pub stddev_s: Option<f64>,
+    /// Timed repeats.
+    pub repeats: Option<usize>,
+    /// Outlying repeats.
+    pub outliers: Option<usize>,
+    /// Untimed solves before timing.
+    pub warmup: u32,
+    /// Preparation, s.
+    pub prepare_s: Option<f64>,
+    /// Setup part of preparation, s.
+    pub setup_s: Option<f64>,
+    /// Upload part of preparation, s.
+    pub upload_s: Option<f64>,
+    /// Median solve less its read-back, s.
+    pub compute_s: Option<f64>,
+    /// Read-back of the weights, s.
+    pub readback_s: Option<f64>,
+    /// GPU kernel time (median of instrumented solves), s.
+    pub gpu_kernel_s: Option<f64>,
+    /// Instrumented solves behind it.
+    pub gpu_kernel_solves: Option<usize>,
+    /// µs per epoch.
+    pub epoch_us: Option<f64>,
+    /// Epochs per second.
+    pub epochs_per_s: Option<f64>,
+    /// Effective bandwidth, GB/s.
+    pub effective_gb_s: Option<f64>,
+    /// GFLOP/s.
+    pub gflop_s: Option<f64>,
+    /// The ceiling the row is held against, GB/s.
+    pub peak_gb_s: Option<f64>,
+    /// Share of it, %.
+    pub peak_pct: Option<f64>,
+    /// Baseline median over this median.
+    pub speedup: Option<f64>,
+    /// Notes.
+    pub message: String,
 }
 
-fn csv_row(r: &RunReport) -> Vec<String> {
-    let t = r.time_s.as_ref();
-    vec![
-        r.solver.clone(),
-        r.library.clone().unwrap_or_default(),
-        r.device.clone(),
-        r.device_type.to_string(),
-        r.precision.to_string(),
-        r.threads.to_string(),
-        r.status.to_string(),
-        opt(r.w.map(|w| w[0])),
-        opt(r.w.map(|w| w[1])),
-        opt(r.max_abs_diff),
-        opt(r.max_rel_diff),
-        opt(r.tolerance),
-        opt(r.diverged_at_epoch),
-        opt(t.map(|t| t.median)),
-        opt(t.map(|t| t.min)),
-        opt(t.map(|t| t.max)),
-        opt(t.map(|t| t.mean)),
-        opt(t.map(|t| t.stddev)),
-        opt(t.map(|t| t.repeats.len())),
-        opt(t.map(|t| t.outliers)),
-        opt(r.prepare_s),
-        opt(r.epoch_us),
-        opt(r.effective_gb_s),
-        opt(r.speedup),
-        r.message.clone(),
-        opt(r.phases.as_ref().map(|p| p.setup_s)),
-        opt(r.phases.as_ref().and_then(|p| p.upload_s)),
-        opt(r.phases.as_ref().map(|p| p.compute_s)),
-        opt(r.phases.as_ref().and_then(|p| p.readback_s)),
-        opt(r.phases.as_ref().and_then(|p| p.gpu_kernel_s)),
-    ]
-}
-
-/// The runs as CSV: a header row of [`CSV_COLUMNS`], then one row per run; empty cells where a
-/// value does not exist (a run that did not happen has no times).
-pub fn render_csv(report: &Report) -> Result<String> {
-    let fail = |e: csv::Error| GdError::Output {
-        path: "standard output".into(),
-        source: std::io::Error::other(e),
-    };
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(CSV_COLUMNS).map_err(fail)?;
-    for run in &report.runs {
-        writer.write_record(csv_row(run)).map_err(fail)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| fail(e.into_error().into()))?;
-    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8"))
-}
-
-/// A sweep as CSV: `n`, `epochs`, then [`CSV_COLUMNS`]; one row per run per point.
-pub fn render_sweep_csv(points: &[crate::sweep::SweepPoint]) -> Result<String> {
-    let fail = |e: csv::Error| GdError::Output {
-        path: "the sweep".into(),
-        source: std::io::Error::other(e),
-    };
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let header: Vec<&str> = ["n", "epochs"].into_iter().chain(CSV_COLUMNS).collect();
-    writer.write_record(&header).map_err(fail)?;
-    for p in points {
-        for run in &p.runs {
-            let row: Vec<String> = [p.n.to_string(), p.epochs.to_string()]
-                .into_iter()
-                .chain(csv_row(run))
-                .collect();
-            writer.write_record(&row).map_err(fail)?;
+impl CsvRow {
+    /// The row of `run` in a problem of `n` samples and `epochs` epochs.
+    pub fn new(n: usize, epochs: u64, run: &RunReport) -> Self {
+        let t = run.time_s.as_ref();
+        let p = run.phases.as_ref();
+        let spot: Option<&Check> = run.spot_check.as_ref();
+        let cross: Option<&Check> = run.cross_check.as_ref();
+        Self {
+            n,
+            epochs,
+            solver: run.solver.clone(),
+            library: run.library.clone(),
+            device: run.device.clone(),
+            device_type: run.device_type.to_string(),
+            precision: run.precision.to_string(),
+            threads: run.threads,
+            status: run.status.to_string(),
+            reference: run.reference,
+            w0: run.w.map(|w| w[0]),
+            w1: run.w.map(|w| w[1]),
+            max_abs_diff: run.max_abs_diff,
+            max_rel_diff: run.max_rel_diff,
+            tolerance: run.tolerance,
+            diverged_at_epoch: run.diverged_at_epoch,
+            spot_epochs: spot.map(|c| c.epochs),
+            spot_max_rel_diff: spot.and_then(|c| c.max_rel_diff),
+            spot_tolerance: spot.map(|c| c.tolerance),
+            spot_status: spot.map(|c| c.status.to_string()),
+            cross_check_max_rel_diff: cross.and_then(|c| c.max_rel_diff),
+            cross_check_status: cross.map(|c| c.status.to_string()),
+            median_s: t.map(|t| t.median),
+            min_s: t.map(|t| t.min),
+            max_s: t.map(|t| t.max),
+            mean_s: t.map(|t| t.mean),
+            stddev_s: t.map(|t| t.stddev),
+            repeats: t.map(|t| t.repeats.len()),
+            outliers: t.map(|t| t.outliers),
+            warmup: run.warmup,
+            prepare_s: run.prepare_s,
+            setup_s: p.map(|p| p.setup_s),
+            upload_s: p.and_then(|p| p.upload_s),
+            compute_s: p.map(|p| p.compute_s),
+            readback_s: p.and_then(|p| p.readback_s),
+            gpu_kernel_s: p.and_then(|p| p.gpu_kernel_s),
+            gpu_kernel_solves: p.and_then(|p| p.gpu_kernel_solves),
+            epoch_us: run.epoch_us,
+            epochs_per_s: run.epochs_per_s,
+            effective_gb_s: run.effective_gb_s,
+            gflop_s: run.gflop_s,
+            peak_gb_s: run.peak_gb_s,
+            peak_pct: run.peak_pct,
+            speedup: run.speedup,
+            message: run.message.clone(),
         }
     }
+}
+
+/// Rows as CSV text: a header from [`CsvRow`]'s fields, then one line per row.
+fn write_csv(rows: impl IntoIterator<Item = CsvRow>, what: &str) -> Result<String> {
+    let fail = |e: csv::Error| GdError::Output {
+        path: what.into(),
+        source: std::io::Error::other(e),
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row).map_err(fail)?;
+    }
     let bytes = writer
         .into_inner()
         .map_err(|e| fail(e.into_error().into()))?;
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8"))
 }
 
-/// The runs as a Markdown table, with the problem above it and the closed form below.
+/// The runs as CSV, one [`CsvRow`] each; empty cells where a value does not exist.
+pub fn render_csv(report: &Report) -> Result<String> {
+    let (n, epochs) = (report.problem.n, report.problem.epochs);
+    write_csv(
+        report.runs.iter().map(|r| CsvRow::new(n, epochs, r)),
+        "standard output",
+    )
+}
+
+/// A sweep as CSV: one [`CsvRow`] per run per point.
+pub fn render_sweep_csv(points: &[crate::sweep::SweepPoint]) -> Result<String> {
+    write_csv(
+        points
+            .iter()
+            .flat_map(|p| p.runs.iter().map(|r| CsvRow::new(p.n, p.epochs, r))),
+        "the sweep",
+    )
+}
+
+/// The runs as a Markdown table, with the problem above it, and the closed form and every row's
+/// notes (mismatches, noise, the algorithmic limit, CPU emulation, custom kernels) below.
 pub fn render_markdown(report: &Report) -> String {
     let p = &report.problem;
     let mut out = format!(
@@ -127,10 +203,10 @@ pub fn render_markdown(report: &Report) -> String {
         report.gdbench_version, p.n, p.epochs, p.mu, report.machine.cpu, report.machine.threads
     );
     out += &format!(
-        "| solver | device | prec | w0 | w1 | Δ ref | verdict | median | µs/epoch | GB/s | × {} |\n",
+        "| solver | device | prec | w0 | w1 | Δ ref | verdict | median | min … max | reps | µs/epoch | GB/s | × {} |\n",
         report.baseline
     );
-    out += "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n";
+    out += "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n";
     let cell = |s: String| s.replace('|', "\\|");
     for r in &report.runs {
         let device = match &r.library {
@@ -139,8 +215,13 @@ pub fn render_markdown(report: &Report) -> String {
         };
         let w = |i: usize| r.w.map_or_else(|| "–".into(), |w| format!("{:.10}", w[i]));
         let num = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "–".into(), f);
+        let t = r.time_s.as_ref();
+        let verdict = match r.status {
+            crate::validate::Status::Ok if r.reference => "ref".to_string(),
+            s => s.to_string(),
+        };
         out += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             cell(r.solver.clone()),
             cell(device),
             r.precision,
@@ -151,10 +232,10 @@ pub fn render_markdown(report: &Report) -> String {
             } else {
                 format!("{d:.1e}")
             }),
-            r.status,
-            num(r.time_s.as_ref().map(|t| t.median), &|m| format!(
-                "{m:.6} s"
-            )),
+            verdict,
+            num(t.map(|t| t.median), &|m| format!("{m:.6} s")),
+            t.map_or_else(|| "–".into(), |t| format!("{:.6} … {:.6} s", t.min, t.max)),
+            t.map_or_else(|| "–".into(), |t| t.repeats.len().to_string()),
             num(r.epoch_us, &|u| format!("{u:.3}")),
             num(r.effective_gb_s, &|g| format!("{g:.1}")),
             num(r.speedup, &|s| format!("{s:.3}×")),
@@ -162,6 +243,31 @@ pub fn render_markdown(report: &Report) -> String {
     }
     if let Some([w0, w1]) = report.closed_form.w {
         out += &format!("\nClosed form (least squares): w0 = {w0:.8}, w1 = {w1:.8}.\n");
+    }
+    let notes: Vec<String> = report
+        .runs
+        .iter()
+        .filter(|r| !r.message.is_empty())
+        .map(|r| {
+            format!(
+                "- **{}** ({}): {}",
+                cell(r.solver.clone()),
+                cell(r.device.clone()),
+                r.message
+            )
+        })
+        .collect();
+    if !notes.is_empty() {
+        out += "\nNotes:\n";
+        out += &notes.join("\n");
+        out += "\n";
+    }
+    if report
+        .runs
+        .iter()
+        .any(|r| r.device_type == crate::solver::DeviceType::Cpu && r.solver.starts_with("gpu-"))
+    {
+        out += "\nRows on a cpu-type adapter are CPU emulation of a GPU: CPU timings, not GPU speed.\n";
     }
     out
 }

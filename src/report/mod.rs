@@ -10,7 +10,7 @@ mod table;
 use serde::Serialize;
 
 pub use compare::{Compared, Comparison, compare, read_report, render_comparison};
-pub use machine_formats::{CSV_COLUMNS, render_csv, render_markdown, render_sweep_csv};
+pub use machine_formats::{CsvRow, render_csv, render_markdown, render_sweep_csv};
 pub use output::write_atomically;
 pub use plot::{Series, crossovers, render_plot, series};
 pub use table::render_table;
@@ -18,7 +18,7 @@ pub use table::render_table;
 use crate::bench::TimeStats;
 use crate::problem::Source;
 use crate::solver::{DeviceType, Precision};
-use crate::validate::Status;
+use crate::validate::{Check, Status};
 
 /// Everything one `gdbench run` measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,18 +82,23 @@ pub struct ProblemSummary {
     pub epochs: u64,
     /// Step size.
     pub mu: f64,
+    /// `2/λ_max` of the data's Hessian: the descent converges if and only if `mu` is below it.
+    pub max_stable_mu: f64,
     /// `"synthetic"` (with `seed`, `sigma`) or `"file"` (with `data`).
     #[serde(flatten)]
     pub source: Source,
 }
 
-/// The reference solver and its weights.
+/// The reference solver, its weights and its independent cross-check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reference {
     /// Always `cpu-fused` (f64).
     pub solver: &'static str,
     /// `[w0, w1]` (null entries if the reference diverged).
     pub w: [f64; 2],
+    /// The reference against the descent from compensated moments (`cpu-moments`' arithmetic) at
+    /// 1e-9; a mismatch makes every verdict suspect (exit 3).
+    pub cross_check: Check,
 }
 
 /// The closed-form least-squares weights.
@@ -115,9 +120,13 @@ pub struct PhaseTimes {
     pub compute_s: f64,
     /// Reading the weights back (last solve); null on the CPU.
     pub readback_s: Option<f64>,
-    /// GPU time of the last solve's passes from timestamp queries, beside the wall time; null on
-    /// the CPU, without TIMESTAMP_QUERY, or when a reading was invalid (the row's message says).
+    /// GPU time of a whole solve's passes from timestamp queries: the median over
+    /// `gpu_kernel_solves` instrumented solves run after the timed ones (timestamps are never
+    /// written in a wall-timed repeat); null on the CPU, without TIMESTAMP_QUERY, or when every
+    /// reading was invalid (the row's message says).
     pub gpu_kernel_s: Option<f64>,
+    /// Instrumented solves behind `gpu_kernel_s` (null for CPU rows).
+    pub gpu_kernel_solves: Option<usize>,
 }
 
 /// One solver's result: verdict, weights, timings.
@@ -137,6 +146,8 @@ pub struct RunReport {
     pub threads: usize,
     /// `ok`, `mismatch`, `diverged`, `unavailable` or `error`.
     pub status: Status,
+    /// True for the f64 reference's own row (`cpu-fused`): cross-checked, not judged against itself.
+    pub reference: bool,
     /// Why the status is not ok, or a note on the solver; empty otherwise.
     pub message: String,
     /// Final `[w0, w1]`; null when the solver did not run.
@@ -147,8 +158,12 @@ pub struct RunReport {
     pub max_rel_diff: Option<f64>,
     /// Relative tolerance applied for this precision.
     pub tolerance: Option<f64>,
-    /// Epoch after which the weights became non-finite.
+    /// Epoch by which the weights became non-finite or left a converging descent's range.
     pub diverged_at_epoch: Option<u64>,
+    /// The short descent checked near f32 rounding: `{epochs, max_rel_diff, tolerance, status}`.
+    pub spot_check: Option<Check>,
+    /// The reference row only: its check against `cpu-moments` (as `Report::reference`).
+    pub cross_check: Option<Check>,
     /// Wall time of the whole descent (all epochs), per timed repeat.
     pub time_s: Option<TimeStats>,
     /// Wall time of preparation (allocation, conversion, pools, upload, pipelines), not in `time_s`.

@@ -63,7 +63,8 @@ pub fn series(points: &[SweepPoint]) -> Vec<Series> {
 }
 
 /// For each GPU series, the first N at which it is faster than every CPU array solver measured
-/// at that N: (label, N).
+/// at that N: (label, N). Only points where at least one CPU array solver actually ran (ok)
+/// count: with no CPU row to beat there is no crossover to claim.
 pub fn crossovers(series: &[Series]) -> Vec<(String, f64)> {
     let best_cpu = |n: f64| {
         series
@@ -76,7 +77,11 @@ pub fn crossovers(series: &[Series]) -> Vec<(String, f64)> {
         .iter()
         .filter(|s| s.gpu)
         .filter_map(|s| {
-            let n = s.points.iter().find(|&&(n, us, _)| us < best_cpu(n))?.0;
+            let n = s
+                .points
+                .iter()
+                .find(|&&(n, us, _)| best_cpu(n).is_finite() && us < best_cpu(n))?
+                .0;
             Some((s.label.clone(), n))
         })
         .collect()
@@ -233,5 +238,15 @@ mod tests {
             ),
         ];
         assert_eq!(crossovers(&all), [("gpu-fused".to_string(), 1e5)]);
+    }
+
+    #[test]
+    fn no_crossover_is_claimed_where_no_cpu_array_solver_ran() {
+        // At 1e4 only the GPU ran (the CPU rows failed or were not selected): no claim there.
+        let all = [
+            s("cpu-fused", false, &[(1e3, 1.0), (1e5, 100.0)]),
+            s("gpu-fused", true, &[(1e3, 50.0), (1e4, 5.0), (1e5, 200.0)]),
+        ];
+        assert!(crossovers(&all).is_empty());
     }
 }

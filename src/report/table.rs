@@ -44,6 +44,12 @@ pub fn render_table(report: &Report, color: bool) -> String {
          host:    {} ({} threads, {} kernels, {}/{})\n\n",
         report.gdbench_version, p.n, p.epochs, p.mu, m.cpu, m.threads, m.simd, m.os, m.arch
     );
+    if p.mu >= p.max_stable_mu {
+        out += &format!(
+            "warning: mu = {} is at or above the stability limit 2/λ_max = {:.6e} for this data: the descent diverges, so every row is `diverged` (use --mu below it)\n\n",
+            p.mu, p.max_stable_mu
+        );
+    }
 
     if let Some(c) = &report.ceilings {
         out += &format!(
@@ -52,11 +58,11 @@ pub fn render_table(report: &Report, color: bool) -> String {
         );
         for g in &c.gpu {
             out += &format!(
-                "; {} reads {:.1} GB/s, {:.0} µs per epoch round trip",
-                g.device, g.read_gb_s, g.dispatch_round_trip_us
+                "; {} reads {:.1} GB/s, {:.0} µs per submission round trip",
+                g.device, g.read_gb_s, g.round_trip_us
             );
         }
-        out += " (% peak is GB/s against these; over 100 when the data fits in caches)\n\n";
+        out += " (% peak is GB/s against these, shown only for data beyond the caches)\n\n";
     }
     let baseline = format!("× {}", report.baseline);
     let header = [
@@ -111,9 +117,25 @@ pub fn render_table(report: &Report, color: bool) -> String {
                 .into()
         }
     };
+    let c = &report.reference.cross_check;
+    let agreement = match c.max_rel_diff {
+        Some(0.0) => "identical".to_string(),
+        Some(d) => format!("Δ {d:.1e}"),
+        None => "not comparable".to_string(),
+    };
     out += &format!(
-        "reference: {} (f64); Δ ref is max|w − w_ref| / max|w_ref|; times are the whole descent, all epochs;\nGPU kernel is the last solve's passes by timestamp queries, beside the median wall time.\n",
-        report.reference.solver
+        "reference: {} (f64, `ref`), checked against cpu-moments' independent arithmetic: {agreement}, tolerance {:.0e}: {}\n\
+         Δ ref is max|w − w_ref| / max|w_ref|; every row also runs {} epochs checked near rounding (a failure is in its note);\n\
+         times are the whole descent, all epochs; GPU kernel is the median of solves timed by timestamp queries,\n\
+         run after the timed repeats (no repeat carries timestamps).\n",
+        report.reference.solver,
+        c.tolerance,
+        c.status,
+        report
+            .runs
+            .iter()
+            .find_map(|r| r.spot_check.as_ref().map(|s| s.epochs))
+            .unwrap_or(0),
     );
     // One line per distinct message, naming every row that has it.
     let mut notes: Vec<(Vec<&str>, &str)> = Vec::new();
@@ -154,6 +176,7 @@ fn row(run: &RunReport) -> Vec<String> {
     let dash = || "–".to_string();
     let weight = |i: usize| run.w.map_or_else(dash, |w| format!("{:.10}", w[i]));
     let verdict = match run.status {
+        Status::Ok if run.reference => "ref".to_string(),
         Status::Ok => "ok".to_string(),
         other => other.to_string().to_uppercase(),
     };

@@ -40,6 +40,18 @@ pub fn gpu_or_skip(test: &str) -> Option<Arc<GpuContext>> {
     None
 }
 
+/// Why GPU solver `id` may be unavailable on `ctx`: the only reasons a test accepts (a feature
+/// the adapter lacks, a size the strategy does not handle). Everything else must run.
+pub fn may_be_unavailable(id: SolverId, ctx: &GpuContext, reason: &str) -> bool {
+    match id {
+        SolverId::GpuSubgroup => {
+            !ctx.features.contains(wgpu::Features::SUBGROUP) && reason.contains("SUBGROUP")
+        }
+        SolverId::GpuPersistent => reason.contains("too large for one workgroup"),
+        _ => false,
+    }
+}
+
 /// What a test needs is missing: under `CI` (which installs it) that is a failure; elsewhere the
 /// test is skipped with a banner written to the real stderr, past the harness's capture, so a
 /// skip is never silent.

@@ -1,0 +1,459 @@
+//! One row of the report from one measurement: the verdicts (full descent and spot check), the
+//! figures derived from the median time, the share of a measured ceiling, and the notes.
+
+use crate::bench::{BenchSettings, Measurement};
+use crate::error::GdError;
+use crate::machine;
+use crate::probe::Ceilings;
+use crate::report::{PhaseTimes, RunReport};
+use crate::solver::{DeviceType, Outcome, Precision, SolverInfo};
+use crate::validate::{Check, Expectations, Status, cross_check, judge, spot_check};
+
+/// Flops per sample per epoch: the error (3), Σe (1) and Σe·x (2).
+pub const FLOPS_PER_SAMPLE: f64 = 6.0;
+
+/// Above this share of its ceiling a row's bandwidth is not printed: the ceiling is suspect.
+pub const OVER_CEILING_PCT: f64 = 110.0;
+
+/// A GPU row's data smaller than this may sit in the GPU's caches (wgpu does not report their
+/// size; L2 is 50–96 MiB on current datacenter cards): no share of DRAM bandwidth is claimed.
+pub const GPU_CACHE_GUESS_BYTES: f64 = 128.0 * 1024.0 * 1024.0;
+
+/// What a row is, apart from its measurement.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Solver or peer name.
+    pub name: String,
+    /// Device, precision, threads.
+    pub info: SolverInfo,
+    /// Peer rows: library and version.
+    pub library: Option<String>,
+    /// cpu-moments: not an array benchmark, so no bandwidth and a note.
+    pub algorithmic: bool,
+    /// The f64 reference's own row (`cpu-fused`): cross-checked, not judged against itself.
+    pub reference: bool,
+    /// True for GPU solvers (their share of a ceiling is the adapter's).
+    pub gpu: bool,
+    /// Anything else the row's reader should know.
+    pub note: Option<String>,
+}
+
+/// What every row of a problem is judged against.
+#[derive(Debug, Clone, Copy)]
+pub struct Judging<'a> {
+    /// Stability, tolerances and the cross-check's answer.
+    pub expect: &'a Expectations,
+    /// The reference's full descent.
+    pub reference: &'a Outcome,
+    /// The reference's spot-check descent.
+    pub reference_spot: &'a Outcome,
+    /// Samples.
+    pub n: usize,
+    /// Warm-up and repeats, for the report.
+    pub bench: &'a BenchSettings,
+}
+
+/// Bytes of x and d one epoch reads per sample in `precision`.
+pub fn bytes_per_sample(precision: Precision) -> f64 {
+    match precision {
+        Precision::F32 => 8.0,
+        Precision::F64 => 16.0,
+    }
+}
+
+/// Rates derived from the median time of a descent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Figures {
+    /// Microseconds per epoch.
+    pub epoch_us: f64,
+    /// Epochs per second.
+    pub epochs_per_s: f64,
+    /// Bytes of x and d per epoch over the time per epoch, GB/s (none for the algorithmic limit).
+    pub effective_gb_s: Option<f64>,
+    /// [`FLOPS_PER_SAMPLE`] per sample per epoch over the time per epoch, GFLOP/s (likewise).
+    pub gflop_s: Option<f64>,
+}
+
+/// The figures of `epochs` epochs over `n` samples taking `median_s`, reading
+/// `bytes_per_sample` (none: not an array benchmark).
+pub fn figures(n: usize, epochs: u64, median_s: f64, bytes_per_sample: Option<f64>) -> Figures {
+    let epoch_s = median_s / epochs as f64;
+    Figures {
+        epoch_us: epoch_s * 1e6,
+        epochs_per_s: 1.0 / epoch_s,
+        effective_gb_s: bytes_per_sample.map(|b| n as f64 * b / epoch_s / 1e9),
+        gflop_s: bytes_per_sample.map(|_| FLOPS_PER_SAMPLE * n as f64 / epoch_s / 1e9),
+    }
+}
+
+/// The ceiling a row is held against and its share of it, or a note saying why none is claimed:
+/// data in a cache has no share of memory bandwidth, and a share over [`OVER_CEILING_PCT`] means
+/// the ceiling, not the row, is wrong.
+pub fn peak(
+    run: &RunReport,
+    gpu: bool,
+    n: usize,
+    ceilings: &Ceilings,
+) -> (Option<f64>, Option<f64>, Option<String>) {
+    let Some(gb_s) = run.effective_gb_s else {
+        return (None, None, None);
+    };
+    let ceiling = if gpu {
+        ceilings
+            .gpu
+            .iter()
+            .find(|g| g.device == run.device)
+            .map(|g| g.read_gb_s)
+    } else if run.device_type == DeviceType::Cpu {
+        Some(if run.threads > 1 {
+            ceilings.cpu.read_gb_s_all_cores
+        } else {
+            ceilings.cpu.read_gb_s_one_core
+        })
+    } else {
+        None
+    };
+    let Some(ceiling) = ceiling else {
+        return (None, None, None);
+    };
+    let bytes = n as f64 * bytes_per_sample(run.precision);
+    let llc = machine::last_level_cache_bytes() as f64;
+    if run.device_type == DeviceType::Cpu && bytes <= 2.0 * llc {
+        let note = format!(
+            "in cache: {} of data beside a {} last-level cache, so no share of memory bandwidth",
+            human_bytes(bytes),
+            human_bytes(llc)
+        );
+        return (Some(ceiling), None, Some(note));
+    }
+    if run.device_type != DeviceType::Cpu && bytes < GPU_CACHE_GUESS_BYTES {
+        let note = format!(
+            "{} of data may sit in the GPU's caches, so no share of memory bandwidth",
+            human_bytes(bytes)
+        );
+        return (Some(ceiling), None, Some(note));
+    }
+    let pct = 100.0 * gb_s / ceiling;
+    if pct > OVER_CEILING_PCT {
+        let note = format!(
+            "{pct:.0} % of the measured ceiling ({ceiling:.1} GB/s): the ceiling is suspect, so no share is shown (rerun `gdbench probe`)"
+        );
+        return (Some(ceiling), None, Some(note));
+    }
+    (Some(ceiling), Some(pct), None)
+}
+
+/// Bytes in KiB, MiB or GiB.
+fn human_bytes(b: f64) -> String {
+    match b {
+        b if b >= (1u64 << 30) as f64 => format!("{:.1} GiB", b / (1u64 << 30) as f64),
+        b if b >= (1u64 << 20) as f64 => format!("{:.1} MiB", b / (1u64 << 20) as f64),
+        b => format!("{:.0} KiB", b / 1024.0),
+    }
+}
+
+/// The report of one row: its verdicts, figures and notes (speed-up and ceiling come later, once
+/// every row is in).
+pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judging) -> RunReport {
+    let info = row.info;
+    let mut run = RunReport {
+        solver: row.name,
+        library: row.library,
+        device: info.device,
+        device_type: info.device_type,
+        precision: info.precision,
+        threads: info.threads,
+        status: Status::Error,
+        reference: row.reference,
+        message: String::new(),
+        w: None,
+        max_abs_diff: None,
+        max_rel_diff: None,
+        tolerance: None,
+        diverged_at_epoch: None,
+        spot_check: None,
+        cross_check: None,
+        time_s: None,
+        prepare_s: None,
+        phases: None,
+        epoch_us: None,
+        effective_gb_s: None,
+        epochs_per_s: None,
+        gflop_s: None,
+        peak_gb_s: None,
+        peak_pct: None,
+        speedup: None,
+        warmup: j.bench.warmup,
+    };
+    let m = match measurement {
+        Ok(m) => m,
+        Err(GdError::Unavailable { reason }) => {
+            run.status = Status::Unavailable;
+            run.message = reason;
+            return run;
+        }
+        Err(e) => {
+            run.message = e.to_string();
+            return run;
+        }
+    };
+    let mut notes = Vec::new();
+    // The reference is not judged against itself: it is cross-checked against cpu-moments (when
+    // the step converges; otherwise it is as `diverged` as every other row).
+    let verdict = judge(&m.outcome, j.reference, info.precision, j.expect);
+    let (status, verdict_note, diff) = if row.reference && j.expect.converges() {
+        let c = cross_check(&m.outcome, j.expect);
+        let note = match c.status {
+            Status::Mismatch => format!(
+                "the reference disagrees with cpu-moments by {:.2e} (relative; tolerance {:.0e}): every verdict of this report is suspect",
+                c.max_rel_diff.unwrap_or(f64::NAN),
+                c.tolerance
+            ),
+            _ => String::new(),
+        };
+        let status = c.status;
+        run.cross_check = Some(c);
+        (status, note, None)
+    } else {
+        if row.reference {
+            run.cross_check = Some(cross_check(&m.outcome, j.expect));
+        }
+        (verdict.status, verdict.message.clone(), Some(verdict))
+    };
+    notes.push(verdict_note);
+    let mut status = status;
+    if let Some(spot) = &m.spot {
+        let against = if row.reference {
+            &j.expect.moments.1
+        } else {
+            j.reference_spot
+        };
+        let check = spot_check(spot, against, info.precision, j.expect);
+        if check.status == Status::Mismatch && status == Status::Ok {
+            status = Status::Mismatch;
+            notes.push(spot_note(&check));
+        }
+        run.spot_check = Some(check);
+    }
+    notes.extend(m.time.noise_warning());
+    let repeats = m.time.repeats.len();
+    if repeats < 3 {
+        notes.push(format!(
+            "{repeats} repeat{}: spread unknown",
+            if repeats == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(k) = &m.kernel {
+        notes.extend(k.note.clone());
+    }
+    if m.repeat_spread > 0.0 {
+        notes.push(format!(
+            "repeats disagree by up to {:.1e}: the solver is not deterministic",
+            m.repeat_spread
+        ));
+    }
+    notes.extend(row.note);
+    if row.algorithmic {
+        notes.push(
+            "algorithmic limit: O(1) per epoch from precomputed moments, not an array benchmark"
+                .into(),
+        );
+    }
+    run.status = status;
+    run.message = notes
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    run.w = Some(m.outcome.w);
+    if let Some(v) = diff.filter(|_| !row.reference) {
+        run.max_abs_diff = Some(v.max_abs_diff).filter(|v| v.is_finite());
+        run.max_rel_diff = Some(v.max_rel_diff).filter(|v| v.is_finite());
+        run.tolerance = Some(v.tolerance);
+    }
+    run.diverged_at_epoch = m.outcome.diverged_at;
+    let epochs_run = m.outcome.diverged_at.unwrap_or(j.expect.epochs);
+    let bytes = (!row.algorithmic).then(|| bytes_per_sample(info.precision));
+    let f = figures(j.n, epochs_run, m.time.median, bytes);
+    run.epoch_us = Some(f.epoch_us);
+    run.effective_gb_s = f.effective_gb_s;
+    run.epochs_per_s = Some(f.epochs_per_s);
+    run.gflop_s = f.gflop_s;
+    run.prepare_s = Some(m.prepare_s);
+    run.phases = Some(PhaseTimes {
+        setup_s: (m.prepare_s - m.phases.upload_s.unwrap_or(0.0)).max(0.0),
+        upload_s: m.phases.upload_s,
+        compute_s: (m.time.median - m.phases.readback_s.unwrap_or(0.0)).max(0.0),
+        readback_s: m.phases.readback_s,
+        gpu_kernel_s: m.kernel.as_ref().and_then(|k| k.median_s),
+        gpu_kernel_solves: m.kernel.as_ref().map(|k| k.solves),
+    });
+    run.time_s = Some(m.time);
+    run
+}
+
+/// The note a failed spot check adds to its row.
+fn spot_note(check: &Check) -> String {
+    format!(
+        "spot check: after {} epochs it differs from the reference by {:.2e} (relative), over {:.1e}: a lost tile, skipped chunk or wrong scale shows here first",
+        check.epochs,
+        check.max_rel_diff.unwrap_or(f64::NAN),
+        check.tolerance
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::TimeStats;
+    use crate::probe::{CpuCeilings, GpuCeilings};
+    use crate::solver::Phases;
+    use crate::{Dataset, Problem};
+
+    fn hand_made(precision: Precision, gpu: bool, n: usize) -> (RunReport, Ceilings) {
+        let problem = Problem::new(Dataset::synthetic(n, 0.1, 1).unwrap(), 0.01, 40).unwrap();
+        let expect = Expectations::of(&problem);
+        let reference = expect.moments.0;
+        let bench = BenchSettings::default();
+        let row = Row {
+            name: "hand-made".into(),
+            info: SolverInfo {
+                device: if gpu {
+                    "Some GPU [vulkan]".into()
+                } else {
+                    "cpu".into()
+                },
+                device_type: if gpu {
+                    DeviceType::DiscreteGpu
+                } else {
+                    DeviceType::Cpu
+                },
+                precision,
+                threads: 1,
+            },
+            library: None,
+            algorithmic: false,
+            reference: false,
+            gpu,
+            note: None,
+        };
+        // Four repeats of 0.2 s around a 0.25 s median: 40 epochs, so 6.25 ms per epoch.
+        let m = Measurement {
+            prepare_s: 0.5,
+            time: TimeStats::from_samples(vec![0.2, 0.25, 0.25, 0.3]),
+            outcome: reference,
+            repeat_spread: 0.0,
+            phases: Phases::default(),
+            spot: Some(expect.moments.1),
+            kernel: None,
+        };
+        let j = Judging {
+            expect: &expect,
+            reference: &reference,
+            reference_spot: &expect.moments.1,
+            n,
+            bench: &bench,
+        };
+        let ceilings = Ceilings {
+            cpu: CpuCeilings {
+                read_gb_s_one_core: 10.0,
+                read_gb_s_all_cores: 20.0,
+                threads: 2,
+                buffer_bytes: 1 << 30,
+            },
+            gpu: vec![GpuCeilings {
+                device: "Some GPU [vulkan]".into(),
+                read_gb_s: 1000.0,
+                buffer_bytes: 1 << 30,
+                timed_by: "timestamps".into(),
+                round_trip_us: 20.0,
+            }],
+        };
+        (run_report(row, Ok(m), j), ceilings)
+    }
+
+    #[test]
+    fn derived_figures_follow_independent_formulas_in_each_precision() {
+        let n = 20_000_000;
+        for (precision, bytes) in [(Precision::F32, 8.0), (Precision::F64, 16.0)] {
+            let (run, ceilings) = hand_made(precision, false, n);
+            assert_eq!(run.status, Status::Ok, "{}", run.message);
+            let epoch_s = 0.25 / 40.0;
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+            assert!(close(run.epoch_us.unwrap(), 6250.0));
+            assert!(close(run.epochs_per_s.unwrap(), 160.0));
+            let gb_s = n as f64 * bytes / epoch_s / 1e9;
+            assert!(close(run.effective_gb_s.unwrap(), gb_s), "{precision}");
+            assert!(close(run.gflop_s.unwrap(), 6.0 * n as f64 / epoch_s / 1e9));
+            // 20 M samples are far beyond any cache: the share of one core's 10 GB/s is shown...
+            let (ceiling, pct, note) = peak(&run, false, n, &ceilings);
+            assert_eq!(ceiling, Some(10.0));
+            if gb_s <= 11.0 {
+                assert!(close(pct.unwrap(), 100.0 * gb_s / 10.0) && note.is_none());
+            } else {
+                // ...unless it is over 110 % of it: then the ceiling is suspect, not the row.
+                assert!(pct.is_none() && note.unwrap().contains("ceiling is suspect"));
+            }
+        }
+    }
+
+    #[test]
+    fn data_in_cache_gets_no_share_of_memory_bandwidth() {
+        let (run, ceilings) = hand_made(Precision::F64, false, 1000);
+        let (_, pct, note) = peak(&run, false, 1000, &ceilings);
+        assert_eq!(pct, None);
+        assert!(note.unwrap().starts_with("in cache"));
+        let (run, ceilings) = hand_made(Precision::F32, true, 1000);
+        let (ceiling, pct, note) = peak(&run, true, 1000, &ceilings);
+        assert_eq!((ceiling, pct), (Some(1000.0), None));
+        assert!(note.unwrap().contains("GPU's caches"));
+    }
+
+    #[test]
+    fn a_failed_spot_check_makes_the_row_a_mismatch() {
+        let problem = Problem::new(Dataset::synthetic(100, 0.1, 1).unwrap(), 0.01, 40).unwrap();
+        let expect = Expectations::of(&problem);
+        let bench = BenchSettings::default();
+        let reference = expect.moments.0;
+        let mut wrong = expect.moments.1;
+        wrong.w[0] *= 1.01;
+        let m = Measurement {
+            prepare_s: 0.0,
+            time: TimeStats::from_samples(vec![0.1]),
+            outcome: reference,
+            repeat_spread: 0.0,
+            phases: Phases::default(),
+            spot: Some(wrong),
+            kernel: None,
+        };
+        let row = Row {
+            name: "r".into(),
+            info: SolverInfo {
+                device: "cpu".into(),
+                device_type: DeviceType::Cpu,
+                precision: Precision::F32,
+                threads: 1,
+            },
+            library: None,
+            algorithmic: false,
+            reference: false,
+            gpu: false,
+            note: None,
+        };
+        let j = Judging {
+            expect: &expect,
+            reference: &reference,
+            reference_spot: &expect.moments.1,
+            n: 100,
+            bench: &bench,
+        };
+        let run = run_report(row, Ok(m), j);
+        assert_eq!(run.status, Status::Mismatch);
+        assert_eq!(run.spot_check.as_ref().unwrap().status, Status::Mismatch);
+        assert!(
+            run.message.contains("spot check") && run.message.contains("1 repeat: spread unknown"),
+            "{}",
+            run.message
+        );
+    }
+}

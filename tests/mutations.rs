@@ -1,0 +1,163 @@
+//! Bugs planted in the built-in kernels through `--shaders`, each of which validation must catch:
+//! a step 1 % too large, the last tile of samples skipped, and a wrong step that a converged long
+//! run hides but the spot check does not. Every one must make its rows `mismatch` and exit 3.
+
+mod common;
+
+use common::{gdbench, gpu_or_skip, stderr, stdout};
+use serde_json::Value;
+
+/// The article's size, one timed repeat.
+const ARTICLE: &[&str] = &[
+    "--n",
+    "10000",
+    "--epochs",
+    "10000",
+    "--mu",
+    "0.001",
+    "--repeat",
+    "1",
+    "--warmup",
+    "0",
+    "--format",
+    "json",
+    "--no-probe",
+];
+
+/// Dumps the built-in kernels into a new folder and applies `edits` (file, from, to) to them;
+/// every edit must change its file.
+fn mutated(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gdbench(&["shaders", "dump", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (file, from, to) in edits {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replace(from, to);
+        assert_ne!(edited, text, "the edit of {file} must apply");
+        std::fs::write(&path, edited).unwrap();
+    }
+    dir
+}
+
+/// Runs `args` with the kernels of `dir`; returns the report and the exit code.
+fn run_with(dir: &tempfile::TempDir, args: &[&str]) -> (Value, Option<i32>) {
+    let shaders = dir.path().to_str().unwrap();
+    let out = gdbench(&[args, &["--shaders", shaders]].concat());
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    let report = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
+    (report, out.status.code())
+}
+
+/// The GPU rows of a report.
+fn gpu_rows(report: &Value) -> Vec<&Value> {
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["solver"].as_str().unwrap().starts_with("gpu-"))
+        .collect()
+}
+
+#[test]
+fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
+    if gpu_or_skip("1 % step mutation").is_none() {
+        return;
+    }
+    let dir = mutated(&[
+        (
+            "fused.wgsl",
+            "w = w + params_finish.mu * (params_finish.scale * total);",
+            "w = w + 1.01 * params_finish.mu * (params_finish.scale * total);",
+        ),
+        (
+            "persistent.wgsl",
+            "w_shared = w_now + params.mu * (params.scale * total);",
+            "w_shared = w_now + 1.01 * params.mu * (params.scale * total);",
+        ),
+    ]);
+    let (r, code) = run_with(
+        &dir,
+        &[ARTICLE, &["--solvers", "gpu-fused,gpu-persistent"]].concat(),
+    );
+    assert_eq!(code, Some(3), "{}", r["runs"]);
+    let rows = gpu_rows(&r);
+    assert_eq!(rows.len(), 2);
+    for run in rows {
+        assert_eq!(run["status"], "mismatch", "{run}");
+        // Caught by the full descent itself: its difference is far beyond the tolerance.
+        let diff = run["max_rel_diff"].as_f64().unwrap();
+        let tol = run["tolerance"].as_f64().unwrap();
+        assert!(diff > 3.0 * tol, "{run}");
+        assert_eq!(run["spot_check"]["status"], "mismatch", "{run}");
+    }
+}
+
+#[test]
+fn skipping_the_last_tile_of_samples_is_a_mismatch() {
+    if gpu_or_skip("skipped tile mutation").is_none() {
+        return;
+    }
+    // Each workgroup covers WG·ITEMS samples; the edited bound drops the last tile's worth.
+    let dir = mutated(&[(
+        "fused.wgsl",
+        "        if i < params_errors.n {",
+        "        if i + WG * ITEMS < params_errors.n {",
+    )]);
+    let (r, code) = run_with(&dir, &[ARTICLE, &["--solvers", "gpu-fused"]].concat());
+    assert_eq!(code, Some(3), "{}", r["runs"]);
+    let run = gpu_rows(&r)[0];
+    assert_eq!(run["status"], "mismatch", "{run}");
+    assert_eq!(run["spot_check"]["status"], "mismatch", "{run}");
+    assert!(
+        run["message"]
+            .as_str()
+            .unwrap()
+            .contains("differs from the reference")
+    );
+}
+
+#[test]
+fn the_spot_check_catches_a_wrong_step_that_a_converged_run_hides() {
+    if gpu_or_skip("spot check mutation").is_none() {
+        return;
+    }
+    // Long converged: a step 1 % off changes the way, not the destination. The full descent
+    // passes; the 8-epoch spot check, where the step is everything, does not.
+    let dir = mutated(&[(
+        "persistent.wgsl",
+        "w_shared = w_now + params.mu * (params.scale * total);",
+        "w_shared = w_now + 1.01 * params.mu * (params.scale * total);",
+    )]);
+    let args = [
+        "--n",
+        "1000",
+        "--epochs",
+        "20000",
+        "--mu",
+        "0.2",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--format",
+        "json",
+        "--no-probe",
+        "--solvers",
+        "gpu-persistent",
+    ];
+    let (r, code) = run_with(&dir, &args);
+    assert_eq!(code, Some(3), "{}", r["runs"]);
+    let run = gpu_rows(&r)[0];
+    assert_eq!(run["status"], "mismatch", "{run}");
+    assert!(
+        run["max_rel_diff"].as_f64().unwrap() <= run["tolerance"].as_f64().unwrap(),
+        "the long run alone would pass: {run}"
+    );
+    assert_eq!(run["spot_check"]["status"], "mismatch", "{run}");
+    assert!(
+        run["message"].as_str().unwrap().contains("spot check"),
+        "{run}"
+    );
+}
