@@ -140,6 +140,9 @@ def peer_tensorflow(np, x, d, request):
         missing("tensorflow", "f32", "tensorflow", "tensorflow")
         return
     mu, epochs, n = request["mu"], request["epochs"], len(x)
+    # TensorFloat-32 (on by default on recent NVIDIA GPUs) rounds matmul inputs to 10 bits: this
+    # row is f32, and is validated as f32.
+    tf.config.experimental.enable_tensor_float_32_execution(False)
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
     library = f"tensorflow {tf.__version__}"
 
@@ -209,6 +212,7 @@ def peer_torch(np, x, d, request):
         missing("torch", "f32", "torch", "torch")
         return
     mu, epochs, n = request["mu"], request["epochs"], len(x)
+    torch.backends.cuda.matmul.allow_tf32 = False  # f32 means f32 (see peer_tensorflow)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         name = "torch" if device == "cpu" else "torch-cuda"
@@ -259,7 +263,9 @@ def peer_jax(np, x, d, request):
     def descent(xs, ds, count):
         def body(_, w):
             err = ds - (w[0] + w[1] * xs)
-            return w + mu * jnp.stack((f * jnp.sum(err), f * jnp.dot(err, xs)))
+            # HIGHEST: full f32 products (a GPU's default may round them to TF32/bf16).
+            dot = jnp.dot(err, xs, precision=jax.lax.Precision.HIGHEST)
+            return w + mu * jnp.stack((f * jnp.sum(err), f * dot))
         return jax.lax.fori_loop(0, count, body, jnp.zeros(2, dtype=jnp.float32))
 
     start = time.perf_counter()

@@ -26,24 +26,60 @@ pub fn cpu_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Bytes of the largest CPU cache (the last level, shared), from Linux's sysfs; 32 MiB where the
-/// OS does not say (a generous guess: data that small may sit in cache on most machines).
-pub fn last_level_cache_bytes() -> u64 {
-    static BYTES: OnceLock<u64> = OnceLock::new();
-    *BYTES.get_or_init(|| {
-        let dir = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache");
+/// The CPU's last-level (largest) data cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastLevelCache {
+    /// Bytes of the instance one core uses.
+    pub per_core: u64,
+    /// Bytes of every distinct instance together (several on multi-die and multi-socket CPUs):
+    /// what data shared by all cores can occupy.
+    pub total: u64,
+}
+
+/// The last-level cache from Linux's sysfs (each distinct instance counted once, by the CPUs that
+/// share it); 32 MiB for both where the OS does not say (a generous guess: data that small may sit
+/// in cache on most machines).
+pub fn last_level_cache() -> LastLevelCache {
+    static CACHE: OnceLock<LastLevelCache> = OnceLock::new();
+    *CACHE.get_or_init(|| {
         let read = |p: std::path::PathBuf| std::fs::read_to_string(p).ok();
-        (0..8)
-            .filter_map(|i| {
+        // (level, shared CPUs, bytes) of every data or unified cache of every CPU.
+        let mut caches: Vec<(u32, String, u64)> = Vec::new();
+        for cpu in 0..cpu_threads().max(1) {
+            let dir = std::path::PathBuf::from(format!("/sys/devices/system/cpu/cpu{cpu}/cache"));
+            for i in 0..8 {
                 let index = dir.join(format!("index{i}"));
-                let kind = read(index.join("type"))?;
+                let Some(kind) = read(index.join("type")) else {
+                    continue;
+                };
                 if kind.trim() == "Instruction" {
-                    return None;
+                    continue;
                 }
-                parse_cache_size(&read(index.join("size"))?)
-            })
-            .max()
-            .unwrap_or(32 << 20)
+                let level = read(index.join("level")).and_then(|l| l.trim().parse().ok());
+                let shared = read(index.join("shared_cpu_list")).unwrap_or_default();
+                let size = read(index.join("size")).and_then(|t| parse_cache_size(&t));
+                if let (Some(level), Some(size)) = (level, size) {
+                    caches.push((level, shared.trim().to_string(), size));
+                }
+            }
+        }
+        let Some(top) = caches.iter().map(|c| c.0).max() else {
+            return LastLevelCache {
+                per_core: 32 << 20,
+                total: 32 << 20,
+            };
+        };
+        let mut instances: Vec<(String, u64)> = caches
+            .into_iter()
+            .filter(|c| c.0 == top)
+            .map(|c| (c.1, c.2))
+            .collect();
+        instances.sort();
+        instances.dedup();
+        LastLevelCache {
+            per_core: instances.iter().map(|i| i.1).max().unwrap_or(32 << 20),
+            total: instances.iter().map(|i| i.1).sum(),
+        }
     })
 }
 
@@ -74,6 +110,10 @@ mod tests {
         assert_eq!(parse_cache_size("8M"), Some(8 << 20));
         assert_eq!(parse_cache_size("512"), Some(512));
         assert_eq!(parse_cache_size("big"), None);
-        assert!(last_level_cache_bytes() >= 1 << 16);
+        let llc = last_level_cache();
+        assert!(
+            llc.per_core >= 1 << 16 && llc.total >= llc.per_core,
+            "{llc:?}"
+        );
     }
 }

@@ -131,6 +131,9 @@ fn print_probe(adapter: &str, backend: Option<&str>) -> anyhow::Result<u8> {
             g.round_trip_us
         );
     }
+    for f in &c.gpu_failures {
+        println!("{}: the probe failed: {}", f.device, f.error);
+    }
     if opened.contexts.is_empty() {
         println!("{}", gpu::NO_ADAPTER_HINT);
     }

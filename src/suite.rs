@@ -192,7 +192,7 @@ pub fn run_suite(
             .zip(run.time_s.as_ref())
             .map(|(b, t)| b / t.median);
         if let Some(c) = &options.ceilings {
-            let (ceiling, pct, note) = peak(&run, gpu, problem.n(), c);
+            let (ceiling, pct, note) = peak(&run, gpu, problem.n(), c, machine::last_level_cache());
             (run.peak_gb_s, run.peak_pct) = (ceiling, pct);
             if let Some(note) = note {
                 run.message = [run.message.as_str(), note.as_str()]

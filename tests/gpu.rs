@@ -303,3 +303,51 @@ fn unknown_adapters_are_errors_listing_the_real_ones() {
         refuses(&args, &ctx.info.name);
     }
 }
+
+#[test]
+fn the_adapter_has_a_ceiling_of_its_own_and_gpu_rows_are_held_against_it() {
+    let Some(ctx) = gpu_or_skip("GPU ceiling") else {
+        return;
+    };
+    let c = gdbench::probe::gpu_ceilings(&ctx).unwrap_or_else(|e| panic!("the probe failed: {e}"));
+    assert!(c.read_gb_s > 0.0 && c.round_trip_us > 0.0, "{c:?}");
+    assert!(
+        matches!(c.timed_by.as_str(), "timestamps" | "wall clock"),
+        "{c:?}"
+    );
+    // Two arrays of up to 256 MiB each, or what one binding holds.
+    let per_array = (256u64 << 20).min(ctx.limits.max_storage_buffer_binding_size) / 16 * 16;
+    assert_eq!(c.buffer_bytes, 2 * per_array, "{c:?}");
+    // A run with the probe carries it, and a GPU row big enough to leave any cache is held to it.
+    let out = gdbench(&[
+        "--n",
+        "20000000",
+        "--epochs",
+        "2",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--solvers",
+        "gpu-fused",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let gpu = r["ceilings"]["gpu"].as_array().unwrap();
+    assert_eq!(gpu.len(), 1, "{}", r["ceilings"]);
+    assert!(gpu[0]["read_gb_s"].as_f64().unwrap() > 0.0);
+    assert!(r["ceilings"]["gpu_failures"].as_array().unwrap().is_empty());
+    let run = &r["runs"][0];
+    assert_eq!(run["peak_gb_s"], gpu[0]["read_gb_s"], "{run}");
+    let message = run["message"].as_str().unwrap();
+    match run["peak_pct"].as_f64() {
+        Some(pct) => assert!(pct > 0.0 && pct <= 110.0, "{run}"),
+        // 160 MB of f32 data may still sit in a software adapter's host cache.
+        None => assert!(
+            message.contains("in cache") || message.contains("suspect"),
+            "{run}"
+        ),
+    }
+}

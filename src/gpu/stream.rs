@@ -1,12 +1,10 @@
 //! An adapter's own ceilings, measured with a kernel that belongs to no solver: the read
-//! bandwidth of a streaming read-reduce over two large arrays (`shaders/probe.wgsl`, built in
-//! even when `--shaders` replaces the solvers' kernels), timed by timestamp queries over at least
-//! [`MIN_GPU_WORK`] of GPU work where the adapter has them; and the round trip of one empty
+//! bandwidth of a streaming read-reduce over two large arrays (`shaders/probe.wgsl`, always the
+//! built-in one), one dispatch making as many passes as give at least [`MIN_GPU_WORK`] of GPU
+//! work, timed by timestamp queries where the adapter has them; and the round trip of one empty
 //! submission and its wait, measured alone.
 
 use std::time::{Duration, Instant};
-
-use wgpu::util::DeviceExt;
 
 use super::buffers::{self, Params};
 use super::context::GpuContext;
@@ -24,6 +22,13 @@ pub const MIN_GPU_WORK: Duration = Duration::from_millis(50);
 
 /// Workgroups of the grid-stride loop: enough to fill any current GPU.
 const MAX_WORKGROUPS: u32 = 4096;
+
+/// Loop iterations one invocation may run in a dispatch (llvmpipe silently stops an invocation
+/// after 65 535; see `PERSISTENT_LOOP_BUDGET`).
+const LOOP_BUDGET: u64 = super::solver::PERSISTENT_LOOP_BUDGET;
+
+/// Most passes over the arrays one dispatch makes.
+const MAX_PASSES: u32 = 4096;
 
 /// Invocations per workgroup.
 const WORKGROUP: u32 = 256;
@@ -105,16 +110,12 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
         });
     }
     let partials = buffers::pairs(ctx, "probe partials", u64::from(groups));
-    let params = ctx
-        .device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("probe params"),
-            contents: bytemuck::bytes_of(&Params {
-                n: vec4s,
-                ..Params::default()
-            }),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+    let params = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("probe params"),
+        size: std::mem::size_of::<Params>() as u64,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
     let kernel = pipeline(
         ctx,
         &KernelSources::builtin(),
@@ -134,9 +135,16 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
             })
             .collect::<Vec<_>>(),
     });
-    // Runs `count` dispatches in one pass and returns (wall seconds, GPU seconds if timed).
+    let round_trip = round_trip_us(ctx)? * 1e-6;
+    // One dispatch of `passes` passes: (wall seconds, GPU seconds if validly timed).
     let mut timer = PassTimer::new(ctx);
-    let mut run = |count: u32| -> Result<(f64, Option<f64>)> {
+    let mut run = |passes: u32| -> Result<(f64, Option<f64>)> {
+        let p = Params {
+            n: vec4s,
+            epochs: passes,
+            ..Params::default()
+        };
+        ctx.queue.write_buffer(&params, 0, bytemuck::bytes_of(&p));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         if let Some(t) = timer.as_mut() {
             t.reset();
@@ -148,9 +156,7 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
             });
             pass.set_pipeline(&kernel);
             pass.set_bind_group(0, &bind_group, &[]);
-            for _ in 0..count {
-                pass.dispatch_workgroups(groups, 1, 1);
-            }
+            pass.dispatch_workgroups(groups, 1, 1);
         }
         let start = Instant::now();
         let index = ctx.queue.submit([encoder.finish()]);
@@ -165,17 +171,23 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
         };
         Ok((wall, gpu))
     };
-    // The first dispatch compiles and uploads; the second says how many make MIN_GPU_WORK.
+    // The first dispatch compiles and uploads; the second says how many passes make
+    // MIN_GPU_WORK. A timestamp reading far below the wall time less a round trip is not
+    // believed for that (too many passes could outlast the wait).
     run(1)?;
     let (wall, gpu) = run(1)?;
-    let one = gpu.unwrap_or(wall).max(1e-7);
-    let count = ((MIN_GPU_WORK.as_secs_f64() / one).ceil() as u32).clamp(1, 4096);
+    let one = gpu.unwrap_or(wall).max(wall - round_trip).max(1e-7);
+    let per_pass = u64::from(vec4s.div_ceil(groups * wg));
+    let budget = u32::try_from((LOOP_BUDGET / per_pass.max(1)).max(1)).unwrap_or(MAX_PASSES);
+    let passes = ((MIN_GPU_WORK.as_secs_f64() / one).ceil() as u32)
+        .clamp(1, MAX_PASSES)
+        .min(budget);
     let mut best: Option<(f64, &'static str)> = None;
     for _ in 0..ATTEMPTS {
-        let (wall, gpu) = run(count)?;
+        let (wall, gpu) = run(passes)?;
         let (seconds, how) = match gpu {
             Some(s) => (s, "timestamps"),
-            None => (wall, "wall clock"),
+            None => ((wall - round_trip).max(wall / 2.0), "wall clock"),
         };
         if best.is_none_or(|(b, _)| seconds < b) {
             best = Some((seconds, how));
@@ -184,7 +196,7 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
     let (seconds, timed_by) = best.expect("at least one attempt");
     let bytes = 2 * per_array;
     Ok(StreamRead {
-        read_gb_s: bytes as f64 * f64::from(count) / seconds / 1e9,
+        read_gb_s: bytes as f64 * f64::from(passes) / seconds / 1e9,
         bytes,
         timed_by,
     })

@@ -50,8 +50,12 @@ pub struct CsvRow {
     pub spot_tolerance: Option<f64>,
     /// Spot check: verdict.
     pub spot_status: Option<String>,
+    /// Reference row: epochs of the cross-check.
+    pub cross_check_epochs: Option<u64>,
     /// Reference row: relative difference from cpu-moments.
     pub cross_check_max_rel_diff: Option<f64>,
+    /// Reference row: the cross-check's tolerance.
+    pub cross_check_tolerance: Option<f64>,
     /// Reference row: the cross-check's verdict.
     pub cross_check_status: Option<String>,
     /// Median wall time of the whole descent, s.
@@ -68,6 +72,8 @@ pub struct CsvRow {
     pub repeats: Option<usize>,
     /// Outlying repeats.
     pub outliers: Option<usize>,
+    /// Every timed repeat in seconds, in the order run, separated by `;`.
+    pub times_s: Option<String>,
     /// Untimed solves before timing.
     pub warmup: u32,
     /// Preparation, s.
@@ -130,7 +136,9 @@ impl CsvRow {
             spot_max_rel_diff: spot.and_then(|c| c.max_rel_diff),
             spot_tolerance: spot.map(|c| c.tolerance),
             spot_status: spot.map(|c| c.status.to_string()),
+            cross_check_epochs: cross.map(|c| c.epochs),
             cross_check_max_rel_diff: cross.and_then(|c| c.max_rel_diff),
+            cross_check_tolerance: cross.map(|c| c.tolerance),
             cross_check_status: cross.map(|c| c.status.to_string()),
             median_s: t.map(|t| t.median),
             min_s: t.map(|t| t.min),
@@ -139,6 +147,13 @@ impl CsvRow {
             stddev_s: t.map(|t| t.stddev),
             repeats: t.map(|t| t.repeats.len()),
             outliers: t.map(|t| t.outliers),
+            times_s: t.map(|t| {
+                t.repeats
+                    .iter()
+                    .map(f64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(";")
+            }),
             warmup: run.warmup,
             prepare_s: run.prepare_s,
             setup_s: p.map(|p| p.setup_s),
@@ -202,6 +217,9 @@ pub fn render_markdown(report: &Report) -> String {
         "**gdbench {}**: N = {}, {} epochs, mu = {}, on {} ({} threads)\n\n",
         report.gdbench_version, p.n, p.epochs, p.mu, report.machine.cpu, report.machine.threads
     );
+    if let Some(line) = super::instability(p) {
+        out += &format!("> **Warning**: {line}\n\n");
+    }
     out += &format!(
         "| solver | device | prec | w0 | w1 | Δ ref | verdict | median | min … max | reps | µs/epoch | GB/s | × {} |\n",
         report.baseline

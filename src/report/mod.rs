@@ -41,6 +41,17 @@ pub struct Report {
     pub runs: Vec<RunReport>,
 }
 
+/// One line for a problem whose step size is at or above the stability limit (every row is then
+/// `diverged`), with the largest stable step; `None` when the descent converges.
+pub fn instability(problem: &ProblemSummary) -> Option<String> {
+    (problem.mu >= problem.max_stable_mu).then(|| {
+        format!(
+            "mu = {} is at or above the stability limit 2/λ_max = {:.6e} for this data: the descent diverges, so every row is `diverged` (use --mu below it)",
+            problem.mu, problem.max_stable_mu
+        )
+    })
+}
+
 /// The host's CPU and OS.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Machine {
@@ -181,7 +192,8 @@ pub struct RunReport {
     /// The measured read ceiling this row is held against, GB/s: one core, all cores, or its
     /// adapter (see `ceilings`).
     pub peak_gb_s: Option<f64>,
-    /// effective_gb_s as a percentage of peak_gb_s (above 100 when the data fits in caches).
+    /// effective_gb_s as a percentage of peak_gb_s; null when the data fits in a cache or the share
+    /// would exceed 110 % (the message says which).
     pub peak_pct: Option<f64>,
     /// Baseline median over this run's median.
     pub speedup: Option<f64>,

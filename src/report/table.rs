@@ -44,11 +44,8 @@ pub fn render_table(report: &Report, color: bool) -> String {
          host:    {} ({} threads, {} kernels, {}/{})\n\n",
         report.gdbench_version, p.n, p.epochs, p.mu, m.cpu, m.threads, m.simd, m.os, m.arch
     );
-    if p.mu >= p.max_stable_mu {
-        out += &format!(
-            "warning: mu = {} is at or above the stability limit 2/λ_max = {:.6e} for this data: the descent diverges, so every row is `diverged` (use --mu below it)\n\n",
-            p.mu, p.max_stable_mu
-        );
+    if let Some(line) = super::instability(p) {
+        out += &format!("warning: {line}\n\n");
     }
 
     if let Some(c) = &report.ceilings {

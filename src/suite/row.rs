@@ -3,7 +3,7 @@
 
 use crate::bench::{BenchSettings, Measurement};
 use crate::error::GdError;
-use crate::machine;
+use crate::machine::LastLevelCache;
 use crate::probe::Ceilings;
 use crate::report::{PhaseTimes, RunReport};
 use crate::solver::{DeviceType, Outcome, Precision, SolverInfo};
@@ -87,13 +87,14 @@ pub fn figures(n: usize, epochs: u64, median_s: f64, bytes_per_sample: Option<f6
 }
 
 /// The ceiling a row is held against and its share of it, or a note saying why none is claimed:
-/// data in a cache has no share of memory bandwidth, and a share over [`OVER_CEILING_PCT`] means
-/// the ceiling, not the row, is wrong.
+/// data in a cache (`llc`, the host's last-level cache, for CPU-type devices) has no share of
+/// memory bandwidth, and a share over [`OVER_CEILING_PCT`] means the ceiling, not the row, is wrong.
 pub fn peak(
     run: &RunReport,
     gpu: bool,
     n: usize,
     ceilings: &Ceilings,
+    llc: LastLevelCache,
 ) -> (Option<f64>, Option<f64>, Option<String>) {
     let Some(gb_s) = run.effective_gb_s else {
         return (None, None, None);
@@ -114,10 +115,29 @@ pub fn peak(
         None
     };
     let Some(ceiling) = ceiling else {
-        return (None, None, None);
+        let note = gpu
+            .then(|| {
+                ceilings
+                    .gpu_failures
+                    .iter()
+                    .find(|f| f.device == run.device)
+            })
+            .flatten()
+            .map(|f| {
+                format!(
+                    "no share of a ceiling: the probe failed on this adapter ({})",
+                    f.error
+                )
+            });
+        return (None, None, note);
     };
     let bytes = n as f64 * bytes_per_sample(run.precision);
-    let llc = machine::last_level_cache_bytes() as f64;
+    // One thread's data can fill its own cache instance; several threads' data, every instance.
+    let llc = if run.threads > 1 {
+        llc.total
+    } else {
+        llc.per_core
+    } as f64;
     if run.device_type == DeviceType::Cpu && bytes <= 2.0 * llc {
         let note = format!(
             "in cache: {} of data beside a {} last-level cache, so no share of memory bandwidth",
@@ -269,7 +289,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     if let Some(v) = diff.filter(|_| !row.reference) {
         run.max_abs_diff = Some(v.max_abs_diff).filter(|v| v.is_finite());
         run.max_rel_diff = Some(v.max_rel_diff).filter(|v| v.is_finite());
-        run.tolerance = Some(v.tolerance);
+        run.tolerance = Some(v.tolerance).filter(|t| t.is_finite());
     }
     run.diverged_at_epoch = m.outcome.diverged_at;
     let epochs_run = m.outcome.diverged_at.unwrap_or(j.expect.epochs);
@@ -368,45 +388,82 @@ mod tests {
                 timed_by: "timestamps".into(),
                 round_trip_us: 20.0,
             }],
+            gpu_failures: Vec::new(),
         };
         (run_report(row, Ok(m), j), ceilings)
     }
+
+    /// A 32 MiB last-level cache, whatever this machine has.
+    const LLC: LastLevelCache = LastLevelCache {
+        per_core: 32 << 20,
+        total: 64 << 20,
+    };
 
     #[test]
     fn derived_figures_follow_independent_formulas_in_each_precision() {
         let n = 20_000_000;
         for (precision, bytes) in [(Precision::F32, 8.0), (Precision::F64, 16.0)] {
-            let (run, ceilings) = hand_made(precision, false, n);
+            let (run, mut ceilings) = hand_made(precision, false, n);
             assert_eq!(run.status, Status::Ok, "{}", run.message);
             let epoch_s = 0.25 / 40.0;
             let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
             assert!(close(run.epoch_us.unwrap(), 6250.0));
             assert!(close(run.epochs_per_s.unwrap(), 160.0));
+            // 20 M samples × 8 or 16 bytes in 6.25 ms: 25.6 or 51.2 GB/s.
             let gb_s = n as f64 * bytes / epoch_s / 1e9;
+            let by_hand = if bytes == 8.0 { 25.6 } else { 51.2 };
+            assert!((gb_s - by_hand).abs() < 1e-9, "{gb_s}");
             assert!(close(run.effective_gb_s.unwrap(), gb_s), "{precision}");
             assert!(close(run.gflop_s.unwrap(), 6.0 * n as f64 / epoch_s / 1e9));
-            // 20 M samples are far beyond any cache: the share of one core's 10 GB/s is shown...
-            let (ceiling, pct, note) = peak(&run, false, n, &ceilings);
-            assert_eq!(ceiling, Some(10.0));
-            if gb_s <= 11.0 {
-                assert!(close(pct.unwrap(), 100.0 * gb_s / 10.0) && note.is_none());
-            } else {
-                // ...unless it is over 110 % of it: then the ceiling is suspect, not the row.
-                assert!(pct.is_none() && note.unwrap().contains("ceiling is suspect"));
-            }
+            // Far beyond the cache: the share of one core's ceiling is shown...
+            ceilings.cpu.read_gb_s_one_core = 60.0;
+            let (ceiling, pct, note) = peak(&run, false, n, &ceilings, LLC);
+            assert_eq!(ceiling, Some(60.0));
+            assert!(
+                close(pct.unwrap(), 100.0 * gb_s / 60.0) && note.is_none(),
+                "{precision}"
+            );
+            // ...unless it is over 110 % of it: then the ceiling is suspect, not the row.
+            ceilings.cpu.read_gb_s_one_core = gb_s / 1.2;
+            let (_, pct, note) = peak(&run, false, n, &ceilings, LLC);
+            assert!(pct.is_none() && note.unwrap().contains("ceiling is suspect"));
         }
     }
 
     #[test]
     fn data_in_cache_gets_no_share_of_memory_bandwidth() {
-        let (run, ceilings) = hand_made(Precision::F64, false, 1000);
-        let (_, pct, note) = peak(&run, false, 1000, &ceilings);
+        // 1 M f64 samples are 16 MiB: within twice one core's 32 MiB cache.
+        let (run, ceilings) = hand_made(Precision::F64, false, 1_000_000);
+        let (_, pct, note) = peak(&run, false, 1_000_000, &ceilings, LLC);
         assert_eq!(pct, None);
         assert!(note.unwrap().starts_with("in cache"));
+        // 6 M samples (96 MiB) are beyond one core's cache, but within all cores' for 2 threads.
+        let (mut run, mut ceilings) = hand_made(Precision::F64, false, 6_000_000);
+        ceilings.cpu.read_gb_s_one_core = 100.0;
+        ceilings.cpu.read_gb_s_all_cores = 200.0;
+        assert!(peak(&run, false, 6_000_000, &ceilings, LLC).1.is_some());
+        run.threads = 2;
+        assert!(peak(&run, false, 6_000_000, &ceilings, LLC).1.is_none());
         let (run, ceilings) = hand_made(Precision::F32, true, 1000);
-        let (ceiling, pct, note) = peak(&run, true, 1000, &ceilings);
+        let (ceiling, pct, note) = peak(&run, true, 1000, &ceilings, LLC);
         assert_eq!((ceiling, pct), (Some(1000.0), None));
         assert!(note.unwrap().contains("GPU's caches"));
+    }
+
+    #[test]
+    fn a_failed_gpu_probe_is_said_on_the_row() {
+        let (run, mut ceilings) = hand_made(Precision::F32, true, 100_000_000);
+        ceilings.gpu[0].device = "another GPU".into();
+        ceilings.gpu_failures.push(crate::probe::ProbeFailure {
+            device: run.device.clone(),
+            error: "out of memory".into(),
+        });
+        let (ceiling, pct, note) = peak(&run, true, 100_000_000, &ceilings, LLC);
+        assert_eq!((ceiling, pct), (None, None));
+        assert!(
+            note.unwrap()
+                .contains("the probe failed on this adapter (out of memory)")
+        );
     }
 
     #[test]
