@@ -244,10 +244,16 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
         );
         assert_eq!(run["device_type"], expected_type.as_str());
         assert_eq!(run["precision"], "f32");
-        assert!(
-            matches!(run["status"].as_str(), Some("ok" | "unavailable")),
-            "{run}"
-        );
+        // Every strategy runs, but one the adapter has no feature for (subgroups on GL).
+        let solver = SolverId::from_name(run["solver"].as_str().unwrap()).unwrap();
+        match run["status"].as_str() {
+            Some("ok") => {}
+            Some("unavailable") => assert!(
+                may_be_unavailable(solver, &ctx, run["message"].as_str().unwrap()),
+                "{run}"
+            ),
+            _ => panic!("{run}"),
+        }
         if run["status"] == "ok" {
             let phases = &run["phases"];
             assert!(phases["upload_s"].as_f64().unwrap() > 0.0, "{phases}");

@@ -389,7 +389,7 @@ impl Solver for GpuSolver {
 
 /// Waits (at most [`WAIT_TIMEOUT`]) for submission `index` on `ctx`, then reports any fault wgpu
 /// raised meanwhile.
-fn wait_for(ctx: &GpuContext, index: wgpu::SubmissionIndex) -> Result<()> {
+pub(super) fn wait_for(ctx: &GpuContext, index: wgpu::SubmissionIndex) -> Result<()> {
     ctx.device
         .poll(wgpu::PollType::Wait {
             submission_index: Some(index),

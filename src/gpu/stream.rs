@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::buffers::{self, Params};
 use super::context::GpuContext;
 use super::kernels::{KernelFile, KernelSources, pipeline};
-use super::solver::WAIT_TIMEOUT;
+use super::solver::wait_for as wait;
 use super::timestamps::PassTimer;
 use crate::error::{GdError, Result};
 
@@ -45,18 +45,6 @@ pub struct StreamRead {
     pub bytes: u64,
     /// `"timestamps"` or `"wall clock"` (the adapter has no valid timestamps).
     pub timed_by: &'static str,
-}
-
-fn wait(ctx: &GpuContext, index: wgpu::SubmissionIndex) -> Result<()> {
-    ctx.device
-        .poll(wgpu::PollType::Wait {
-            submission_index: Some(index),
-            timeout: Some(WAIT_TIMEOUT),
-        })
-        .map_err(|e| GdError::Gpu {
-            message: format!("waiting for the GPU failed: {e}"),
-        })?;
-    ctx.take_error()
 }
 
 /// A storage buffer of `bytes` (a multiple of 16) filled with a non-zero pattern, so no memory
