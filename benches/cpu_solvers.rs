@@ -2,7 +2,7 @@
 //!
 //! Each iteration is a whole descent of a few epochs from a prepared solver, so the figure is
 //! the per-call cost that `gdbench run` divides into µs per epoch. Run: `cargo bench`
-//! (`cargo bench -- --test` runs each once, as CI does, so the benches cannot rot).
+//! (`cargo bench --benches -- --test` runs each once, as CI does, so the benches cannot rot).
 
 use std::hint::black_box;
 

@@ -51,6 +51,8 @@ pub struct GpuCeilings {
     pub buffer_bytes: u64,
     /// `timestamps` or `wall clock`.
     pub timed_by: String,
+    /// Seconds of GPU work the measurement spanned.
+    pub measured_s: f64,
     /// Median round trip of one empty submission and its wait, µs.
     pub round_trip_us: f64,
 }
@@ -232,6 +234,7 @@ pub fn gpu_ceilings(ctx: &Arc<GpuContext>) -> Result<GpuCeilings> {
         read_gb_s: read.read_gb_s,
         buffer_bytes: read.bytes,
         timed_by: read.timed_by.to_string(),
+        measured_s: read.measured_s,
         round_trip_us: stream::round_trip_us(ctx)?,
     })
 }

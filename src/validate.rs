@@ -56,6 +56,8 @@
 pub mod curvature;
 pub mod rounding;
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use crate::cpu::descend_on_moments;
@@ -99,7 +101,8 @@ impl std::fmt::Display for Status {
 }
 
 /// What is known of a problem before any solver runs: stability, tolerances, the independent
-/// cross-check's answer.
+/// cross-check's answer. The f32 model (O(epochs)) is run on first use only, so runs without an
+/// f32 row do not pay for it.
 #[derive(Debug, Clone)]
 pub struct Expectations {
     /// The Hessian's eigen-decomposition (exact data).
@@ -112,39 +115,34 @@ pub struct Expectations {
     pub epochs: u64,
     /// Epochs of the spot check.
     pub spot_epochs: u64,
-    /// The f32 model of the full descent and of the spot check (none when it does not converge).
-    pub f32: Option<(F32Bound, F32Bound)>,
     /// The descent from compensated moments, full and spot: what the reference is checked against.
     pub moments: (Outcome, Outcome),
+    /// The problem, for the f32 model.
+    problem: Problem,
+    /// The f32 model of the full descent and of the spot check, once asked for.
+    f32: OnceLock<Option<(F32Bound, F32Bound)>>,
 }
 
 impl Expectations {
-    /// Analyses `problem`: O(N) once per dataset for the sums, then O(epochs).
+    /// Analyses `problem`: O(N) once per dataset for the sums, then O(epochs) for the moments.
     pub fn of(problem: &Problem) -> Self {
         let exact = problem.data().sums();
         let curvature = Curvature::of(exact);
-        let max_stable_mu = curvature.max_stable_mu();
         let (mu, epochs) = (problem.mu(), problem.epochs());
         let spot_epochs = epochs.min(SPOT_EPOCHS);
         let limit = problem.sane_bound();
-        let f32 = (mu < max_stable_mu).then(|| {
-            let rounded = DataSums::of(problem.x(), problem.d(), Rounding::F32);
-            (
-                f32_bound(exact, &rounded, mu, epochs),
-                f32_bound(exact, &rounded, mu, spot_epochs),
-            )
-        });
         Self {
             curvature,
             mu,
-            max_stable_mu,
+            max_stable_mu: curvature.max_stable_mu(),
             epochs,
             spot_epochs,
-            f32,
             moments: (
                 descend_on_moments(exact, mu, epochs, limit),
                 descend_on_moments(exact, mu, spot_epochs, limit),
             ),
+            problem: problem.clone(),
+            f32: OnceLock::new(),
         }
     }
 
@@ -153,20 +151,47 @@ impl Expectations {
         self.mu < self.max_stable_mu
     }
 
-    /// Relative tolerance of the full descent in `precision`.
+    /// The f32 model of the full descent and of the spot check; none when the descent does not
+    /// converge (then nothing is compared). Run on first use.
+    pub fn f32_bounds(&self) -> Option<&(F32Bound, F32Bound)> {
+        self.f32
+            .get_or_init(|| {
+                self.converges().then(|| {
+                    let p = &self.problem;
+                    let rounded = DataSums::of(p.x(), p.d(), Rounding::F32);
+                    let exact = p.data().sums();
+                    (
+                        f32_bound(exact, &rounded, self.mu, self.epochs),
+                        f32_bound(exact, &rounded, self.mu, self.spot_epochs),
+                    )
+                })
+            })
+            .as_ref()
+    }
+
+    /// Relative tolerance of the full descent in `precision` (NaN: nothing can pass).
     pub fn tolerance(&self, precision: Precision) -> f64 {
-        match (precision, &self.f32) {
-            (Precision::F32, Some((full, _))) => full.tolerance(),
-            _ => F64_TOLERANCE,
+        match precision {
+            Precision::F32 => self
+                .f32_bounds()
+                .map_or(f64::NAN, |(full, _)| full.tolerance()),
+            Precision::F64 => F64_TOLERANCE,
         }
     }
 
-    /// Relative tolerance of the spot check in `precision`.
+    /// Relative tolerance of the spot check in `precision` (NaN: nothing can pass).
     pub fn spot_tolerance(&self, precision: Precision) -> f64 {
-        match (precision, &self.f32) {
-            (Precision::F32, Some((_, spot))) => spot.tolerance(),
-            _ => F64_TOLERANCE,
+        match precision {
+            Precision::F32 => self
+                .f32_bounds()
+                .map_or(f64::NAN, |(_, spot)| spot.tolerance()),
+            Precision::F64 => F64_TOLERANCE,
         }
+    }
+
+    /// True when the problem converges in f64 but its f32 copy (step and data rounded) does not.
+    fn f32_unstable(&self) -> bool {
+        self.f32_bounds().is_some_and(|(full, _)| !full.converges)
     }
 }
 
@@ -225,6 +250,14 @@ pub fn judge(
             ),
         };
         (Status::Diverged, message)
+    } else if precision == Precision::F32 && expect.f32_unstable() {
+        (
+            Status::Diverged,
+            format!(
+                "rounded to f32, the step is at or above the f32 problem's stability limit (mu is within rounding of 2/λ_max = {:.6e}): an f32 descent cannot converge",
+                expect.max_stable_mu
+            ),
+        )
     } else if let Some(epoch) = outcome.diverged_at {
         (
             Status::Mismatch,

@@ -254,6 +254,8 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
             notes.push(spot_note(&check));
         }
         run.spot_check = Some(check);
+    } else {
+        notes.push("spot check not run (interrupted, or the peer sent none)".into());
     }
     notes.extend(m.time.noise_warning());
     let repeats = m.time.repeats.len();
@@ -386,6 +388,7 @@ mod tests {
                 read_gb_s: 1000.0,
                 buffer_bytes: 1 << 30,
                 timed_by: "timestamps".into(),
+                measured_s: 0.05,
                 round_trip_us: 20.0,
             }],
             gpu_failures: Vec::new(),

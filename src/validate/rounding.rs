@@ -50,6 +50,9 @@ pub fn ulp32(v: f64) -> f64 {
 pub struct F32Bound {
     /// Epochs modelled.
     pub epochs: u64,
+    /// Whether the f32 problem itself converges: its step (mu and 2/N rounded to f32) below the
+    /// rounded data's `2/λ_max`. A step within rounding of the limit can converge in f64 only.
+    pub converges: bool,
     /// The f64 descent on the exact data (from moments): the scale differences are relative to.
     pub reference: [f64; 2],
     /// The exact descent on the f32-rounded problem minus `reference`: known, not bounded.
@@ -78,11 +81,14 @@ impl F32Bound {
     }
 
     /// The relative tolerance: the allowance over the reference's largest weight (the same
-    /// scale `max_rel_diff` uses), never below one f32 rounding.
+    /// scale `max_rel_diff` uses), never below one f32 rounding; NaN (nothing passes) when the
+    /// f32 problem does not converge or the allowance is not finite.
     pub fn tolerance(&self) -> f64 {
         let scale = self.reference[0].abs().max(self.reference[1].abs());
         let [a, b] = self.allowance();
-        if scale > 0.0 {
+        if !(self.converges && a.is_finite() && b.is_finite()) {
+            f64::NAN
+        } else if scale > 0.0 {
             (a.max(b) / scale).max(U32)
         } else {
             U32
@@ -130,12 +136,13 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
     let mut sweep = [0.0f64; 2];
     let mut previous = [f64::NAN; 2];
     let mut elapsed = 0.0f64;
-    // Once every quantity repeats exactly from one epoch to the next (the shadow and the
-    // reference have reached their f64 fixed points, and the epochs elapsed exceed every
-    // direction's memory), the remaining epochs would change nothing: stop there.
+    // Once every quantity repeats exactly, epoch after epoch or every other epoch (the shadow and
+    // the reference have reached their f64 fixed points or 2-cycles, and the epochs elapsed
+    // exceed every direction's memory), the remaining epochs change nothing but that parity:
+    // stop there, on the state the last epoch would have.
     let settled_after = 2.0 * memory.iter().copied().fold(0.0, f64::max);
-    let mut last_state = None;
-    for _ in 0..epochs {
+    let mut history: [Option<[[f64; 2]; 7]>; 2] = [None, None];
+    for done in 1..=epochs {
         elapsed += 1.0;
         let g = rounded.error_sums(w);
         let squared = rounded.squared_error(w);
@@ -206,10 +213,14 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
         let state = [
             w, reference, variance, systematic, gradient, sweep, previous,
         ];
-        if elapsed > settled_after && last_state == Some(state) {
+        if elapsed > settled_after && history[1] == Some(state) {
+            if (epochs - done) % 2 == 1 {
+                [w, reference, variance, systematic, gradient, sweep, _] =
+                    history[0].expect("two states back implies one");
+            }
             break;
         }
-        last_state = Some(state);
+        history = [Some(state), history[0]];
     }
     let linear =
         |modes: [f64; 2]| [0, 1].map(|j| v[0][j].abs() * modes[0] + v[1][j].abs() * modes[1]);
@@ -218,6 +229,7 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
     };
     F32Bound {
         epochs,
+        converges: step * n / 2.0 * curv.lambda[1] < 2.0,
         reference,
         shift: [w[0] - reference[0], w[1] - reference[1]],
         random: quadratic(variance),
@@ -279,6 +291,37 @@ mod tests {
         assert!(start.elapsed().as_secs_f64() < 5.0);
         assert_eq!(long.allowance(), very_long.allowance());
         assert_eq!(long.reference, very_long.reference);
+    }
+
+    #[test]
+    fn a_settled_model_stops_early_near_the_stability_limit_too() {
+        // At 99 % of the limit the fast direction flips sign every epoch: a 2-cycle, not a fixed
+        // point. Stopping early must land on the same parity as running every epoch.
+        let data = Dataset::synthetic(50, 0.1, 9).unwrap();
+        let (x, d) = (data.x(), data.d());
+        let exact = DataSums::of(x, d, Rounding::None);
+        let rounded = DataSums::of(x, d, Rounding::F32);
+        let limit = Curvature::of(&exact).max_stable_mu();
+        for epochs in [40_000, 40_001] {
+            let all = f32_bound(&exact, &rounded, 0.99 * limit, epochs);
+            let start = std::time::Instant::now();
+            let many = f32_bound(&exact, &rounded, 0.99 * limit, 1_000_000_000 + epochs);
+            assert!(start.elapsed().as_secs_f64() < 5.0, "did not stop early");
+            assert_eq!(all.allowance(), many.allowance(), "{epochs}");
+            assert_eq!(all.reference, many.reference, "{epochs}");
+        }
+    }
+
+    #[test]
+    fn a_step_that_rounds_past_the_limit_has_no_f32_tolerance() {
+        let data = Dataset::synthetic(1000, 0.1, 9).unwrap();
+        let (x, d) = (data.x(), data.d());
+        let exact = DataSums::of(x, d, Rounding::None);
+        let rounded = DataSums::of(x, d, Rounding::F32);
+        let limit = Curvature::of(&rounded).max_stable_mu();
+        let b = f32_bound(&exact, &rounded, limit * (1.0 + 1e-6), 100);
+        assert!(!b.converges && b.tolerance().is_nan(), "{b:?}");
+        assert!(f32_bound(&exact, &rounded, limit * 0.5, 100).converges);
     }
 
     #[test]
