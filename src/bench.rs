@@ -222,13 +222,27 @@ pub fn measure<'p>(
     })
 }
 
-/// Up to [`KERNEL_SOLVES`] instrumented solves (as many as fit the budget, at least one) when the
-/// solver has GPU passes; `None` otherwise.
+/// Up to [`KERNEL_SOLVES`] instrumented solves (as many as fit the budget) when the solver has GPU
+/// passes; `None` otherwise. A solve longer than the whole budget is not repeated for this: the
+/// note says so rather than doubling a long run.
 fn kernel_times(
     solver: &mut dyn Solver,
     time: &TimeStats,
     settings: &BenchSettings,
 ) -> Result<Option<KernelTimes>> {
+    if !solver.has_gpu_passes() {
+        return Ok(None);
+    }
+    if time.median > settings.budget.as_secs_f64() {
+        return Ok(Some(KernelTimes {
+            median_s: None,
+            solves: 0,
+            note: Some(format!(
+                "kernel time not measured: one solve takes longer than the {:.0} s budget, and an instrumented solve would double the run",
+                settings.budget.as_secs_f64()
+            )),
+        }));
+    }
     let solves =
         auto_repeats(Duration::from_secs_f64(time.median), settings.budget).min(KERNEL_SOLVES);
     let mut readings = Vec::new();

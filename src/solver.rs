@@ -114,6 +114,11 @@ pub trait Solver {
         Phases::default()
     }
 
+    /// True for solvers whose passes [`Solver::kernel_time`] can time (GPU solvers).
+    fn has_gpu_passes(&self) -> bool {
+        false
+    }
+
     /// One whole solve with its GPU passes timed by timestamp queries: the kernel seconds, or why
     /// there is no valid reading. `None` for solvers without GPU passes. Never called inside a
     /// wall-timed repeat.

@@ -357,6 +357,10 @@ impl Solver for GpuSolver {
         self.run(epochs)
     }
 
+    fn has_gpu_passes(&self) -> bool {
+        true
+    }
+
     fn kernel_time(&mut self) -> Option<Result<KernelReading>> {
         match self.timer.get_mut() {
             Some(timer) => timer.reset(),

@@ -59,6 +59,9 @@ pub fn render_table(report: &Report, color: bool) -> String {
                 g.device, g.read_gb_s, g.round_trip_us
             );
         }
+        for f in &c.gpu_failures {
+            out += &format!("; {}: the probe failed ({})", f.device, f.error);
+        }
         out += " (% peak is GB/s against these, shown only for data beyond the caches)\n\n";
     }
     let baseline = format!("× {}", report.baseline);

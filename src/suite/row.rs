@@ -220,7 +220,6 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     let mut notes = Vec::new();
     // The reference is not judged against itself: it is cross-checked against cpu-moments (when
     // the step converges; otherwise it is as `diverged` as every other row).
-    let verdict = judge(&m.outcome, j.reference, info.precision, j.expect);
     let (status, verdict_note, diff) = if row.reference && j.expect.converges() {
         let c = cross_check(&m.outcome, j.expect);
         let note = match c.status {
@@ -238,6 +237,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         if row.reference {
             run.cross_check = Some(cross_check(&m.outcome, j.expect));
         }
+        let verdict = judge(&m.outcome, j.reference, info.precision, j.expect);
         (verdict.status, verdict.message.clone(), Some(verdict))
     };
     notes.push(verdict_note);
