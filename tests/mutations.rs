@@ -40,33 +40,36 @@ fn mutated(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-/// Runs `args` with the kernels of `dir`; returns the report and the exit code.
-fn run_with(dir: &tempfile::TempDir, args: &[&str]) -> (Value, Option<i32>) {
+/// Runs `args` with the built-in kernels changed by `edits`, asserts the run was caught (exit 3,
+/// no panic), and returns the GPU rows that ran, every one a `mismatch`. `None` (after a loud
+/// skip, or a failure in CI) when there is no adapter.
+fn caught(what: &str, edits: &[(&str, &str, &str)], args: &[&str]) -> Option<Vec<Value>> {
+    gpu_or_skip(what)?;
+    let dir = mutated(edits);
     let shaders = dir.path().to_str().unwrap();
     let out = gdbench(&[args, &["--shaders", shaders]].concat());
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    let report = serde_json::from_str(&stdout(&out))
+    let report: Value = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
-    (report, out.status.code())
-}
-
-/// The GPU rows of a report.
-fn gpu_rows(report: &Value) -> Vec<&Value> {
-    report["runs"]
+    assert_eq!(out.status.code(), Some(3), "{what}: {}", report["runs"]);
+    let rows: Vec<Value> = report["runs"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["solver"].as_str().unwrap().starts_with("gpu-"))
-        .collect()
+        .filter(|r| r["status"] != "unavailable")
+        .cloned()
+        .collect();
+    for run in &rows {
+        assert_eq!(run["status"], "mismatch", "{what}: {run}");
+    }
+    Some(rows)
 }
 
 #[test]
 fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
-    if gpu_or_skip("1 % step mutation").is_none() {
-        return;
-    }
     // Every kernel that updates w: multipass and batched (update), fused, persistent, subgroup.
-    let dir = mutated(&[
+    let edits = [
         (
             "update.wgsl",
             "w = w + params.mu * (params.scale * sums[0]);",
@@ -87,16 +90,13 @@ fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
             "w = w + params_finish.mu * (params_finish.scale * total);",
             "w = w + 1.01 * params_finish.mu * (params_finish.scale * total);",
         ),
-    ]);
-    let (r, code) = run_with(&dir, &[ARTICLE, &["--solvers", "gpu"]].concat());
-    assert_eq!(code, Some(3), "{}", r["runs"]);
-    let rows: Vec<&Value> = gpu_rows(&r)
-        .into_iter()
-        .filter(|run| run["status"] != "unavailable")
-        .collect();
-    assert!(rows.len() >= 4, "{}", r["runs"]);
+    ];
+    let args = [ARTICLE, &["--solvers", "gpu"]].concat();
+    let Some(rows) = caught("1 % step mutation", &edits, &args) else {
+        return;
+    };
+    assert!(rows.len() >= 4, "{rows:?}");
     for run in rows {
-        assert_eq!(run["status"], "mismatch", "{run}");
         // Caught by the full descent itself: its difference is far beyond the tolerance.
         let diff = run["max_rel_diff"].as_f64().unwrap();
         let tol = run["tolerance"].as_f64().unwrap();
@@ -106,58 +106,43 @@ fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
 }
 
 #[test]
-fn skipping_the_last_tile_of_samples_is_a_mismatch() {
-    if gpu_or_skip("skipped tile mutation").is_none() {
-        return;
+fn skipping_samples_is_a_mismatch() {
+    let args = [ARTICLE, &["--solvers", "gpu-fused"]].concat();
+    // Each workgroup covers WG·ITEMS samples: the last tile's worth; then just the last 100
+    // (1 % of the article's samples, what the old f32 tolerance let through).
+    for (what, bound) in [
+        (
+            "skipped tile mutation",
+            "        if i + WG * ITEMS < params_errors.n {",
+        ),
+        (
+            "last 100 samples mutation",
+            "        if i + 100u < params_errors.n {",
+        ),
+    ] {
+        let edits = [("fused.wgsl", "        if i < params_errors.n {", bound)];
+        let Some(rows) = caught(what, &edits, &args) else {
+            return;
+        };
+        assert_eq!(rows.len(), 1);
+        let message = rows[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("differs from the reference"),
+            "{what}: {message}"
+        );
+        assert_eq!(rows[0]["spot_check"]["status"], "mismatch", "{what}");
     }
-    // Each workgroup covers WG·ITEMS samples; the edited bound drops the last tile's worth.
-    let dir = mutated(&[(
-        "fused.wgsl",
-        "        if i < params_errors.n {",
-        "        if i + WG * ITEMS < params_errors.n {",
-    )]);
-    let (r, code) = run_with(&dir, &[ARTICLE, &["--solvers", "gpu-fused"]].concat());
-    assert_eq!(code, Some(3), "{}", r["runs"]);
-    let run = gpu_rows(&r)[0];
-    assert_eq!(run["status"], "mismatch", "{run}");
-    assert_eq!(run["spot_check"]["status"], "mismatch", "{run}");
-    assert!(
-        run["message"]
-            .as_str()
-            .unwrap()
-            .contains("differs from the reference")
-    );
-}
-
-#[test]
-fn dropping_the_last_100_samples_is_a_mismatch() {
-    if gpu_or_skip("last 100 samples mutation").is_none() {
-        return;
-    }
-    // 1 % of the article's samples: what the old f32 tolerance let through.
-    let dir = mutated(&[(
-        "fused.wgsl",
-        "        if i < params_errors.n {",
-        "        if i + 100u < params_errors.n {",
-    )]);
-    let (r, code) = run_with(&dir, &[ARTICLE, &["--solvers", "gpu-fused"]].concat());
-    assert_eq!(code, Some(3), "{}", r["runs"]);
-    let run = gpu_rows(&r)[0];
-    assert_eq!(run["status"], "mismatch", "{run}");
 }
 
 #[test]
 fn the_spot_check_catches_a_wrong_step_that_a_converged_run_hides() {
-    if gpu_or_skip("spot check mutation").is_none() {
-        return;
-    }
     // Long converged: a step 1 % off changes the way, not the destination. The full descent
     // passes; the 8-epoch spot check, where the step is everything, does not.
-    let dir = mutated(&[(
+    let edits = [(
         "persistent.wgsl",
         "w_shared = w_now + params.mu * (params.scale * total);",
         "w_shared = w_now + 1.01 * params.mu * (params.scale * total);",
-    )]);
+    )];
     let args = [
         "--n",
         "1000",
@@ -175,10 +160,10 @@ fn the_spot_check_catches_a_wrong_step_that_a_converged_run_hides() {
         "--solvers",
         "gpu-persistent",
     ];
-    let (r, code) = run_with(&dir, &args);
-    assert_eq!(code, Some(3), "{}", r["runs"]);
-    let run = gpu_rows(&r)[0];
-    assert_eq!(run["status"], "mismatch", "{run}");
+    let Some(rows) = caught("spot check mutation", &edits, &args) else {
+        return;
+    };
+    let run = &rows[0];
     assert!(
         run["max_rel_diff"].as_f64().unwrap() <= run["tolerance"].as_f64().unwrap(),
         "the long run alone would pass: {run}"

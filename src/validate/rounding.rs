@@ -252,6 +252,16 @@ mod tests {
         assert_eq!(ulp32(0.0), f64::from(f32::from_bits(1)));
     }
 
+    /// The exact and the f32-rounded sums of synthetic data (N samples, seed).
+    fn sums(n: usize, seed: u64) -> (DataSums, DataSums) {
+        let data = Dataset::synthetic(n, 0.1, seed).unwrap();
+        let (x, d) = (data.x(), data.d());
+        (
+            DataSums::of(x, d, Rounding::None),
+            DataSums::of(x, d, Rounding::F32),
+        )
+    }
+
     fn bound_for(problem: &Problem) -> F32Bound {
         let (x, d) = (problem.x(), problem.d());
         f32_bound(
@@ -280,10 +290,7 @@ mod tests {
 
     #[test]
     fn a_settled_model_stops_early_with_the_same_answer() {
-        let data = Dataset::synthetic(100, 0.1, 5).unwrap();
-        let (x, d) = (data.x(), data.d());
-        let exact = DataSums::of(x, d, Rounding::None);
-        let rounded = DataSums::of(x, d, Rounding::F32);
+        let (exact, rounded) = sums(100, 5);
         // mu·λ_min ≈ 0.06: settled long before 10⁵ epochs, so 10⁹ epochs cost no more.
         let long = f32_bound(&exact, &rounded, 0.2, 100_000);
         let start = std::time::Instant::now();
@@ -297,10 +304,7 @@ mod tests {
     fn a_settled_model_stops_early_near_the_stability_limit_too() {
         // At 99 % of the limit the fast direction flips sign every epoch: a 2-cycle, not a fixed
         // point. Stopping early must land on the same parity as running every epoch.
-        let data = Dataset::synthetic(50, 0.1, 9).unwrap();
-        let (x, d) = (data.x(), data.d());
-        let exact = DataSums::of(x, d, Rounding::None);
-        let rounded = DataSums::of(x, d, Rounding::F32);
+        let (exact, rounded) = sums(50, 9);
         let limit = Curvature::of(&exact).max_stable_mu();
         for epochs in [40_000, 40_001] {
             let all = f32_bound(&exact, &rounded, 0.99 * limit, epochs);
@@ -314,10 +318,7 @@ mod tests {
 
     #[test]
     fn a_step_that_rounds_past_the_limit_has_no_f32_tolerance() {
-        let data = Dataset::synthetic(1000, 0.1, 9).unwrap();
-        let (x, d) = (data.x(), data.d());
-        let exact = DataSums::of(x, d, Rounding::None);
-        let rounded = DataSums::of(x, d, Rounding::F32);
+        let (exact, rounded) = sums(1000, 9);
         let limit = Curvature::of(&rounded).max_stable_mu();
         let b = f32_bound(&exact, &rounded, limit * (1.0 + 1e-6), 100);
         assert!(!b.converges && b.tolerance().is_nan(), "{b:?}");
