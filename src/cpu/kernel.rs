@@ -172,17 +172,11 @@ fn fold_lanes<T: Real, const L: usize>(mut s: [T; L]) -> T {
 
 /// Σ of a sequence with Neumaier's compensation: near-exact, for one-off sums (moments, closed form).
 pub fn compensated_sum(values: impl IntoIterator<Item = f64>) -> f64 {
-    let (mut sum, mut carry) = (0.0f64, 0.0f64);
+    let mut total = crate::problem::Compensated::default();
     for v in values {
-        let t = sum + v;
-        carry += if sum.abs() >= v.abs() {
-            (sum - t) + v
-        } else {
-            (v - t) + sum
-        };
-        sum = t;
+        total.add(v);
     }
-    sum + carry
+    total.value()
 }
 
 #[cfg(test)]
