@@ -38,16 +38,23 @@ def timed_runs(name, solve, request):
         solve()
         estimate = time.perf_counter() - start
     times, w = [], None
+
+    def wanted_for(one):
+        if request["repeat"] is not None:
+            return request["repeat"]
+        if one is None:
+            return None
+        return max(MIN_AUTO_REPEATS, min(MAX_AUTO_REPEATS, int(request["budget"] / max(one, 1e-9))))
+
+    wanted = wanted_for(estimate)
     while True:
-        progress(f"{name}: repeat {len(times) + 1}")
+        of = f"/{wanted}" if wanted is not None else ""
+        progress(f"{name}: repeat {len(times) + 1}{of}")
         start = time.perf_counter()
         w = solve()
         took = time.perf_counter() - start
         times.append(took)
-        wanted = request["repeat"]
-        if wanted is None:
-            one = estimate if estimate is not None else took
-            wanted = max(MIN_AUTO_REPEATS, min(MAX_AUTO_REPEATS, int(request["budget"] / max(one, 1e-9))))
+        wanted = wanted_for(estimate if estimate is not None else took)
         if len(times) >= wanted:
             return [float(w[0]), float(w[1])], times
 

@@ -2,7 +2,7 @@
 //   reduce_errors   — gpu-multipass pass 2, first level: partials[base + wg] = Σ (e_i, e_i·x_i)
 //                     Bindings: 0 e: array<f32> (read), 1 x: array<f32> (read),
 //                               2 partials: array<vec2<f32>> (read_write), 3 params (n = samples).
-//   reduce_partials — every further level (all strategies): out[base + wg] = Σ in[...]
+//   reduce_partials — every further level (gpu-multipass, gpu-batched): out[base + wg] = Σ in[...]
 //                     Bindings: 0 input: array<vec2<f32>> (read), 1 output: array<vec2<f32>>
 //                               (read_write), 2 params (n = input partials).
 // Workgroup: WG invocations; each adds ITEMS inputs spaced WG apart, then a shared-memory tree.

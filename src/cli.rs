@@ -1,10 +1,44 @@
-//! Command-line definitions (clap derive).
+//! Command-line definitions (clap derive) and their translation into the library's options.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use gdbench::bench::BenchSettings;
+use gdbench::error::exit;
+use gdbench::gpu::{self, AdapterChoice, shaders::ShaderSources};
+use gdbench::peers::PeerOptions;
+use gdbench::problem::sample_count;
 use gdbench::problem::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
+use gdbench::report;
+use gdbench::solver::select;
+use gdbench::suite::{SuiteOptions, checked_baseline};
+use gdbench::sweep::SweepSettings;
+use gdbench::{Dataset, GdError, Problem};
+
+/// Parses the command line. `--help` and `--version` print and give `Err(0)`; a bad argument
+/// prints one line (the problem, and the valid values where clap lists them) and gives `Err(2)`.
+pub fn parse() -> Result<Cli, u8> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Err(exit::SUCCESS)
+        }
+        Err(e) => {
+            // clap's report spans several lines; keep the problem and any list of valid values.
+            let text = e.render().to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("error: bad arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            match lines.find(|l| l.starts_with("[possible values:")) {
+                Some(v) => eprintln!("gdbench: error: {first} {v} (see gdbench --help)"),
+                None => eprintln!("gdbench: error: {first} (see gdbench --help)"),
+            }
+            Err(exit::BAD_INPUT)
+        }
+    }
+}
 
 /// How much faster is batch gradient descent on this machine's GPU than on its CPU, and why?
 ///
@@ -46,7 +80,7 @@ pub enum Command {
         /// The second report (B).
         b: PathBuf,
     },
-    /// Work with the WGSL kernels: write the built-in ones out, or check edited ones.
+    /// Work with the WGSL shaders: write the built-in ones out, or check edited ones.
     #[command(subcommand)]
     Shaders(ShadersCommand),
     /// List the GPU adapters wgpu finds: backend, device type, driver, features, limits.
@@ -60,7 +94,7 @@ pub enum Command {
 /// `gdbench shaders ...`.
 #[derive(Debug, Subcommand)]
 pub enum ShadersCommand {
-    /// Write the built-in kernels (and common.wgsl) into DIR, as a starting point for `--shaders`.
+    /// Write the built-in shaders (and common.wgsl) into DIR, as a starting point for `--shaders`.
     Dump {
         /// Folder to write into (created if missing).
         dir: PathBuf,
@@ -73,7 +107,7 @@ pub enum ShadersCommand {
     },
 }
 
-/// Report formats.
+/// Report formats (the library's [`report::Format`], for clap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// An aligned table for people.
@@ -84,6 +118,22 @@ pub enum Format {
     Csv,
     /// A Markdown table, ready to paste into an issue.
     Markdown,
+}
+
+impl From<Format> for report::Format {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Table => report::Format::Table,
+            Format::Json => report::Format::Json,
+            Format::Csv => report::Format::Csv,
+            Format::Markdown => report::Format::Markdown,
+        }
+    }
+}
+
+/// `--backend`, checked.
+pub fn backends(backend: Option<&str>) -> Result<Option<wgpu::Backends>, GdError> {
+    backend.map(gpu::parse_backend).transpose()
 }
 
 /// Options `run` and `sweep` share: which solvers, where, and how to time them.
@@ -102,11 +152,11 @@ pub struct SolverArgs {
     /// Only adapters of this backend: vulkan, metal, dx12 or gl (default: WGPU_BACKEND, or all).
     #[arg(long)]
     pub backend: Option<String>,
-    /// Take any kernel file found in DIR (by name, common.wgsl included) instead of the built-in one.
+    /// Take any shader file found in DIR (by name, common.wgsl included) instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub shaders: Option<PathBuf>,
     /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG).
-    #[arg(long, default_value_t = gdbench::gpu::kernels::DEFAULT_WORKGROUP_SIZE)]
+    #[arg(long, default_value_t = gdbench::gpu::shaders::DEFAULT_WORKGROUP_SIZE)]
     pub workgroup_size: u32,
     /// Skip measuring the machine's ceilings (CPU read bandwidth, each adapter's bandwidth and
     /// round trip) that rows are held against; saves about a second.
@@ -115,6 +165,31 @@ pub struct SolverArgs {
     /// The row speed-ups are relative to: a solver or a peer row name.
     #[arg(long, default_value = "cpu-naive", value_name = "NAME")]
     pub baseline: String,
+}
+
+impl SolverArgs {
+    /// Solvers, shaders, baseline and timing, checked; nothing opened or probed yet.
+    pub fn options(&self, repeat: Option<u32>) -> Result<SuiteOptions, GdError> {
+        let mut options = SuiteOptions::new(select(&self.solvers)?);
+        options.baseline = checked_baseline(&self.baseline)?;
+        options.bench = BenchSettings {
+            warmup: self.warmup,
+            repeat,
+            ..BenchSettings::default()
+        };
+        options.gpu.workgroup_size = self.workgroup_size;
+        if let Some(dir) = &self.shaders {
+            options.gpu.shaders = ShaderSources::with_overrides(dir)?;
+        }
+        Ok(options)
+    }
+
+    /// Opens the adapters and probes the ceilings (unless `--no-probe`): the slow part, after
+    /// every input was checked.
+    pub fn open_and_probe(&self, options: &mut SuiteOptions) -> Result<(), GdError> {
+        let choice = AdapterChoice::parse(&self.adapter);
+        options.open_and_probe(&choice, backends(self.backend.as_deref())?, !self.no_probe)
+    }
 }
 
 /// Options of `gdbench sweep`.
@@ -149,9 +224,21 @@ pub struct SweepArgs {
     /// Draw µs/epoch and GB/s against N into FILE.svg (redrawn after every point).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
-    /// No progress lines on standard error.
+    /// No progress bars on standard error.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+impl SweepArgs {
+    /// The sizes, budget and problem parameters, checked.
+    pub fn settings(&self) -> Result<SweepSettings, GdError> {
+        SweepSettings::new(
+            (self.n_min, self.n_max),
+            self.points,
+            self.budget,
+            (self.mu, self.sigma, self.seed),
+        )
+    }
 }
 
 /// Options of `gdbench run`.
@@ -192,9 +279,40 @@ pub struct RunArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// No progress lines on standard error.
+    /// Every column in the table (weights, Δ ref, median, GPU kernel time, min … max, repeats),
+    /// however wide; the default fits 100 columns.
+    #[arg(long)]
+    pub wide: bool,
+    /// No progress bars on standard error.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+impl RunArgs {
+    /// The problem: synthetic or from `--data`, checked.
+    pub fn problem(&self) -> Result<Problem, GdError> {
+        let data = match &self.data {
+            Some(path) => Dataset::load(path)?,
+            None => Dataset::synthetic(sample_count(self.n)?, self.sigma, self.seed)?,
+        };
+        Problem::new(data, self.mu, self.epochs)
+    }
+
+    /// `--peers`, checked; `None` without it.
+    pub fn peers(&self, budget: std::time::Duration) -> Result<Option<PeerOptions>, GdError> {
+        self.peers
+            .as_deref()
+            .map(|spec| {
+                PeerOptions::new(
+                    spec,
+                    self.python.clone(),
+                    self.common.warmup,
+                    self.repeat,
+                    budget,
+                )
+            })
+            .transpose()
+    }
 }
 
 /// A count: `10000`, `10_000` or `1e4` (an exact integer).

@@ -100,3 +100,65 @@ pub enum GdError {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = GdError> = std::result::Result<T, E>;
+
+/// The exit codes of the `gdbench` command, documented in README ("Exit codes").
+pub mod exit {
+    /// Every run is `ok`.
+    pub const SUCCESS: u8 = 0;
+    /// Something outside the user's input failed (writing the report, a GPU fault, the peers).
+    pub const FAILURE: u8 = 1;
+    /// Bad input: an option, a solver name or a data file.
+    pub const BAD_INPUT: u8 = 2;
+    /// A run disagreed with the reference.
+    pub const MISMATCH: u8 = 3;
+    /// A solver named in --solvers could not run.
+    pub const NOT_RUN: u8 = 4;
+    /// The descent diverged (mu too large); reported, not a fault of gdbench.
+    pub const DIVERGED: u8 = 5;
+    /// Ctrl-C: the report holds what was measured before it.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+impl GdError {
+    /// The exit code this failure ends the command with, when nothing was reported.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            GdError::InvalidParameter { .. }
+            | GdError::UnknownSolver { .. }
+            | GdError::DataIo { .. }
+            | GdError::DataFormat { .. }
+            | GdError::OutOfMemory { .. } => exit::BAD_INPUT,
+            GdError::Solver { .. } | GdError::Unavailable { .. } => exit::NOT_RUN,
+            GdError::Gpu { .. } | GdError::Peers { .. } | GdError::Output { .. } => exit::FAILURE,
+            GdError::Interrupted => exit::INTERRUPTED,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_the_exit_code_readme_promises() {
+        let bad = GdError::InvalidParameter {
+            name: "--mu",
+            problem: String::new(),
+        };
+        assert_eq!(bad.exit_code(), 2);
+        let gpu = GdError::Gpu {
+            message: "device lost".into(),
+        };
+        assert_eq!(gpu.exit_code(), 1);
+        let peers = GdError::Peers {
+            message: "python died".into(),
+        };
+        assert_eq!(peers.exit_code(), 1);
+        assert_eq!(GdError::Interrupted.exit_code(), 130);
+        let solver = GdError::Solver {
+            solver: "gpu-fused",
+            message: String::new(),
+        };
+        assert_eq!(solver.exit_code(), 4);
+    }
+}

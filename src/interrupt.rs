@@ -13,3 +13,14 @@ pub fn request() -> bool {
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
+
+/// Installs the Ctrl-C handler: the first Ctrl-C asks the run to stop after the current solve
+/// and report what it measured; a second one exits at once with code 130.
+pub fn install_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if request() {
+            std::process::exit(crate::error::exit::INTERRUPTED.into());
+        }
+        eprintln!("gdbench: interrupted: reporting what was measured (Ctrl-C again quits at once)");
+    });
+}

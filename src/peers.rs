@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
+use crate::progress::{Progress, Task};
+use crate::solver::{DeviceType, Precision};
+use crate::validate::Status;
 
 /// The peer script, so an installed gdbench still has it.
 const SCRIPT: &str = include_str!("../peers/peers.py");
@@ -43,11 +46,41 @@ pub fn parse_peers(spec: &str) -> Result<Vec<&'static str>> {
     Ok(picked)
 }
 
+impl PeerOptions {
+    /// Options for `--peers SPEC` (checked) run by `python` (default `python3`), timed like the
+    /// solvers.
+    pub fn new(
+        spec: &str,
+        python: Option<PathBuf>,
+        warmup: u32,
+        repeat: Option<u32>,
+        budget: Duration,
+    ) -> Result<Self> {
+        let peers = parse_peers(spec)?;
+        let named = spec
+            .split(',')
+            .map(|w| w.trim().to_ascii_lowercase())
+            .filter_map(|w| PEER_NAMES.into_iter().find(|p| *p == w))
+            .collect();
+        Ok(Self {
+            peers,
+            named,
+            python_given: python.is_some(),
+            python: python.unwrap_or_else(|| "python3".into()),
+            warmup,
+            repeat,
+            budget,
+        })
+    }
+}
+
 /// How to run the peers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerOptions {
     /// Which peers, in [`PEER_NAMES`] order.
     pub peers: Vec<&'static str>,
+    /// The peers named one by one (not through `all`): one that cannot run fails the command.
+    pub named: Vec<&'static str>,
     /// The interpreter.
     pub python: PathBuf,
     /// True when the user named the interpreter: then a missing one is an error, not a row.
@@ -66,17 +99,17 @@ pub struct PeerRow {
     /// Row name, e.g. `numpy`, `tensorflow-v1`, `torch-cuda`.
     pub peer: String,
     /// `f32` or `f64`.
-    pub precision: String,
+    pub precision: Precision,
     /// Device name (`cpu`, a CUDA device...).
     pub device: String,
     /// `cpu`, `discrete-gpu`, `integrated-gpu` or `other` (a GPU the library does not classify).
-    pub device_type: String,
+    pub device_type: DeviceType,
     /// Library and version, e.g. `numpy 2.4.6`.
     pub library: String,
     /// Threads the library computes with.
     pub threads: usize,
     /// `ok`, `unavailable` or `error`.
-    pub status: String,
+    pub status: Status,
     /// Why not ok.
     pub message: String,
     /// Final weights.
@@ -98,16 +131,15 @@ impl PeerRow {
         Self {
             peer: peer.to_string(),
             precision: if matches!(peer, "python" | "numpy") {
-                "f64"
+                Precision::F64
             } else {
-                "f32"
-            }
-            .into(),
+                Precision::F32
+            },
             device: "cpu".into(),
-            device_type: "cpu".into(),
+            device_type: DeviceType::Cpu,
             library: String::new(),
             threads: 1,
-            status: "unavailable".into(),
+            status: Status::Unavailable,
             message,
             w: None,
             setup_s: None,
@@ -134,14 +166,14 @@ fn write_npy(problem: &Problem, path: &Path) -> std::io::Result<()> {
 }
 
 /// Runs the peer script on `problem` (each peer also runs `spot_epochs` epochs, untimed, for the
-/// spot check); `progress` hears its progress lines. A missing module or interpreter becomes an
+/// spot check); its progress lines feed a bar per peer. A missing module or interpreter becomes an
 /// `unavailable` row, a failing peer an `error` row with its last line of stderr; only a
 /// `--python` that does not exist is an error.
 pub fn run_peers(
     problem: &Problem,
     options: &PeerOptions,
     spot_epochs: u64,
-    progress: &mut dyn FnMut(&str),
+    progress: &Progress,
 ) -> Result<Vec<PeerRow>> {
     if options.peers.is_empty() {
         return Ok(Vec::new());
@@ -204,8 +236,22 @@ pub fn run_peers(
         std::thread::spawn(move || stdout.lines().map_while(|l| l.ok()).collect::<Vec<_>>());
     let mut last_stderr = String::new();
     let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut bar: Option<(String, Task)> = None;
     for line in stderr.lines().map_while(|l| l.ok()) {
-        progress(&line);
+        match parse_progress(&line) {
+            Some(p) => {
+                if bar.as_ref().is_none_or(|(name, _)| name != p.peer) {
+                    bar = Some((p.peer.to_string(), progress.task(p.peer)));
+                }
+                let (_, task) = bar.as_ref().expect("just set");
+                if let Some((done, of)) = p.repeat {
+                    task.set_steps(of);
+                    task.set_position(done);
+                }
+                task.set_message(p.doing);
+            }
+            None => progress.println(&line),
+        }
         if !line.trim().is_empty() {
             last_stderr = line;
         }
@@ -232,16 +278,74 @@ pub fn run_peers(
                 format!("the peer script exited with {status} and no result")
             };
             let mut row = PeerRow::unavailable(peer, why);
-            row.status = "error".into();
+            row.status = Status::Error;
             rows.push(row);
         }
     }
     Ok(rows)
 }
 
+/// One progress line of the peer script: `peers: NAME: WHAT`, where WHAT may be `repeat K/R`.
+#[derive(Debug, PartialEq)]
+struct PeerProgress<'a> {
+    peer: &'a str,
+    doing: &'a str,
+    /// Repeats done before this one, and how many there will be.
+    repeat: Option<(u64, u64)>,
+}
+
+fn parse_progress(line: &str) -> Option<PeerProgress<'_>> {
+    let (peer, doing) = line.strip_prefix("peers: ")?.split_once(": ")?;
+    let repeat = doing.strip_prefix("repeat ").and_then(|r| {
+        let (k, of) = r.split_once('/')?;
+        Some((
+            k.trim().parse::<u64>().ok()?.saturating_sub(1),
+            of.trim().parse().ok()?,
+        ))
+    });
+    Some(PeerProgress {
+        peer,
+        doing,
+        repeat,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_lines_parse_into_bars() {
+        assert_eq!(
+            parse_progress("peers: numpy: repeat 3/10"),
+            Some(PeerProgress {
+                peer: "numpy",
+                doing: "repeat 3/10",
+                repeat: Some((2, 10))
+            })
+        );
+        let warm = parse_progress("peers: tensorflow-v1: warm-up 1/1").unwrap();
+        assert_eq!((warm.peer, warm.repeat), ("tensorflow-v1", None));
+        assert_eq!(parse_progress("Traceback (most recent call last):"), None);
+    }
+
+    #[test]
+    fn peer_rows_deserialise_into_gdbench_types() {
+        let row: PeerRow = serde_json::from_str(
+            r#"{"peer": "torch-cuda", "precision": "f32", "device": "NVIDIA H200",
+                "device_type": "discrete-gpu", "library": "torch 2.9", "threads": 16,
+                "status": "ok", "message": "", "w": [1.0, 2.0], "setup_s": 0.5, "times_s": [0.1]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (row.precision, row.device_type, row.status),
+            (Precision::F32, DeviceType::DiscreteGpu, Status::Ok)
+        );
+        let odd = r#"{"peer": "x", "precision": "f16", "device": "", "device_type": "cpu",
+            "library": "", "threads": 1, "status": "ok", "message": "", "w": null,
+            "setup_s": null, "times_s": []}"#;
+        assert!(serde_json::from_str::<PeerRow>(odd).is_err());
+    }
 
     #[test]
     fn peer_lists_parse() {

@@ -68,6 +68,66 @@ pub struct Ceilings {
     pub gpu_failures: Vec<ProbeFailure>,
 }
 
+/// One line for the report's header (`{}`), or `gdbench probe`'s full account with buffer sizes
+/// and timing method, a line per device (`{:#}`).
+impl std::fmt::Display for Ceilings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.cpu;
+        if f.alternate() {
+            writeln!(
+                f,
+                "CPU read bandwidth: {:.1} GB/s on one core, {:.1} GB/s on {} threads ({}; streaming read over {} MiB)",
+                c.read_gb_s_one_core,
+                c.read_gb_s_all_cores,
+                c.threads,
+                crate::machine::cpu_model(),
+                c.buffer_bytes >> 20
+            )?;
+            for g in &self.gpu {
+                writeln!(
+                    f,
+                    "{}: read bandwidth {:.1} GB/s (streaming shader over {} MiB, timed by {}), submission round trip {:.1} µs",
+                    g.device,
+                    g.read_gb_s,
+                    g.buffer_bytes >> 20,
+                    g.timed_by,
+                    g.round_trip_us
+                )?;
+            }
+            for failure in &self.gpu_failures {
+                writeln!(f, "{}: the probe failed: {}", failure.device, failure.error)?;
+            }
+            return Ok(());
+        }
+        write!(
+            f,
+            "CPU reads {:.1} GB/s on one core, {:.1} GB/s on {} threads",
+            c.read_gb_s_one_core, c.read_gb_s_all_cores, c.threads
+        )?;
+        for g in &self.gpu {
+            write!(
+                f,
+                "; {} reads {:.1} GB/s, {:.0} µs per submission round trip",
+                crate::report::short_device_name(&g.device),
+                g.read_gb_s,
+                g.round_trip_us
+            )?;
+        }
+        for failure in &self.gpu_failures {
+            write!(
+                f,
+                "; {}: the probe failed ({})",
+                crate::report::short_device_name(&failure.device),
+                failure.error
+            )?;
+        }
+        write!(
+            f,
+            " (% peak is GB/s against these, shown only for data beyond the caches)"
+        )
+    }
+}
+
 /// An adapter the probe could not measure, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProbeFailure {

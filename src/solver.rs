@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use crate::gpu::{GpuContext, GpuSettings, GpuSolver, NO_ADAPTER_HINT, Strategy};
 use crate::problem::Problem;
 
 /// Floating-point precision a solver computes in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// IEEE single precision (what GPUs compute in by default).
@@ -33,7 +33,7 @@ impl fmt::Display for Precision {
 }
 
 /// The kind of device a run used; a software GPU adapter reports `Cpu`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceType {
     /// The host CPU (or a GPU adapter that is CPU emulation, such as lavapipe).
@@ -44,7 +44,8 @@ pub enum DeviceType {
     IntegratedGpu,
     /// A virtualised GPU.
     VirtualGpu,
-    /// Anything the driver does not classify.
+    /// Anything the driver does not classify (or a peer's GPU its library does not).
+    #[serde(other)]
     Other,
 }
 
@@ -210,7 +211,7 @@ impl SolverId {
                 "the article's pure-Python algorithm in plain loops: a fresh error vector and separate passes each epoch"
             }
             SolverId::CpuFused => {
-                "one fused pass per epoch, 16 accumulators, SIMD chosen at run time (the f64 reference)"
+                "one fused pass per epoch, 32 accumulators, SIMD chosen at run time (the f64 reference)"
             }
             SolverId::CpuFusedF32 => {
                 "cpu-fused in f32 throughout: tells f32 rounding apart from GPU effects"
@@ -338,6 +339,25 @@ pub struct Selected {
     pub id: SolverId,
     /// True when named explicitly: a named solver that cannot run fails the command.
     pub explicit: bool,
+}
+
+/// `gdbench solvers`: every solver with what it does, then the groups `--solvers` takes.
+pub fn catalogue() -> String {
+    let mut out: String = SolverId::ALL
+        .iter()
+        .map(|id| format!("{:<14} {}\n", id.name(), id.summary()))
+        .collect();
+    for (group, what) in [
+        (
+            "all",
+            "every solver above that this machine can run (the default)",
+        ),
+        ("cpu", "the CPU solvers"),
+        ("gpu", "the GPU solvers"),
+    ] {
+        out += &format!("{group:<14} {what}\n");
+    }
+    out
 }
 
 /// Parses a comma-separated list of solver names and the groups `cpu`, `gpu`, `all`.

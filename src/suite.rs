@@ -14,16 +14,18 @@ use crate::bench::{BenchSettings, Measurement, measure};
 use crate::cpu::simd_level;
 use crate::error::{GdError, Result};
 use crate::fault;
-use crate::gpu::{GpuContext, GpuSettings, NO_ADAPTER_HINT};
+use crate::gpu::{AdapterChoice, GpuContext, GpuSettings, NO_ADAPTER_HINT};
 use crate::interrupt;
 use crate::machine;
 use crate::peers::{PeerOptions, PeerRow, run_peers};
 use crate::probe::Ceilings;
 use crate::problem::Problem;
+use crate::progress::Progress;
 use crate::report::{
-    AdapterReport, ClosedForm, Machine, ProblemSummary, Reference, Report, RunReport,
+    AdapterReport, ClosedForm, Machine, ProblemSummary, Reference, Report, RowKind, RunReport,
 };
-use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
+use crate::solver::{DeviceType, Group, Outcome, Selected, SolverId, SolverInfo};
+use crate::validate::Status;
 use crate::validate::{Expectations, cross_check};
 
 /// What to run, where, and how to time it.
@@ -48,6 +50,39 @@ pub struct SuiteOptions {
 }
 
 impl SuiteOptions {
+    /// True when the user named row `name` (a solver in `--solvers`, or a peer in `--peers`, not
+    /// a group or `all`): a named row that cannot run fails the command.
+    pub fn named(&self, name: &str) -> bool {
+        self.solvers
+            .iter()
+            .any(|s| s.explicit && s.id.name() == name)
+            || self
+                .peers
+                .as_ref()
+                .is_some_and(|p| p.named.iter().any(|peer| name.starts_with(peer)))
+    }
+
+    /// Opens the adapters the GPU solvers need (`choice` among `backends`) and, when `probe`,
+    /// measures the machine's ceilings: the slow part, done once every input has been checked.
+    pub fn open_and_probe(
+        &mut self,
+        choice: &AdapterChoice,
+        backends: Option<wgpu::Backends>,
+        probe: bool,
+    ) -> Result<()> {
+        if self.solvers.iter().any(|s| s.id.group() == Group::Gpu) {
+            let opened = crate::gpu::open(choice, backends)?;
+            if opened.contexts.is_empty() && !opened.failures.is_empty() {
+                self.no_adapter_reason = Some(opened.failures.join("; "));
+            }
+            self.adapters = opened.contexts;
+        }
+        if probe {
+            self.ceilings = Some(crate::probe::measure(&self.adapters));
+        }
+        Ok(())
+    }
+
     /// CPU-only options: the given solvers, default timing, no adapters.
     pub fn new(solvers: Vec<Selected>) -> Self {
         Self {
@@ -69,13 +104,23 @@ struct Job {
     gpu: Option<Arc<GpuContext>>,
 }
 
+impl Job {
+    /// The progress bar's label: the solver, and its adapter for a GPU solver.
+    fn label(&self) -> String {
+        match &self.gpu {
+            Some(ctx) => format!(
+                "{} on {}",
+                self.id,
+                crate::report::short_device_name(&ctx.label())
+            ),
+            None => self.id.to_string(),
+        }
+    }
+}
+
 /// Runs the reference, then every selected solver, then the peers, and assembles the report.
-/// `progress` hears a line as each solver (with its adapter) starts and as the peers report.
-pub fn run_suite(
-    problem: &Problem,
-    options: &SuiteOptions,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Report> {
+/// `progress` gets a bar per solver (with its adapter) and per peer.
+pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress) -> Result<Report> {
     let mut jobs = Vec::new();
     for s in &options.solvers {
         if s.id.group() == Group::Gpu && !options.adapters.is_empty() {
@@ -99,8 +144,8 @@ pub fn run_suite(
     let (reference, reference_spot) = match jobs.iter().position(|j| j.id == SolverId::REFERENCE) {
         Some(i) => {
             let job = jobs.remove(i);
-            progress(&format!("timing {}", job.id));
-            let mut m = measure(|| job.id.prepare(problem), &options.bench, spot)?;
+            let task = progress.task(job.label());
+            let mut m = measure(|| job.id.prepare(problem), &options.bench, spot, &task)?;
             m.outcome = fault::perturb_reference(m.outcome);
             let outcomes = (m.outcome, m.spot.unwrap_or(expect.moments.1));
             measured.push((job, Ok(m)));
@@ -117,15 +162,23 @@ pub fn run_suite(
             measured.push((job, Err(GdError::Interrupted)));
             continue;
         }
-        match &job.gpu {
-            Some(ctx) => progress(&format!("timing {} on {}", job.id, ctx.label())),
-            None => progress(&format!("timing {}", job.id)),
-        }
-        let m = measure(
-            || job.id.prepare_on(problem, job.gpu.as_ref(), &options.gpu),
-            &options.bench,
-            spot,
-        );
+        let no_adapter = job.id.group() == Group::Gpu && job.gpu.is_none();
+        let m = if no_adapter {
+            Err(GdError::Unavailable {
+                reason: options
+                    .no_adapter_reason
+                    .clone()
+                    .unwrap_or_else(|| NO_ADAPTER_HINT.into()),
+            })
+        } else {
+            let task = progress.task(job.label());
+            measure(
+                || job.id.prepare_on(problem, job.gpu.as_ref(), &options.gpu),
+                &options.bench,
+                spot,
+                &task,
+            )
+        };
         measured.push((job, m));
     }
     measured.sort_by_key(|(job, _)| (job.id, job.gpu.as_ref().map(|c| c.index)));
@@ -137,32 +190,22 @@ pub fn run_suite(
         n: problem.n(),
         bench: &options.bench,
     };
-    let no_adapter = options
-        .no_adapter_reason
-        .as_deref()
-        .unwrap_or(NO_ADAPTER_HINT);
-    let mut rows: Vec<(bool, RunReport)> = measured
+    let mut rows: Vec<RunReport> = measured
         .into_iter()
         .map(|(job, m)| {
-            let m = m.map_err(|e| match e {
-                GdError::Unavailable { reason } if reason == NO_ADAPTER_HINT => {
-                    GdError::Unavailable {
-                        reason: no_adapter.to_string(),
-                    }
-                }
-                other => other,
-            });
-            let gpu = job.id.group() == Group::Gpu;
+            let kind = RowKind::from(job.id.group());
             let row = Row {
                 name: job.id.name().to_string(),
                 info: job.id.info(job.gpu.as_deref()),
                 library: None,
                 algorithmic: job.id == SolverId::CpuMoments,
                 reference: job.id == SolverId::REFERENCE,
-                gpu,
-                note: gpu.then(|| custom_kernels(&options.gpu)).flatten(),
+                kind,
+                note: (kind == RowKind::Gpu)
+                    .then(|| custom_shaders(&options.gpu))
+                    .flatten(),
             };
-            (gpu, run_report(row, m, judging))
+            run_report(row, m, judging)
         })
         .collect();
     if let Some(peer_options) = options.peers.as_ref().filter(|_| !interrupt::requested()) {
@@ -176,23 +219,23 @@ pub fn run_suite(
         };
         for peer in run_peers(problem, peer_options, expect.spot_epochs, progress)? {
             let (row, m) = peer_measurement(peer, problem);
-            rows.push((false, run_report(row, m, judging)));
+            rows.push(run_report(row, m, judging));
         }
     }
 
     // Speed-ups against the baseline row (a solver or a peer), once every row is in.
     let baseline_median = rows
         .iter()
-        .find(|(_, r)| r.solver == options.baseline)
-        .and_then(|(_, r)| r.time_s.as_ref())
+        .find(|r| r.solver == options.baseline)
+        .and_then(|r| r.time_s.as_ref())
         .map(|t| t.median);
     let mut runs = Vec::new();
-    for (gpu, mut run) in rows {
+    for mut run in rows {
         run.speedup = baseline_median
             .zip(run.time_s.as_ref())
             .map(|(b, t)| b / t.median);
         if let Some(c) = &options.ceilings {
-            let (ceiling, pct, note) = peak(&run, gpu, problem.n(), c, machine::last_level_cache());
+            let (ceiling, pct, note) = peak(&run, problem.n(), c, machine::last_level_cache());
             (run.peak_gb_s, run.peak_pct) = (ceiling, pct);
             if let Some(note) = note {
                 run.message = [run.message.as_str(), note.as_str()]
@@ -243,45 +286,54 @@ pub fn run_suite(
         baseline: options.baseline.clone(),
         ceilings: options.ceilings.clone(),
         runs,
+        interrupted: interrupt::requested(),
     })
 }
 
-/// "custom kernels: ..." when `--shaders` replaced any built-in file.
-fn custom_kernels(gpu: &GpuSettings) -> Option<String> {
+/// A `--baseline` must name a solver or a peer row; the name as rows spell it.
+pub fn checked_baseline(name: &str) -> Result<String> {
+    let name = name.trim().to_ascii_lowercase();
+    let known = SolverId::from_name(&name).is_some()
+        || crate::peers::PEER_NAMES.iter().any(|p| name.starts_with(p));
+    if known {
+        Ok(name)
+    } else {
+        Err(GdError::InvalidParameter {
+            name: "--baseline",
+            problem: format!(
+                "`{name}` is neither a solver nor a peer: choose from {}, or a peer row ({})",
+                SolverId::ALL.map(|s| s.name()).join(", "),
+                crate::peers::PEER_NAMES.join(", ")
+            ),
+        })
+    }
+}
+
+/// "custom shaders: ..." when `--shaders` replaced any built-in file.
+fn custom_shaders(gpu: &GpuSettings) -> Option<String> {
     let files = gpu.shaders.overridden();
-    (!files.is_empty()).then(|| format!("custom kernels: {}", files.join(", ")))
+    (!files.is_empty()).then(|| format!("custom shaders: {}", files.join(", ")))
 }
 
 /// A peer's report as a row and a measurement, like any solver's.
 fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measurement>) {
-    let device_type = match peer.device_type.as_str() {
-        "cpu" => DeviceType::Cpu,
-        "discrete-gpu" => DeviceType::DiscreteGpu,
-        "integrated-gpu" => DeviceType::IntegratedGpu,
-        _ => DeviceType::Other,
-    };
-    let device = if device_type == DeviceType::Cpu {
+    let device = if peer.device_type == DeviceType::Cpu {
         machine::cpu_model()
     } else {
         peer.device.clone()
-    };
-    let precision = if peer.precision == "f64" {
-        Precision::F64
-    } else {
-        Precision::F32
     };
     let row = Row {
         name: peer.peer.clone(),
         info: SolverInfo {
             device,
-            device_type,
-            precision,
+            device_type: peer.device_type,
+            precision: peer.precision,
             threads: peer.threads,
         },
         library: Some(peer.library.clone()).filter(|l| !l.is_empty()),
         algorithmic: false,
         reference: false,
-        gpu: false,
+        kind: RowKind::Peer,
         note: None,
     };
     // Peers report only their final weights: past the sane bound they count as diverged by the end.
@@ -291,8 +343,8 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
         diverged_at: (!w.iter().all(|v| v.abs() <= limit)).then_some(epochs),
     };
     let spot_epochs = peer.spot_epochs;
-    let m = match (peer.status.as_str(), peer.w) {
-        ("ok", Some(w)) if !peer.times_s.is_empty() => Ok(Measurement {
+    let m = match (peer.status, peer.w) {
+        (Status::Ok, Some(w)) if !peer.times_s.is_empty() => Ok(Measurement {
             prepare_s: peer.setup_s.unwrap_or(0.0),
             time: TimeStats::from_samples(peer.times_s),
             outcome: outcome(w, problem.epochs()),
@@ -301,7 +353,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
             spot: peer.spot_w.zip(spot_epochs).map(|(w, e)| outcome(w, e)),
             kernel: None,
         }),
-        ("unavailable", _) => Err(GdError::Unavailable {
+        (Status::Unavailable, _) => Err(GdError::Unavailable {
             reason: peer.message,
         }),
         _ => Err(GdError::Peers {

@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{GdError, Result};
 use crate::interrupt;
-use crate::problem::{Dataset, Problem};
+use crate::probe::Ceilings;
+use crate::problem::{Dataset, Problem, check_fits, sample_count};
+use crate::progress::Progress;
 use crate::report::RunReport;
 use crate::solver::{Group, Solver, SolverId};
 use crate::suite::{SuiteOptions, run_suite};
@@ -33,6 +35,84 @@ pub struct SweepSettings {
     pub seed: u64,
     /// Step size.
     pub mu: f64,
+}
+
+impl SweepSettings {
+    /// Checked settings for `points` sizes from `n_min` to `n_max`: 2 ≤ n_min ≤ n_max, the largest
+    /// problem fits in memory, a budget of seconds > 0, and a problem these parameters make valid.
+    pub fn new(
+        (n_min, n_max): (u64, u64),
+        points: u32,
+        budget_s: f64,
+        (mu, sigma, seed): (f64, f64, u64),
+    ) -> Result<Self> {
+        let (n_min, n_max) = (sample_count(n_min)?, sample_count(n_max)?);
+        if n_min < 2 || n_max < n_min {
+            return Err(GdError::InvalidParameter {
+                name: "--n-min/--n-max",
+                problem: format!("need 2 ≤ --n-min ≤ --n-max, got {n_min} and {n_max}"),
+            });
+        }
+        if !(budget_s.is_finite() && budget_s > 0.0) {
+            return Err(GdError::InvalidParameter {
+                name: "--budget",
+                problem: format!("{budget_s} is not a time: give seconds > 0, e.g. 2"),
+            });
+        }
+        check_fits(n_max)?;
+        // Each point's problem is validated as a whole before any work.
+        Problem::new(Dataset::synthetic(2, sigma, seed)?, mu, 1)?;
+        Ok(Self {
+            sizes: log_spaced(n_min, n_max, points as usize),
+            budget: Duration::from_secs_f64(budget_s),
+            sigma,
+            seed,
+            mu,
+        })
+    }
+}
+
+/// The files a sweep writes its points to, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepFormat {
+    /// `{"gdbench_version", "ceilings", "points": [...]}`.
+    Json,
+    /// One [`crate::report::CsvRow`] per run per point.
+    Csv,
+}
+
+impl SweepFormat {
+    /// The format of `--output PATH`: `.json` or `.csv`.
+    pub fn for_path(path: &std::path::Path) -> Result<Self> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("json") => Ok(SweepFormat::Json),
+            Some("csv") => Ok(SweepFormat::Csv),
+            _ => Err(GdError::InvalidParameter {
+                name: "--output",
+                problem: format!("{}: a sweep writes .json or .csv", path.display()),
+            }),
+        }
+    }
+
+    /// The points so far in this format, with the ceilings they were held against (JSON).
+    pub fn render(self, points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result<String> {
+        Ok(match self {
+            SweepFormat::Json => {
+                let value = serde_json::json!({
+                    "gdbench_version": env!("CARGO_PKG_VERSION"),
+                    "ceilings": ceilings,
+                    "points": points,
+                });
+                serde_json::to_string_pretty(&value).expect("points serialise") + "\n"
+            }
+            SweepFormat::Csv => crate::report::render_sweep_csv(points)?,
+        })
+    }
 }
 
 /// One measured N: the epochs chosen and every row.
@@ -101,23 +181,28 @@ fn seconds_per_epoch(mut solver: Box<dyn Solver + '_>) -> Option<f64> {
 }
 
 /// Measures every size; after each one, `on_point` gets all points so far (to write them out).
-/// Stops early, keeping what it has, on Ctrl-C.
+/// Stops early, keeping what it has, on Ctrl-C. `progress` gets a bar over the points, and the
+/// solvers' bars within each.
 pub fn run_sweep(
     settings: &SweepSettings,
     options: &SuiteOptions,
     on_point: &mut dyn FnMut(&[SweepPoint]) -> Result<()>,
-    progress: &mut dyn FnMut(&str),
+    progress: &Progress,
 ) -> Result<Vec<SweepPoint>> {
     let mut points = Vec::new();
+    let sweep = progress.task("sweep");
+    sweep.set_steps(settings.sizes.len() as u64);
     for &n in &settings.sizes {
         if interrupt::requested() {
             break;
         }
+        sweep.set_message(format!("N = {n}: choosing epochs"));
         let data = Arc::new(Dataset::synthetic(n, settings.sigma, settings.seed)?);
         let epochs = choose_epochs(&data, settings.mu, options, settings.budget)?;
-        progress(&format!("N = {n}: {epochs} epochs"));
+        sweep.set_message(format!("N = {n}, {epochs} epochs"));
         let problem = Problem::shared(data, settings.mu, epochs)?;
         let report = run_suite(&problem, options, progress)?;
+        sweep.step();
         points.push(SweepPoint {
             n,
             epochs,

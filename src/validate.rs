@@ -58,7 +58,7 @@ pub mod rounding;
 
 use std::sync::OnceLock;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cpu::descend_on_moments;
 use crate::problem::{DataSums, Problem, Rounding};
@@ -73,7 +73,7 @@ pub const F64_TOLERANCE: f64 = 1e-9;
 pub const SPOT_EPOCHS: u64 = 8;
 
 /// The verdict a run can get.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Agrees with the reference within tolerance.

@@ -2,54 +2,23 @@
 
 mod common;
 
-use common::{article_fixture, gdbench, refuses, stderr, stdout};
+use common::{Run, article_fixture, gdbench, refuses, stderr, stdout};
 use serde_json::Value;
 
-const SMALL: &[&str] = &[
-    "--n",
-    "2000",
-    "--epochs",
-    "200",
-    "--repeat",
-    "2",
-    "--warmup",
-    "0",
-    "--no-probe",
-];
-
-fn json_run(extra: &[&str]) -> (Value, i32) {
-    let mut args = vec!["run", "--format", "json"];
-    args.extend_from_slice(SMALL);
-    args.extend_from_slice(extra);
-    let out = gdbench(&args);
-    let report = serde_json::from_str(&stdout(&out))
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
-    (report, out.status.code().unwrap())
-}
-
-/// A short JSON run on a data file: the parsed report and the process output.
-fn json_on_file(path: &std::path::Path, extra: &[&str]) -> (Value, std::process::Output) {
-    let mut args = vec![
-        "--format",
-        "json",
-        "--epochs",
-        "10",
-        "--repeat",
-        "1",
-        "--no-probe",
-    ];
-    args.extend_from_slice(&["--data", path.to_str().unwrap()]);
-    args.extend_from_slice(extra);
-    let out = gdbench(&args);
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    let report = serde_json::from_str(&stdout(&out))
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
-    (report, out)
+/// A short JSON run on a data file: the parsed report, the exit code and stderr.
+fn json_on_file(path: &std::path::Path, extra: &[&str]) -> (Value, i32, String) {
+    let (r, code, err) = Run::bare()
+        .args(&["--epochs", "10", "--repeat", "1", "--no-probe"])
+        .args(&["--data", path.to_str().unwrap()])
+        .args(extra)
+        .json();
+    assert!(!err.contains("panicked"), "{err}");
+    (r, code, err)
 }
 
 #[test]
 fn json_report_carries_the_contract() {
-    let (r, code) = json_run(&["--solvers", "cpu"]);
+    let (r, code, _) = Run::small().args(&["--solvers", "cpu"]).json();
     assert_eq!(code, 0);
     assert_eq!(r["problem"]["n"], 2000);
     assert_eq!(r["problem"]["epochs"], 200);
@@ -114,8 +83,8 @@ fn json_report_carries_the_contract() {
 
 #[test]
 fn data_files_are_named_in_the_report() {
-    let (r, out) = json_on_file(&article_fixture(), &["--solvers", "cpu-fused,cpu-naive"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (r, code, err) = json_on_file(&article_fixture(), &["--solvers", "cpu-fused,cpu-naive"]);
+    assert_eq!(code, 0, "{err}");
     assert_eq!(r["problem"]["source"], "file");
     assert!(
         r["problem"]["data"]
@@ -129,8 +98,10 @@ fn data_files_are_named_in_the_report() {
 
 #[test]
 fn table_has_a_row_per_solver_and_the_closed_form() {
-    let mut args = vec!["--solvers", "cpu-fused,cpu-moments"];
-    args.extend_from_slice(SMALL);
+    // --wide: the weights are columns 4 and 5 (the device `cpu ×1` is two words).
+    let mut args = vec!["--solvers", "cpu-fused,cpu-moments", "--wide"];
+    let small = Run::small();
+    args.extend(small.arg_list());
     let out = gdbench(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
@@ -169,7 +140,8 @@ fn output_file_receives_the_report() {
         "--output",
         path.to_str().unwrap(),
     ];
-    args.extend_from_slice(SMALL);
+    let small = Run::small();
+    args.extend(small.arg_list());
     let out = gdbench(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
@@ -179,7 +151,9 @@ fn output_file_receives_the_report() {
 
 #[test]
 fn divergence_is_one_verdict_on_every_row_with_its_own_exit_code() {
-    let (r, code) = json_run(&["--mu", "10", "--solvers", "cpu"]);
+    let (r, code, _) = Run::small()
+        .args(&["--mu", "10", "--solvers", "cpu"])
+        .json();
     assert_eq!(code, 5);
     let limit = r["problem"]["max_stable_mu"].as_f64().unwrap();
     assert!(
@@ -221,13 +195,17 @@ fn divergence_is_one_verdict_on_every_row_with_its_own_exit_code() {
     assert!(!text.contains(" ok "), "{text}");
     // Just below the limit the same data converges and every row is ok.
     let below = format!("{}", limit * 0.99);
-    let (r, code) = json_run(&["--mu", &below, "--solvers", "cpu"]);
+    let (r, code, _) = Run::small()
+        .args(&["--mu", &below, "--solvers", "cpu"])
+        .json();
     assert_eq!(code, 0, "{}", r["runs"]);
 }
 
 #[test]
 fn the_reference_row_is_marked_and_cross_checked_and_a_failed_cross_check_exits_3() {
-    let (r, code) = json_run(&["--solvers", "cpu-fused,cpu-naive"]);
+    let (r, code, _) = Run::small()
+        .args(&["--solvers", "cpu-fused,cpu-naive"])
+        .json();
     assert_eq!(code, 0);
     let fused = &r["runs"][1];
     assert_eq!(
@@ -239,7 +217,7 @@ fn the_reference_row_is_marked_and_cross_checked_and_a_failed_cross_check_exits_
     assert!(fused["cross_check"]["max_rel_diff"].as_f64().unwrap() <= 1e-9);
     assert_eq!(r["runs"][0]["reference"], false);
     assert_eq!(r["reference"]["cross_check"]["tolerance"], 1e-9);
-    let table = stdout(&gdbench(&[SMALL, &["--solvers", "cpu-fused"]].concat()));
+    let table = stdout(&Run::small().args(&["--solvers", "cpu-fused"]).output());
     let row = table
         .lines()
         .find(|l| l.trim_start().starts_with("cpu-fused"))
@@ -247,14 +225,11 @@ fn the_reference_row_is_marked_and_cross_checked_and_a_failed_cross_check_exits_
     assert!(row.split_whitespace().any(|w| w == "ref"), "{row}");
 
     // The fault the cross-check exists for: a reference off by one part in 10⁸.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gdbench"))
-        .args([SMALL, &["--solvers", "cpu-fused", "--format", "json"]].concat())
-        .env("XDG_RUNTIME_DIR", "/tmp")
+    let (r, code, err) = Run::small()
+        .args(&["--solvers", "cpu-fused"])
         .env("GDBENCH_FAULT", "reference")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        .json();
+    assert_eq!(code, 3, "{err}");
     assert_eq!(r["reference"]["cross_check"]["status"], "mismatch");
     assert_eq!(r["runs"][0]["status"], "mismatch");
     assert!(
@@ -270,9 +245,9 @@ fn data_too_narrow_for_a_closed_form_still_runs() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tiny.csv");
     std::fs::write(&path, "1e-200,1\n2e-200,2\n").unwrap();
-    let (r, out) = json_on_file(&path, &[]);
+    let (r, code, err) = json_on_file(&path, &[]);
     assert!(r["closed_form"]["w"].is_null(), "{}", r["closed_form"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]
@@ -344,7 +319,8 @@ fn bad_data_files_get_one_line_errors() {
 
 #[test]
 fn csv_has_a_header_and_a_row_per_run_with_every_json_figure() {
-    let args = [SMALL, &["--solvers", "cpu-fused,cpu-moments"]].concat();
+    let small = Run::small().args(&["--solvers", "cpu-fused,cpu-moments"]);
+    let args = small.arg_list();
     let out = gdbench(&[args.as_slice(), &["--format", "csv"]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
@@ -357,7 +333,9 @@ fn csv_has_a_header_and_a_row_per_run_with_every_json_figure() {
     assert_eq!(rows[1]["solver"], "cpu-moments");
     // Every figure the JSON runs carry is a CSV column: top-level fields by name, nested ones
     // flattened by rule, so a field added to the JSON without its column fails here.
-    let (json, _) = json_run(&["--solvers", "cpu-fused,cpu-moments"]);
+    let (json, _, _) = Run::small()
+        .args(&["--solvers", "cpu-fused,cpu-moments"])
+        .json();
     for run in json["runs"].as_array().unwrap() {
         for (field, value) in run.as_object().unwrap() {
             let columns: Vec<String> = match (field.as_str(), value) {
@@ -405,20 +383,10 @@ fn csv_has_a_header_and_a_row_per_run_with_every_json_figure() {
 
 #[test]
 fn markdown_is_a_table_with_the_baseline_column() {
-    let out = gdbench(
-        &[
-            SMALL,
-            &[
-                "--solvers",
-                "cpu-fused,cpu-naive",
-                "--format",
-                "markdown",
-                "--baseline",
-                "cpu-fused",
-            ],
-        ]
-        .concat(),
-    );
+    let out = Run::small()
+        .args(&["--solvers", "cpu-fused,cpu-naive", "--format", "markdown"])
+        .args(&["--baseline", "cpu-fused"])
+        .output();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let table: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
@@ -427,10 +395,10 @@ fn markdown_is_a_table_with_the_baseline_column() {
     assert!(table[1].starts_with("|---|"), "{text}");
     for row in &table[2..] {
         let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
-        assert_eq!(cells.len(), 13, "{row}");
+        assert_eq!(cells.len(), 15, "{row}");
         assert!(matches!(cells[6], "ok" | "ref"), "{row}");
         assert!(
-            cells[8].contains(" … ") && cells[9] == "2",
+            cells[9].contains(" … ") && cells[10] == "2",
             "min … max and repeats: {row}"
         );
     }
@@ -443,17 +411,20 @@ fn markdown_is_a_table_with_the_baseline_column() {
         .iter()
         .find(|l| l.starts_with("| cpu-fused |"))
         .unwrap();
-    assert!(fused.ends_with("| 1.000× |"), "{fused}");
+    // Formatted as the table formats it (one formatter for every human format).
+    assert!(fused.ends_with("| 1.0× |"), "{fused}");
 }
 
 #[test]
 fn baseline_sets_the_speedups_and_unknown_baselines_are_refused() {
-    let (r, code) = json_run(&[
-        "--solvers",
-        "cpu-fused,cpu-naive",
-        "--baseline",
-        "cpu-fused",
-    ]);
+    let (r, code, _) = Run::small()
+        .args(&[
+            "--solvers",
+            "cpu-fused,cpu-naive",
+            "--baseline",
+            "cpu-fused",
+        ])
+        .json();
     assert_eq!(code, 0);
     assert_eq!(r["baseline"], "cpu-fused");
     let runs = r["runs"].as_array().unwrap();
@@ -633,18 +604,14 @@ fn a_failed_run_leaves_the_previous_output_whole() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous report");
     let missing_dir = dir.path().join("no/such/dir/report.json");
-    let out = gdbench(
-        &[
-            SMALL,
-            &[
-                "--solvers",
-                "cpu-fused",
-                "--output",
-                missing_dir.to_str().unwrap(),
-            ],
-        ]
-        .concat(),
-    );
+    let out = Run::small()
+        .args(&[
+            "--solvers",
+            "cpu-fused",
+            "--output",
+            missing_dir.to_str().unwrap(),
+        ])
+        .output();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
     let names: Vec<_> = std::fs::read_dir(dir.path())
@@ -656,7 +623,7 @@ fn a_failed_run_leaves_the_previous_output_whole() {
 
 #[test]
 fn json_carries_phases_and_the_machine() {
-    let (r, code) = json_run(&["--solvers", "cpu-fused"]);
+    let (r, code, _) = Run::small().args(&["--solvers", "cpu-fused"]).json();
     assert_eq!(code, 0);
     let phases = &r["runs"][0]["phases"];
     let (setup, compute) = (
@@ -677,4 +644,41 @@ fn json_carries_phases_and_the_machine() {
         "no GPU solver, no adapter opened"
     );
     assert!(r["gdbench_version"].is_string());
+}
+
+#[test]
+fn the_default_table_fits_100_columns_with_every_solver_and_a_legend() {
+    // Every solver (GPU ones on whatever adapter there is, or `unavailable`) and a peer row.
+    let out = Run::small().args(&["--peers", "python"]).output();
+    let text = stdout(&out);
+    // 4 only where python3 is missing (the named peer is then `unavailable`).
+    assert!(
+        matches!(out.status.code(), Some(0 | 4)),
+        "{}{text}",
+        stderr(&out)
+    );
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 100, "{widest} columns:\n{text}");
+    let header = text.lines().find(|l| l.contains("verdict")).unwrap();
+    assert!(
+        header.contains("µs/epoch") && header.contains("spread"),
+        "{header}"
+    );
+    // Every row's short device is explained under the table.
+    assert!(text.contains("cpu ×1: "), "{text}");
+    assert!(
+        text.contains("python: CPython") || text.contains("UNAVAILABLE"),
+        "{text}"
+    );
+    // --wide restores every column.
+    let wide = stdout(
+        &Run::small()
+            .args(&["--solvers", "cpu-fused", "--wide"])
+            .output(),
+    );
+    let header = wide.lines().find(|l| l.contains("verdict")).unwrap();
+    assert!(
+        header.contains("w0") && header.contains("min … max"),
+        "{header}"
+    );
 }

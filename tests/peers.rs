@@ -5,22 +5,8 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{gdbench, refuses, stderr, stdout};
+use common::{Run, refuses};
 use serde_json::Value;
-
-const SMALL: &[&str] = &[
-    "--n",
-    "1500",
-    "--epochs",
-    "200",
-    "--repeat",
-    "1",
-    "--warmup",
-    "0",
-    "--format",
-    "json",
-    "--no-probe",
-];
 
 /// Whether `python3` can import numpy. Without it: a failure under CI (CI installs it), else a
 /// loud skip.
@@ -46,11 +32,9 @@ fn fake_python(dir: &Path, body: &str) -> PathBuf {
     path
 }
 
+/// The small problem with `extra`, as JSON: report, exit code, stderr.
 fn run(extra: &[&str]) -> (Value, i32, String) {
-    let out = gdbench(&[SMALL, extra].concat());
-    let report = serde_json::from_str(&stdout(&out))
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
-    (report, out.status.code().unwrap(), stderr(&out))
+    Run::small().args(extra).json()
 }
 
 /// The numpy peer beside cpu-fused, on the interpreter `python`.
@@ -95,7 +79,7 @@ fn python_and_numpy_agree_with_cpu_fused() {
                 "{name}: {got} vs {want}"
             );
         }
-        assert_eq!(peer["time_s"]["repeats"].as_array().unwrap().len(), 1);
+        assert_eq!(peer["time_s"]["repeats"].as_array().unwrap().len(), 2);
         assert!(peer["epoch_us"].as_f64().unwrap() > 0.0);
         // The spot check ran (untimed, as the first call) and agrees.
         assert_eq!(peer["spot_check"]["status"], "ok", "{peer}");
@@ -144,7 +128,7 @@ fn tensorflow_torch_and_jax_peers_run_and_validate_where_installed() {
             assert_eq!(row["spot_check"]["status"], "ok", "{row}");
             // Compilation, tracing and the first call are setup, never in the timed repeat.
             assert!(row["prepare_s"].as_f64().unwrap() > 0.0, "{row}");
-            assert_eq!(row["time_s"]["repeats"].as_array().unwrap().len(), 1);
+            assert_eq!(row["time_s"]["repeats"].as_array().unwrap().len(), 2);
         }
     }
 }
@@ -194,8 +178,11 @@ fn a_failing_interpreter_is_an_error_row_with_its_last_stderr_line() {
 
 #[test]
 fn a_bad_python_path_is_a_clear_error() {
-    let args = [SMALL, &numpy_peer_args("/no/such/python3")].concat();
-    refuses(&args, "invalid --python: cannot run /no/such/python3");
+    let run = Run::small().args(&numpy_peer_args("/no/such/python3"));
+    refuses(
+        &run.arg_list(),
+        "invalid --python: cannot run /no/such/python3",
+    );
 }
 
 #[test]

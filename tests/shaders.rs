@@ -112,7 +112,7 @@ fn an_edited_kernel_runs_in_the_table_and_a_broken_one_is_an_error_row() {
     let run = &r["runs"][0];
     assert_eq!(run["status"], "ok", "{run}");
     assert!(
-        run["message"].as_str().unwrap().contains("custom kernels"),
+        run["message"].as_str().unwrap().contains("custom shaders"),
         "{run}"
     );
 

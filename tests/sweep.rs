@@ -2,41 +2,17 @@
 
 mod common;
 
-use common::{gdbench, refuses, stderr, stdout};
-
-const SMALL: &[&str] = &[
-    "sweep",
-    "--no-probe",
-    "--solvers",
-    "cpu-fused,cpu-moments",
-    "--n-min",
-    "100",
-    "--n-max",
-    "10000",
-    "--points",
-    "3",
-    "--budget",
-    "0.05",
-    "--quiet",
-];
+use common::{Run, refuses, stderr, stdout};
 
 #[test]
 fn a_small_sweep_writes_every_point_and_a_plot_with_a_series_per_solver() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("sweep.json");
     let svg = dir.path().join("sweep.svg");
-    let out = gdbench(
-        &[
-            SMALL,
-            &[
-                "--output",
-                json.to_str().unwrap(),
-                "--plot",
-                svg.to_str().unwrap(),
-            ],
-        ]
-        .concat(),
-    );
+    let out = Run::small_sweep()
+        .args(&["--output", json.to_str().unwrap()])
+        .args(&["--plot", svg.to_str().unwrap()])
+        .output();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -73,7 +49,9 @@ fn a_small_sweep_writes_every_point_and_a_plot_with_a_series_per_solver() {
 fn a_sweep_can_write_csv() {
     let dir = tempfile::tempdir().unwrap();
     let csv_path = dir.path().join("sweep.csv");
-    let out = gdbench(&[SMALL, &["--output", csv_path.to_str().unwrap()]].concat());
+    let out = Run::small_sweep()
+        .args(&["--output", csv_path.to_str().unwrap()])
+        .output();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
     let header: Vec<String> = reader

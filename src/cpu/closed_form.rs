@@ -1,6 +1,6 @@
 //! The least-squares answer the descent converges to, for the report.
 
-use super::kernel::compensated_sum;
+use super::sums::compensated_sum;
 
 /// Ordinary least squares for `d ≈ w0 + w1·x` by the centred 2×2 normal equations:
 /// `w1 = Σ(x−x̄)(d−d̄) / Σ(x−x̄)²`, `w0 = d̄ − w1·x̄`. Centring first keeps the system well

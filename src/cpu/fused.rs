@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 
 use super::descent::descend;
-use super::kernel::error_sums;
 use super::real::Real;
+use super::sums::error_sums;
 use crate::error::Result;
 use crate::problem::{Problem, reserve};
 use crate::solver::{Outcome, Solver};

@@ -3,16 +3,16 @@
 mod closed_form;
 mod descent;
 mod fused;
-mod kernel;
 mod moments;
 mod naive;
 mod real;
+mod sums;
 mod threads;
 
 pub use closed_form::closed_form;
 pub use fused::Fused;
-pub use kernel::{LEAF, Simd, compensated_sum, error_sums, error_sums_parallel, simd_level};
 pub use moments::{Moments, descend_on_moments};
 pub use naive::Naive;
 pub use real::Real;
+pub use sums::{LEAF, Simd, compensated_sum, error_sums, error_sums_parallel, simd_level};
 pub use threads::Threads;

@@ -3,7 +3,7 @@
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::descent::descend;
-use super::kernel::error_sums_parallel;
+use super::sums::error_sums_parallel;
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 use crate::solver::{Outcome, Solver};

@@ -37,6 +37,9 @@ impl AdapterChoice {
     }
 }
 
+/// How long a submission may take before the run is abandoned as hung.
+pub const WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// One adapter as `gdbench adapters` lists it.
 #[derive(Debug, Clone)]
 pub struct AdapterSummary {
@@ -54,6 +57,49 @@ impl AdapterSummary {
     /// True for a CPU implementation such as lavapipe or llvmpipe: its timings are CPU timings.
     pub fn is_software(&self) -> bool {
         self.info.device_type == wgpu::DeviceType::Cpu
+    }
+}
+
+/// `gdbench adapters`' entry: name, backend, type and driver, what the solvers use of its
+/// features, and its limits, on four lines.
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let yes_no = |feature| {
+            if self.features.contains(feature) {
+                "yes"
+            } else {
+                "no"
+            }
+        };
+        let i = &self.info;
+        let software = if self.is_software() {
+            "  (software: CPU emulation, its timings are CPU timings)"
+        } else {
+            ""
+        };
+        writeln!(f, "{}: {}{software}", self.index, i.name)?;
+        writeln!(
+            f,
+            "   backend {}, device type {:?}, driver {} {}",
+            i.backend, i.device_type, i.driver, i.driver_info
+        )?;
+        writeln!(
+            f,
+            "   timestamp queries {}, subgroups {}, shader f64 {}",
+            yes_no(wgpu::Features::TIMESTAMP_QUERY),
+            yes_no(wgpu::Features::SUBGROUP),
+            yes_no(wgpu::Features::SHADER_F64),
+        )?;
+        let l = &self.limits;
+        writeln!(
+            f,
+            "   max storage binding {} MiB, max buffer {} MiB, workgroup ≤ {} invocations (x ≤ {}), {} KiB workgroup memory",
+            l.max_storage_buffer_binding_size >> 20,
+            l.max_buffer_size >> 20,
+            l.max_compute_invocations_per_workgroup,
+            l.max_compute_workgroup_size_x,
+            l.max_compute_workgroup_storage_size >> 10,
+        )
     }
 }
 
@@ -89,6 +135,49 @@ impl GpuContext {
     /// gdbench's device type for the adapter.
     pub fn device_type(&self) -> DeviceType {
         device_type(self.info.device_type)
+    }
+
+    /// Waits (at most [`WAIT_TIMEOUT`]) for submission `index`, then reports any fault wgpu
+    /// raised meanwhile.
+    pub fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: Some(WAIT_TIMEOUT),
+            })
+            .map_err(|e| GdError::Gpu {
+                message: format!("waiting for the GPU failed: {e}"),
+            })?;
+        self.take_error()
+    }
+
+    /// Submits `encoder` (which ends by copying what is wanted into `readback`, a MAP_READ
+    /// buffer), waits, and returns the first `bytes` of `readback`: the one read-back path, as in
+    /// wgpu's examples' `get_data`. `what` names the data in errors.
+    pub fn read_back(
+        &self,
+        encoder: wgpu::CommandEncoder,
+        readback: &wgpu::Buffer,
+        bytes: u64,
+        what: &str,
+    ) -> Result<Vec<u8>> {
+        let index = self.queue.submit([encoder.finish()]);
+        let slice = readback.slice(..bytes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait(index)?;
+        let fail = |message: String| GdError::Gpu { message };
+        rx.recv_timeout(WAIT_TIMEOUT)
+            .map_err(|_| fail(format!("{what} were never mapped for reading")))?
+            .map_err(|e| fail(format!("cannot read {what} back: {e}")))?;
+        let data = slice
+            .get_mapped_range()
+            .map_err(|e| fail(format!("cannot map {what}: {e}")))?
+            .to_vec();
+        readback.unmap();
+        Ok(data)
     }
 
     /// The first fault wgpu reported since the last call, as an error.
@@ -259,7 +348,7 @@ fn open_adapter(index: usize, adapter: wgpu::Adapter) -> Result<Arc<GpuContext>>
     let sink = Arc::clone(&faults);
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
         let mut f = sink.lock().unwrap_or_else(|p| p.into_inner());
-        f.push(super::kernels::one_line(&e.to_string()));
+        f.push(super::shaders::one_line(&e.to_string()));
     }));
     let sink = Arc::clone(&faults);
     device.set_device_lost_callback(move |reason, message| {

@@ -1,15 +1,15 @@
-//! The GPU side: adapters, kernels, buffers and the GPU solvers (wgpu, WGSL).
+//! The GPU side: adapters, shaders (pipelines), buffers and the GPU solvers (wgpu, WGSL).
 
 mod buffers;
 pub mod context;
-pub mod kernels;
 mod plan;
+pub mod shaders;
 mod solver;
 pub mod stream;
 mod timestamps;
 
 pub use context::{
-    AdapterChoice, AdapterSummary, GpuContext, NO_ADAPTER_HINT, Opened, list_adapters, open,
-    parse_backend,
+    AdapterChoice, AdapterSummary, GpuContext, NO_ADAPTER_HINT, Opened, WAIT_TIMEOUT,
+    list_adapters, open, parse_backend,
 };
 pub use solver::{GpuSettings, GpuSolver, PERSISTENT_LOOP_BUDGET, Strategy};

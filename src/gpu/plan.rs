@@ -1,9 +1,9 @@
-//! How a strategy's epoch is laid out: pipelines, bind groups and dispatch sizes, built once
-//! at preparation; and the checks that say whether a strategy can run a problem at all.
+//! How a strategy's solve is laid out: pipelines, bind groups and dispatch sizes, built once at
+//! preparation into a [`Schedule`]; and the checks that say whether a strategy can run a problem.
 
 use super::buffers::{self, DeviceData, Params};
 use super::context::GpuContext;
-use super::kernels::{KernelFile, KernelSources, pipeline};
+use super::shaders::{ShaderFile, ShaderSources, pipeline};
 use super::solver::{GpuSettings, PERSISTENT_LOOP_BUDGET, Strategy};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
@@ -21,14 +21,14 @@ pub(super) struct Builder<'a> {
     pub wg: u32,
     pub tile: u64,
     pub w: &'a wgpu::Buffer,
-    pub shaders: &'a KernelSources,
+    pub shaders: &'a ShaderSources,
     pub mu: f32,
     pub scale: f32,
     pub keep: Vec<wgpu::Buffer>,
 }
 
 impl Builder<'_> {
-    fn pipeline(&self, file: KernelFile, entry: &str) -> Result<wgpu::ComputePipeline> {
+    fn pipeline(&self, file: ShaderFile, entry: &str) -> Result<wgpu::ComputePipeline> {
         pipeline(self.ctx, self.shaders, file, entry, self.wg)
     }
 
@@ -86,10 +86,10 @@ impl Builder<'_> {
     /// gpu-multipass and gpu-batched: per chunk an error pass and a first reduction, then
     /// further levels ping-ponging between two buffers down to one pair, then the update.
     pub(super) fn multipass(&mut self, data: &DeviceData) -> Result<Vec<Step>> {
-        let error = self.pipeline(KernelFile::Error, "error")?;
-        let reduce_errors = self.pipeline(KernelFile::Reduce, "reduce_errors")?;
-        let reduce_partials = self.pipeline(KernelFile::Reduce, "reduce_partials")?;
-        let update = self.pipeline(KernelFile::Update, "update")?;
+        let error = self.pipeline(ShaderFile::Error, "error")?;
+        let reduce_errors = self.pipeline(ShaderFile::Reduce, "reduce_errors")?;
+        let reduce_partials = self.pipeline(ShaderFile::Reduce, "reduce_partials")?;
+        let update = self.pipeline(ShaderFile::Update, "update")?;
         let (bases, first_level) = self.first_level(data);
         let partials_a = buffers::pairs(self.ctx, "partials-a", first_level);
         let partials_b = buffers::pairs(self.ctx, "partials-b", first_level.div_ceil(self.tile));
@@ -133,7 +133,7 @@ impl Builder<'_> {
     /// that sums every partial and updates w.
     pub(super) fn fused(
         &mut self,
-        file: KernelFile,
+        file: ShaderFile,
         first: &str,
         last: &str,
         data: &DeviceData,
@@ -171,7 +171,7 @@ impl Builder<'_> {
         data: &DeviceData,
         per_dispatch: u64,
     ) -> Result<Persistent> {
-        let kernel = self.pipeline(KernelFile::Persistent, "persistent")?;
+        let kernel = self.pipeline(ShaderFile::Persistent, "persistent")?;
         let chunk = &data.chunks[0];
         let params = Params {
             n: chunk.len,
@@ -194,6 +194,85 @@ impl Builder<'_> {
     }
 }
 
+/// How a solve's epochs become dispatches and submissions: the one thing the solver's loop asks
+/// of a strategy.
+pub(super) enum Schedule {
+    /// An epoch's dispatches, one submission per epoch (gpu-multipass: the design as drawn).
+    PerEpoch(Vec<Step>),
+    /// An epoch's dispatches, many epochs per submission (batched, fused, subgroup).
+    Batched(Vec<Step>),
+    /// Dispatches that each run many epochs (gpu-persistent).
+    Persistent(Persistent),
+}
+
+impl Schedule {
+    /// Builds the schedule of `strategy` over `data`; `per_dispatch` is the persistent
+    /// strategy's epochs per dispatch (from [`check`]).
+    pub fn build(
+        builder: &mut Builder,
+        strategy: Strategy,
+        data: &DeviceData,
+        per_dispatch: u64,
+    ) -> Result<Self> {
+        Ok(match strategy {
+            Strategy::Multipass => Schedule::PerEpoch(builder.multipass(data)?),
+            Strategy::Batched => Schedule::Batched(builder.multipass(data)?),
+            Strategy::Fused => Schedule::Batched(builder.fused(
+                ShaderFile::Fused,
+                "fused_errors",
+                "finish",
+                data,
+            )?),
+            Strategy::Subgroup => Schedule::Batched(builder.fused(
+                ShaderFile::Subgroup,
+                "subgroup_errors",
+                "subgroup_finish",
+                data,
+            )?),
+            Strategy::Persistent => Schedule::Persistent(builder.persistent(data, per_dispatch)?),
+        })
+    }
+
+    /// Epochs per unit of submission: 1, or one persistent dispatch.
+    pub fn unit(&self) -> u64 {
+        match self {
+            Schedule::Persistent(p) => p.per_dispatch,
+            _ => 1,
+        }
+    }
+
+    /// Readies a solve of `epochs` epochs (the persistent remainder's epoch count).
+    pub fn begin_solve(&self, ctx: &GpuContext, epochs: u64) {
+        if let Schedule::Persistent(p) = self {
+            p.set_rest(ctx, epochs);
+        }
+    }
+
+    /// The dispatches of `epochs` epochs starting at `first_epoch`, of a solve of `total`
+    /// (persistent: `first_epoch` is a multiple of a dispatch's epochs).
+    pub fn steps_for(&self, first_epoch: u64, epochs: u64, total: u64) -> Vec<&Step> {
+        match self {
+            Schedule::Persistent(p) => {
+                let mut steps = Vec::new();
+                let mut done = first_epoch;
+                while done < first_epoch + epochs {
+                    if total - done >= p.per_dispatch {
+                        steps.push(&p.full);
+                        done += p.per_dispatch;
+                    } else {
+                        steps.push(&p.rest);
+                        done = total;
+                    }
+                }
+                steps
+            }
+            Schedule::PerEpoch(steps) | Schedule::Batched(steps) => {
+                (0..epochs).flat_map(|_| steps.iter()).collect()
+            }
+        }
+    }
+}
+
 /// The persistent strategy's dispatches.
 pub(super) struct Persistent {
     /// Runs `per_dispatch` epochs.
@@ -210,7 +289,7 @@ pub(super) struct Persistent {
 
 impl Persistent {
     /// Sets the remainder dispatch to the epochs a solve of `epochs` leaves after its full ones.
-    pub fn set_rest(&self, ctx: &GpuContext, epochs: u64) {
+    fn set_rest(&self, ctx: &GpuContext, epochs: u64) {
         let params = Params {
             epochs: (epochs % self.per_dispatch) as u32,
             ..self.params

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use super::buffers::{self, DeviceData};
 use super::context::GpuContext;
-use super::kernels::{ITEMS_PER_INVOCATION, KernelFile, KernelSources};
-use super::plan::{Builder, Persistent, Step, check};
+use super::plan::{Builder, Schedule, Step, check};
+use super::shaders::{ITEMS_PER_INVOCATION, ShaderSources};
 use super::timestamps::PassTimer;
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
@@ -43,15 +43,15 @@ pub struct GpuSettings {
     /// Cap on one storage binding in bytes, below the adapter's (to exercise chunking in tests).
     pub max_binding_bytes: Option<u64>,
     /// Where the kernels' WGSL comes from (built in, or `--shaders DIR`).
-    pub shaders: KernelSources,
+    pub shaders: ShaderSources,
 }
 
 impl Default for GpuSettings {
     fn default() -> Self {
         Self {
-            workgroup_size: super::kernels::DEFAULT_WORKGROUP_SIZE,
+            workgroup_size: super::shaders::DEFAULT_WORKGROUP_SIZE,
             max_binding_bytes: None,
-            shaders: KernelSources::builtin(),
+            shaders: ShaderSources::builtin(),
         }
     }
 }
@@ -59,9 +59,6 @@ impl Default for GpuSettings {
 /// Loop iterations one invocation of the persistent kernel may run per dispatch. llvmpipe
 /// (lavapipe) stops an invocation after 65 535 in all and silently returns wrong weights.
 pub const PERSISTENT_LOOP_BUDGET: u64 = 60_000;
-
-/// How long a submission may take before the run is abandoned as hung.
-pub const WAIT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Epochs between divergence checks of gpu-multipass (each check waits for the queue).
 const DIVERGENCE_CHECK: u64 = 256;
@@ -73,16 +70,13 @@ const BATCH_TARGET: Duration = Duration::from_millis(100);
 /// A GPU solver prepared for one problem on one adapter.
 pub struct GpuSolver {
     ctx: Arc<GpuContext>,
-    strategy: Strategy,
     epochs: u64,
     /// Weights beyond this have left a converging descent's range (see `Problem::sane_bound`).
     limit: f64,
     w: wgpu::Buffer,
     readback: wgpu::Buffer,
-    /// Dispatches that make one epoch (all strategies but persistent).
-    epoch_steps: Vec<Step>,
-    /// Persistent only: its dispatches.
-    persistent: Option<Persistent>,
+    /// The strategy's dispatches and how a solve submits them.
+    schedule: Schedule,
     /// x and d on the device, bound by the steps.
     data: DeviceData,
     /// Partials, error vectors and uniforms the steps bind.
@@ -117,8 +111,7 @@ impl GpuSolver {
         // the first solve.
         let upload_start = Instant::now();
         let data = DeviceData::upload(&ctx, problem, chunk_len)?;
-        let index = ctx.queue.submit([]);
-        wait_for(&ctx, index)?;
+        ctx.wait(ctx.queue.submit([]))?;
         let upload_s = upload_start.elapsed().as_secs_f64();
         let w = buffers::pairs(&ctx, "w", 1);
         let mut builder = Builder {
@@ -131,37 +124,16 @@ impl GpuSolver {
             scale: (2.0 / problem.n() as f64) as f32,
             keep: Vec::new(),
         };
-        let (epoch_steps, persistent) = match strategy {
-            Strategy::Multipass | Strategy::Batched => (builder.multipass(&data)?, None),
-            Strategy::Fused => {
-                let steps = builder.fused(KernelFile::Fused, "fused_errors", "finish", &data)?;
-                (steps, None)
-            }
-            Strategy::Subgroup => {
-                let steps = builder.fused(
-                    KernelFile::Subgroup,
-                    "subgroup_errors",
-                    "subgroup_finish",
-                    &data,
-                )?;
-                (steps, None)
-            }
-            Strategy::Persistent => {
-                let p = builder.persistent(&data, per_dispatch)?;
-                (Vec::new(), Some(p))
-            }
-        };
+        let schedule = Schedule::build(&mut builder, strategy, &data, per_dispatch)?;
         let keep = builder.keep;
         let timer = RefCell::new(PassTimer::new(&ctx));
         Ok(Self {
             readback: buffers::readback(&ctx, 8),
             ctx,
-            strategy,
             epochs: problem.epochs(),
             limit: problem.sane_bound(),
             w,
-            epoch_steps,
-            persistent,
+            schedule,
             data,
             _keep: keep,
             phases: Phases {
@@ -190,28 +162,6 @@ impl GpuSolver {
         }
     }
 
-    /// The dispatches of `epochs` epochs starting at `first_epoch`, of a solve of `total`.
-    fn steps_for(&self, first_epoch: u64, epochs: u64, total: u64) -> Vec<&Step> {
-        match &self.persistent {
-            Some(p) => {
-                // Epoch counts are in units of dispatches: `first_epoch` is a multiple of per_dispatch.
-                let mut steps = Vec::new();
-                let mut done = first_epoch;
-                while done < first_epoch + epochs {
-                    if total - done >= p.per_dispatch {
-                        steps.push(&p.full);
-                        done += p.per_dispatch;
-                    } else {
-                        steps.push(&p.rest);
-                        done = total;
-                    }
-                }
-                steps
-            }
-            None => (0..epochs).flat_map(|_| self.epoch_steps.iter()).collect(),
-        }
-    }
-
     /// Submits one command buffer of `epochs` epochs starting at `first_epoch` of a solve of
     /// `total` (one compute pass, with timestamps only while [`Solver::kernel_time`] runs).
     fn submit(&self, first_epoch: u64, epochs: u64, total: u64) -> Result<wgpu::SubmissionIndex> {
@@ -229,47 +179,20 @@ impl GpuSolver {
         };
         Self::record(
             &mut encoder,
-            &self.steps_for(first_epoch, epochs, total),
+            &self.schedule.steps_for(first_epoch, epochs, total),
             writes,
         );
         Ok(self.ctx.queue.submit([encoder.finish()]))
     }
 
-    fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
-        wait_for(&self.ctx, index)
-    }
-
-    /// Epochs per submission unit: 1 epoch, or one persistent dispatch.
-    fn unit(&self) -> u64 {
-        self.persistent.as_ref().map_or(1, |p| p.per_dispatch)
-    }
-
     fn read_weights(&self) -> Result<[f64; 2]> {
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(&self.w, 0, &self.readback, 0, 8);
-        let index = self.ctx.queue.submit([encoder.finish()]);
-        let slice = self.readback.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.wait(index)?;
-        rx.recv_timeout(WAIT_TIMEOUT)
-            .map_err(|_| GdError::Gpu {
-                message: "the weights were never mapped for reading".into(),
-            })?
-            .map_err(|e| GdError::Gpu {
-                message: format!("cannot read the weights back: {e}"),
-            })?;
-        let w = {
-            let view = slice.get_mapped_range().map_err(|e| GdError::Gpu {
-                message: format!("cannot map the weights: {e}"),
-            })?;
-            let w: [f32; 2] = bytemuck::pod_read_unaligned(&view[..8]);
-            [f64::from(w[0]), f64::from(w[1])]
-        };
-        self.readback.unmap();
-        Ok(w)
+        let data = self
+            .ctx
+            .read_back(encoder, &self.readback, 8, "the weights")?;
+        let w: [f32; 2] = bytemuck::pod_read_unaligned(&data[..8]);
+        Ok([f64::from(w[0]), f64::from(w[1])])
     }
 }
 
@@ -279,23 +202,21 @@ impl GpuSolver {
         self.ctx
             .queue
             .write_buffer(&self.w, 0, bytemuck::cast_slice(&[0.0f32, 0.0]));
-        if let Some(p) = &self.persistent {
-            p.set_rest(&self.ctx, epochs);
-        }
-        let unit = self.unit();
+        self.schedule.begin_solve(&self.ctx, epochs);
+        let unit = self.schedule.unit();
         let mut done = 0u64;
         // Weights are read back at checkpoints, so divergence stops the run and reports the
         // checkpoint by which it happened (every batch; every DIVERGENCE_CHECK epochs for multipass).
         let limit = self.limit;
         let diverged = |w: [f64; 2]| !w.iter().all(|v| v.abs() <= limit);
-        if self.strategy == Strategy::Multipass {
+        if matches!(self.schedule, Schedule::PerEpoch(_)) {
             // One submission per epoch; wait on the one 64 back to bound the queue.
             let mut in_flight = std::collections::VecDeque::new();
             while done < epochs {
                 in_flight.push_back(self.submit(done, 1, epochs)?);
                 done += 1;
                 if in_flight.len() > 64 {
-                    self.wait(in_flight.pop_front().expect("not empty"))?;
+                    self.ctx.wait(in_flight.pop_front().expect("not empty"))?;
                     if crate::interrupt::requested() {
                         return Err(GdError::Interrupted);
                     }
@@ -318,7 +239,7 @@ impl GpuSolver {
                 let count = batch.min(epochs - done);
                 let start = Instant::now();
                 let index = self.submit(done, count, epochs)?;
-                self.wait(index)?;
+                self.ctx.wait(index)?;
                 done += count;
                 let took = start.elapsed().as_secs_f64().max(1e-6);
                 let fit = (count as f64 * BATCH_TARGET.as_secs_f64() / took) as u64;
@@ -389,18 +310,4 @@ impl Solver for GpuSolver {
     fn phases(&self) -> Phases {
         self.phases.clone()
     }
-}
-
-/// Waits (at most [`WAIT_TIMEOUT`]) for submission `index` on `ctx`, then reports any fault wgpu
-/// raised meanwhile.
-pub(super) fn wait_for(ctx: &GpuContext, index: wgpu::SubmissionIndex) -> Result<()> {
-    ctx.device
-        .poll(wgpu::PollType::Wait {
-            submission_index: Some(index),
-            timeout: Some(WAIT_TIMEOUT),
-        })
-        .map_err(|e| GdError::Gpu {
-            message: format!("waiting for the GPU failed: {e}"),
-        })?;
-    ctx.take_error()
 }

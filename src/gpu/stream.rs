@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::buffers::{self, Params};
 use super::context::GpuContext;
-use super::kernels::{KernelFile, KernelSources, pipeline};
-use super::solver::wait_for as wait;
+use super::shaders::{ShaderFile, ShaderSources, pipeline};
 use super::timestamps::PassTimer;
 use crate::error::{GdError, Result};
 
@@ -109,8 +108,8 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
     });
     let kernel = pipeline(
         ctx,
-        &KernelSources::builtin(),
-        KernelFile::Probe,
+        &ShaderSources::builtin(),
+        ShaderFile::Probe,
         "stream_read",
         wg,
     )?;
@@ -151,7 +150,7 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
         }
         let start = Instant::now();
         let index = ctx.queue.submit([encoder.finish()]);
-        wait(ctx, index)?;
+        ctx.wait(index)?;
         let wall = start.elapsed().as_secs_f64();
         let gpu = match timer.as_mut() {
             Some(t) => {
@@ -215,7 +214,7 @@ pub fn round_trip_us(ctx: &GpuContext) -> Result<f64> {
         let encoder = ctx.device.create_command_encoder(&Default::default());
         let start = Instant::now();
         let index = ctx.queue.submit([encoder.finish()]);
-        wait(ctx, index)?;
+        ctx.wait(index)?;
         trips.push(start.elapsed().as_secs_f64() * 1e6);
     }
     // The first submission may pay for lazy set-up: leave it out.

@@ -3,7 +3,7 @@
 //! up to more than the wall time are discarded, with a note, not reported.
 
 use super::context::GpuContext;
-use crate::error::{GdError, Result};
+use crate::error::Result;
 
 /// Passes timed before the queries are resolved and read back.
 const PASSES: u32 = 256;
@@ -88,40 +88,19 @@ impl PassTimer {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         encoder.resolve_query_set(&self.queries, 0..count, &self.resolved, 0);
         encoder.copy_buffer_to_buffer(&self.resolved, 0, &self.readback, 0, bytes);
-        let index = ctx.queue.submit([encoder.finish()]);
-        let slice = self.readback.slice(..bytes);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        let fail = |what: String| GdError::Gpu { message: what };
-        ctx.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: Some(super::solver::WAIT_TIMEOUT),
-            })
-            .map_err(|e| fail(format!("waiting for timestamps failed: {e}")))?;
-        rx.recv_timeout(super::solver::WAIT_TIMEOUT)
-            .map_err(|_| fail("timestamps were never mapped".into()))?
-            .map_err(|e| fail(format!("cannot read timestamps: {e}")))?;
-        {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| fail(format!("cannot map timestamps: {e}")))?;
-            let ticks: Vec<u64> = view
-                .chunks_exact(8)
-                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-                .collect();
-            for pair in ticks.chunks_exact(2) {
-                match (pair[0], pair[1]) {
-                    (start, end) if start > 0 && end > start => {
-                        self.total_ns += (end - start) as f64 * self.period_ns;
-                    }
-                    _ => self.discarded += 1,
+        let data = ctx.read_back(encoder, &self.readback, bytes, "timestamps")?;
+        let ticks: Vec<u64> = data
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        for pair in ticks.chunks_exact(2) {
+            match (pair[0], pair[1]) {
+                (start, end) if start > 0 && end > start => {
+                    self.total_ns += (end - start) as f64 * self.period_ns;
                 }
+                _ => self.discarded += 1,
             }
         }
-        self.readback.unmap();
         self.used = 0;
         Ok(())
     }

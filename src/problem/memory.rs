@@ -5,6 +5,14 @@ use crate::error::{GdError, Result};
 /// Bytes of host memory the dataset itself needs per sample: x and d in f64.
 pub const BYTES_PER_SAMPLE: u64 = 16;
 
+/// A sample count as given on the command line, as this machine's `usize`.
+pub fn sample_count(n: u64) -> Result<usize> {
+    usize::try_from(n).map_err(|_| GdError::InvalidParameter {
+        name: "--n",
+        problem: format!("{n} does not fit this machine's address space"),
+    })
+}
+
 /// Fails with a clear error when N samples (x and d in f64) exceed the memory the OS reports
 /// available. Where the OS does not say (not Linux), it passes and allocation itself is checked.
 pub fn check_fits(n: usize) -> Result<()> {

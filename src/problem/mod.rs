@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::{GdError, Result};
 
-pub use memory::{available_bytes, check_fits, reserve};
+pub use memory::{available_bytes, check_fits, reserve, sample_count};
 pub use sums::{Compensated, DataSums, Rounding};
 pub use synthetic::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Report, RunReport};
+use super::{Report, RunReport, format};
 use crate::error::{GdError, Result};
 use crate::validate::Check;
 
@@ -16,6 +16,8 @@ pub struct CsvRow {
     pub epochs: u64,
     /// Solver or peer name.
     pub solver: String,
+    /// `cpu`, `gpu` or `peer`.
+    pub kind: String,
     /// Peer rows: library and version.
     pub library: Option<String>,
     /// Device name.
@@ -119,6 +121,10 @@ impl CsvRow {
             n,
             epochs,
             solver: run.solver.clone(),
+            kind: serde_json::to_value(run.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
             library: run.library.clone(),
             device: run.device.clone(),
             device_type: run.device_type.to_string(),
@@ -209,8 +215,8 @@ pub fn render_sweep_csv(points: &[crate::sweep::SweepPoint]) -> Result<String> {
     )
 }
 
-/// The runs as a Markdown table, with the problem above it, and the closed form and every row's
-/// notes (mismatches, noise, the algorithmic limit, CPU emulation, custom kernels) below.
+/// The runs as a Markdown table (every column of `--wide`, formatted as the table formats them),
+/// with the problem above it, and the closed form, the devices and every row's notes below.
 pub fn render_markdown(report: &Report) -> String {
     let p = &report.problem;
     let mut out = format!(
@@ -220,44 +226,17 @@ pub fn render_markdown(report: &Report) -> String {
     if let Some(line) = super::instability(p) {
         out += &format!("> **Warning**: {line}\n\n");
     }
-    out += &format!(
-        "| solver | device | prec | w0 | w1 | Δ ref | verdict | median | min … max | reps | µs/epoch | GB/s | × {} |\n",
-        report.baseline
-    );
-    out += "|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|\n";
     let cell = |s: String| s.replace('|', "\\|");
+    let columns = format::wide_columns(&report.baseline);
+    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    out += &line(columns.iter().map(|c| cell(c.header.clone())).collect());
+    let rules: Vec<&str> = columns
+        .iter()
+        .map(|c| if c.right { "---:" } else { "---" })
+        .collect();
+    out += &format!("|{}|\n", rules.join("|"));
     for r in &report.runs {
-        let device = match &r.library {
-            Some(lib) => format!("{lib} · {} ({})", r.device, r.device_type),
-            None => format!("{} ({})", r.device, r.device_type),
-        };
-        let w = |i: usize| r.w.map_or_else(|| "–".into(), |w| format!("{:.10}", w[i]));
-        let num = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "–".into(), f);
-        let t = r.time_s.as_ref();
-        let verdict = match r.status {
-            crate::validate::Status::Ok if r.reference => "ref".to_string(),
-            s => s.to_string(),
-        };
-        out += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            cell(r.solver.clone()),
-            cell(device),
-            r.precision,
-            w(0),
-            w(1),
-            num(r.max_rel_diff, &|d| if d == 0.0 {
-                "0".into()
-            } else {
-                format!("{d:.1e}")
-            }),
-            verdict,
-            num(t.map(|t| t.median), &|m| format!("{m:.6} s")),
-            t.map_or_else(|| "–".into(), |t| format!("{:.6} … {:.6} s", t.min, t.max)),
-            t.map_or_else(|| "–".into(), |t| t.repeats.len().to_string()),
-            num(r.epoch_us, &|u| format!("{u:.3}")),
-            num(r.effective_gb_s, &|g| format!("{g:.1}")),
-            num(r.speedup, &|s| format!("{s:.3}×")),
-        );
+        out += &line(columns.iter().map(|c| cell((c.cell)(r))).collect());
     }
     if let Some([w0, w1]) = report.closed_form.w {
         out += &format!("\nClosed form (least squares): w0 = {w0:.8}, w1 = {w1:.8}.\n");
@@ -270,7 +249,7 @@ pub fn render_markdown(report: &Report) -> String {
             format!(
                 "- **{}** ({}): {}",
                 cell(r.solver.clone()),
-                cell(r.device.clone()),
+                cell(format::short_device(r)),
                 r.message
             )
         })
@@ -280,11 +259,7 @@ pub fn render_markdown(report: &Report) -> String {
         out += &notes.join("\n");
         out += "\n";
     }
-    if report
-        .runs
-        .iter()
-        .any(|r| r.device_type == crate::solver::DeviceType::Cpu && r.solver.starts_with("gpu-"))
-    {
+    if report.runs.iter().any(RunReport::is_gpu_emulation) {
         out += "\nRows on a cpu-type adapter are CPU emulation of a GPU: CPU timings, not GPU speed.\n";
     }
     out

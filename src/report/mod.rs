@@ -2,6 +2,7 @@
 //! The JSON form is a contract other tools read (README, "JSON report").
 
 mod compare;
+pub mod format;
 mod machine_formats;
 mod output;
 mod plot;
@@ -10,14 +11,16 @@ mod table;
 use serde::Serialize;
 
 pub use compare::{Compared, Comparison, compare, read_report, render_comparison};
+pub use format::short_device_name;
 pub use machine_formats::{CsvRow, render_csv, render_markdown, render_sweep_csv};
 pub use output::write_atomically;
 pub use plot::{Series, crossovers, render_plot, series};
-pub use table::render_table;
+pub use table::{MAX_WIDTH, TextStyle, render_sweep_summary, render_table, text_width};
 
 use crate::bench::TimeStats;
+use crate::error::{Result, exit};
 use crate::problem::Source;
-use crate::solver::{DeviceType, Precision};
+use crate::solver::{DeviceType, Group, Precision};
 use crate::validate::{Check, Status};
 
 /// Everything one `gdbench run` measured.
@@ -39,6 +42,56 @@ pub struct Report {
     pub ceilings: Option<crate::probe::Ceilings>,
     /// One entry per selected solver, in catalogue order.
     pub runs: Vec<RunReport>,
+    /// True when Ctrl-C stopped the run: rows not measured by then are `error` rows saying so.
+    pub interrupted: bool,
+}
+
+/// The formats a report renders to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The aligned table for people (see [`TextStyle`]).
+    Table,
+    /// The JSON contract (README, "JSON report").
+    Json,
+    /// One [`CsvRow`] per run.
+    Csv,
+    /// A Markdown table for issues and pull requests.
+    Markdown,
+}
+
+/// The report as text in `format`; `style` shapes the table.
+pub fn render(report: &Report, format: Format, style: &TextStyle) -> Result<String> {
+    Ok(match format {
+        Format::Table => render_table(report, style),
+        Format::Csv => render_csv(report)?,
+        Format::Markdown => render_markdown(report),
+        Format::Json => serde_json::to_string_pretty(report).expect("a report serialises") + "\n",
+    })
+}
+
+impl Report {
+    /// The command's exit code (README, "Exit codes"): Ctrl-C, then the worst outcome: a mismatch
+    /// (a row, or the reference against cpu-moments), then a row the user named (`named` says
+    /// which) that did not run, then divergence.
+    pub fn exit_status(&self, named: impl Fn(&str) -> bool) -> u8 {
+        let runs = &self.runs;
+        if self.interrupted {
+            exit::INTERRUPTED
+        } else if self.reference.cross_check.status == Status::Mismatch
+            || runs.iter().any(|r| r.status == Status::Mismatch)
+        {
+            exit::MISMATCH
+        } else if runs
+            .iter()
+            .any(|r| matches!(r.status, Status::Error | Status::Unavailable) && named(&r.solver))
+        {
+            exit::NOT_RUN
+        } else if runs.iter().any(|r| r.status == Status::Diverged) {
+            exit::DIVERGED
+        } else {
+            exit::SUCCESS
+        }
+    }
 }
 
 /// One line for a problem whose step size is at or above the stability limit (every row is then
@@ -59,7 +112,7 @@ pub struct Machine {
     pub cpu: String,
     /// Hardware threads available.
     pub threads: usize,
-    /// Instruction set the fused CPU kernels run with.
+    /// Instruction set the CPU solvers' SIMD sums run with.
     pub simd: &'static str,
     /// Operating system.
     pub os: &'static str,
@@ -140,11 +193,35 @@ pub struct PhaseTimes {
     pub gpu_kernel_solves: Option<usize>,
 }
 
+/// What made a row: one of gdbench's CPU solvers, one of its GPU solvers (on any adapter,
+/// software included), or a peer library run by `peers/peers.py`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowKind {
+    /// A CPU solver (`cpu-*`).
+    Cpu,
+    /// A GPU solver (`gpu-*`) on one adapter.
+    Gpu,
+    /// A peer: pure Python, NumPy, TensorFlow, PyTorch or JAX.
+    Peer,
+}
+
+impl From<Group> for RowKind {
+    fn from(group: Group) -> Self {
+        match group {
+            Group::Cpu => RowKind::Cpu,
+            Group::Gpu => RowKind::Gpu,
+        }
+    }
+}
+
 /// One solver's result: verdict, weights, timings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
     /// Solver name, e.g. `cpu-fused`, or a peer row's name, e.g. `numpy`.
     pub solver: String,
+    /// `cpu`, `gpu` (a GPU solver, on any adapter) or `peer`.
+    pub kind: RowKind,
     /// For peer rows: the library and its version, e.g. `numpy 2.4.6`; null for gdbench's own.
     pub library: Option<String>,
     /// Device name (CPU model, GPU adapter).
@@ -199,4 +276,18 @@ pub struct RunReport {
     pub speedup: Option<f64>,
     /// Untimed solves before timing.
     pub warmup: u32,
+}
+
+impl RunReport {
+    /// A GPU solver's row on a CPU-type adapter (lavapipe, llvmpipe): CPU timings in a GPU's
+    /// clothes.
+    pub fn is_gpu_emulation(&self) -> bool {
+        self.kind == RowKind::Gpu && self.device_type == DeviceType::Cpu
+    }
+
+    /// One of gdbench's CPU solvers that reads the arrays each epoch (not `cpu-moments`): what a
+    /// GPU solver must beat.
+    pub fn is_cpu_array(&self) -> bool {
+        self.kind == RowKind::Cpu && self.effective_gb_s.is_some()
+    }
 }

@@ -1,12 +1,14 @@
 //! The sweep's picture: µs per epoch against N (log-log), one labelled series per solver, the
-//! point where a GPU solver overtakes the best CPU solver marked; effective GB/s below it.
+//! point where a GPU solver overtakes the best CPU solver marked; effective GB/s below it, with
+//! the measured ceilings (CPU one core, all cores, each adapter) as labelled horizontal lines.
 
 use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
+use super::RowKind;
 use crate::error::{GdError, Result};
-use crate::solver::DeviceType;
+use crate::probe::Ceilings;
 use crate::sweep::SweepPoint;
 use crate::validate::Status;
 
@@ -37,7 +39,7 @@ pub fn series(points: &[SweepPoint]) -> Vec<Series> {
         for r in &p.runs {
             let label = if devices[r.solver.as_str()].len() > 1 {
                 format!("{} @ {}", r.solver, r.device)
-            } else if r.solver.starts_with("gpu-") && r.device_type == DeviceType::Cpu {
+            } else if r.is_gpu_emulation() {
                 format!("{} (cpu emulation)", r.solver)
             } else {
                 r.solver.clone()
@@ -47,13 +49,14 @@ pub fn series(points: &[SweepPoint]) -> Vec<Series> {
                 None => {
                     out.push(Series {
                         label,
-                        gpu: r.solver.starts_with("gpu-"),
-                        cpu_array: r.solver.starts_with("cpu-") && r.solver != "cpu-moments",
+                        gpu: r.kind == RowKind::Gpu,
+                        cpu_array: false,
                         points: Vec::new(),
                     });
                     out.len() - 1
                 }
             };
+            out[idx].cpu_array |= r.is_cpu_array();
             if let (Status::Ok, Some(us)) = (r.status, r.epoch_us) {
                 out[idx].points.push((p.n as f64, us, r.effective_gb_s));
             }
@@ -94,8 +97,31 @@ fn plot_error(e: impl std::fmt::Display) -> GdError {
     }
 }
 
-/// Renders the sweep as SVG text: two panels, µs/epoch and GB/s against N.
-pub fn render_plot(points: &[SweepPoint]) -> Result<String> {
+/// The measured ceilings as (label, GB/s): CPU one core, all cores, each adapter.
+fn ceiling_lines(ceilings: Option<&Ceilings>) -> Vec<(String, f64)> {
+    let Some(c) = ceilings else {
+        return Vec::new();
+    };
+    let mut lines = vec![
+        ("CPU, one core".to_string(), c.cpu.read_gb_s_one_core),
+        (
+            format!("CPU, {} threads", c.cpu.threads),
+            c.cpu.read_gb_s_all_cores,
+        ),
+    ];
+    lines.extend(
+        c.gpu
+            .iter()
+            .map(|g| (super::short_device_name(&g.device), g.read_gb_s)),
+    );
+    lines.retain(|(_, g)| g.is_finite() && *g > 0.0);
+    lines
+}
+
+/// Renders the sweep as SVG text: two panels, µs/epoch and GB/s against N, the latter with the
+/// measured `ceilings` drawn as labelled lines.
+pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result<String> {
+    let roofs = ceiling_lines(ceilings);
     let all = series(points);
     let crossings = crossovers(&all);
     let mut svg = String::new();
@@ -119,7 +145,12 @@ pub fn render_plot(points: &[SweepPoint]) -> Result<String> {
         };
         let (n_lo, n_hi) = range(&mut ns.iter().copied());
         let (t_lo, t_hi) = range(&mut all.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-        let (g_lo, g_hi) = range(&mut all.iter().flat_map(|s| s.points.iter().filter_map(|p| p.2)));
+        let (g_lo, g_hi) = range(
+            &mut all
+                .iter()
+                .flat_map(|s| s.points.iter().filter_map(|p| p.2))
+                .chain(roofs.iter().map(|r| r.1)),
+        );
 
         let mut chart = ChartBuilder::on(&top)
             .caption(
@@ -199,6 +230,22 @@ pub fn render_plot(points: &[SweepPoint]) -> Result<String> {
             gbs.draw_series(LineSeries::new(line, color.stroke_width(2)))
                 .map_err(plot_error)?;
         }
+        for (label, ceiling) in &roofs {
+            let dashed = BLACK.mix(0.5).stroke_width(1);
+            gbs.draw_series(DashedLineSeries::new(
+                [(n_lo, *ceiling), (n_hi, *ceiling)],
+                6,
+                4,
+                dashed,
+            ))
+            .map_err(plot_error)?;
+            gbs.draw_series(std::iter::once(Text::new(
+                format!("ceiling: {label} {ceiling:.1} GB/s"),
+                (n_lo * 1.1, *ceiling * 1.04),
+                ("sans-serif", 12),
+            )))
+            .map_err(plot_error)?;
+        }
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
@@ -248,5 +295,41 @@ mod tests {
             s("gpu-fused", true, &[(1e3, 50.0), (1e4, 5.0), (1e5, 200.0)]),
         ];
         assert!(crossovers(&all).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod ceiling_tests {
+    use super::*;
+    use crate::probe::{CpuCeilings, GpuCeilings};
+
+    #[test]
+    fn the_gb_s_panel_draws_every_measured_ceiling_with_its_label() {
+        let ceilings = Ceilings {
+            cpu: CpuCeilings {
+                read_gb_s_one_core: 31.5,
+                read_gb_s_all_cores: 55.3,
+                threads: 2,
+                buffer_bytes: 1 << 30,
+            },
+            gpu: vec![GpuCeilings {
+                device: "NVIDIA H200 [vulkan]".into(),
+                read_gb_s: 4321.0,
+                buffer_bytes: 1 << 30,
+                timed_by: "timestamps".into(),
+                measured_s: 0.05,
+                round_trip_us: 20.0,
+            }],
+            gpu_failures: Vec::new(),
+        };
+        let svg = render_plot(&[], Some(&ceilings)).unwrap();
+        for label in [
+            "ceiling: CPU, one core 31.5 GB/s",
+            "ceiling: CPU, 2 threads 55.3 GB/s",
+            "ceiling: H200·vk 4321.0 GB/s",
+        ] {
+            assert!(svg.contains(label), "{label} missing");
+        }
+        assert!(!render_plot(&[], None).unwrap().contains("ceiling:"));
     }
 }

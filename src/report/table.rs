@@ -1,14 +1,37 @@
-//! The human-readable table: one row per solver, the closed form and notes under it.
+//! The human-readable table: the problem and ceilings above, one row per solver, a legend of the
+//! devices and the notes under it. The default fits [`MAX_WIDTH`] columns (fewer on a narrower
+//! terminal, by dropping the least essential columns); `--wide` shows every column.
 
-use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table, TableStyle};
+use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table};
 
+use super::format::{self, Column, compact_columns, or_dash, wide_columns};
 use super::{Report, RunReport};
 use crate::problem::Source;
-use crate::solver::DeviceType;
 use crate::validate::Status;
 
+/// The widest a default report gets, whatever it is written to.
+pub const MAX_WIDTH: usize = 100;
+
+/// How to draw the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TextStyle {
+    /// Colour the verdicts (a terminal, never a file).
+    pub color: bool,
+    /// The terminal's width, when writing to one: a narrower table drops columns to fit it.
+    pub terminal_width: Option<usize>,
+    /// Every column (weights, Δ ref, median, GPU kernel, min … max, repeats), however wide.
+    pub wide: bool,
+}
+
+impl TextStyle {
+    /// The width the default report keeps within.
+    fn width(&self) -> usize {
+        self.terminal_width.map_or(MAX_WIDTH, |w| w.min(MAX_WIDTH))
+    }
+}
+
 /// A rule above and below the table and under its header; no lines between rows or columns.
-const RULES_ONLY: TableStyle = TableStyle::new()
+const RULES_ONLY: comfy_table::TableStyle = comfy_table::TableStyle::new()
     .top_border(LineStyle::none().fill('─').junction('─'))
     .header_separator(LineStyle::none().fill('─').junction('─'))
     .bottom_border(LineStyle::none().fill('─').junction('─'));
@@ -21,6 +44,10 @@ pub(super) fn styled_table(header: &[&str], right: &[usize]) -> Table {
         .load_style(RULES_ONLY)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.to_vec());
+    for column in table.column_iter_mut() {
+        // One space of padding beside the column separator: two between columns.
+        column.set_padding((1, 0));
+    }
     for &col in right {
         if let Some(c) = table.column_mut(col) {
             c.set_cell_alignment(CellAlignment::Right);
@@ -29,9 +56,79 @@ pub(super) fn styled_table(header: &[&str], right: &[usize]) -> Table {
     table
 }
 
-/// Renders the report as an aligned text table with a header and footnotes; `color` marks the
-/// verdicts (for a terminal, never for a file).
-pub fn render_table(report: &Report, color: bool) -> String {
+/// The rows under `columns`, verdicts coloured when `color`.
+fn build(runs: &[RunReport], columns: &[Column], color: bool) -> Table {
+    let header: Vec<&str> = columns.iter().map(|c| c.header.as_str()).collect();
+    let right: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].right).collect();
+    let mut table = styled_table(&header, &right);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    for run in runs {
+        table.add_row(columns.iter().map(|c| {
+            let cell = Cell::new((c.cell)(run));
+            if c.header != "verdict" {
+                return cell;
+            }
+            match run.status {
+                Status::Ok => cell.fg(Color::Green),
+                Status::Mismatch => cell.fg(Color::Red),
+                Status::Diverged => cell.fg(Color::Yellow),
+                _ => cell.fg(Color::Magenta),
+            }
+        }));
+    }
+    table
+}
+
+/// The widest line of `text`, in terminal columns (colour codes excluded).
+pub fn text_width(text: &str) -> usize {
+    text.lines()
+        .map(console::measure_text_width)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The table alone: every column with `wide`; else the compact columns, dropping the most
+/// dispensable ones until the table fits `width`.
+fn runs_table(report: &Report, style: &TextStyle) -> String {
+    if style.wide {
+        return build(&report.runs, &wide_columns(&report.baseline), style.color).to_string();
+    }
+    let mut columns = compact_columns(&report.baseline);
+    loop {
+        let text = build(&report.runs, &columns, style.color).to_string();
+        let most_dispensable = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.drop_rank > 0)
+            .max_by_key(|(_, c)| c.drop_rank)
+            .map(|(i, _)| i);
+        match most_dispensable {
+            Some(i) if text_width(&text) > style.width() => {
+                columns.remove(i);
+            }
+            _ => return text,
+        }
+    }
+}
+
+/// `text` wrapped to `width`, later lines indented by `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let options = textwrap::Options::new(width).subsequent_indent(indent);
+    textwrap::fill(text, options) + "\n"
+}
+
+/// Renders the report as text: the problem and ceilings, the table, the devices' legend, the
+/// closed form, the reference's check and every row's notes.
+pub fn render_table(report: &Report, style: &TextStyle) -> String {
+    let width = if style.wide {
+        usize::MAX / 2
+    } else {
+        style.width()
+    };
     let p = &report.problem;
     let source = match &p.source {
         Source::Synthetic { seed, sigma } => format!("synthetic (seed {seed}, sigma {sigma})"),
@@ -39,83 +136,53 @@ pub fn render_table(report: &Report, color: bool) -> String {
     };
     let m = &report.machine;
     let mut out = format!(
-        "gdbench {}: batch gradient descent for y = w0 + w1·x\n\
-         problem: N = {}, {} epochs, mu = {}, {source}\n\
-         host:    {} ({} threads, {} kernels, {}/{})\n\n",
-        report.gdbench_version, p.n, p.epochs, p.mu, m.cpu, m.threads, m.simd, m.os, m.arch
+        "gdbench {}: batch gradient descent for y = w0 + w1·x\n",
+        report.gdbench_version
     );
+    out += &wrap(
+        &format!(
+            "problem: N = {}, {} epochs, mu = {}, {source}",
+            p.n, p.epochs, p.mu
+        ),
+        width,
+        "         ",
+    );
+    out += &wrap(
+        &format!(
+            "host:    {} ({} threads, {} SIMD, {}/{})",
+            m.cpu, m.threads, m.simd, m.os, m.arch
+        ),
+        width,
+        "         ",
+    );
+    out += "\n";
     if let Some(line) = super::instability(p) {
-        out += &format!("warning: {line}\n\n");
+        out += &wrap(&format!("warning: {line}"), width, "         ");
+        out += "\n";
+    }
+    if let Some(c) = &report.ceilings {
+        out += &wrap(&format!("ceilings: {c}"), width, "          ");
+        out += "\n";
     }
 
-    if let Some(c) = &report.ceilings {
-        out += &format!(
-            "ceilings: CPU reads {:.1} GB/s on one core, {:.1} GB/s on {} threads",
-            c.cpu.read_gb_s_one_core, c.cpu.read_gb_s_all_cores, c.cpu.threads
-        );
-        for g in &c.gpu {
-            out += &format!(
-                "; {} reads {:.1} GB/s, {:.0} µs per submission round trip",
-                g.device, g.read_gb_s, g.round_trip_us
-            );
-        }
-        for f in &c.gpu_failures {
-            out += &format!("; {}: the probe failed ({})", f.device, f.error);
-        }
-        out += " (% peak is GB/s against these, shown only for data beyond the caches)\n\n";
-    }
-    let baseline = format!("× {}", report.baseline);
-    let header = [
-        "solver",
-        "device",
-        "prec",
-        "w0",
-        "w1",
-        "Δ ref",
-        "verdict",
-        "median",
-        "GPU kernel",
-        "min … max",
-        "reps",
-        "µs/epoch",
-        "GB/s",
-        "% peak",
-        &baseline,
-    ];
-    let mut table = styled_table(&header, &[3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14]);
-    if color {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    for run in &report.runs {
-        let cells: Vec<Cell> = row(run)
-            .into_iter()
-            .enumerate()
-            .map(|(i, text)| {
-                let cell = Cell::new(text);
-                match (i, run.status) {
-                    (VERDICT_COLUMN, Status::Ok) => cell.fg(Color::Green),
-                    (VERDICT_COLUMN, Status::Mismatch) => cell.fg(Color::Red),
-                    (VERDICT_COLUMN, Status::Diverged) => cell.fg(Color::Yellow),
-                    (VERDICT_COLUMN, _) => cell.fg(Color::Magenta),
-                    _ => cell,
-                }
-            })
-            .collect();
-        table.add_row(cells);
-    }
-    out += &table.to_string();
-    out += "\n\n";
+    out += &runs_table(report, style);
+    out += "\n";
+    out += &legend(report, width);
+    out += "\n";
 
     out += &match report.closed_form.w {
-        Some([c0, c1]) => format!(
-            "closed form (least squares): w0 = {c0:.8}, w1 = {c1:.8}  (where the descent heads as epochs grow)\n"
+        Some([c0, c1]) => wrap(
+            &format!(
+                "closed form (least squares): w0 = {c0:.8}, w1 = {c1:.8} (where the descent heads as epochs grow)"
+            ),
+            width,
+            "  ",
         ),
-        None => {
-            "closed form (least squares): undetermined (the spread of x under- or overflows f64)\n"
-                .into()
-        }
+        None => wrap(
+            "closed form (least squares): undetermined (the spread of x under- or overflows f64)",
+            width,
+            "  ",
+        ),
     };
     let c = &report.reference.cross_check;
     let agreement = match c.max_rel_diff {
@@ -123,127 +190,239 @@ pub fn render_table(report: &Report, color: bool) -> String {
         Some(d) => format!("Δ {d:.1e}"),
         None => "not comparable".to_string(),
     };
-    out += &format!(
-        "reference: {} (f64, `ref`), checked against cpu-moments' independent arithmetic: {agreement}, tolerance {:.0e}: {}\n\
-         Δ ref is max|w − w_ref| / max|w_ref|; every row also runs {} epochs checked near rounding (a failure is in its note);\n\
-         times are the whole descent, all epochs.\n",
-        report.reference.solver,
-        c.tolerance,
-        c.status,
-        report
-            .runs
-            .iter()
-            .find_map(|r| r.spot_check.as_ref().map(|s| s.epochs))
-            .unwrap_or(0),
+    let w = report.reference.w;
+    out += &wrap(
+        &format!(
+            "reference: {} (f64, `ref`): w0 = {:.10}, w1 = {:.10}; against cpu-moments' independent arithmetic: {agreement}, tolerance {:.0e}: {}",
+            report.reference.solver, w[0], w[1], c.tolerance, c.status,
+        ),
+        width,
+        "  ",
     );
-    if report.runs.iter().any(|r| r.solver.starts_with("gpu-")) {
-        out += "GPU kernel is the median of solves timed by timestamp queries, run after the timed repeats\n\
-                (no repeat carries timestamps).\n";
+    let spot_epochs = report
+        .runs
+        .iter()
+        .find_map(|r| r.spot_check.as_ref().map(|s| s.epochs))
+        .unwrap_or(0);
+    out += &wrap(
+        &format!(
+            "verdicts hold each row's weights against the reference within its precision's tolerance (--wide shows them); \
+             every row also runs {spot_epochs} epochs checked near rounding. Times are the whole descent; spread is ± half \
+             the repeats' range over the median."
+        ),
+        width,
+        "",
+    );
+    out += &notes(report, width);
+    out
+}
+
+/// The devices under their short names, and what a peer row ran.
+fn legend(report: &Report, width: usize) -> String {
+    let m = &report.machine;
+    let mut lines: Vec<String> = Vec::new();
+    let mut add = |line: String| {
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    };
+    for run in &report.runs {
+        let short = format::short_device(run);
+        let line = if run.is_gpu_emulation() {
+            format!(
+                "{short}: {}, CPU emulation of a GPU: CPU timings, not GPU speed",
+                run.device
+            )
+        } else if run.device_type == crate::solver::DeviceType::Cpu {
+            format!(
+                "{short}: {} on {} of {} threads",
+                m.cpu, run.threads, m.threads
+            )
+        } else {
+            format!("{short}: {} ({})", run.device, run.device_type)
+        };
+        add(line);
+        if let Some(library) = &run.library {
+            add(format!("{}: {library}", run.solver));
+        }
     }
-    // One line per distinct message, naming every row that has it.
-    let mut notes: Vec<(Vec<&str>, &str)> = Vec::new();
-    for run in report.runs.iter().filter(|r| !r.message.is_empty()) {
-        match notes.iter_mut().find(|(_, m)| *m == run.message) {
+    lines.into_iter().map(|l| wrap(&l, width, "    ")).collect()
+}
+
+/// One line per distinct note, naming every row that has it; a mismatch also gives its weights.
+fn notes(report: &Report, width: usize) -> String {
+    let mut notes: Vec<(Vec<&str>, String)> = Vec::new();
+    for run in &report.runs {
+        let mut message = run.message.clone();
+        if let (Status::Mismatch, Some([w0, w1])) = (run.status, run.w) {
+            let r = report.reference.w;
+            message += &format!(
+                "; w0 = {w0:.10}, w1 = {w1:.10} against the reference's {:.10}, {:.10}",
+                r[0], r[1]
+            );
+        }
+        if message.is_empty() {
+            continue;
+        }
+        match notes.iter_mut().find(|(_, m)| *m == message) {
             Some((solvers, _)) if !solvers.contains(&run.solver.as_str()) => {
                 solvers.push(&run.solver)
             }
             Some(_) => {}
-            None => notes.push((vec![&run.solver], &run.message)),
+            None => notes.push((vec![&run.solver], message)),
         }
     }
-    for (solvers, message) in notes {
-        out += &format!("  {}: {message}\n", solvers.join(", "));
+    notes
+        .into_iter()
+        .map(|(solvers, message)| {
+            wrap(
+                &format!(
+                    "  {}: {}",
+                    solvers.join(", "),
+                    message.trim_start_matches("; ")
+                ),
+                width,
+                "      ",
+            )
+        })
+        .collect()
+}
+
+/// A sweep's summary: per N a line per row (verdict, µs/epoch, GB/s, device), then where each
+/// GPU solver overtakes the best CPU solver.
+pub fn render_sweep_summary(points: &[crate::sweep::SweepPoint]) -> String {
+    let mut out = String::new();
+    for p in points {
+        out += &format!("N = {} ({} epochs)\n", p.n, p.epochs);
+        for r in &p.runs {
+            let us = or_dash(r.epoch_us, |u| format!("{} µs/epoch", format::epoch_us(u)));
+            let gbs = r
+                .effective_gb_s
+                .map_or(String::new(), |g| format!(", {} GB/s", format::gb_s(g)));
+            out += &format!(
+                "  {:<16} {:<11} {us}{gbs}  [{}]\n",
+                r.solver,
+                format::verdict(r),
+                format::short_device(r)
+            );
+        }
     }
-    if report.runs.iter().any(is_gpu_emulation) {
-        out += "note: rows on a cpu-type adapter are CPU emulation of a GPU: CPU timings, not GPU speed.\n";
+    for (label, n) in super::crossovers(&super::series(points)) {
+        out += &format!("{label} overtakes the best CPU solver at N = {n}\n");
     }
     out
 }
 
-/// A GPU solver's row on a CPU-type adapter (lavapipe, llvmpipe): CPU timings in a GPU's clothes.
-fn is_gpu_emulation(run: &RunReport) -> bool {
-    run.device_type == DeviceType::Cpu && run.solver.starts_with("gpu-")
-}
-
-/// The column of the verdict in [`row`].
-const VERDICT_COLUMN: usize = 6;
-
-fn row(run: &RunReport) -> Vec<String> {
-    let device = match (&run.library, run.device_type) {
-        (Some(library), DeviceType::Cpu) => format!("{library} · cpu ×{}", run.threads),
-        (Some(library), other) => format!("{library} · {} ({other})", run.device),
-        (None, _) if is_gpu_emulation(run) => format!("{} (cpu emulation)", run.device),
-        (None, DeviceType::Cpu) => format!("cpu ×{}", run.threads),
-        (None, other) => format!("{} ({other})", run.device),
-    };
-    let dash = || "–".to_string();
-    let weight = |i: usize| run.w.map_or_else(dash, |w| format!("{:.10}", w[i]));
-    let verdict = match run.status {
-        Status::Ok if run.reference => "ref".to_string(),
-        Status::Ok => "ok".to_string(),
-        other => other.to_string().to_uppercase(),
-    };
-    let (median, range, reps) = match &run.time_s {
-        Some(t) => (
-            human_time(t.median),
-            format!("{} … {}", human_time(t.min), human_time(t.max)),
-            t.repeats.len().to_string(),
-        ),
-        None => (dash(), dash(), dash()),
-    };
-    vec![
-        run.solver.to_string(),
-        device,
-        run.precision.to_string(),
-        weight(0),
-        weight(1),
-        run.max_rel_diff.map_or_else(dash, |d| {
-            if d == 0.0 {
-                "0".into()
-            } else {
-                format!("{d:.1e}")
-            }
-        }),
-        verdict,
-        median,
-        run.phases
-            .as_ref()
-            .and_then(|p| p.gpu_kernel_s)
-            .map_or_else(dash, human_time),
-        range,
-        reps,
-        run.epoch_us.map_or_else(dash, |u| format!("{u:.3}")),
-        run.effective_gb_s.map_or_else(dash, |g| format!("{g:.1}")),
-        run.peak_pct.map_or_else(dash, |p| format!("{p:.0}")),
-        run.speedup.map_or_else(dash, |s| {
-            if s >= 1.0 {
-                format!("{s:.1}×")
-            } else {
-                format!("{s:.3}×")
-            }
-        }),
-    ]
-}
-
-/// Seconds in the unit that keeps 3–4 significant digits.
-fn human_time(s: f64) -> String {
-    match s {
-        s if s >= 1.0 => format!("{s:.3} s"),
-        s if s >= 1e-3 => format!("{:.2} ms", s * 1e3),
-        s if s >= 1e-6 => format!("{:.2} µs", s * 1e6),
-        s => format!("{:.0} ns", s * 1e9),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::human_time;
+    use super::*;
+    use crate::progress::Progress;
+    use crate::solver::select;
+    use crate::suite::{SuiteOptions, run_suite};
+    use crate::{Dataset, Problem};
+
+    /// A real report of the CPU solvers on a small problem, three repeats each.
+    fn report() -> Report {
+        let problem = Problem::new(Dataset::synthetic(1000, 0.1, 7).unwrap(), 0.01, 50).unwrap();
+        let mut options = SuiteOptions::new(select("cpu").unwrap());
+        options.bench.repeat = Some(3);
+        run_suite(&problem, &options, &Progress::hidden()).unwrap()
+    }
+
+    fn widest(text: &str) -> usize {
+        text.lines().map(|l| l.chars().count()).max().unwrap()
+    }
 
     #[test]
-    fn times_pick_a_readable_unit() {
-        assert_eq!(human_time(2.5), "2.500 s");
-        assert_eq!(human_time(0.01863), "18.63 ms");
-        assert_eq!(human_time(3.2e-5), "32.00 µs");
-        assert_eq!(human_time(4e-8), "40 ns");
+    fn the_default_report_fits_100_columns_and_wide_shows_every_column() {
+        let report = report();
+        let text = render_table(&report, &TextStyle::default());
+        assert!(widest(&text) <= MAX_WIDTH, "{text}");
+        let header = text.lines().find(|l| l.contains("verdict")).unwrap();
+        for column in [
+            "solver",
+            "device",
+            "prec",
+            "µs/epoch",
+            "spread",
+            "GB/s",
+            "% peak",
+        ] {
+            assert!(header.contains(column), "{column} missing: {header}");
+        }
+        assert!(
+            header.contains("× cpu-naive") && !header.contains("w0"),
+            "{header}"
+        );
+        // The short device is explained in the legend.
+        assert!(
+            text.contains("cpu ×1: ") && text.contains(&report.machine.cpu),
+            "{text}"
+        );
+        let wide = render_table(
+            &report,
+            &TextStyle {
+                wide: true,
+                ..TextStyle::default()
+            },
+        );
+        let header = wide.lines().find(|l| l.contains("verdict")).unwrap();
+        for column in [
+            "w0",
+            "w1",
+            "Δ ref",
+            "median",
+            "GPU kernel",
+            "min … max",
+            "reps",
+        ] {
+            assert!(header.contains(column), "{column} missing: {header}");
+        }
+        assert!(widest(&wide) > MAX_WIDTH);
+    }
+
+    #[test]
+    fn a_narrow_terminal_drops_columns_instead_of_wrapping() {
+        let report = report();
+        let style = TextStyle {
+            terminal_width: Some(60),
+            ..TextStyle::default()
+        };
+        let text = render_table(&report, &style);
+        assert!(widest(&text) <= 60, "{text}");
+        let header = text.lines().find(|l| l.contains("verdict")).unwrap();
+        for column in ["solver", "verdict", "µs/epoch", "× cpu-naive"] {
+            assert!(header.contains(column), "{column} missing: {header}");
+        }
+        assert!(!header.contains("% peak"), "{header}");
+        // Every row is still one line: as many lines between the rules as rows plus the header.
+        let rules: Vec<usize> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with('─'))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(rules[2] - rules[1] - 1, report.runs.len(), "{text}");
+    }
+
+    #[test]
+    fn a_mismatch_shows_its_weights_in_its_note() {
+        let mut report = report();
+        let run = &mut report.runs[2];
+        run.status = Status::Mismatch;
+        run.w = Some([1.25, -0.5]);
+        run.message = "differs from the reference".into();
+        let text = render_table(&report, &TextStyle::default());
+        let note = text
+            .lines()
+            .skip_while(|l| !l.contains(&format!("{}: differs", report.runs[2].solver)))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            note.contains("w0 = 1.2500000000, w1 = -0.5000000000"),
+            "{text}"
+        );
+        assert!(text.contains("MISMATCH"), "{text}");
     }
 }

@@ -5,7 +5,7 @@ use crate::bench::{BenchSettings, Measurement};
 use crate::error::GdError;
 use crate::machine::LastLevelCache;
 use crate::probe::Ceilings;
-use crate::report::{PhaseTimes, RunReport};
+use crate::report::{PhaseTimes, RowKind, RunReport};
 use crate::solver::{DeviceType, Outcome, Precision, SolverInfo};
 use crate::validate::{Check, Expectations, Status, cross_check, judge, spot_check};
 
@@ -32,8 +32,8 @@ pub struct Row {
     pub algorithmic: bool,
     /// The f64 reference's own row (`cpu-fused`): cross-checked, not judged against itself.
     pub reference: bool,
-    /// True for GPU solvers (their share of a ceiling is the adapter's).
-    pub gpu: bool,
+    /// CPU solver, GPU solver (its share of a ceiling is the adapter's) or peer.
+    pub kind: RowKind,
     /// Anything else the row's reader should know.
     pub note: Option<String>,
 }
@@ -91,7 +91,6 @@ pub fn figures(n: usize, epochs: u64, median_s: f64, bytes_per_sample: Option<f6
 /// memory bandwidth, and a share over [`OVER_CEILING_PCT`] means the ceiling, not the row, is wrong.
 pub fn peak(
     run: &RunReport,
-    gpu: bool,
     n: usize,
     ceilings: &Ceilings,
     llc: LastLevelCache,
@@ -99,6 +98,7 @@ pub fn peak(
     let Some(gb_s) = run.effective_gb_s else {
         return (None, None, None);
     };
+    let gpu = run.kind == RowKind::Gpu;
     let ceiling = if gpu {
         ceilings
             .gpu
@@ -178,6 +178,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     let info = row.info;
     let mut run = RunReport {
         solver: row.name,
+        kind: row.kind,
         library: row.library,
         device: info.device,
         device_type: info.device_type,
@@ -356,7 +357,7 @@ mod tests {
             library: None,
             algorithmic: false,
             reference: false,
-            gpu,
+            kind: if gpu { RowKind::Gpu } else { RowKind::Cpu },
             note: None,
         };
         // Four repeats of 0.2 s around a 0.25 s median: 40 epochs, so 6.25 ms per epoch.
@@ -420,7 +421,7 @@ mod tests {
             assert!(close(run.gflop_s.unwrap(), 6.0 * n as f64 / epoch_s / 1e9));
             // Far beyond the cache: the share of one core's ceiling is shown...
             ceilings.cpu.read_gb_s_one_core = 60.0;
-            let (ceiling, pct, note) = peak(&run, false, n, &ceilings, LLC);
+            let (ceiling, pct, note) = peak(&run, n, &ceilings, LLC);
             assert_eq!(ceiling, Some(60.0));
             assert!(
                 close(pct.unwrap(), 100.0 * gb_s / 60.0) && note.is_none(),
@@ -428,7 +429,7 @@ mod tests {
             );
             // ...unless it is over 110 % of it: then the ceiling is suspect, not the row.
             ceilings.cpu.read_gb_s_one_core = gb_s / 1.2;
-            let (_, pct, note) = peak(&run, false, n, &ceilings, LLC);
+            let (_, pct, note) = peak(&run, n, &ceilings, LLC);
             assert!(pct.is_none() && note.unwrap().contains("ceiling is suspect"));
         }
     }
@@ -437,18 +438,18 @@ mod tests {
     fn data_in_cache_gets_no_share_of_memory_bandwidth() {
         // 1 M f64 samples are 16 MiB: within twice one core's 32 MiB cache.
         let (run, ceilings) = hand_made(Precision::F64, false, 1_000_000);
-        let (_, pct, note) = peak(&run, false, 1_000_000, &ceilings, LLC);
+        let (_, pct, note) = peak(&run, 1_000_000, &ceilings, LLC);
         assert_eq!(pct, None);
         assert!(note.unwrap().starts_with("in cache"));
         // 6 M samples (96 MiB) are beyond one core's cache, but within all cores' for 2 threads.
         let (mut run, mut ceilings) = hand_made(Precision::F64, false, 6_000_000);
         ceilings.cpu.read_gb_s_one_core = 100.0;
         ceilings.cpu.read_gb_s_all_cores = 200.0;
-        assert!(peak(&run, false, 6_000_000, &ceilings, LLC).1.is_some());
+        assert!(peak(&run, 6_000_000, &ceilings, LLC).1.is_some());
         run.threads = 2;
-        assert!(peak(&run, false, 6_000_000, &ceilings, LLC).1.is_none());
+        assert!(peak(&run, 6_000_000, &ceilings, LLC).1.is_none());
         let (run, ceilings) = hand_made(Precision::F32, true, 1000);
-        let (ceiling, pct, note) = peak(&run, true, 1000, &ceilings, LLC);
+        let (ceiling, pct, note) = peak(&run, 1000, &ceilings, LLC);
         assert_eq!((ceiling, pct), (Some(1000.0), None));
         assert!(note.unwrap().contains("GPU's caches"));
     }
@@ -461,7 +462,7 @@ mod tests {
             device: run.device.clone(),
             error: "out of memory".into(),
         });
-        let (ceiling, pct, note) = peak(&run, true, 100_000_000, &ceilings, LLC);
+        let (ceiling, pct, note) = peak(&run, 100_000_000, &ceilings, LLC);
         assert_eq!((ceiling, pct), (None, None));
         assert!(
             note.unwrap()
@@ -497,7 +498,7 @@ mod tests {
             library: None,
             algorithmic: false,
             reference: false,
-            gpu: false,
+            kind: RowKind::Cpu,
             note: None,
         };
         let j = Judging {

@@ -86,6 +86,107 @@ pub fn solve_on(id: SolverId, problem: &Problem, ctx: &Arc<GpuContext>) -> Outco
         .unwrap_or_else(|e| panic!("{id}: {e}"))
 }
 
+/// A gdbench command line for tests: the small problem every CLI test starts from (N = 2 000,
+/// 200 epochs, two repeats, no warm-up, no probe), then what the test adds.
+#[derive(Debug, Clone)]
+pub struct Run {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Run {
+    /// The small problem's arguments.
+    pub fn small() -> Self {
+        let args = [
+            "--n",
+            "2000",
+            "--epochs",
+            "200",
+            "--repeat",
+            "2",
+            "--warmup",
+            "0",
+            "--no-probe",
+        ];
+        Self {
+            args: args.map(String::from).to_vec(),
+            env: Vec::new(),
+        }
+    }
+
+    /// A small `gdbench sweep`: cpu-fused and cpu-moments at N = 100, 1 000 and 10 000, 0.05 s
+    /// per solver per point, no probe, no progress.
+    pub fn small_sweep() -> Self {
+        let args = [
+            "sweep",
+            "--no-probe",
+            "--solvers",
+            "cpu-fused,cpu-moments",
+            "--n-min",
+            "100",
+            "--n-max",
+            "10000",
+            "--points",
+            "3",
+            "--budget",
+            "0.05",
+            "--quiet",
+        ];
+        Self {
+            args: args.map(String::from).to_vec(),
+            env: Vec::new(),
+        }
+    }
+
+    /// No arguments yet (for runs that cannot take the small problem's, e.g. `--data`).
+    pub fn bare() -> Self {
+        Self {
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// `extra` after the arguments so far.
+    pub fn args(mut self, extra: &[&str]) -> Self {
+        self.args.extend(extra.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// An environment variable for the process.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The arguments, as `refuses` and `gdbench` take them.
+    pub fn arg_list(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+
+    /// Runs it.
+    pub fn output(&self) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_gdbench"))
+            .args(&self.args)
+            .env("XDG_RUNTIME_DIR", "/tmp")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("the gdbench binary runs")
+    }
+
+    /// Runs it with `--format json`: the parsed report, the exit code and stderr (a report that
+    /// is not JSON fails the test with stderr).
+    pub fn json(&self) -> (serde_json::Value, i32, String) {
+        let out = self.clone().args(&["--format", "json"]).output();
+        let report = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
+        (
+            report,
+            out.status.code().expect("an exit code"),
+            stderr(&out),
+        )
+    }
+}
+
 /// Runs the gdbench binary with `args`.
 pub fn gdbench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gdbench"))

@@ -20,7 +20,7 @@ const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
 /// A kernel file of `shaders/`, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KernelFile {
+pub enum ShaderFile {
     /// `error.wgsl`: e = d − (w0 + w1·x).
     Error,
     /// `reduce.wgsl`: tree reductions to partials.
@@ -37,41 +37,41 @@ pub enum KernelFile {
     Probe,
 }
 
-impl KernelFile {
+impl ShaderFile {
     /// Every solver kernel file: what `shaders dump` writes and `--shaders` may replace. The
     /// probe's kernel is not among them: a ceiling must not depend on an experiment.
-    pub const ALL: [KernelFile; 6] = [
-        KernelFile::Error,
-        KernelFile::Reduce,
-        KernelFile::Update,
-        KernelFile::Fused,
-        KernelFile::Persistent,
-        KernelFile::Subgroup,
+    pub const ALL: [ShaderFile; 6] = [
+        ShaderFile::Error,
+        ShaderFile::Reduce,
+        ShaderFile::Update,
+        ShaderFile::Fused,
+        ShaderFile::Persistent,
+        ShaderFile::Subgroup,
     ];
 
     /// The file's name in `shaders/`.
     pub fn file_name(self) -> &'static str {
         match self {
-            KernelFile::Error => "error.wgsl",
-            KernelFile::Reduce => "reduce.wgsl",
-            KernelFile::Update => "update.wgsl",
-            KernelFile::Fused => "fused.wgsl",
-            KernelFile::Persistent => "persistent.wgsl",
-            KernelFile::Subgroup => "subgroup.wgsl",
-            KernelFile::Probe => "probe.wgsl",
+            ShaderFile::Error => "error.wgsl",
+            ShaderFile::Reduce => "reduce.wgsl",
+            ShaderFile::Update => "update.wgsl",
+            ShaderFile::Fused => "fused.wgsl",
+            ShaderFile::Persistent => "persistent.wgsl",
+            ShaderFile::Subgroup => "subgroup.wgsl",
+            ShaderFile::Probe => "probe.wgsl",
         }
     }
 
     /// The built-in text of the file.
     pub fn builtin(self) -> &'static str {
         match self {
-            KernelFile::Error => include_str!("../../shaders/error.wgsl"),
-            KernelFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
-            KernelFile::Update => include_str!("../../shaders/update.wgsl"),
-            KernelFile::Fused => include_str!("../../shaders/fused.wgsl"),
-            KernelFile::Persistent => include_str!("../../shaders/persistent.wgsl"),
-            KernelFile::Subgroup => include_str!("../../shaders/subgroup.wgsl"),
-            KernelFile::Probe => include_str!("../../shaders/probe.wgsl"),
+            ShaderFile::Error => include_str!("../../shaders/error.wgsl"),
+            ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
+            ShaderFile::Update => include_str!("../../shaders/update.wgsl"),
+            ShaderFile::Fused => include_str!("../../shaders/fused.wgsl"),
+            ShaderFile::Persistent => include_str!("../../shaders/persistent.wgsl"),
+            ShaderFile::Subgroup => include_str!("../../shaders/subgroup.wgsl"),
+            ShaderFile::Probe => include_str!("../../shaders/probe.wgsl"),
         }
     }
 }
@@ -79,7 +79,7 @@ impl KernelFile {
 /// Where each kernel's text comes from: built in, or a file of the `--shaders` folder that has
 /// the same name (`common.wgsl` included).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KernelSources {
+pub struct ShaderSources {
     dir: Option<PathBuf>,
 }
 
@@ -96,7 +96,7 @@ pub struct Assembled {
     pub offset: u32,
 }
 
-impl KernelSources {
+impl ShaderSources {
     /// The built-in kernels.
     pub fn builtin() -> Self {
         Self::default()
@@ -124,7 +124,7 @@ impl KernelSources {
             return Vec::new();
         };
         std::iter::once(COMMON_FILE)
-            .chain(KernelFile::ALL.iter().map(|k| k.file_name()))
+            .chain(ShaderFile::ALL.iter().map(|k| k.file_name()))
             .filter(|f| dir.join(f).is_file())
             .map(str::to_string)
             .collect()
@@ -146,7 +146,7 @@ impl KernelSources {
     }
 
     /// The common part followed by `file`, as compiled.
-    pub fn assemble(&self, file: KernelFile) -> Result<Assembled> {
+    pub fn assemble(&self, file: ShaderFile) -> Result<Assembled> {
         let (common, common_path) = self.read(COMMON_FILE, COMMON)?;
         let (body, file_path) = self.read(file.file_name(), file.builtin())?;
         Ok(assemble(common, common_path, &body, file_path))
@@ -273,8 +273,8 @@ pub fn check_path(path: &Path) -> Result<Vec<(PathBuf, std::result::Result<(), S
 /// pipeline validation error comes back as an error naming the file, never a panic.
 pub fn pipeline(
     ctx: &GpuContext,
-    sources: &KernelSources,
-    file: KernelFile,
+    sources: &ShaderSources,
+    file: ShaderFile,
     entry: &str,
     wg: u32,
 ) -> Result<wgpu::ComputePipeline> {
@@ -316,15 +316,19 @@ pub fn pipeline(
     }
 }
 
-/// Writes the built-in kernels (and `common.wgsl`) into `dir`, creating it; returns the paths.
-pub fn dump(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+/// Writes the built-in shaders (and `common.wgsl`) into `dir`, creating it; returns the paths.
+pub fn dump(dir: &Path) -> Result<Vec<PathBuf>> {
+    let fail = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GdError::Output { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(fail(dir))?;
     let mut written = Vec::new();
     let files = std::iter::once((COMMON_FILE, COMMON))
-        .chain(KernelFile::ALL.iter().map(|k| (k.file_name(), k.builtin())));
+        .chain(ShaderFile::ALL.iter().map(|k| (k.file_name(), k.builtin())));
     for (name, text) in files {
         let path = dir.join(name);
-        std::fs::write(&path, text)?;
+        std::fs::write(&path, text).map_err(fail(&path))?;
         written.push(path);
     }
     Ok(written)
@@ -341,7 +345,7 @@ mod tests {
 
     #[test]
     fn every_builtin_kernel_passes_naga() {
-        for k in KernelFile::ALL.into_iter().chain([KernelFile::Probe]) {
+        for k in ShaderFile::ALL.into_iter().chain([ShaderFile::Probe]) {
             check_wgsl(COMMON, COMMON_FILE, k.builtin(), k.file_name())
                 .unwrap_or_else(|e| panic!("{e}"));
         }
