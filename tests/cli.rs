@@ -29,6 +29,10 @@ fn json_report_carries_the_contract() {
     assert_eq!(r["reference"]["w"].as_array().unwrap().len(), 2);
     assert_eq!(r["closed_form"]["w"].as_array().unwrap().len(), 2);
     assert!(r["machine"]["cpu"].is_string());
+    assert_eq!(r["interrupted"], false);
+    for run in r["runs"].as_array().unwrap() {
+        assert_eq!(run["kind"], "cpu", "{run}");
+    }
 
     let runs = r["runs"].as_array().unwrap();
     let names: Vec<&str> = runs.iter().map(|r| r["solver"].as_str().unwrap()).collect();

@@ -237,6 +237,7 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
     assert_eq!(runs.len(), 6);
     let expected_type = ctx.device_type().to_string();
     for run in &runs[1..] {
+        assert_eq!(run["kind"], "gpu", "{run}");
         assert!(run["solver"].as_str().unwrap().starts_with("gpu-"));
         assert!(
             run["device"].as_str().unwrap().contains(&ctx.info.name),

@@ -56,7 +56,7 @@ fn caught(what: &str, edits: &[(&str, &str, &str)], args: &[&str]) -> Option<Vec
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["solver"].as_str().unwrap().starts_with("gpu-"))
+        .filter(|r| r["kind"] == "gpu")
         .filter(|r| r["status"] != "unavailable")
         .cloned()
         .collect();

@@ -230,7 +230,7 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             gbs.draw_series(LineSeries::new(line, color.stroke_width(2)))
                 .map_err(plot_error)?;
         }
-        for (label, ceiling) in &roofs {
+        for (i, (label, ceiling)) in roofs.iter().enumerate() {
             let dashed = BLACK.mix(0.5).stroke_width(1);
             gbs.draw_series(DashedLineSeries::new(
                 [(n_lo, *ceiling), (n_hi, *ceiling)],
@@ -241,7 +241,8 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             .map_err(plot_error)?;
             gbs.draw_series(std::iter::once(Text::new(
                 format!("ceiling: {label} {ceiling:.1} GB/s"),
-                (n_lo * 1.1, *ceiling * 1.04),
+                // Staggered along N, so labels of close ceilings do not overlap.
+                (n_lo * 1.1 * 5f64.powi(i as i32), *ceiling * 1.04),
                 ("sans-serif", 12),
             )))
             .map_err(plot_error)?;

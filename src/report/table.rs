@@ -117,7 +117,10 @@ fn runs_table(report: &Report, style: &TextStyle) -> String {
 
 /// `text` wrapped to `width`, later lines indented by `indent`.
 fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let options = textwrap::Options::new(width).subsequent_indent(indent);
+    // Never split a word at its hyphen: `gpu-persistent` and `--repeat` stay whole.
+    let options = textwrap::Options::new(width)
+        .subsequent_indent(indent)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
     textwrap::fill(text, options) + "\n"
 }
 
