@@ -1,14 +1,19 @@
 // gpu-subgroup: gpu-fused with subgroup reductions (subgroupAdd) in place of most of the
 // shared-memory tree: one barrier per workgroup instead of log2(WG). Needs the SUBGROUP feature.
-//   subgroup_errors — as fused_errors: partials[base + wg] = Σ (e_i, e_i·x_i)
-//                     Bindings: 0 x (read), 1 d (read), 2 w (read), 3 partials (read_write), 4 params.
-//   subgroup_finish — as finish: one workgroup sums n partials and updates w.
+//   subgroup_errors — as fused_errors: a grid-stride loop of vec4<f32> loads over a fixed number
+//                     of workgroups (at most 2 048 partials), the n % 4 tail in workgroup 0;
+//                     partials[base + wg] = Σ (e_i, e_i·x_i).
+//                     Bindings: 0 x: array<vec4<f32>> (read), 1 d: array<vec4<f32>> (read),
+//                               2 w (read), 3 partials (read_write), 4 params (n = samples).
+//   subgroup_finish — as finish: one workgroup (WG up to 1 024) sums n partials and updates w.
 //                     Bindings: 0 partials (read), 1 w (read_write), 2 params.
 // Workgroup: WG invocations; each subgroup adds its values, subgroup leaders meet in shared memory.
+// Every loop before a subgroupAdd has the same trip count in every lane (the loads are guarded,
+// not the loop), so no compiler's reconvergence rules can leave a lane out of the sum.
 // (No `enable subgroups;`: naga takes subgroup operations when the device has SUBGROUP.)
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> d: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> d: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w_in: vec2<f32>;
 @group(0) @binding(3) var<storage, read_write> partials_out: array<vec2<f32>>;
 @group(0) @binding(4) var<uniform> params_errors: Params;
@@ -33,20 +38,30 @@ fn subgroup_total(lid: u32, value: vec2<f32>, sg_id: u32, sg_lane: u32, sg_count
 fn subgroup_errors(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(subgroup_id) sg_id: u32,
     @builtin(subgroup_invocation_id) sg_lane: u32,
     @builtin(num_subgroups) sg_count: u32,
 ) {
     let w_now = w_in;
-    var acc = vec2<f32>(0.0, 0.0);
-    let start = wid.x * WG * ITEMS + lid;
-    for (var k = 0u; k < ITEMS; k = k + 1u) {
-        let i = start + k * WG;
-        if i < params_errors.n {
-            let xi = x[i];
-            let ei = d[i] - (w_now.x + w_now.y * xi);
-            acc = acc + vec2<f32>(ei, ei * xi);
+    let quads = params_errors.n / 4u;
+    let stride = groups.x * WG;
+    var acc_e = vec4<f32>(0.0);
+    var acc_ex = vec4<f32>(0.0);
+    for (var first = wid.x * WG; first < quads; first = first + stride) {
+        let j = first + lid;
+        if j < quads {
+            let xv = x[j];
+            let ev = d[j] - (vec4<f32>(w_now.x) + w_now.y * xv);
+            acc_e = acc_e + ev;
+            acc_ex = acc_ex + ev * xv;
         }
+    }
+    var acc = vec2<f32>(dot(acc_e, vec4<f32>(1.0)), dot(acc_ex, vec4<f32>(1.0)));
+    if wid.x == 0u && lid < params_errors.n % 4u {
+        let xi = x[quads][lid];
+        let ei = d[quads][lid] - (w_now.x + w_now.y * xi);
+        acc = acc + vec2<f32>(ei, ei * xi);
     }
     let total = subgroup_total(lid, acc, sg_id, sg_lane, sg_count);
     if lid == 0u {
@@ -66,8 +81,11 @@ fn subgroup_finish(
     @builtin(num_subgroups) sg_count: u32,
 ) {
     var acc = vec2<f32>(0.0, 0.0);
-    for (var i = lid; i < params_finish.n; i = i + WG) {
-        acc = acc + partials_in[i];
+    for (var first = 0u; first < params_finish.n; first = first + WG) {
+        let i = first + lid;
+        if i < params_finish.n {
+            acc = acc + partials_in[i];
+        }
     }
     let total = subgroup_total(lid, acc, sg_id, sg_lane, sg_count);
     if lid == 0u {

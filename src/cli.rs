@@ -155,9 +155,10 @@ pub struct SolverArgs {
     /// Take any shader file found in DIR (by name, common.wgsl included) instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub shaders: Option<PathBuf>,
-    /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG).
-    #[arg(long, default_value_t = gdbench::gpu::shaders::DEFAULT_WORKGROUP_SIZE)]
-    pub workgroup_size: u32,
+    /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG) [default:
+    /// 256; gpu-persistent and the fused kernels' finish: the adapter's most, up to 1024].
+    #[arg(long)]
+    pub workgroup_size: Option<u32>,
     /// Skip measuring the machine's ceilings (CPU read bandwidth, each adapter's bandwidth and
     /// round trip) that rows are held against; saves about a second.
     #[arg(long)]

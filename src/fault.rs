@@ -2,6 +2,10 @@
 //! the paths that report faults can be exercised on any machine. A testing aid, not a feature:
 //! - `reference`: the reference's weights are nudged by one part in 10⁸ after it solves, so its
 //!   cross-check against `cpu-moments` fails (and the run exits 3).
+//! - `device-lost`: the first GPU solve of the process destroys its device before it submits
+//!   anything, as a driver reset would, so the lost-device path runs on any adapter.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::solver::Outcome;
 
@@ -19,4 +23,11 @@ pub fn perturb_reference(mut reference: Outcome) -> Outcome {
         reference.w[0] *= 1.0 + 1e-8;
     }
     reference
+}
+
+/// True once per process when the `device-lost` fault is injected: the caller (the first GPU
+/// solve) then loses its device.
+pub fn lose_device_now() -> bool {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    injected("device-lost") && !DONE.swap(true, Ordering::SeqCst)
 }

@@ -153,6 +153,8 @@ pub enum SolverId {
     CpuFusedF32,
     /// The fused pass split across all cores with a pool that lives across epochs.
     CpuThreads,
+    /// Threads that keep their slice for the whole descent and meet at a spin barrier each epoch.
+    CpuPersistent,
     /// O(1) per epoch from four moments: the algorithmic limit, not an array benchmark.
     CpuMoments,
     /// The multi-pass design: error, tree reduction levels, update; one submission per epoch.
@@ -169,11 +171,12 @@ pub enum SolverId {
 
 impl SolverId {
     /// All solvers, in the order reports list them.
-    pub const ALL: [SolverId; 10] = [
+    pub const ALL: [SolverId; 11] = [
         SolverId::CpuNaive,
         SolverId::CpuFused,
         SolverId::CpuFusedF32,
         SolverId::CpuThreads,
+        SolverId::CpuPersistent,
         SolverId::CpuMoments,
         SolverId::GpuMultipass,
         SolverId::GpuBatched,
@@ -195,6 +198,7 @@ impl SolverId {
             SolverId::CpuFused => "cpu-fused",
             SolverId::CpuFusedF32 => "cpu-fused-f32",
             SolverId::CpuThreads => "cpu-threads",
+            SolverId::CpuPersistent => "cpu-persistent",
             SolverId::CpuMoments => "cpu-moments",
             SolverId::GpuMultipass => "gpu-multipass",
             SolverId::GpuBatched => "gpu-batched",
@@ -218,6 +222,9 @@ impl SolverId {
             }
             SolverId::CpuThreads => {
                 "cpu-fused with each epoch's sums split across all cores; the pool lives across epochs"
+            }
+            SolverId::CpuPersistent => {
+                "the CPU twin of gpu-persistent: one thread per core keeps its slice for the whole descent, a spin barrier per epoch"
             }
             SolverId::CpuMoments => {
                 "O(1) per epoch from Σx, Σx², Σd, Σxd: the algorithmic limit, not an array benchmark"
@@ -281,7 +288,7 @@ impl SolverId {
             device_type,
             precision: self.precision(),
             threads: match self {
-                SolverId::CpuThreads => crate::machine::cpu_threads(),
+                SolverId::CpuThreads | SolverId::CpuPersistent => crate::machine::cpu_threads(),
                 _ => 1,
             },
         }
@@ -316,6 +323,7 @@ impl SolverId {
             SolverId::CpuFused => Box::new(cpu::Fused::<f64>::new(problem)),
             SolverId::CpuFusedF32 => Box::new(cpu::Fused::<f32>::new(problem)?),
             SolverId::CpuThreads => Box::new(cpu::Threads::new(problem)?),
+            SolverId::CpuPersistent => Box::new(cpu::Persistent::new(problem)),
             _ => Box::new(cpu::Moments::new(problem)),
         })
     }

@@ -172,12 +172,18 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
             })
         } else {
             let task = progress.task(job.label());
-            measure(
-                || job.id.prepare_on(problem, job.gpu.as_ref(), &options.gpu),
-                &options.bench,
-                spot,
-                &task,
-            )
+            let row = || {
+                measure(
+                    || job.id.prepare_on(problem, job.gpu.as_ref(), &options.gpu),
+                    &options.bench,
+                    spot,
+                    &task,
+                )
+            };
+            match &job.gpu {
+                Some(ctx) => crate::gpu::guard::run_row(ctx, row),
+                None => row(),
+            }
         };
         measured.push((job, m));
     }

@@ -154,26 +154,33 @@ fn choose_epochs(
     budget: Duration,
 ) -> Result<u64> {
     let probe = Problem::shared(Arc::clone(data), mu, CALIBRATION_EPOCHS)?;
-    let mut candidates = vec![SolverId::REFERENCE.prepare(&probe)];
+    // Solvers that cannot run here are left out: their rows will say why. A GPU solver runs
+    // guarded, so a device lost while calibrating costs its rows, not the sweep.
+    let mut seconds = vec![seconds_per_epoch(SolverId::REFERENCE.prepare(&probe))];
     for s in &options.solvers {
         if s.id.group() == Group::Gpu {
-            let on = |ctx| s.id.prepare_on(&probe, Some(ctx), &options.gpu);
-            candidates.extend(options.adapters.iter().map(on));
+            for ctx in &options.adapters {
+                let on = || {
+                    Ok(seconds_per_epoch(s.id.prepare_on(
+                        &probe,
+                        Some(ctx),
+                        &options.gpu,
+                    )))
+                };
+                seconds.push(crate::gpu::guard::run_row(ctx, on).ok().flatten());
+            }
         } else {
-            candidates.push(s.id.prepare(&probe));
+            seconds.push(seconds_per_epoch(s.id.prepare(&probe)));
         }
     }
-    // Solvers that cannot run here are left out: their rows will say why.
-    let slowest = candidates
-        .into_iter()
-        .filter_map(|c| seconds_per_epoch(c.ok()?))
-        .fold(0.0f64, f64::max);
+    let slowest = seconds.into_iter().flatten().fold(0.0f64, f64::max);
     let fit = SOLVE_SHARE * budget.as_secs_f64() / slowest.max(1e-9);
     Ok((fit as u64).clamp(EPOCHS_RANGE.0, EPOCHS_RANGE.1))
 }
 
 /// Seconds per epoch of one solve, after a first solve that compiles and warms up.
-fn seconds_per_epoch(mut solver: Box<dyn Solver + '_>) -> Option<f64> {
+fn seconds_per_epoch(solver: Result<Box<dyn Solver + '_>>) -> Option<f64> {
+    let mut solver = solver.ok()?;
     solver.solve().ok()?;
     let start = Instant::now();
     solver.solve().ok()?;

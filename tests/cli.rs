@@ -43,6 +43,7 @@ fn json_report_carries_the_contract() {
             "cpu-fused",
             "cpu-fused-f32",
             "cpu-threads",
+            "cpu-persistent",
             "cpu-moments"
         ]
     );
@@ -263,6 +264,7 @@ fn solvers_command_lists_every_solver() {
         "cpu-fused",
         "cpu-fused-f32",
         "cpu-threads",
+        "cpu-persistent",
         "cpu-moments",
     ] {
         assert!(stdout(&out).lines().any(|l| l.starts_with(name)), "{name}");

@@ -4,10 +4,10 @@
 mod common;
 
 use common::{
-    gdbench, gpu_or_skip, gpu_solvers, may_be_unavailable, refuses, solve, solve_on, stderr,
+    Run, gdbench, gpu_or_skip, gpu_solvers, may_be_unavailable, refuses, solve, solve_on, stderr,
     stdout, synthetic,
 };
-use gdbench::gpu::{GpuSettings, PERSISTENT_LOOP_BUDGET};
+use gdbench::gpu::{GpuSettings, PERSISTENT_LOOP_BUDGET, guard};
 use gdbench::validate::{Expectations, Status, judge, spot_check};
 use gdbench::{GdError, Problem, SolverId};
 
@@ -81,7 +81,7 @@ fn other_workgroup_sizes_give_the_same_answers() {
     let problem = synthetic(10_001, 0.1, 6, 0.01, 20);
     for workgroup_size in [32, 64, 1024] {
         let settings = GpuSettings {
-            workgroup_size,
+            workgroup_size: Some(workgroup_size),
             ..GpuSettings::default()
         };
         let ran = all_agree(
@@ -186,7 +186,7 @@ fn bad_workgroup_sizes_are_refused() {
     let problem = synthetic(100, 0.1, 1, 0.01, 1);
     for workgroup_size in [0, 3, 100, 1 << 20] {
         let settings = GpuSettings {
-            workgroup_size,
+            workgroup_size: Some(workgroup_size),
             ..GpuSettings::default()
         };
         let err = SolverId::GpuFused
@@ -360,5 +360,57 @@ fn the_adapter_has_a_ceiling_of_its_own_and_gpu_rows_are_held_against_it() {
             message.contains("in cache") || message.contains("suspect"),
             "{run}"
         ),
+    }
+}
+
+#[test]
+fn a_lost_device_costs_its_rows_not_the_run() {
+    if gpu_or_skip("device lost").is_none() {
+        return;
+    }
+    let solvers = "cpu-fused,gpu-multipass,gpu-fused,gpu-persistent";
+    let (r, code, err) = Run::small()
+        .args(&["--solvers", solvers])
+        .env("GDBENCH_FAULT", "device-lost")
+        .json();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(code, 4, "named GPU solvers did not run: {}", r["runs"]);
+    let runs = r["runs"].as_array().unwrap();
+    let status = |name: &str| {
+        let run = runs.iter().find(|run| run["solver"] == name).unwrap();
+        (
+            run["status"].clone(),
+            run["message"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(status("cpu-fused").0, "ok");
+    // The first GPU row loses its device; the rest are not attempted.
+    let (first, why) = status("gpu-multipass");
+    assert_eq!(first, "error", "{why}");
+    assert!(why.contains("device was lost"), "{why}");
+    for later in ["gpu-fused", "gpu-persistent"] {
+        let (state, why) = status(later);
+        assert_eq!(state, "unavailable", "{later}: {why}");
+        assert!(why.contains("device was lost"), "{later}: {why}");
+    }
+}
+
+#[test]
+fn a_panic_inside_a_gpu_row_becomes_its_error_and_breaks_the_adapter() {
+    let Some(ctx) = gpu_or_skip("guarded row") else {
+        return;
+    };
+    let first: Result<(), GdError> = guard::run_row(&ctx, || panic!("simulated wgpu panic"));
+    let message = first.unwrap_err().to_string();
+    assert!(
+        message.contains("wgpu panicked: simulated wgpu panic"),
+        "{message}"
+    );
+    let second = guard::run_row(&ctx, || Ok(()));
+    match second {
+        Err(GdError::Unavailable { reason }) => {
+            assert!(reason.contains("simulated wgpu panic"), "{reason}")
+        }
+        other => panic!("a broken adapter must refuse later rows: {other:?}"),
     }
 }

@@ -1,6 +1,6 @@
 //! Bugs planted in the built-in kernels through `--shaders`, each of which validation must catch:
-//! a step 1 % too large, the last tile of samples skipped, and a wrong step that a converged long
-//! run hides but the spot check does not. Every one must make its rows `mismatch` and exit 3.
+//! a step 1 % too large, the last samples skipped, the scalar tail dropped, a grid stride that
+//! skips sweeps, and a wrong step that a converged long run hides but the spot check does not. Every one must make its rows `mismatch` and exit 3.
 
 mod common;
 
@@ -108,19 +108,13 @@ fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
 #[test]
 fn skipping_samples_is_a_mismatch() {
     let args = [ARTICLE, &["--solvers", "gpu-fused"]].concat();
-    // Each workgroup covers WG·ITEMS samples: the last tile's worth; then just the last 100
-    // (1 % of the article's samples, what the old f32 tolerance let through).
+    // The grid-stride loop reads vec4s: skip the last WG of them (1 024 samples), then the last
+    // 25 (100 samples: 1 % of the article's, what the old f32 tolerance let through).
     for (what, bound) in [
-        (
-            "skipped tile mutation",
-            "        if i + WG * ITEMS < params_errors.n {",
-        ),
-        (
-            "last 100 samples mutation",
-            "        if i + 100u < params_errors.n {",
-        ),
+        ("skipped workgroup mutation", "        if j + WG < quads {"),
+        ("last 100 samples mutation", "        if j + 25u < quads {"),
     ] {
-        let edits = [("fused.wgsl", "        if i < params_errors.n {", bound)];
+        let edits = [("fused.wgsl", "        if j < quads {", bound)];
         let Some(rows) = caught(what, &edits, &args) else {
             return;
         };
@@ -132,6 +126,58 @@ fn skipping_samples_is_a_mismatch() {
         );
         assert_eq!(rows[0]["spot_check"]["status"], "mismatch", "{what}");
     }
+}
+
+/// `ARTICLE` with another N and epoch count, for `solvers`.
+fn sized(n: &'static str, epochs: &'static str, solvers: &'static str) -> Vec<&'static str> {
+    let mut args = ARTICLE.to_vec();
+    args[1] = n;
+    args[3] = epochs;
+    args.extend(["--solvers", solvers]);
+    args
+}
+
+#[test]
+fn dropping_the_scalar_tail_is_a_mismatch() {
+    // N = 10 003 leaves 3 samples after the last whole vec4: the kernels add them one by one.
+    for (file, solvers) in [
+        ("fused.wgsl", "gpu-fused"),
+        ("subgroup.wgsl", "gpu-subgroup"),
+    ] {
+        let edits = [(
+            file,
+            "if wid.x == 0u && lid < params_errors.n % 4u {",
+            "if false {",
+        )];
+        let what = format!("{file} tail mutation");
+        let Some(rows) = caught(&what, &edits, &sized("10003", "10000", solvers)) else {
+            return;
+        };
+        // gpu-subgroup is `unavailable` without SUBGROUP (GL): `caught` leaves it out.
+        assert!(rows.len() <= 1, "{what}: {rows:?}");
+        for row in rows {
+            assert_eq!(row["spot_check"]["status"], "mismatch", "{what}: {row}");
+        }
+    }
+}
+
+#[test]
+fn a_grid_stride_that_skips_sweeps_is_a_mismatch() {
+    // 2²² samples are two sweeps of 2 048 workgroups × 256 invocations × 4 samples: stepping
+    // two sweeps at a time skips the second half of the data.
+    let edits = [(
+        "fused.wgsl",
+        "first = first + stride) {",
+        "first = first + 2u * stride) {",
+    )];
+    let Some(rows) = caught(
+        "stride mutation",
+        &edits,
+        &sized("4194304", "3", "gpu-fused"),
+    ) else {
+        return;
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
 }
 
 #[test]

@@ -46,6 +46,20 @@ fn threads_are_bit_identical_to_fused() {
 }
 
 #[test]
+fn persistent_threads_agree_with_fused_to_rounding() {
+    // Sizes that give one thread, two uneven slices, and (where there are cores) more.
+    for n in [2, 1_023, 2_048, 2_049, 10_000, 100_003] {
+        let p = synthetic(n, 0.1, 4, 0.01, 50);
+        let persistent = solve(SolverId::CpuPersistent, &p).w;
+        let fused = solve(SolverId::CpuFused, &p).w;
+        assert!(
+            rel_diff(persistent, fused) < 1e-13,
+            "N {n}: {persistent:?} vs {fused:?}"
+        );
+    }
+}
+
+#[test]
 fn every_solver_agrees_with_the_reference_at_awkward_sizes() {
     for n in [2, 3, 31, 32, 33, 4096, 4097, 10_001] {
         let p = synthetic(n, 0.1, 3, 0.01, 100);
@@ -91,6 +105,7 @@ fn too_large_a_step_diverges_at_the_same_epoch_everywhere() {
     for id in [
         SolverId::CpuNaive,
         SolverId::CpuThreads,
+        SolverId::CpuPersistent,
         SolverId::CpuMoments,
     ] {
         assert_eq!(solve(id, &p).diverged_at, Some(epoch), "{id}");

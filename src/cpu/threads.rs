@@ -1,5 +1,9 @@
 //! `cpu-threads`: each epoch's sums split across all cores.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::descent::descend;
@@ -13,17 +17,38 @@ use crate::solver::{Outcome, Solver};
 /// to the reference and independent of scheduling.
 pub struct Threads<'p> {
     problem: &'p Problem,
-    pool: ThreadPool,
+    pool: Option<ThreadPool>,
     grain: usize,
+    /// Pool threads still running: dropping the solver waits for them to end, so they cannot
+    /// take cores from the row measured next.
+    alive: Arc<AtomicUsize>,
+}
+
+/// How long dropping the solver waits for its pool's threads to end.
+const EXIT_WAIT: Duration = Duration::from_secs(2);
+
+impl Drop for Threads<'_> {
+    fn drop(&mut self) {
+        drop(self.pool.take());
+        let start = Instant::now();
+        while self.alive.load(Ordering::Acquire) > 0 && start.elapsed() < EXIT_WAIT {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
 }
 
 impl<'p> Threads<'p> {
     /// Builds the pool, one thread per hardware thread.
     pub fn new(problem: &'p Problem) -> Result<Self> {
         let threads = crate::machine::cpu_threads();
+        let alive = Arc::new(AtomicUsize::new(threads));
+        let exited = Arc::clone(&alive);
         let pool = ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("gdbench-cpu-{i}"))
+            .exit_handler(move |_| {
+                exited.fetch_sub(1, Ordering::AcqRel);
+            })
             .build()
             .map_err(|e| GdError::Solver {
                 solver: "cpu-threads",
@@ -33,8 +58,9 @@ impl<'p> Threads<'p> {
         let grain = problem.n().div_ceil(4 * threads);
         Ok(Self {
             problem,
-            pool,
+            pool: Some(pool),
             grain,
+            alive,
         })
     }
 }
@@ -47,7 +73,8 @@ impl Solver for Threads<'_> {
     fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
         let p = self.problem;
         let (x, d, grain) = (p.x(), p.d(), self.grain);
-        Ok(self.pool.install(|| {
+        let pool = self.pool.as_ref().expect("the pool lives until drop");
+        Ok(pool.install(|| {
             descend::<f64>(p.n(), p.mu(), epochs, p.sane_bound(), |w0, w1| {
                 error_sums_parallel(x, d, w0, w1, grain)
             })

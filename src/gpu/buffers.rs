@@ -53,9 +53,9 @@ pub fn max_chunk_len(ctx: &GpuContext, tile: u32, binding_override: Option<u64>)
 }
 
 impl DeviceData {
-    /// Uploads x and d as f32 in chunks of at most `chunk_len` samples. Each chunk is written
-    /// straight into mapped GPU memory, so the host never holds a second copy of the data; an
-    /// allocation the device refuses is an error naming the size.
+    /// Uploads x and d as f32 in chunks of at most `chunk_len` samples, through at most one
+    /// [`UPLOAD_PIECE`] of staging at a time; an allocation the device refuses is an error naming
+    /// the size.
     pub fn upload(ctx: &GpuContext, problem: &Problem, chunk_len: u64) -> Result<Self> {
         let mut chunks = Vec::new();
         for (xs, ds) in problem
@@ -73,14 +73,22 @@ impl DeviceData {
     }
 }
 
-/// A storage buffer holding `values` rounded to f32, filled through a mapping at creation.
+/// Samples per upload piece: the most staging memory wgpu holds at once for an upload is one
+/// piece's f32 (16 MiB), whatever N is.
+pub const UPLOAD_PIECE: usize = 4 << 20;
+
+/// A storage buffer holding `values` rounded to f32. It is filled a piece at a time through
+/// wgpu's staging memory, each piece submitted and waited for before the next is converted, so
+/// the host holds at most one piece beyond x and d (buffers mapped at creation would keep a
+/// staging copy of everything until the first submission).
 fn upload_f32(ctx: &GpuContext, label: &str, values: &[f64]) -> Result<wgpu::Buffer> {
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    // Padded to whole vec4<f32> (zeros, never read as samples) for the kernels' vec4 loads.
     let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
-        size: (values.len() * 4) as u64,
-        usage: wgpu::BufferUsages::STORAGE,
-        mapped_at_creation: true,
+        size: values.len().div_ceil(4) as u64 * 16,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
     });
     if let Some(e) = pollster::block_on(scope.pop()) {
         return Err(GdError::Gpu {
@@ -90,13 +98,18 @@ fn upload_f32(ctx: &GpuContext, label: &str, values: &[f64]) -> Result<wgpu::Buf
             ),
         });
     }
-    {
-        let mut view = buffer.get_mapped_range_mut(..).map_err(|e| GdError::Gpu {
-            message: format!("cannot map {label} for upload: {e}"),
-        })?;
-        // Converted a page at a time: the host holds at most 4 KiB of f32 beyond x and d.
+    for (p, piece) in values.chunks(UPLOAD_PIECE).enumerate() {
+        let offset = (p * UPLOAD_PIECE * 4) as u64;
+        let size = wgpu::BufferSize::new((piece.len() * 4) as u64).expect("pieces are not empty");
+        let mut view = ctx
+            .queue
+            .write_buffer_with(&buffer, offset, size)
+            .ok_or_else(|| GdError::Gpu {
+                message: format!("cannot stage {label} for upload"),
+            })?;
+        // Converted a page at a time: no f32 copy of the piece on the host either.
         let mut page = [0f32; 1024];
-        for (i, src) in values.chunks(page.len()).enumerate() {
+        for (i, src) in piece.chunks(page.len()).enumerate() {
             for (p, &v) in page.iter_mut().zip(src) {
                 *p = v as f32;
             }
@@ -104,8 +117,9 @@ fn upload_f32(ctx: &GpuContext, label: &str, values: &[f64]) -> Result<wgpu::Buf
             let at = i * 4096;
             view.slice(at..at + bytes.len()).copy_from_slice(bytes);
         }
+        drop(view);
+        ctx.wait(ctx.queue.submit([]))?;
     }
-    buffer.unmap();
     Ok(buffer)
 }
 

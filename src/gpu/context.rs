@@ -119,6 +119,10 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     /// Errors wgpu reported outside an error scope (validation, device loss), oldest first.
     faults: Arc<Mutex<Vec<String>>>,
+    /// Why the device was lost, once wgpu's device-lost callback has said so.
+    lost: Arc<Mutex<Option<String>>>,
+    /// Why later rows on this adapter must not run (device lost, a wait timed out, wgpu panicked).
+    broken: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -138,17 +142,61 @@ impl GpuContext {
     }
 
     /// Waits (at most [`WAIT_TIMEOUT`]) for submission `index`, then reports any fault wgpu
-    /// raised meanwhile.
+    /// raised meanwhile. A lost device is an error before and after the wait (wgpu would panic
+    /// in it); a wait that times out marks the adapter broken, so no later row waits again.
     pub fn wait(&self, index: wgpu::SubmissionIndex) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: Some(WAIT_TIMEOUT),
-            })
-            .map_err(|e| GdError::Gpu {
-                message: format!("waiting for the GPU failed: {e}"),
-            })?;
+        self.alive()?;
+        if let Err(e) = self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: Some(WAIT_TIMEOUT),
+        }) {
+            self.alive()?;
+            // A submission wgpu refused cannot be waited for: its refusal is the cause.
+            self.take_error()?;
+            let message = format!("waiting for the GPU failed: {e}");
+            self.mark_broken(&message);
+            return Err(GdError::Gpu { message });
+        }
+        self.alive()?;
         self.take_error()
+    }
+
+    /// An error saying the device was lost, once wgpu has reported it.
+    pub fn alive(&self) -> Result<()> {
+        let lost = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+        match lost.as_ref() {
+            Some(why) => Err(GdError::Gpu {
+                message: format!("the GPU device was lost ({why})"),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// True once wgpu has reported the device lost.
+    pub fn is_lost(&self) -> bool {
+        self.alive().is_err()
+    }
+
+    /// Why later rows on this adapter are `unavailable`, if an earlier one broke it.
+    pub fn broken(&self) -> Option<String> {
+        self.broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records that the adapter must not run further rows, and why (the first reason stays).
+    pub fn mark_broken(&self, why: &str) {
+        let mut broken = self.broken.lock().unwrap_or_else(|p| p.into_inner());
+        broken.get_or_insert_with(|| why.to_string());
+    }
+
+    /// Loses the device on purpose (`GDBENCH_FAULT=device-lost`): wgpu then behaves as after a
+    /// driver reset.
+    pub fn lose_device(&self) {
+        self.device.destroy();
+        // wgpu reports the loss (the device-lost callback) at its next poll.
+        let _ = self.device.poll(wgpu::PollType::Poll);
     }
 
     /// Submits `encoder` (which ends by copying what is wanted into `readback`, a MAP_READ
@@ -350,10 +398,16 @@ fn open_adapter(index: usize, adapter: wgpu::Adapter) -> Result<Arc<GpuContext>>
         let mut f = sink.lock().unwrap_or_else(|p| p.into_inner());
         f.push(super::shaders::one_line(&e.to_string()));
     }));
-    let sink = Arc::clone(&faults);
+    let lost = Arc::new(Mutex::new(None));
+    let sink = Arc::clone(&lost);
     device.set_device_lost_callback(move |reason, message| {
-        let mut f = sink.lock().unwrap_or_else(|p| p.into_inner());
-        f.push(format!("device lost ({reason:?}): {message}"));
+        let mut lost = sink.lock().unwrap_or_else(|p| p.into_inner());
+        let message = if message.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", super::shaders::one_line(&message))
+        };
+        lost.get_or_insert(format!("{reason:?}{message}"));
     });
     Ok(Arc::new(GpuContext {
         index,
@@ -363,6 +417,8 @@ fn open_adapter(index: usize, adapter: wgpu::Adapter) -> Result<Arc<GpuContext>>
         device,
         queue,
         faults,
+        lost,
+        broken: Mutex::new(None),
     }))
 }
 

@@ -3,8 +3,11 @@
 
 use super::buffers::{self, DeviceData, Params};
 use super::context::GpuContext;
-use super::shaders::{ShaderFile, ShaderSources, pipeline};
-use super::solver::{GpuSettings, PERSISTENT_LOOP_BUDGET, Strategy};
+use super::shaders::{
+    DEFAULT_WORKGROUP_SIZE, MAX_SINGLE_WORKGROUP, ShaderFile, ShaderSources, pipeline,
+    pipeline_with,
+};
+use super::solver::{GpuSettings, PERSISTENT_LOOP_BUDGET, PERSISTENT_WORK_PER_DISPATCH, Strategy};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 
@@ -19,6 +22,8 @@ pub(super) struct Step {
 pub(super) struct Builder<'a> {
     pub ctx: &'a GpuContext,
     pub wg: u32,
+    /// Invocations of the one-workgroup kernels (persistent, finish).
+    pub single_wg: u32,
     pub tile: u64,
     pub w: &'a wgpu::Buffer,
     pub shaders: &'a ShaderSources,
@@ -129,8 +134,9 @@ impl Builder<'_> {
         Ok(steps)
     }
 
-    /// gpu-fused and gpu-subgroup: per chunk the fused error-and-reduce, then one workgroup
-    /// that sums every partial and updates w.
+    /// gpu-fused and gpu-subgroup: per chunk a grid-stride error-and-reduce over a fixed number
+    /// of workgroups (at most [`MAX_PARTIALS`] partials in all), then one workgroup of up to
+    /// 1 024 invocations that sums the partials and updates w.
     pub(super) fn fused(
         &mut self,
         file: ShaderFile,
@@ -139,22 +145,32 @@ impl Builder<'_> {
         data: &DeviceData,
     ) -> Result<Vec<Step>> {
         let errors = self.pipeline(file, first)?;
-        let finish = self.pipeline(file, last)?;
-        let (bases, first_level) = self.first_level(data);
-        let partials = buffers::pairs(self.ctx, "partials", first_level);
+        let finish = pipeline(self.ctx, self.shaders, file, last, self.single_wg)?;
+        let cap = (MAX_PARTIALS / data.chunks.len() as u64).clamp(
+            1,
+            u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
+        );
+        let groups: Vec<u32> = data
+            .chunks
+            .iter()
+            .map(|c| self.workgroups(u64::from(c.len)).min(cap as u32))
+            .collect();
+        let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
+        let partials = buffers::pairs(self.ctx, "partials", total);
         let w = self.w;
         let mut steps = Vec::new();
-        for (c, &base) in data.chunks.iter().zip(&bases) {
+        let mut base = 0u32;
+        for (c, &workgroups) in data.chunks.iter().zip(&groups) {
             let params = Params {
                 n: c.len,
                 base,
                 ..Params::default()
             };
-            let workgroups = self.workgroups(u64::from(c.len));
             steps.push(self.step(&errors, &[&c.x, &c.d, w, &partials], params, workgroups));
+            base += workgroups;
         }
         let params = Params {
-            n: first_level as u32,
+            n: total as u32,
             mu: self.mu,
             scale: self.scale,
             ..Params::default()
@@ -164,20 +180,23 @@ impl Builder<'_> {
         Ok(steps)
     }
 
-    /// gpu-persistent: a dispatch of `per_dispatch` epochs, and one whose epoch count is set per
-    /// solve for the remainder (or for a whole solve shorter than `per_dispatch`).
-    pub(super) fn persistent(
-        &mut self,
-        data: &DeviceData,
-        per_dispatch: u64,
-    ) -> Result<Persistent> {
-        let kernel = self.pipeline(ShaderFile::Persistent, "persistent")?;
+    /// gpu-persistent: a dispatch of `shape.per_dispatch` epochs, and one whose epoch count is
+    /// set per solve for the remainder (or for a whole solve shorter than that).
+    pub(super) fn persistent(&mut self, data: &DeviceData, shape: &Shape) -> Result<Persistent> {
+        let kernel = pipeline_with(
+            self.ctx,
+            self.shaders,
+            ShaderFile::Persistent,
+            "persistent",
+            self.single_wg,
+            &[("HELD", f64::from(shape.held))],
+        )?;
         let chunk = &data.chunks[0];
         let params = Params {
             n: chunk.len,
             mu: self.mu,
             scale: self.scale,
-            epochs: per_dispatch as u32,
+            epochs: shape.per_dispatch as u32,
             ..Params::default()
         };
         let w = self.w;
@@ -189,7 +208,7 @@ impl Builder<'_> {
             rest,
             rest_params,
             params,
-            per_dispatch,
+            per_dispatch: shape.per_dispatch,
         })
     }
 }
@@ -206,13 +225,12 @@ pub(super) enum Schedule {
 }
 
 impl Schedule {
-    /// Builds the schedule of `strategy` over `data`; `per_dispatch` is the persistent
-    /// strategy's epochs per dispatch (from [`check`]).
+    /// Builds the schedule of `strategy` over `data`, shaped by [`check`].
     pub fn build(
         builder: &mut Builder,
         strategy: Strategy,
         data: &DeviceData,
-        per_dispatch: u64,
+        shape: &Shape,
     ) -> Result<Self> {
         Ok(match strategy {
             Strategy::Multipass => Schedule::PerEpoch(builder.multipass(data)?),
@@ -229,7 +247,7 @@ impl Schedule {
                 "subgroup_finish",
                 data,
             )?),
-            Strategy::Persistent => Schedule::Persistent(builder.persistent(data, per_dispatch)?),
+            Strategy::Persistent => Schedule::Persistent(builder.persistent(data, shape)?),
         })
     }
 
@@ -299,22 +317,72 @@ impl Persistent {
     }
 }
 
-/// Checks that `strategy` can run `problem` on `ctx`; for gpu-persistent, returns the epochs one
-/// dispatch may run under [`PERSISTENT_LOOP_BUDGET`] (0 for the others).
+/// Most first-level partials gpu-fused and gpu-subgroup write per epoch (their grid-stride
+/// workgroups, over all chunks): 2 048 workgroups of 256 cover the resident invocations of any
+/// current GPU (an H100 holds 132 × 2 048), and the finish adds them in two steps per invocation.
+pub const MAX_PARTIALS: u64 = 2048;
+
+/// Samples one invocation of gpu-persistent holds in registers across epochs, at most (the
+/// `MAX_HELD` of `shaders/persistent.wgsl`); beyond `MAX_HELD` × its invocations, it streams
+/// them from memory each epoch.
+pub const MAX_HELD: u32 = 32;
+
+/// How a strategy's kernels are sized for one problem on one adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Shape {
+    /// Invocations per workgroup of the streaming kernels.
+    pub wg: u32,
+    /// Invocations of the one-workgroup kernels (persistent, fused finish).
+    pub single_wg: u32,
+    /// gpu-persistent: samples each invocation holds in registers (0: streams from memory).
+    pub held: u32,
+    /// gpu-persistent: epochs one dispatch runs (0 for the other strategies).
+    pub per_dispatch: u64,
+}
+
+/// The largest power of two that is at most `limit`.
+fn power_of_two_at_most(limit: u32) -> u32 {
+    1 << limit.max(1).ilog2()
+}
+
+/// Checks that `strategy` can run `problem` on `ctx` and sizes its kernels. gpu-persistent's
+/// epochs per dispatch respect [`PERSISTENT_LOOP_BUDGET`] on software adapters only; on a GPU
+/// they are bounded by [`PERSISTENT_WORK_PER_DISPATCH`].
 pub(super) fn check(
     ctx: &GpuContext,
     strategy: Strategy,
     problem: &Problem,
     settings: &GpuSettings,
-) -> Result<u64> {
-    let wg = settings.workgroup_size;
-    let max_wg = ctx.limits.max_compute_invocations_per_workgroup;
-    if !wg.is_power_of_two() || wg > max_wg || wg < 2 {
-        return Err(GdError::InvalidParameter {
-            name: "--workgroup-size",
-            problem: format!("{wg} must be a power of two between 2 and {max_wg}"),
-        });
-    }
+) -> Result<Shape> {
+    let limits = &ctx.limits;
+    let max_wg = limits.max_compute_invocations_per_workgroup;
+    let largest = power_of_two_at_most(
+        max_wg
+            .min(limits.max_compute_workgroup_size_x)
+            .min(MAX_SINGLE_WORKGROUP),
+    );
+    let (wg, single_wg) = match settings.workgroup_size {
+        Some(wg) if !wg.is_power_of_two() || wg > max_wg || wg < 2 => {
+            return Err(GdError::InvalidParameter {
+                name: "--workgroup-size",
+                problem: format!("{wg} must be a power of two between 2 and {max_wg}"),
+            });
+        }
+        Some(wg) => (wg, wg),
+        // A software adapter runs a workgroup's invocations as coroutines on one CPU thread, so
+        // a wider single workgroup only adds switches at its barriers: 256 there too.
+        None if ctx.info.device_type == wgpu::DeviceType::Cpu => {
+            let wg = DEFAULT_WORKGROUP_SIZE.min(largest);
+            (wg, wg)
+        }
+        None => (DEFAULT_WORKGROUP_SIZE.min(largest), largest),
+    };
+    let mut shape = Shape {
+        wg,
+        single_wg,
+        held: 0,
+        per_dispatch: 0,
+    };
     match strategy {
         Strategy::Subgroup if !ctx.features.contains(wgpu::Features::SUBGROUP) => {
             Err(GdError::Unavailable {
@@ -323,22 +391,38 @@ pub(super) fn check(
         }
         Strategy::Persistent => {
             let n = problem.n() as u64;
+            let wg = u64::from(single_wg);
             let binding = settings
                 .max_binding_bytes
-                .unwrap_or(ctx.limits.max_storage_buffer_binding_size);
-            // Loop iterations of one invocation per epoch: its samples, the tree, the epoch loop.
-            let per_epoch = n.div_ceil(u64::from(wg)) + u64::from(wg.ilog2()) + 3;
-            let per_dispatch = PERSISTENT_LOOP_BUDGET / per_epoch;
-            if per_dispatch == 0 || n * 4 > binding {
-                let most = ((PERSISTENT_LOOP_BUDGET - 16) * u64::from(wg)).min(binding / 4);
+                .unwrap_or(limits.max_storage_buffer_binding_size)
+                .min(limits.max_buffer_size);
+            let per_invocation = n.div_ceil(wg);
+            if per_invocation <= u64::from(MAX_HELD) {
+                shape.held = per_invocation as u32;
+            }
+            let per_dispatch = if ctx.info.device_type == wgpu::DeviceType::Cpu {
+                // Loop iterations of one invocation per epoch: its samples, the tree, the epoch loop.
+                let per_epoch = per_invocation + u64::from(wg.ilog2()) + 3;
+                PERSISTENT_LOOP_BUDGET / per_epoch
+            } else {
+                (PERSISTENT_WORK_PER_DISPATCH / n).max(1)
+            };
+            if per_dispatch == 0 || n.div_ceil(4) * 16 > binding {
+                let by_loops = if ctx.info.device_type == wgpu::DeviceType::Cpu {
+                    (PERSISTENT_LOOP_BUDGET - 16) * wg
+                } else {
+                    u64::MAX
+                };
+                let most = by_loops.min(binding / 4);
                 return Err(GdError::Unavailable {
                     reason: format!(
-                        "N = {n} is too large for one workgroup reading one binding (at most about {most} samples); use gpu-fused"
+                        "N = {n} is too large for one workgroup reading one binding (at most about {most} samples here); use gpu-fused"
                     ),
                 });
             }
-            Ok(per_dispatch)
+            shape.per_dispatch = per_dispatch.min(u64::from(u32::MAX));
+            Ok(shape)
         }
-        _ => Ok(0),
+        _ => Ok(shape),
     }
 }

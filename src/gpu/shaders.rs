@@ -8,8 +8,11 @@ use crate::error::{GdError, Result};
 
 use super::context::GpuContext;
 
-/// Default invocations per workgroup (the `WG` override constant).
+/// Default invocations per workgroup (the `WG` override constant) of the streaming kernels.
 pub const DEFAULT_WORKGROUP_SIZE: u32 = 256;
+/// Most invocations of the one-workgroup kernels (gpu-persistent, the fused finish), where the
+/// adapter allows them: every current GPU does.
+pub const MAX_SINGLE_WORKGROUP: u32 = 1024;
 /// Samples each invocation reads per tile (the `ITEMS` override constant).
 pub const ITEMS_PER_INVOCATION: u32 = 8;
 
@@ -278,6 +281,18 @@ pub fn pipeline(
     entry: &str,
     wg: u32,
 ) -> Result<wgpu::ComputePipeline> {
+    pipeline_with(ctx, sources, file, entry, wg, &[])
+}
+
+/// [`pipeline`] with more override constants than `WG` and `ITEMS` (those the file declares).
+pub fn pipeline_with(
+    ctx: &GpuContext,
+    sources: &ShaderSources,
+    file: ShaderFile,
+    entry: &str,
+    wg: u32,
+    extra: &[(&str, f64)],
+) -> Result<wgpu::ComputePipeline> {
     let assembled = sources.assemble(file)?;
     if sources.dir.is_some() {
         // A user's kernel: naga's own check names the file, line and column.
@@ -289,10 +304,11 @@ pub fn pipeline(
         label: Some(file.file_name()),
         source: wgpu::ShaderSource::Wgsl(assembled.source.as_str().into()),
     });
-    let constants = [
+    let mut constants = vec![
         ("WG", f64::from(wg)),
         ("ITEMS", f64::from(ITEMS_PER_INVOCATION)),
     ];
+    constants.extend_from_slice(extra);
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(entry),
         layout: None,

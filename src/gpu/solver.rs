@@ -8,6 +8,7 @@
 //! - `gpu-subgroup`: gpu-fused with subgroup reductions.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,8 +39,9 @@ pub enum Strategy {
 /// Settings that shape the GPU work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GpuSettings {
-    /// Invocations per workgroup (a power of two).
-    pub workgroup_size: u32,
+    /// Invocations per workgroup (a power of two) of every kernel; `None`: 256 for the streaming
+    /// kernels, the adapter's most (up to 1 024) for the one-workgroup ones.
+    pub workgroup_size: Option<u32>,
     /// Cap on one storage binding in bytes, below the adapter's (to exercise chunking in tests).
     pub max_binding_bytes: Option<u64>,
     /// Where the kernels' WGSL comes from (built in, or `--shaders DIR`).
@@ -49,19 +51,25 @@ pub struct GpuSettings {
 impl Default for GpuSettings {
     fn default() -> Self {
         Self {
-            workgroup_size: super::shaders::DEFAULT_WORKGROUP_SIZE,
+            workgroup_size: None,
             max_binding_bytes: None,
             shaders: ShaderSources::builtin(),
         }
     }
 }
 
-/// Loop iterations one invocation of the persistent kernel may run per dispatch. llvmpipe
-/// (lavapipe) stops an invocation after 65 535 in all and silently returns wrong weights.
+/// Loop iterations one invocation of the persistent kernel may run per dispatch on a software
+/// adapter. llvmpipe (lavapipe) stops an invocation after 65 535 in all and silently returns
+/// wrong weights; GPUs have no such cap.
 pub const PERSISTENT_LOOP_BUDGET: u64 = 60_000;
 
-/// Epochs between divergence checks of gpu-multipass (each check waits for the queue).
-const DIVERGENCE_CHECK: u64 = 256;
+/// Sample-epochs one persistent dispatch may run on a GPU: a few milliseconds of one
+/// workgroup's work, so batches can still be sized to BATCH_TARGET and stay clear of OS
+/// watchdogs.
+pub const PERSISTENT_WORK_PER_DISPATCH: u64 = 1 << 26;
+
+/// Time between divergence checks of a solve (each reads the weights back, draining the queue).
+const DIVERGENCE_CHECK: Duration = Duration::from_secs(1);
 
 /// Target wall time of one batched submission: short enough for OS GPU watchdogs (≈ 2 s on
 /// Windows), long enough that the per-submission cost is negligible.
@@ -98,25 +106,23 @@ impl GpuSolver {
         problem: &Problem,
         settings: &GpuSettings,
     ) -> Result<Self> {
-        let per_dispatch = check(&ctx, strategy, problem, settings)?;
-        let wg = settings.workgroup_size;
+        let shape = check(&ctx, strategy, problem, settings)?;
+        let wg = shape.wg;
         let tile = u64::from(wg) * u64::from(ITEMS_PER_INVOCATION);
         let chunk_len = match strategy {
             // One workgroup reads everything: the data sits in one binding (checked above).
             Strategy::Persistent => problem.n() as u64,
             _ => buffers::max_chunk_len(&ctx, tile as u32, settings.max_binding_bytes),
         };
-        // The mapped buffers reach the device through staging copies that run at the next
-        // submission: submit nothing and wait, so the upload is done (and timed) here, not in
-        // the first solve.
+        // The upload waits for each piece, so it is done (and timed) here, not in the first solve.
         let upload_start = Instant::now();
         let data = DeviceData::upload(&ctx, problem, chunk_len)?;
-        ctx.wait(ctx.queue.submit([]))?;
         let upload_s = upload_start.elapsed().as_secs_f64();
         let w = buffers::pairs(&ctx, "w", 1);
         let mut builder = Builder {
             ctx: &ctx,
             wg,
+            single_wg: shape.single_wg,
             tile,
             w: &w,
             shaders: &settings.shaders,
@@ -124,7 +130,7 @@ impl GpuSolver {
             scale: (2.0 / problem.n() as f64) as f32,
             keep: Vec::new(),
         };
-        let schedule = Schedule::build(&mut builder, strategy, &data, per_dispatch)?;
+        let schedule = Schedule::build(&mut builder, strategy, &data, &shape)?;
         let keep = builder.keep;
         let timer = RefCell::new(PassTimer::new(&ctx));
         Ok(Self {
@@ -199,62 +205,82 @@ impl GpuSolver {
 impl GpuSolver {
     /// Runs `epochs` epochs: the body of every solve, timed or instrumented.
     fn run(&mut self, epochs: u64) -> Result<Outcome> {
+        if crate::fault::lose_device_now() {
+            self.ctx.lose_device();
+        }
+        self.ctx.alive()?;
         self.ctx
             .queue
             .write_buffer(&self.w, 0, bytemuck::cast_slice(&[0.0f32, 0.0]));
         self.schedule.begin_solve(&self.ctx, epochs);
         let unit = self.schedule.unit();
-        let mut done = 0u64;
-        // Weights are read back at checkpoints, so divergence stops the run and reports the
-        // checkpoint by which it happened (every batch; every DIVERGENCE_CHECK epochs for multipass).
+        // Weights are read back at checkpoints about a second apart (a read-back drains the
+        // queue), so a diverging solve stops early and reports the epoch by which it had diverged.
         let limit = self.limit;
         let diverged = |w: [f64; 2]| !w.iter().all(|v| v.abs() <= limit);
+        let mut last_check = Instant::now();
+        // After `submitted` epochs: None if no check was due, else the weights' verdict (Some
+        // outcome when diverged). A check waits for everything submitted.
+        let mut checkpoint = |solver: &Self, submitted: u64| -> Result<Option<Option<Outcome>>> {
+            if crate::interrupt::requested() {
+                return Err(GdError::Interrupted);
+            }
+            if last_check.elapsed() < DIVERGENCE_CHECK || submitted >= epochs {
+                return Ok(None);
+            }
+            let w = solver.read_weights()?;
+            last_check = Instant::now();
+            Ok(Some(diverged(w).then_some(Outcome {
+                w,
+                diverged_at: Some(submitted),
+            })))
+        };
+        let mut submitted = 0u64;
         if matches!(self.schedule, Schedule::PerEpoch(_)) {
             // One submission per epoch; wait on the one 64 back to bound the queue.
-            let mut in_flight = std::collections::VecDeque::new();
-            while done < epochs {
-                in_flight.push_back(self.submit(done, 1, epochs)?);
-                done += 1;
+            let mut in_flight = VecDeque::new();
+            while submitted < epochs {
+                in_flight.push_back(self.submit(submitted, 1, epochs)?);
+                submitted += 1;
                 if in_flight.len() > 64 {
                     self.ctx.wait(in_flight.pop_front().expect("not empty"))?;
-                    if crate::interrupt::requested() {
-                        return Err(GdError::Interrupted);
+                    match checkpoint(self, submitted)? {
+                        Some(Some(stop)) => return Ok(stop),
+                        Some(None) => in_flight.clear(),
+                        None => {}
                     }
-                }
-                if done.is_multiple_of(DIVERGENCE_CHECK) && done < epochs {
-                    let w = self.read_weights()?;
-                    if diverged(w) {
-                        return Ok(Outcome {
-                            w,
-                            diverged_at: Some(done),
-                        });
-                    }
-                    in_flight.clear();
                 }
             }
         } else {
-            // Batches sized from the first one's time so each submission takes about BATCH_TARGET.
+            // Two batches in flight: batch k+1 is recorded and submitted while batch k runs, and
+            // the host waits on k only. Batches are sized from the GPU's pace so each takes about
+            // BATCH_TARGET. In flight: (submission, epochs, when submitted).
+            let mut in_flight = VecDeque::new();
             let mut batch = 16u64.min(epochs.div_ceil(unit)) * unit;
-            while done < epochs {
-                let count = batch.min(epochs - done);
-                let start = Instant::now();
-                let index = self.submit(done, count, epochs)?;
+            let mut last_finish = Instant::now();
+            while submitted < epochs || !in_flight.is_empty() {
+                while submitted < epochs && in_flight.len() < 2 {
+                    let count = batch.min(epochs - submitted);
+                    let index = self.submit(submitted, count, epochs)?;
+                    in_flight.push_back((index, count, Instant::now()));
+                    submitted += count;
+                }
+                let (index, count, at) = in_flight.pop_front().expect("one in flight");
                 self.ctx.wait(index)?;
-                done += count;
-                let took = start.elapsed().as_secs_f64().max(1e-6);
+                // This batch ran from its submission or the previous one's end, whichever is later.
+                let now = Instant::now();
+                let took = (now - at.max(last_finish)).as_secs_f64().max(1e-6);
+                last_finish = now;
                 let fit = (count as f64 * BATCH_TARGET.as_secs_f64() / took) as u64;
                 batch = (fit / unit).clamp(1, 1 << 16) * unit;
-                if done < epochs {
-                    if crate::interrupt::requested() {
-                        return Err(GdError::Interrupted);
+                match checkpoint(self, submitted)? {
+                    Some(Some(stop)) => return Ok(stop),
+                    // The read-back drained the queue: nothing is in flight any more.
+                    Some(None) => {
+                        in_flight.clear();
+                        last_finish = Instant::now();
                     }
-                    let w = self.read_weights()?;
-                    if diverged(w) {
-                        return Ok(Outcome {
-                            w,
-                            diverged_at: Some(done),
-                        });
-                    }
+                    None => {}
                 }
             }
         }
