@@ -1,8 +1,10 @@
 // Shared by every gdbench kernel (prepended to each file when it is compiled).
 //
-// Override constants, set from Rust (src/gpu/kernels.rs):
-//   WG    — invocations per workgroup (a power of two; 256 by default, --workgroup-size);
-//   ITEMS — samples each invocation reads per dispatch tile, so one workgroup covers WG·ITEMS.
+// Override constants, set from Rust (src/gpu/shaders.rs):
+//   WG    — invocations per workgroup (a power of two; 256 by default for the streaming kernels, up
+//           to 1 024 for the one-workgroup ones; --workgroup-size);
+//   ITEMS — samples each invocation reads per tile in the multi-pass kernels (one workgroup covers
+//           WG·ITEMS). persistent.wgsl declares one more, HELD.
 //
 // Params is the one uniform every kernel takes:
 //   n     — how many elements this dispatch reads (samples of a chunk, or partials of a level);

@@ -100,8 +100,12 @@ pub enum ShadersCommand {
         dir: PathBuf,
     },
     /// Check WGSL files (a file, or every .wgsl in a folder) with naga, as the GPU solvers compile
-    /// them; errors print as file:line:col: message.
+    /// them, and translate them for other platforms; errors print as file:line:col: message.
     Check {
+        /// Also translate every kernel with naga's back ends (override constants resolved for the
+        /// workgroup sizes gdbench uses): spirv, msl, hlsl, glsl or all, comma-separated.
+        #[arg(long, default_value = "", value_name = "LIST")]
+        targets: String,
         /// A .wgsl file or a folder of them.
         path: PathBuf,
     },

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use cli::{Cli, Command, RunArgs, ShadersCommand, SweepArgs, backends};
 use gdbench::error::exit;
-use gdbench::gpu::{self, AdapterChoice, shaders};
+use gdbench::gpu::{self, AdapterChoice, shaders, translate::Target};
 use gdbench::progress::Progress;
 use gdbench::report::{self, TextStyle, render_plot, render_sweep_summary, write_atomically};
 use gdbench::suite::run_suite;
@@ -26,6 +26,16 @@ fn main() -> ExitCode {
         Err(code) => return ExitCode::from(code),
     };
     interrupt::install_handler();
+    let timed = matches!(
+        cli.command,
+        None | Some(Command::Run(_) | Command::Sweep(_) | Command::Probe { .. })
+    );
+    // For people watching a sweep or a probe; a run's report says it on its own first line.
+    if cfg!(debug_assertions) && timed && std::io::stderr().is_terminal() {
+        eprintln!(
+            "gdbench: this is a debug build: its timings are not representative (use `cargo run --release`)"
+        );
+    }
     let result = match cli.command {
         None => run(&cli.run),
         Some(Command::Run(args)) => run(&args),
@@ -35,7 +45,9 @@ fn main() -> ExitCode {
         Some(Command::Probe { adapter, backend }) => probe(&adapter, backend.as_deref()),
         Some(Command::Compare { a, b }) => compare(&a, &b),
         Some(Command::Shaders(ShadersCommand::Dump { dir })) => dump_shaders(&dir),
-        Some(Command::Shaders(ShadersCommand::Check { path })) => check_shaders(&path),
+        Some(Command::Shaders(ShadersCommand::Check { path, targets })) => {
+            check_shaders(&path, &targets)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -149,16 +161,24 @@ fn dump_shaders(dir: &Path) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// Checks one .wgsl or every .wgsl in a folder and prints a line per file.
-fn check_shaders(path: &Path) -> anyhow::Result<u8> {
-    let results = shaders::check_path(path)?;
-    for (file, result) in &results {
-        match result {
-            Ok(()) => println!("ok: {}", file.display()),
-            Err(e) => println!("{e}"),
+/// Checks one .wgsl or every .wgsl in a folder (translating for `targets`) and prints each
+/// failure, or the file with the targets it passed.
+fn check_shaders(path: &Path, targets: &str) -> anyhow::Result<u8> {
+    let targets = Target::parse_list(targets)?;
+    let verdicts = shaders::check_path(path, &targets)?;
+    for v in &verdicts {
+        if v.failures.is_empty() {
+            let passed: Vec<&str> = v.passed.iter().map(|t| t.name()).collect();
+            match passed.is_empty() {
+                true => println!("ok: {}", v.path.display()),
+                false => println!("ok: {} ({})", v.path.display(), passed.join(", ")),
+            }
+        }
+        for failure in &v.failures {
+            println!("{failure}");
         }
     }
-    let failed = results.iter().any(|(_, r)| r.is_err());
+    let failed = verdicts.iter().any(|v| !v.failures.is_empty());
     Ok(if failed {
         exit::BAD_INPUT
     } else {

@@ -145,7 +145,8 @@ pub fn measure(adapters: &[Arc<GpuContext>]) -> Ceilings {
     let mut gpu = Vec::new();
     let mut gpu_failures = Vec::new();
     for ctx in adapters {
-        match gpu_ceilings(ctx) {
+        // Guarded like a GPU row: a device lost while probing costs its ceiling, not the run.
+        match crate::gpu::guard::run_row(ctx, || gpu_ceilings(ctx)) {
             Ok(c) => gpu.push(c),
             Err(e) => gpu_failures.push(ProbeFailure {
                 device: ctx.label(),

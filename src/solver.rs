@@ -80,7 +80,7 @@ pub struct Outcome {
     /// `[w0, w1]` after the last epoch run.
     pub w: [f64; 2],
     /// The epoch by which a weight was NaN or infinite, if one was: exact for CPU solvers, the
-    /// first checkpoint after it for GPU solvers (they check at batch boundaries).
+    /// first checkpoint after it for GPU solvers (they check about once a second, and at the end).
     pub diverged_at: Option<u64>,
 }
 
@@ -276,8 +276,9 @@ impl SolverId {
         }
     }
 
-    /// Device, device type, precision and threads; GPU solvers name their adapter.
-    pub fn info(self, gpu: Option<&GpuContext>) -> SolverInfo {
+    /// Device, device type, precision and threads (for `n` samples); GPU solvers name their
+    /// adapter.
+    pub fn info(self, gpu: Option<&GpuContext>, n: usize) -> SolverInfo {
         let (device, device_type) = match (self.group(), gpu) {
             (Group::Gpu, Some(ctx)) => (ctx.label(), ctx.device_type()),
             (Group::Gpu, None) => ("no adapter".to_string(), DeviceType::Other),
@@ -288,7 +289,8 @@ impl SolverId {
             device_type,
             precision: self.precision(),
             threads: match self {
-                SolverId::CpuThreads | SolverId::CpuPersistent => crate::machine::cpu_threads(),
+                SolverId::CpuThreads => crate::machine::cpu_threads(),
+                SolverId::CpuPersistent => cpu::persistent_threads(n),
                 _ => 1,
             },
         }

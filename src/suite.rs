@@ -202,7 +202,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
             let kind = RowKind::from(job.id.group());
             let row = Row {
                 name: job.id.name().to_string(),
-                info: job.id.info(job.gpu.as_deref()),
+                info: job.id.info(job.gpu.as_deref(), problem.n()),
                 library: None,
                 algorithmic: job.id == SolverId::CpuMoments,
                 reference: job.id == SolverId::REFERENCE,
@@ -256,6 +256,11 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
 
     Ok(Report {
         gdbench_version: env!("CARGO_PKG_VERSION"),
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
         machine: Machine {
             cpu: machine::cpu_model(),
             threads: machine::cpu_threads(),

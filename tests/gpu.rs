@@ -168,6 +168,15 @@ fn persistent_is_unavailable_for_large_n_with_a_reason() {
     let Some(ctx) = gpu_or_skip("persistent large N") else {
         return;
     };
+    // On a software adapter the loop budget caps N near 15 M; on a GPU only one storage binding
+    // does (gigabytes: too large a problem for a test).
+    if ctx.info.device_type != wgpu::DeviceType::Cpu {
+        eprintln!(
+            "persistent large N: {} is a GPU: no loop budget to cross",
+            ctx.label()
+        );
+        return;
+    }
     let problem = synthetic(20_000_000, 0.1, 1, 0.01, 1);
     match SolverId::GpuPersistent.prepare_on(&problem, Some(&ctx), &GpuSettings::default()) {
         Err(GdError::Unavailable { reason }) => {
@@ -403,7 +412,7 @@ fn a_panic_inside_a_gpu_row_becomes_its_error_and_breaks_the_adapter() {
     let first: Result<(), GdError> = guard::run_row(&ctx, || panic!("simulated wgpu panic"));
     let message = first.unwrap_err().to_string();
     assert!(
-        message.contains("wgpu panicked: simulated wgpu panic"),
+        message.contains("panicked (in wgpu or gdbench): simulated wgpu panic"),
         "{message}"
     );
     let second = guard::run_row(&ctx, || Ok(()));

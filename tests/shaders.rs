@@ -3,6 +3,8 @@
 mod common;
 
 use common::{gdbench, gpu_or_skip, refuses, stderr, stdout};
+use gdbench::gpu::shaders::{ShaderFile, ShaderSources};
+use gdbench::gpu::translate::{Target, translate};
 
 const RUN: &[&str] = &[
     "--n",
@@ -128,4 +130,115 @@ fn an_edited_kernel_runs_in_the_table_and_a_broken_one_is_an_error_row() {
         message.contains(&format!("{}:1:", fused.display())),
         "{message}"
     );
+}
+
+#[test]
+fn every_kernel_translates_for_every_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    dump(dir.path());
+    let out = gdbench(&[
+        "shaders",
+        "check",
+        "--targets",
+        "spirv,msl,hlsl,glsl",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "one line per kernel file: {lines:?}");
+    for line in lines {
+        assert!(
+            line.starts_with("ok: ") && line.ends_with(".wgsl (spirv, msl, hlsl, glsl)"),
+            "{line}"
+        );
+    }
+    refuses(
+        &["shaders", "check", "--targets", "spirv,ptx", "."],
+        "unknown target `ptx`",
+    );
+}
+
+#[test]
+fn a_kernel_one_platform_cannot_take_fails_there_with_its_position() {
+    // Valid WGSL (f64 is a naga capability) that GLSL ES 3.1, wgpu's GL, cannot express.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.wgsl");
+    let kernel = "@group(0) @binding(0) var<storage, read_write> out: array<f64>;\n\n\
+                  @compute @workgroup_size(WG)\nfn wide(@builtin(local_invocation_index) lid: u32) {\n    \
+                  out[lid] = f64(lid) * 0.5lf;\n}\n";
+    std::fs::write(&path, kernel).unwrap();
+    let file = path.to_str().unwrap();
+    let out = gdbench(&["shaders", "check", "--targets", "all", file]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    let text = stdout(&out);
+    // MSL has no f64 either (naga's back end panics on it: caught, reported like the others).
+    for target in ["msl", "glsl"] {
+        assert!(text.contains(&format!("{file}:4:1: {target}: ")), "{text}");
+    }
+    assert!(!text.contains(": spirv: "), "SPIR-V has f64: {text}");
+    // Without --targets only naga's validation runs, which accepts it.
+    let out = gdbench(&["shaders", "check", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+/// Runs `tool args… file` on each translation of every built-in kernel for `target`, written to
+/// a file named with `extension`; the tool must accept every one.
+fn external_validator(target: Target, tool: &str, args: &[&str], extension: &str) {
+    if std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        common::missing_in_ci_or_skip(
+            &format!("{tool} is not on PATH"),
+            "apt-get install spirv-tools glslang-tools",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for file in ShaderFile::ALL.into_iter().chain([ShaderFile::Probe]) {
+        let a = ShaderSources::builtin().assemble(file).unwrap();
+        for t in translate(&a, target).unwrap_or_else(|e| panic!("{e}")) {
+            let name = format!(
+                "{}-{}-{}.{extension}",
+                file.file_name(),
+                t.entry,
+                t.constants.replace([',', '='], "_")
+            );
+            let path = dir.path().join(name);
+            std::fs::write(&path, &t.code).unwrap();
+            let out = std::process::Command::new(tool)
+                .args(args)
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{tool} rejects {}: {}{}",
+                path.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} translations checked");
+}
+
+#[test]
+fn spirv_val_accepts_every_kernels_spirv() {
+    external_validator(
+        Target::Spirv,
+        "spirv-val",
+        &["--target-env", "vulkan1.1"],
+        "spv",
+    );
+}
+
+#[test]
+fn glslang_accepts_every_kernels_glsl() {
+    external_validator(Target::Glsl, "glslangValidator", &[], "comp");
 }

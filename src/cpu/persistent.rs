@@ -98,9 +98,14 @@ impl<'p> Persistent<'p> {
     pub fn new(problem: &'p Problem) -> Self {
         Self {
             problem,
-            threads: threads_for(problem.n(), crate::machine::cpu_threads()),
+            threads: threads(problem.n()),
         }
     }
+}
+
+/// Threads cpu-persistent runs for `n` samples on this machine.
+pub fn threads(n: usize) -> usize {
+    threads_for(n, crate::machine::cpu_threads())
 }
 
 /// One thread's descent over its slice (`x`, `d`) as thread `t`; every thread computes the same

@@ -152,8 +152,11 @@ impl GpuContext {
         }) {
             self.alive()?;
             // A submission wgpu refused cannot be waited for: its refusal is the cause.
-            self.take_error()?;
-            let message = format!("waiting for the GPU failed: {e}");
+            let message = match self.take_error() {
+                Err(refused) => refused.to_string(),
+                Ok(()) => format!("waiting for the GPU failed: {e}"),
+            };
+            // Whatever the cause, this adapter has failed a wait: no later row waits on it again.
             self.mark_broken(&message);
             return Err(GdError::Gpu { message });
         }
@@ -218,7 +221,11 @@ impl GpuContext {
         self.wait(index)?;
         let fail = |message: String| GdError::Gpu { message };
         rx.recv_timeout(WAIT_TIMEOUT)
-            .map_err(|_| fail(format!("{what} were never mapped for reading")))?
+            .map_err(|_| {
+                let message = format!("{what} were never mapped for reading");
+                self.mark_broken(&message);
+                fail(message)
+            })?
             .map_err(|e| fail(format!("cannot read {what} back: {e}")))?;
         let data = slice
             .get_mapped_range()

@@ -10,7 +10,7 @@ use super::context::GpuContext;
 use crate::error::{GdError, Result};
 
 thread_local! {
-    /// True while this thread runs a guarded row: its panics are caught, not printed.
+    /// True while this thread runs guarded code: its panics are caught, not printed.
     static GUARDED: Cell<bool> = const { Cell::new(false) };
     /// The message of the last panic caught on this thread.
     static CAUGHT: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -38,6 +38,21 @@ fn install_hook() {
     });
 }
 
+/// Runs `f`, turning a panic inside it (wgpu's, naga's) into `Err` with the panic's message on
+/// one line, printed nowhere else.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    install_hook();
+    let was = GUARDED.with(|g| g.replace(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    outcome.map_err(|_| {
+        let message = CAUGHT
+            .with(|c| c.borrow_mut().take())
+            .unwrap_or_else(|| "(no message)".into());
+        super::shaders::one_line(&message)
+    })
+}
+
 /// Runs one GPU row on `ctx`: `unavailable` at once if an earlier row broke the adapter; a
 /// panic becomes an error with wgpu's message (saying when the device was lost); a lost device
 /// marks the adapter broken for the rows after.
@@ -47,20 +62,12 @@ pub fn run_row<T>(ctx: &GpuContext, row: impl FnOnce() -> Result<T>) -> Result<T
             reason: format!("an earlier row broke this adapter: {why}"),
         });
     }
-    install_hook();
-    let was = GUARDED.with(|g| g.replace(true));
-    let outcome = panic::catch_unwind(AssertUnwindSafe(row));
-    GUARDED.with(|g| g.set(was));
-    let result = match outcome {
+    let result = match catch_panic(row) {
         Ok(result) => result,
-        Err(_) => {
-            let message = CAUGHT
-                .with(|c| c.borrow_mut().take())
-                .unwrap_or_else(|| "(no message)".into());
-            let message = super::shaders::one_line(&message);
+        Err(message) => {
             let message = match ctx.alive() {
-                Err(lost) => format!("{lost}; wgpu panicked: {message}"),
-                Ok(()) => format!("wgpu panicked: {message}"),
+                Err(lost) => format!("{lost}; the row panicked: {message}"),
+                Ok(()) => format!("the row panicked (in wgpu or gdbench): {message}"),
             };
             ctx.mark_broken(&message);
             Err(GdError::Gpu { message })

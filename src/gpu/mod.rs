@@ -8,9 +8,11 @@ pub mod shaders;
 mod solver;
 pub mod stream;
 mod timestamps;
+pub mod translate;
 
 pub use context::{
     AdapterChoice, AdapterSummary, GpuContext, NO_ADAPTER_HINT, Opened, WAIT_TIMEOUT,
     list_adapters, open, parse_backend,
 };
+pub use plan::{MAX_HELD, MAX_PARTIALS};
 pub use solver::{GpuSettings, GpuSolver, PERSISTENT_LOOP_BUDGET, Strategy};

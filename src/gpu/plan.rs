@@ -150,10 +150,12 @@ impl Builder<'_> {
             1,
             u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
         );
+        // At least one vec4 per invocation per step; at most `cap` workgroups, which then stride.
+        let per_step = u64::from(self.wg) * 4;
         let groups: Vec<u32> = data
             .chunks
             .iter()
-            .map(|c| self.workgroups(u64::from(c.len)).min(cap as u32))
+            .map(|c| u64::from(c.len).div_ceil(per_step).min(cap) as u32)
             .collect();
         let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
         let partials = buffers::pairs(self.ctx, "partials", total);
@@ -320,6 +322,8 @@ impl Persistent {
 /// Most first-level partials gpu-fused and gpu-subgroup write per epoch (their grid-stride
 /// workgroups, over all chunks): 2 048 workgroups of 256 cover the resident invocations of any
 /// current GPU (an H100 holds 132 × 2 048), and the finish adds them in two steps per invocation.
+/// (Data split into more than 2 048 chunks, possible only with a tiny test binding cap, gets one
+/// workgroup per chunk.)
 pub const MAX_PARTIALS: u64 = 2048;
 
 /// Samples one invocation of gpu-persistent holds in registers across epochs, at most (the
@@ -405,7 +409,9 @@ pub(super) fn check(
                 let per_epoch = per_invocation + u64::from(wg.ilog2()) + 3;
                 PERSISTENT_LOOP_BUDGET / per_epoch
             } else {
-                (PERSISTENT_WORK_PER_DISPATCH / n).max(1)
+                // An epoch costs its samples or, for small N, its barriers: a few ns each.
+                let per_epoch = n.max(wg * (u64::from(wg.ilog2()) + 3));
+                (PERSISTENT_WORK_PER_DISPATCH / per_epoch).max(1)
             };
             if per_dispatch == 0 || n.div_ceil(4) * 16 > binding {
                 let by_loops = if ctx.info.device_type == wgpu::DeviceType::Cpu {

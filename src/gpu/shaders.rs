@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{GdError, Result};
 
 use super::context::GpuContext;
+use super::translate::{Target, translate};
 
 /// Default invocations per workgroup (the `WG` override constant) of the streaming kernels.
 pub const DEFAULT_WORKGROUP_SIZE: u32 = 256;
@@ -189,18 +190,28 @@ pub fn check_wgsl(
 
 /// [`check_wgsl`] for an already assembled kernel.
 pub fn check_assembled(a: &Assembled) -> std::result::Result<(), String> {
-    let position = |line: u32, col: u32| {
-        if line > a.offset {
-            format!("{}:{}:{col}", a.file_path, line - a.offset)
-        } else {
-            format!("{}:{line}:{col}", a.common_path)
-        }
-    };
+    validated(a).map(|_| ())
+}
+
+/// The position `line:col` of the assembled source as a `path:line:col` in the file it came from.
+pub fn position(a: &Assembled, line: u32, col: u32) -> String {
+    if line > a.offset {
+        format!("{}:{}:{col}", a.file_path, line - a.offset)
+    } else {
+        format!("{}:{line}:{col}", a.common_path)
+    }
+}
+
+/// Parses and validates an assembled kernel with naga (every capability allowed, as a device
+/// with every feature would); an error comes back as `path:line:col: message`.
+pub fn validated(
+    a: &Assembled,
+) -> std::result::Result<(naga::Module, naga::valid::ModuleInfo), String> {
     let module =
         // A label at offset 0 with no length is naga saying "somewhere": name the file alone.
         naga::front::wgsl::parse_str(&a.source).map_err(|e| {
             match e.location(&a.source).filter(|l| l.offset != 0 || l.length != 0) {
-                Some(l) => format!("{}: {}", position(l.line_number, l.line_position), e.message()),
+                Some(l) => format!("{}: {}", position(a, l.line_number, l.line_position), e.message()),
                 None => format!("{}: {}", a.file_path, e.message()),
             }
         })?;
@@ -208,23 +219,34 @@ pub fn check_assembled(a: &Assembled) -> std::result::Result<(), String> {
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::all(),
     );
-    validator.validate(&module).map_err(|e| {
+    let info = validator.validate(&module).map_err(|e| {
         let message = one_line(&format!("{}", e.as_inner()));
         match e.spans().next() {
             Some((span, _)) if span.is_defined() => {
                 let l = span.location(&a.source);
-                format!("{}: {message}", position(l.line_number, l.line_position))
+                format!("{}: {message}", position(a, l.line_number, l.line_position))
             }
             _ => format!("{}: {message}", a.file_path),
         }
     })?;
-    Ok(())
+    Ok((module, info))
+}
+
+/// What `shaders check` found in one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileVerdict {
+    /// The file.
+    pub path: PathBuf,
+    /// The targets every entry point translated for (none when validation failed).
+    pub passed: Vec<Target>,
+    /// One line per failure: `path:line:col: message`, or `path:line:col: target: message`.
+    pub failures: Vec<String>,
 }
 
 /// Checks `path` (one .wgsl, or every .wgsl in a folder but `common.wgsl`) as the solvers would
-/// compile it: the folder's `common.wgsl` (or the built-in one) before each file. Returns each
-/// file with naga's verdict; an unreadable path or an empty folder is an error.
-pub fn check_path(path: &Path) -> Result<Vec<(PathBuf, std::result::Result<(), String>)>> {
+/// compile it: the folder's `common.wgsl` (or the built-in one) before each file, validated by
+/// naga, then translated for each of `targets`. An unreadable path or an empty folder is an error.
+pub fn check_path(path: &Path, targets: &[Target]) -> Result<Vec<FileVerdict>> {
     let bad = |problem: String| GdError::InvalidParameter {
         name: "shaders check",
         problem,
@@ -266,8 +288,28 @@ pub fn check_path(path: &Path) -> Result<Vec<(PathBuf, std::result::Result<(), S
         .into_iter()
         .map(|file| {
             let text = read(&file)?;
-            let verdict = check_wgsl(&common, &common_name, &text, &file.display().to_string());
-            Ok((file, verdict))
+            let a = assemble(
+                common.clone(),
+                common_name.clone(),
+                &text,
+                file.display().to_string(),
+            );
+            let mut verdict = FileVerdict {
+                path: file,
+                passed: Vec::new(),
+                failures: Vec::new(),
+            };
+            if let Err(e) = check_assembled(&a) {
+                verdict.failures.push(e);
+                return Ok(verdict);
+            }
+            for &target in targets {
+                match translate(&a, target) {
+                    Ok(_) => verdict.passed.push(target),
+                    Err(e) => verdict.failures.push(e),
+                }
+            }
+            Ok(verdict)
         })
         .collect()
 }
@@ -308,7 +350,12 @@ pub fn pipeline_with(
         ("WG", f64::from(wg)),
         ("ITEMS", f64::from(ITEMS_PER_INVOCATION)),
     ];
-    constants.extend_from_slice(extra);
+    // A custom kernel from before an override existed simply does without it.
+    constants.extend(
+        extra
+            .iter()
+            .filter(|(name, _)| assembled.source.contains(&format!("override {name}"))),
+    );
     let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(entry),
         layout: None,

@@ -63,9 +63,9 @@ impl Default for GpuSettings {
 /// wrong weights; GPUs have no such cap.
 pub const PERSISTENT_LOOP_BUDGET: u64 = 60_000;
 
-/// Sample-epochs one persistent dispatch may run on a GPU: a few milliseconds of one
-/// workgroup's work, so batches can still be sized to BATCH_TARGET and stay clear of OS
-/// watchdogs.
+/// Work one persistent dispatch may run on a GPU, in sample-epochs (an epoch of small N counts
+/// as its invocations × barriers): milliseconds of one workgroup's work, so batches can still be
+/// sized to BATCH_TARGET and stay clear of OS watchdogs.
 pub const PERSISTENT_WORK_PER_DISPATCH: u64 = 1 << 26;
 
 /// Time between divergence checks of a solve (each reads the weights back, draining the queue).

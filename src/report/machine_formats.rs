@@ -223,6 +223,9 @@ pub fn render_markdown(report: &Report) -> String {
         "**gdbench {}**: N = {}, {} epochs, mu = {}, on {} ({} threads)\n\n",
         report.gdbench_version, p.n, p.epochs, p.mu, report.machine.cpu, report.machine.threads
     );
+    if let Some(line) = super::debug_build_warning(report) {
+        out = format!("> **Warning**: {line}\n\n{out}");
+    }
     if let Some(line) = super::instability(p) {
         out += &format!("> **Warning**: {line}\n\n");
     }

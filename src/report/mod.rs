@@ -28,6 +28,8 @@ use crate::validate::{Check, Status};
 pub struct Report {
     /// The gdbench version that measured it.
     pub gdbench_version: &'static str,
+    /// `release`, or `debug` for an unoptimised build whose timings are not representative.
+    pub build: &'static str,
     /// The host.
     pub machine: Machine,
     /// The problem solved.
@@ -92,6 +94,13 @@ impl Report {
             exit::SUCCESS
         }
     }
+}
+
+/// The warning a debug build's report opens with; `None` for a release build.
+pub fn debug_build_warning(report: &Report) -> Option<&'static str> {
+    (report.build == "debug").then_some(
+        "a debug build: its timings are not representative (build with `cargo run --release`)",
+    )
 }
 
 /// One line for a problem whose step size is at or above the stability limit (every row is then

@@ -138,7 +138,15 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         Source::File { data } => format!("file {}", data.display()),
     };
     let m = &report.machine;
-    let mut out = format!(
+    let mut out = match super::debug_build_warning(report) {
+        Some(warning) => wrap(
+            &format!("gdbench {}, {warning}", report.gdbench_version),
+            width,
+            "  ",
+        ),
+        None => String::new(),
+    };
+    out += &format!(
         "gdbench {}: batch gradient descent for y = w0 + w1·x\n",
         report.gdbench_version
     );
