@@ -7,6 +7,9 @@
 //                               2 w (read), 3 partials (read_write), 4 params (n = samples).
 //   subgroup_finish — as finish: one workgroup (WG up to 1 024) sums n partials and updates w.
 //                     Bindings: 0 partials (read), 1 w (read_write), 2 params.
+//   persistent_subgroup — gpu-persistent's kernel (persistent.wgsl) with each epoch's sum by
+//                     subgroupAdd: what gpu-persistent runs on adapters with SUBGROUP.
+//                     Bindings: 0 x (read), 1 d (read), 2 w (read_write), 3 params (n, epochs, mu, scale).
 // Workgroup: WG invocations; each subgroup adds its values, subgroup leaders meet in shared memory.
 // Every loop before a subgroupAdd has the same trip count in every lane (the loads are guarded,
 // not the loop), so no compiler's reconvergence rules can leave a lane out of the sum.
@@ -90,5 +93,69 @@ fn subgroup_finish(
     let total = subgroup_total(lid, acc, sg_id, sg_lane, sg_count);
     if lid == 0u {
         w = w + params_finish.mu * (params_finish.scale * total);
+    }
+}
+
+@group(0) @binding(0) var<storage, read> x_held: array<f32>;
+@group(0) @binding(1) var<storage, read> d_held: array<f32>;
+@group(0) @binding(2) var<storage, read_write> w_persistent: vec2<f32>;
+@group(0) @binding(3) var<uniform> params_persistent: Params;
+
+// As persistent.wgsl: samples held in registers when at most MAX_HELD per invocation (HELD > 0).
+const MAX_HELD: u32 = 32u;
+override HELD: u32 = 0u;
+
+var<workgroup> w_shared: vec2<f32>;
+
+@compute @workgroup_size(WG)
+fn persistent_subgroup(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(subgroup_id) sg_id: u32,
+    @builtin(subgroup_invocation_id) sg_lane: u32,
+    @builtin(num_subgroups) sg_count: u32,
+) {
+    let n = params_persistent.n;
+    var xs: array<f32, MAX_HELD>;
+    var ds: array<f32, MAX_HELD>;
+    for (var k = 0u; k < HELD; k = k + 1u) {
+        if lid + k * WG < n {
+            xs[k] = x_held[lid + k * WG];
+            ds[k] = d_held[lid + k * WG];
+        }
+    }
+    if lid == 0u {
+        w_shared = w_persistent;
+    }
+    workgroupBarrier();
+    for (var epoch = 0u; epoch < params_persistent.epochs; epoch = epoch + 1u) {
+        let w_now = w_shared;
+        var acc = vec2<f32>(0.0, 0.0);
+        if HELD > 0u {
+            for (var k = 0u; k < HELD; k = k + 1u) {
+                if lid + k * WG < n {
+                    let ei = ds[k] - (w_now.x + w_now.y * xs[k]);
+                    acc = acc + vec2<f32>(ei, ei * xs[k]);
+                }
+            }
+        } else {
+            // Uniform trip count: every lane reaches the subgroupAdd below together.
+            for (var first = 0u; first < n; first = first + WG) {
+                let i = first + lid;
+                if i < n {
+                    let xi = x_held[i];
+                    let ei = d_held[i] - (w_now.x + w_now.y * xi);
+                    acc = acc + vec2<f32>(ei, ei * xi);
+                }
+            }
+        }
+        let total = subgroup_total(lid, acc, sg_id, sg_lane, sg_count);
+        if lid == 0u {
+            w_shared = w_now + params_persistent.mu * (params_persistent.scale * total);
+        }
+        // Also keeps the next epoch's subgroup totals from overwriting these before lid 0 read them.
+        workgroupBarrier();
+    }
+    if lid == 0u {
+        w_persistent = w_shared;
     }
 }

@@ -142,9 +142,10 @@ fn persistent_splits_epochs_past_the_driver_loop_cap() {
     let Some(ctx) = gpu_or_skip("persistent loop cap") else {
         return;
     };
-    // 40 000 samples at 256 invocations: 157 + 8 + 3 loop iterations per epoch, so 2 000 epochs
-    // are 336 000 iterations for one invocation; in a single dispatch llvmpipe returns wrong
-    // weights (checked by hand), split under the budget they are right.
+    // 40 000 samples at 256 invocations: 157 + 8 + 3 loop iterations per epoch (and invocation 0
+    // adds the subgroups' totals where there are subgroups), so 2 000 epochs are over 336 000
+    // iterations for one invocation; in a single dispatch llvmpipe returns wrong weights (checked
+    // by hand; a budget that forgot the subgroups' loop failed here too), split they are right.
     let problem = synthetic(40_000, 0.1, 9, 0.01, 2_000);
     const {
         assert!(

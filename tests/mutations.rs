@@ -24,6 +24,13 @@ const ARTICLE: &[&str] = &[
     "--no-probe",
 ];
 
+/// gpu-persistent's step 1 % too large in its subgroup kernel (what it runs with SUBGROUP).
+const PERSISTENT_SUBGROUP_STEP: (&str, &str, &str) = (
+    "subgroup.wgsl",
+    "w_shared = w_now + params_persistent.mu * (params_persistent.scale * total);",
+    "w_shared = w_now + 1.01 * params_persistent.mu * (params_persistent.scale * total);",
+);
+
 /// Dumps the built-in kernels into a new folder and applies `edits` (file, from, to) to them;
 /// every edit must change its file.
 fn mutated(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
@@ -90,6 +97,8 @@ fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
             "w = w + params_finish.mu * (params_finish.scale * total);",
             "w = w + 1.01 * params_finish.mu * (params_finish.scale * total);",
         ),
+        // gpu-persistent's kernel where the adapter has SUBGROUP.
+        PERSISTENT_SUBGROUP_STEP,
     ];
     let args = [ARTICLE, &["--solvers", "gpu"]].concat();
     let Some(rows) = caught("1 % step mutation", &edits, &args) else {
@@ -193,11 +202,14 @@ fn a_grid_stride_that_skips_sweeps_is_a_mismatch() {
 fn the_spot_check_catches_a_wrong_step_that_a_converged_run_hides() {
     // Long converged: a step 1 % off changes the way, not the destination. The full descent
     // passes; the 8-epoch spot check, where the step is everything, does not.
-    let edits = [(
-        "persistent.wgsl",
-        "w_shared = w_now + params.mu * (params.scale * total);",
-        "w_shared = w_now + 1.01 * params.mu * (params.scale * total);",
-    )];
+    let edits = [
+        (
+            "persistent.wgsl",
+            "w_shared = w_now + params.mu * (params.scale * total);",
+            "w_shared = w_now + 1.01 * params.mu * (params.scale * total);",
+        ),
+        PERSISTENT_SUBGROUP_STEP,
+    ];
     let args = [
         "--n",
         "1000",

@@ -183,13 +183,19 @@ impl Builder<'_> {
     }
 
     /// gpu-persistent: a dispatch of `shape.per_dispatch` epochs, and one whose epoch count is
-    /// set per solve for the remainder (or for a whole solve shorter than that).
+    /// set per solve for the remainder (or for a whole solve shorter than that). Where the
+    /// adapter has SUBGROUP, the kernel sums each epoch with subgroupAdd (`subgroup.wgsl`).
     pub(super) fn persistent(&mut self, data: &DeviceData, shape: &Shape) -> Result<Persistent> {
+        let (file, entry) = if self.ctx.features.contains(wgpu::Features::SUBGROUP) {
+            (ShaderFile::Subgroup, "persistent_subgroup")
+        } else {
+            (ShaderFile::Persistent, "persistent")
+        };
         let kernel = pipeline_with(
             self.ctx,
             self.shaders,
-            ShaderFile::Persistent,
-            "persistent",
+            file,
+            entry,
             self.single_wg,
             &[("HELD", f64::from(shape.held))],
         )?;
@@ -405,8 +411,10 @@ pub(super) fn check(
                 shape.held = per_invocation as u32;
             }
             let per_dispatch = if ctx.info.device_type == wgpu::DeviceType::Cpu {
-                // Loop iterations of one invocation per epoch: its samples, the tree, the epoch loop.
-                let per_epoch = per_invocation + u64::from(wg.ilog2()) + 3;
+                // Loop iterations of invocation 0 per epoch: its samples, the tree (or, with
+                // subgroups, its pass over the subgroups' totals), the epoch loop.
+                let subgroups = wg / u64::from(ctx.info.subgroup_min_size.max(1));
+                let per_epoch = per_invocation + u64::from(wg.ilog2()) + subgroups + 3;
                 PERSISTENT_LOOP_BUDGET / per_epoch
             } else {
                 // An epoch costs its samples or, for small N, its barriers: a few ns each.
