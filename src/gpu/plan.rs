@@ -150,8 +150,14 @@ impl Builder<'_> {
             1,
             u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
         );
-        // At least one vec4 per invocation per step; at most `cap` workgroups, which then stride.
-        let per_step = u64::from(self.wg) * 4;
+        // At most `cap` workgroups, which then stride. Below that, a GPU gets one vec4 per
+        // invocation (every resident invocation busy); a software adapter, which pays for each
+        // workgroup it runs, a whole tile (WG·ITEMS samples) per workgroup.
+        let per_step = if self.ctx.info.device_type == wgpu::DeviceType::Cpu {
+            self.tile
+        } else {
+            u64::from(self.wg) * 4
+        };
         let groups: Vec<u32> = data
             .chunks
             .iter()
