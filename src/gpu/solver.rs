@@ -253,13 +253,19 @@ impl GpuSolver {
             }
         } else {
             // Two batches in flight: batch k+1 is recorded and submitted while batch k runs, and
-            // the host waits on k only. Batches are sized from the GPU's pace so each takes about
-            // BATCH_TARGET. In flight: (submission, epochs, when submitted).
+            // the host waits on k only. Not on a software adapter: its "GPU" is the host's own
+            // cores, which recording would take from it. Batches are sized from the GPU's pace so
+            // each takes about BATCH_TARGET. In flight: (submission, epochs, when submitted).
+            let depth = if self.ctx.device_type() == crate::solver::DeviceType::Cpu {
+                1
+            } else {
+                2
+            };
             let mut in_flight = VecDeque::new();
             let mut batch = 16u64.min(epochs.div_ceil(unit)) * unit;
             let mut last_finish = Instant::now();
             while submitted < epochs || !in_flight.is_empty() {
-                while submitted < epochs && in_flight.len() < 2 {
+                while submitted < epochs && in_flight.len() < depth {
                     let count = batch.min(epochs - submitted);
                     let index = self.submit(submitted, count, epochs)?;
                     in_flight.push_back((index, count, Instant::now()));
