@@ -6,11 +6,17 @@
 //   ITEMS — samples each invocation reads per tile in the multi-pass kernels (one workgroup covers
 //           WG·ITEMS). persistent.wgsl declares one more, HELD.
 //
+// `real` is the arithmetic type of the precision ladder: f32 here, and gdbench compiles fused.wgsl
+// with this line read as `alias real = f64;` for gpu-fused-f64 (keep the line as it is).
+//
 // Params is the one uniform every kernel takes:
 //   n     — how many elements this dispatch reads (samples of a chunk, or partials of a level);
 //   base  — where this dispatch's first output partial goes;
 //   mu    — step size;  scale — 2/N;  (update kernels only)
-//   epochs — epochs this dispatch runs (persistent kernel only).
+//   epochs — epochs this dispatch runs (persistent kernel only);
+//   mu_lo, scale_lo — what f32 loses of mu and 2/N (mu = mu + mu_lo to 2⁻⁴⁸), for f64 kernels.
+
+alias real = f32;
 
 override WG: u32 = 256u;
 override ITEMS: u32 = 8u;
@@ -21,15 +27,24 @@ struct Params {
     mu: f32,
     scale: f32,
     epochs: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    mu_lo: f32,
+    scale_lo: f32,
+    _pad: u32,
 }
 
-var<workgroup> shared_sums: array<vec2<f32>, WG>;
+// mu and 2/N in `real`: in f64 from both halves of each; in f32 the low half vanishes.
+fn mu_of(p: Params) -> real {
+    return real(p.mu) + real(p.mu_lo);
+}
+
+fn scale_of(p: Params) -> real {
+    return real(p.scale) + real(p.scale_lo);
+}
+
+var<workgroup> shared_sums: array<vec2<real>, WG>;
 
 // Tree reduction of shared_sums[0..WG] into shared_sums[0]. Every invocation must call it.
-fn reduce_workgroup(lid: u32, value: vec2<f32>) -> vec2<f32> {
+fn reduce_workgroup(lid: u32, value: vec2<real>) -> vec2<real> {
     shared_sums[lid] = value;
     workgroupBarrier();
     var stride = WG / 2u;

@@ -167,11 +167,13 @@ pub enum SolverId {
     GpuPersistent,
     /// gpu-fused with subgroup reductions (adapters with SUBGROUP).
     GpuSubgroup,
+    /// gpu-fused in f64 (adapters with SHADER_F64): the precision ladder's top rung.
+    GpuFusedF64,
 }
 
 impl SolverId {
     /// All solvers, in the order reports list them.
-    pub const ALL: [SolverId; 11] = [
+    pub const ALL: [SolverId; 12] = [
         SolverId::CpuNaive,
         SolverId::CpuFused,
         SolverId::CpuFusedF32,
@@ -183,6 +185,7 @@ impl SolverId {
         SolverId::GpuFused,
         SolverId::GpuPersistent,
         SolverId::GpuSubgroup,
+        SolverId::GpuFusedF64,
     ];
 
     /// The solver every other is validated against.
@@ -205,6 +208,7 @@ impl SolverId {
             SolverId::GpuFused => "gpu-fused",
             SolverId::GpuPersistent => "gpu-persistent",
             SolverId::GpuSubgroup => "gpu-subgroup",
+            SolverId::GpuFusedF64 => "gpu-fused-f64",
         }
     }
 
@@ -244,6 +248,9 @@ impl SolverId {
             SolverId::GpuSubgroup => {
                 "gpu-fused with subgroupAdd reductions (adapters with SUBGROUP)"
             }
+            SolverId::GpuFusedF64 => {
+                "gpu-fused in f64: data, sums and weights (adapters with SHADER_F64), validated at 1e-9"
+            }
         }
     }
 
@@ -263,6 +270,7 @@ impl SolverId {
             SolverId::GpuFused => Some(Strategy::Fused),
             SolverId::GpuPersistent => Some(Strategy::Persistent),
             SolverId::GpuSubgroup => Some(Strategy::Subgroup),
+            SolverId::GpuFusedF64 => Some(Strategy::FusedF64),
             _ => None,
         }
     }
@@ -271,6 +279,7 @@ impl SolverId {
     pub fn precision(self) -> Precision {
         match self {
             SolverId::CpuFusedF32 => Precision::F32,
+            SolverId::GpuFusedF64 => Precision::F64,
             s if s.group() == Group::Gpu => Precision::F32,
             _ => Precision::F64,
         }

@@ -9,7 +9,7 @@ use common::{
 };
 use gdbench::gpu::{GpuSettings, PERSISTENT_LOOP_BUDGET, guard};
 use gdbench::validate::{Expectations, Status, judge, spot_check};
-use gdbench::{GdError, Problem, SolverId};
+use gdbench::{GdError, Precision, Problem, SolverId};
 
 /// Asserts every GPU solver that can run on the adapter at hand agrees with the reference on
 /// `problem`, full descent and spot check, and that only the expected ones could not run.
@@ -98,7 +98,8 @@ fn other_workgroup_sizes_give_the_same_answers() {
 
 #[test]
 fn data_split_across_many_bindings_gives_the_same_answers() {
-    // A 64 KiB binding cap forces 16 384-sample chunks: 7 chunks, and three reduction levels.
+    // A 64 KiB binding cap forces 16 384-sample chunks: 7 chunks, and three reduction levels
+    // (8 192-sample chunks in f64: 13).
     let problem = synthetic(100_000, 0.1, 7, 0.01, 5);
     let settings = GpuSettings {
         max_binding_bytes: Some(64 << 10),
@@ -108,7 +109,12 @@ fn data_split_across_many_bindings_gives_the_same_answers() {
     for (id, chunks) in &ran {
         // Persistent reads one binding, so it cannot run here; the others split 7 ways.
         assert_ne!(*id, SolverId::GpuPersistent);
-        assert_eq!(*chunks, 7, "{id}");
+        let expected = if id.precision() == Precision::F64 {
+            13
+        } else {
+            7
+        };
+        assert_eq!(*chunks, expected, "{id}");
     }
     assert!(ran.is_empty() || ran.len() >= 3, "{ran:?}");
 }
@@ -244,7 +250,7 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let runs = r["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 6);
+    assert_eq!(runs.len(), 1 + gpu_solvers().count());
     let expected_type = ctx.device_type().to_string();
     for run in &runs[1..] {
         assert_eq!(run["kind"], "gpu", "{run}");
@@ -254,9 +260,9 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
             "{run}"
         );
         assert_eq!(run["device_type"], expected_type.as_str());
-        assert_eq!(run["precision"], "f32");
-        // Every strategy runs, but one the adapter has no feature for (subgroups on GL).
+        // Every strategy runs, but one the adapter has no feature for (subgroups, f64 on GL).
         let solver = SolverId::from_name(run["solver"].as_str().unwrap()).unwrap();
+        assert_eq!(run["precision"], solver.precision().to_string(), "{run}");
         match run["status"].as_str() {
             Some("ok") => {}
             Some("unavailable") => assert!(
@@ -422,5 +428,90 @@ fn a_panic_inside_a_gpu_row_becomes_its_error_and_breaks_the_adapter() {
             assert!(reason.contains("simulated wgpu panic"), "{reason}")
         }
         other => panic!("a broken adapter must refuse later rows: {other:?}"),
+    }
+}
+
+/// A problem whose x sits far from 0 (around `offset`), at half the largest stable step.
+fn far_from_zero(n: usize, offset: f64, epochs: u64) -> Problem {
+    let x: Vec<f64> = (0..n).map(|i| offset + i as f64 / n as f64).collect();
+    let d: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, x)| 3.0 + 2.0 * x + ((i * 7_919) % 101) as f64 * 1e-3 - 0.05)
+        .collect();
+    let source = gdbench::Source::Synthetic {
+        seed: 0,
+        sigma: 0.05,
+    };
+    let data = gdbench::Dataset::new(x, d, source).unwrap();
+    let probe = Problem::new(data.clone(), 1e-9, 1).unwrap();
+    let mu = 0.5 * Expectations::of(&probe).max_stable_mu;
+    Problem::new(data, mu, epochs).unwrap()
+}
+
+#[test]
+fn gpu_fused_f64_holds_the_f64_tolerance_where_f32_cannot() {
+    let Some(ctx) = gpu_or_skip("f64 rung") else {
+        return;
+    };
+    let settings = GpuSettings::default();
+    for (what, problem) in [
+        ("N = 10 003", synthetic(10_003, 0.1, 3, 0.001, 2_000)),
+        ("x near 1 000", far_from_zero(4_099, 1_000.0, 3_000)),
+    ] {
+        let expect = Expectations::of(&problem);
+        let reference = solve(SolverId::REFERENCE, &problem);
+        let solver = SolverId::GpuFusedF64.prepare_on(&problem, Some(&ctx), &settings);
+        let mut solver = match solver {
+            Err(GdError::Unavailable { reason }) => {
+                assert!(
+                    may_be_unavailable(SolverId::GpuFusedF64, &ctx, &reason),
+                    "{reason}"
+                );
+                eprintln!("f64 rung: {} has no f64 in shaders: {reason}", ctx.label());
+                return;
+            }
+            other => other.unwrap(),
+        };
+        let out = solver.solve().unwrap();
+        let v = judge(&out, &reference, Precision::F64, &expect);
+        assert_eq!(v.status, Status::Ok, "{what}: {}", v.message);
+        assert!(v.max_rel_diff < 1e-12, "{what}: {v:?}");
+        // The same data in f32 is far from that: the rung is not f32 in disguise.
+        let f32_out = solve_on(SolverId::GpuFused, &problem, &ctx);
+        let f32_diff = judge(&f32_out, &reference, Precision::F64, &expect);
+        assert_eq!(f32_diff.status, Status::Mismatch, "{what}: {f32_diff:?}");
+    }
+}
+
+#[test]
+fn gpu_fused_f64_needs_the_real_alias_in_common_wgsl() {
+    if gpu_or_skip("f64 alias").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = gdbench(&["shaders", "dump", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let common = dir.path().join("common.wgsl");
+    let text = std::fs::read_to_string(&common).unwrap();
+    let edited = text.replace("alias real = f32;", "alias real=f32;");
+    assert_ne!(edited, text);
+    std::fs::write(&common, edited).unwrap();
+    let (r, _, _) = Run::small()
+        .args(&["--solvers", "gpu-fused-f64,gpu-fused"])
+        .args(&["--shaders", dir.path().to_str().unwrap()])
+        .json();
+    let runs = r["runs"].as_array().unwrap();
+    let row = |name: &str| runs.iter().find(|r| r["solver"] == name).unwrap().clone();
+    assert_eq!(
+        row("gpu-fused")["status"],
+        "ok",
+        "the f32 rung does not need it"
+    );
+    let f64_row = row("gpu-fused-f64");
+    if f64_row["status"] != "unavailable" {
+        assert_eq!(f64_row["status"], "error", "{f64_row}");
+        let message = f64_row["message"].as_str().unwrap();
+        assert!(message.contains("alias real = f32;"), "{message}");
     }
 }

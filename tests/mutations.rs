@@ -75,7 +75,8 @@ fn caught(what: &str, edits: &[(&str, &str, &str)], args: &[&str]) -> Option<Vec
 
 #[test]
 fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
-    // Every kernel that updates w: multipass and batched (update), fused, persistent, subgroup.
+    // Every kernel that updates w: multipass and batched (update), fused (and fused-f64),
+    // persistent, subgroup.
     let edits = [
         (
             "update.wgsl",
@@ -84,8 +85,8 @@ fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
         ),
         (
             "fused.wgsl",
-            "w = w + params_finish.mu * (params_finish.scale * total);",
-            "w = w + 1.01 * params_finish.mu * (params_finish.scale * total);",
+            "w = w + mu_of(params_finish) * (scale_of(params_finish) * total);",
+            "w = w + 1.01 * mu_of(params_finish) * (scale_of(params_finish) * total);",
         ),
         (
             "persistent.wgsl",

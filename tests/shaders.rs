@@ -102,8 +102,8 @@ fn an_edited_kernel_runs_in_the_table_and_a_broken_one_is_an_error_row() {
     let fused = dir.path().join("fused.wgsl");
     let text = std::fs::read_to_string(&fused).unwrap();
     let edited = text.replace(
-        "acc = acc + vec2<f32>(ei, ei * xi);",
-        "acc = acc + vec2<f32>(ei, ei * xi) * 1.0;",
+        "acc = acc + vec2<real>(ei, ei * xi);",
+        "acc = acc + vec2<real>(ei, ei * xi) * 1.0;",
     );
     assert_ne!(edited, text, "the edit must apply");
     std::fs::write(&fused, edited).unwrap();

@@ -21,8 +21,53 @@ pub struct Params {
     pub scale: f32,
     /// Epochs in one dispatch (persistent kernel).
     pub epochs: u32,
+    /// What f32 loses of mu (`mu - f64(mu as f32)`), for f64 kernels.
+    pub mu_lo: f32,
+    /// What f32 loses of 2/N, for f64 kernels.
+    pub scale_lo: f32,
     /// Padding to 32 bytes.
-    pub pad: [u32; 3],
+    pub pad: u32,
+}
+
+impl Params {
+    /// The step parameters of an update: `mu` and 2/N as f32 with what f32 loses of each.
+    pub fn step(mu: f64, n: usize) -> Self {
+        let scale = 2.0 / n as f64;
+        Self {
+            mu: mu as f32,
+            mu_lo: (mu - f64::from(mu as f32)) as f32,
+            scale: scale as f32,
+            scale_lo: (scale - f64::from(scale as f32)) as f32,
+            ..Self::default()
+        }
+    }
+}
+
+/// The type a kernel computes and stores in: WGSL's `real` (see `shaders/common.wgsl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Real {
+    /// f32: every strategy.
+    F32,
+    /// f64: gpu-fused-f64, where the adapter has SHADER_F64.
+    F64,
+}
+
+impl Real {
+    /// Bytes of one value.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Real::F32 => 4,
+            Real::F64 => 8,
+        }
+    }
+
+    /// The WGSL type name.
+    pub fn wgsl(self) -> &'static str {
+        match self {
+            Real::F32 => "f32",
+            Real::F64 => "f64",
+        }
+    }
 }
 
 /// One chunk of the samples: its buffers and where it starts.
@@ -43,10 +88,15 @@ pub struct DeviceData {
 
 /// Largest chunk (in samples) for `tile`-sized workgroups on this adapter: within one storage
 /// binding, one buffer, and 65 535 workgroups per dispatch, and a whole number of tiles.
-pub fn max_chunk_len(ctx: &GpuContext, tile: u32, binding_override: Option<u64>) -> u64 {
+pub fn max_chunk_len(
+    ctx: &GpuContext,
+    tile: u32,
+    binding_override: Option<u64>,
+    real: Real,
+) -> u64 {
     let limits = &ctx.limits;
     let binding = binding_override.unwrap_or(limits.max_storage_buffer_binding_size);
-    let by_binding = binding.min(limits.max_buffer_size) / 4;
+    let by_binding = binding.min(limits.max_buffer_size) / real.bytes();
     let by_dispatch = u64::from(limits.max_compute_workgroups_per_dimension) * u64::from(tile);
     let len = by_binding.min(by_dispatch).min(u64::from(u32::MAX));
     (len / u64::from(tile)).max(1) * u64::from(tile)
@@ -56,7 +106,7 @@ impl DeviceData {
     /// Uploads x and d as f32 in chunks of at most `chunk_len` samples, through at most one
     /// [`UPLOAD_PIECE`] of staging at a time; an allocation the device refuses is an error naming
     /// the size.
-    pub fn upload(ctx: &GpuContext, problem: &Problem, chunk_len: u64) -> Result<Self> {
+    pub fn upload(ctx: &GpuContext, problem: &Problem, chunk_len: u64, real: Real) -> Result<Self> {
         let mut chunks = Vec::new();
         for (xs, ds) in problem
             .x()
@@ -64,8 +114,8 @@ impl DeviceData {
             .zip(problem.d().chunks(chunk_len as usize))
         {
             chunks.push(Chunk {
-                x: upload_f32(ctx, "x", xs)?,
-                d: upload_f32(ctx, "d", ds)?,
+                x: upload(ctx, "x", xs, real)?,
+                d: upload(ctx, "d", ds, real)?,
                 len: xs.len() as u32,
             });
         }
@@ -77,16 +127,17 @@ impl DeviceData {
 /// piece's f32 (16 MiB), whatever N is.
 pub const UPLOAD_PIECE: usize = 4 << 20;
 
-/// A storage buffer holding `values` rounded to f32. It is filled a piece at a time through
-/// wgpu's staging memory, each piece submitted and waited for before the next is converted, so
-/// the host holds at most one piece beyond x and d (buffers mapped at creation would keep a
-/// staging copy of everything until the first submission).
-fn upload_f32(ctx: &GpuContext, label: &str, values: &[f64]) -> Result<wgpu::Buffer> {
+/// A storage buffer holding `values` as `real` (rounded to f32, or as they are in f64). It is
+/// filled a piece at a time through wgpu's staging memory, each piece submitted and waited for
+/// before the next is converted, so the host holds at most one piece beyond x and d (buffers mapped
+/// at creation would keep a staging copy of everything until the first submission).
+fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<wgpu::Buffer> {
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    // Padded to whole vec4<f32> (zeros, never read as samples) for the kernels' vec4 loads.
+    let width = real.bytes() as usize;
+    // Padded to whole vec4s (zeros, never read as samples) for the kernels' vec4 loads.
     let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
-        size: values.len().div_ceil(4) as u64 * 16,
+        size: (values.len().div_ceil(4) * 4 * width) as u64,
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
@@ -94,28 +145,37 @@ fn upload_f32(ctx: &GpuContext, label: &str, values: &[f64]) -> Result<wgpu::Buf
         return Err(GdError::Gpu {
             message: format!(
                 "cannot allocate {} MiB for {label}: {e}",
-                (values.len() * 4) >> 20
+                (values.len() * width) >> 20
             ),
         });
     }
     for (p, piece) in values.chunks(UPLOAD_PIECE).enumerate() {
-        let offset = (p * UPLOAD_PIECE * 4) as u64;
-        let size = wgpu::BufferSize::new((piece.len() * 4) as u64).expect("pieces are not empty");
+        let offset = (p * UPLOAD_PIECE * width) as u64;
+        let size =
+            wgpu::BufferSize::new((piece.len() * width) as u64).expect("pieces are not empty");
         let mut view = ctx
             .queue
             .write_buffer_with(&buffer, offset, size)
             .ok_or_else(|| GdError::Gpu {
                 message: format!("cannot stage {label} for upload"),
             })?;
-        // Converted a page at a time: no f32 copy of the piece on the host either.
+        // Converted a page at a time: no copy of the piece on the host either.
         let mut page = [0f32; 1024];
         for (i, src) in piece.chunks(page.len()).enumerate() {
-            for (p, &v) in page.iter_mut().zip(src) {
-                *p = v as f32;
+            let at = i * page.len() * width;
+            match real {
+                Real::F32 => {
+                    for (p, &v) in page.iter_mut().zip(src) {
+                        *p = v as f32;
+                    }
+                    let bytes: &[u8] = bytemuck::cast_slice(&page[..src.len()]);
+                    view.slice(at..at + bytes.len()).copy_from_slice(bytes);
+                }
+                Real::F64 => {
+                    let bytes: &[u8] = bytemuck::cast_slice(src);
+                    view.slice(at..at + bytes.len()).copy_from_slice(bytes);
+                }
             }
-            let bytes: &[u8] = bytemuck::cast_slice(&page[..src.len()]);
-            let at = i * 4096;
-            view.slice(at..at + bytes.len()).copy_from_slice(bytes);
         }
         drop(view);
         ctx.wait(ctx.queue.submit([]))?;
@@ -125,9 +185,14 @@ fn upload_f32(ctx: &GpuContext, label: &str, values: &[f64]) -> Result<wgpu::Buf
 
 /// A storage buffer of `count` vec2<f32>.
 pub fn pairs(ctx: &GpuContext, label: &str, count: u64) -> wgpu::Buffer {
+    pairs_of(ctx, label, count, Real::F32)
+}
+
+/// A storage buffer of `count` vec2<real>.
+pub fn pairs_of(ctx: &GpuContext, label: &str, count: u64, real: Real) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
-        size: count.max(1) * 8,
+        size: count.max(1) * 2 * real.bytes(),
         usage: wgpu::BufferUsages::STORAGE
             | wgpu::BufferUsages::COPY_SRC
             | wgpu::BufferUsages::COPY_DST,

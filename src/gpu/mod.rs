@@ -10,6 +10,7 @@ pub mod stream;
 mod timestamps;
 pub mod translate;
 
+pub use buffers::Real;
 pub use context::{
     AdapterChoice, AdapterSummary, GpuContext, NO_ADAPTER_HINT, Opened, WAIT_TIMEOUT,
     list_adapters, open, parse_backend,

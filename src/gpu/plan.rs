@@ -1,11 +1,10 @@
 //! How a strategy's solve is laid out: pipelines, bind groups and dispatch sizes, built once at
 //! preparation into a [`Schedule`]; and the checks that say whether a strategy can run a problem.
 
-use super::buffers::{self, DeviceData, Params};
+use super::buffers::{self, DeviceData, Params, Real};
 use super::context::GpuContext;
 use super::shaders::{
-    DEFAULT_WORKGROUP_SIZE, MAX_SINGLE_WORKGROUP, ShaderFile, ShaderSources, pipeline,
-    pipeline_with,
+    DEFAULT_WORKGROUP_SIZE, MAX_SINGLE_WORKGROUP, ShaderFile, ShaderSources, pipeline_with,
 };
 use super::solver::{GpuSettings, PERSISTENT_LOOP_BUDGET, PERSISTENT_WORK_PER_DISPATCH, Strategy};
 use crate::error::{GdError, Result};
@@ -27,14 +26,16 @@ pub(super) struct Builder<'a> {
     pub tile: u64,
     pub w: &'a wgpu::Buffer,
     pub shaders: &'a ShaderSources,
-    pub mu: f32,
-    pub scale: f32,
+    /// The type the kernels compute in (WGSL's `real`).
+    pub real: Real,
+    /// mu and 2/N, with what f32 loses of each.
+    pub step_params: Params,
     pub keep: Vec<wgpu::Buffer>,
 }
 
 impl Builder<'_> {
     fn pipeline(&self, file: ShaderFile, entry: &str) -> Result<wgpu::ComputePipeline> {
-        pipeline(self.ctx, self.shaders, file, entry, self.wg)
+        pipeline_with(self.ctx, self.shaders, file, entry, self.wg, &[], self.real)
     }
 
     /// A dispatch of `pipeline` binding `buffers`, then a uniform holding `params` (every
@@ -124,11 +125,7 @@ impl Builder<'_> {
             count = u64::from(workgroups);
             std::mem::swap(&mut src, &mut dst);
         }
-        let params = Params {
-            mu: self.mu,
-            scale: self.scale,
-            ..Params::default()
-        };
+        let params = self.step_params;
         steps.push(self.step(&update, &[src, w], params, 1));
         self.keep.extend([partials_a, partials_b]);
         Ok(steps)
@@ -145,7 +142,15 @@ impl Builder<'_> {
         data: &DeviceData,
     ) -> Result<Vec<Step>> {
         let errors = self.pipeline(file, first)?;
-        let finish = pipeline(self.ctx, self.shaders, file, last, self.single_wg)?;
+        let finish = pipeline_with(
+            self.ctx,
+            self.shaders,
+            file,
+            last,
+            self.single_wg,
+            &[],
+            self.real,
+        )?;
         let cap = (MAX_PARTIALS / data.chunks.len() as u64).clamp(
             1,
             u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
@@ -164,7 +169,7 @@ impl Builder<'_> {
             .map(|c| u64::from(c.len).div_ceil(per_step).min(cap) as u32)
             .collect();
         let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
-        let partials = buffers::pairs(self.ctx, "partials", total);
+        let partials = buffers::pairs_of(self.ctx, "partials", total, self.real);
         let w = self.w;
         let mut steps = Vec::new();
         let mut base = 0u32;
@@ -179,9 +184,7 @@ impl Builder<'_> {
         }
         let params = Params {
             n: total as u32,
-            mu: self.mu,
-            scale: self.scale,
-            ..Params::default()
+            ..self.step_params
         };
         steps.push(self.step(&finish, &[&partials, w], params, 1));
         self.keep.push(partials);
@@ -204,14 +207,13 @@ impl Builder<'_> {
             entry,
             self.single_wg,
             &[("HELD", f64::from(shape.held))],
+            self.real,
         )?;
         let chunk = &data.chunks[0];
         let params = Params {
             n: chunk.len,
-            mu: self.mu,
-            scale: self.scale,
             epochs: shape.per_dispatch as u32,
-            ..Params::default()
+            ..self.step_params
         };
         let w = self.w;
         let full = self.step(&kernel, &[&chunk.x, &chunk.d, w], params, 1);
@@ -250,6 +252,12 @@ impl Schedule {
             Strategy::Multipass => Schedule::PerEpoch(builder.multipass(data)?),
             Strategy::Batched => Schedule::Batched(builder.multipass(data)?),
             Strategy::Fused => Schedule::Batched(builder.fused(
+                ShaderFile::Fused,
+                "fused_errors",
+                "finish",
+                data,
+            )?),
+            Strategy::FusedF64 => Schedule::Batched(builder.fused(
                 ShaderFile::Fused,
                 "fused_errors",
                 "finish",
@@ -404,6 +412,18 @@ pub(super) fn check(
             Err(GdError::Unavailable {
                 reason: "the adapter has no SUBGROUP feature".into(),
             })
+        }
+        Strategy::FusedF64 if !ctx.features.contains(wgpu::Features::SHADER_F64) => {
+            Err(GdError::Unavailable {
+                reason: "the adapter has no SHADER_F64 feature (no f64 in shaders)".into(),
+            })
+        }
+        Strategy::FusedF64 => {
+            // The tree's shared memory holds one f64 pair per invocation.
+            let fits = power_of_two_at_most(limits.max_compute_workgroup_storage_size / 16);
+            shape.wg = shape.wg.min(fits);
+            shape.single_wg = shape.single_wg.min(fits);
+            Ok(shape)
         }
         Strategy::Persistent => {
             let n = problem.n() as u64;

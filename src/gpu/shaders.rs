@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{GdError, Result};
 
+use super::buffers::Real;
 use super::context::GpuContext;
 use super::translate::{Target, translate};
 
@@ -323,10 +324,14 @@ pub fn pipeline(
     entry: &str,
     wg: u32,
 ) -> Result<wgpu::ComputePipeline> {
-    pipeline_with(ctx, sources, file, entry, wg, &[])
+    pipeline_with(ctx, sources, file, entry, wg, &[], Real::F32)
 }
 
-/// [`pipeline`] with more override constants than `WG` and `ITEMS` (those the file declares).
+/// The line of `common.wgsl` that names the ladder's arithmetic type.
+pub const REAL_ALIAS: &str = "alias real = f32;";
+
+/// [`pipeline`] with more override constants than `WG` and `ITEMS` (those the file declares), and
+/// WGSL's `real` read as `real` (the [`REAL_ALIAS`] line rewritten).
 pub fn pipeline_with(
     ctx: &GpuContext,
     sources: &ShaderSources,
@@ -334,8 +339,25 @@ pub fn pipeline_with(
     entry: &str,
     wg: u32,
     extra: &[(&str, f64)],
+    real: Real,
 ) -> Result<wgpu::ComputePipeline> {
-    let assembled = sources.assemble(file)?;
+    let mut assembled = sources.assemble(file)?;
+    if real != Real::F32 {
+        if !assembled.source.contains(REAL_ALIAS) {
+            return Err(GdError::Gpu {
+                message: format!(
+                    "{}: no `{REAL_ALIAS}` line to compile {} in {}: keep it as the built-in common.wgsl has it",
+                    assembled.common_path,
+                    file.file_name(),
+                    real.wgsl()
+                ),
+            });
+        }
+        assembled.source =
+            assembled
+                .source
+                .replacen(REAL_ALIAS, &format!("alias real = {};", real.wgsl()), 1);
+    }
     if sources.dir.is_some() {
         // A user's kernel: naga's own check names the file, line and column.
         check_assembled(&assembled).map_err(|message| GdError::Gpu { message })?;

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::buffers::{self, DeviceData};
+use super::buffers::{self, DeviceData, Params, Real};
 use super::context::GpuContext;
 use super::plan::{Builder, Schedule, Step, check};
 use super::shaders::{ITEMS_PER_INVOCATION, ShaderSources};
@@ -34,6 +34,18 @@ pub enum Strategy {
     Persistent,
     /// Fused, with subgroup reductions.
     Subgroup,
+    /// Fused in f64 (data, sums and weights), where the adapter has SHADER_F64.
+    FusedF64,
+}
+
+impl Strategy {
+    /// The type the strategy's kernels compute and store in.
+    pub fn real(self) -> Real {
+        match self {
+            Strategy::FusedF64 => Real::F64,
+            _ => Real::F32,
+        }
+    }
 }
 
 /// Settings that shape the GPU work.
@@ -83,6 +95,8 @@ pub struct GpuSolver {
     limit: f64,
     w: wgpu::Buffer,
     readback: wgpu::Buffer,
+    /// The type w (and everything else) is computed in.
+    real: Real,
     /// The strategy's dispatches and how a solve submits them.
     schedule: Schedule,
     /// x and d on the device, bound by the steps.
@@ -106,19 +120,20 @@ impl GpuSolver {
         problem: &Problem,
         settings: &GpuSettings,
     ) -> Result<Self> {
+        let real = strategy.real();
         let shape = check(&ctx, strategy, problem, settings)?;
         let wg = shape.wg;
         let tile = u64::from(wg) * u64::from(ITEMS_PER_INVOCATION);
         let chunk_len = match strategy {
             // One workgroup reads everything: the data sits in one binding (checked above).
             Strategy::Persistent => problem.n() as u64,
-            _ => buffers::max_chunk_len(&ctx, tile as u32, settings.max_binding_bytes),
+            _ => buffers::max_chunk_len(&ctx, tile as u32, settings.max_binding_bytes, real),
         };
         // The upload waits for each piece, so it is done (and timed) here, not in the first solve.
         let upload_start = Instant::now();
-        let data = DeviceData::upload(&ctx, problem, chunk_len)?;
+        let data = DeviceData::upload(&ctx, problem, chunk_len, real)?;
         let upload_s = upload_start.elapsed().as_secs_f64();
-        let w = buffers::pairs(&ctx, "w", 1);
+        let w = buffers::pairs_of(&ctx, "w", 1, real);
         let mut builder = Builder {
             ctx: &ctx,
             wg,
@@ -126,15 +141,16 @@ impl GpuSolver {
             tile,
             w: &w,
             shaders: &settings.shaders,
-            mu: problem.mu() as f32,
-            scale: (2.0 / problem.n() as f64) as f32,
+            real,
+            step_params: Params::step(problem.mu(), problem.n()),
             keep: Vec::new(),
         };
         let schedule = Schedule::build(&mut builder, strategy, &data, &shape)?;
         let keep = builder.keep;
         let timer = RefCell::new(PassTimer::new(&ctx));
         Ok(Self {
-            readback: buffers::readback(&ctx, 8),
+            readback: buffers::readback(&ctx, 2 * real.bytes()),
+            real,
             ctx,
             epochs: problem.epochs(),
             limit: problem.sane_bound(),
@@ -192,13 +208,19 @@ impl GpuSolver {
     }
 
     fn read_weights(&self) -> Result<[f64; 2]> {
+        let bytes = 2 * self.real.bytes();
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(&self.w, 0, &self.readback, 0, 8);
+        encoder.copy_buffer_to_buffer(&self.w, 0, &self.readback, 0, bytes);
         let data = self
             .ctx
-            .read_back(encoder, &self.readback, 8, "the weights")?;
-        let w: [f32; 2] = bytemuck::pod_read_unaligned(&data[..8]);
-        Ok([f64::from(w[0]), f64::from(w[1])])
+            .read_back(encoder, &self.readback, bytes, "the weights")?;
+        Ok(match self.real {
+            Real::F32 => {
+                let w: [f32; 2] = bytemuck::pod_read_unaligned(&data[..8]);
+                [f64::from(w[0]), f64::from(w[1])]
+            }
+            Real::F64 => bytemuck::pod_read_unaligned(&data[..16]),
+        })
     }
 }
 
@@ -209,9 +231,9 @@ impl GpuSolver {
             self.ctx.lose_device();
         }
         self.ctx.alive()?;
-        self.ctx
-            .queue
-            .write_buffer(&self.w, 0, bytemuck::cast_slice(&[0.0f32, 0.0]));
+        let zeros = [0u8; 16];
+        let bytes = 2 * self.real.bytes() as usize;
+        self.ctx.queue.write_buffer(&self.w, 0, &zeros[..bytes]);
         self.schedule.begin_solve(&self.ctx, epochs);
         let unit = self.schedule.unit();
         // Weights are read back at checkpoints about a second apart (a read-back drains the

@@ -48,6 +48,9 @@ pub fn may_be_unavailable(id: SolverId, ctx: &GpuContext, reason: &str) -> bool 
             !ctx.features.contains(wgpu::Features::SUBGROUP) && reason.contains("SUBGROUP")
         }
         SolverId::GpuPersistent => reason.contains("too large for one workgroup"),
+        SolverId::GpuFusedF64 => {
+            !ctx.features.contains(wgpu::Features::SHADER_F64) && reason.contains("SHADER_F64")
+        }
         _ => false,
     }
 }
