@@ -6,8 +6,9 @@
 //   ITEMS — samples each invocation reads per tile in the multi-pass kernels (one workgroup covers
 //           WG·ITEMS). persistent.wgsl declares one more, HELD.
 //
-// `real` is the arithmetic type of the precision ladder: f32 here, and gdbench compiles fused.wgsl
-// with this line read as `alias real = f64;` for gpu-fused-f64 (keep the line as it is).
+// `real` is the arithmetic type of the precision ladder and `stored` the type x and d are kept in:
+// f32 here; gdbench compiles fused.wgsl with these lines read as f64 (both) for gpu-fused-f64, and
+// `stored` as f16 for gpu-fused-f16 (keep the two lines as they are).
 //
 // Params is the one uniform every kernel takes:
 //   n     — how many elements this dispatch reads (samples of a chunk, or partials of a level);
@@ -17,6 +18,7 @@
 //   mu_lo, scale_lo — what f32 loses of mu and 2/N (mu = mu + mu_lo to 2⁻⁴⁸), for f64 kernels.
 
 alias real = f32;
+alias stored = f32;
 
 override WG: u32 = 256u;
 override ITEMS: u32 = 8u;

@@ -341,7 +341,7 @@ mod tests {
             (row.precision, row.device_type, row.status),
             (Precision::F32, DeviceType::DiscreteGpu, Status::Ok)
         );
-        let odd = r#"{"peer": "x", "precision": "f16", "device": "", "device_type": "cpu",
+        let odd = r#"{"peer": "x", "precision": "bf16", "device": "", "device_type": "cpu",
             "library": "", "threads": 1, "status": "ok", "message": "", "w": null,
             "setup_s": null, "times_s": []}"#;
         assert!(serde_json::from_str::<PeerRow>(odd).is_err());

@@ -17,6 +17,9 @@ use crate::problem::Problem;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
+    /// Data stored in IEEE half precision, arithmetic in f32: judged against the f64 descent on
+    /// the f16-rounded data, with the f32 tolerance.
+    F16,
     /// IEEE single precision (what GPUs compute in by default).
     F32,
     /// IEEE double precision (the reference).
@@ -26,6 +29,7 @@ pub enum Precision {
 impl fmt::Display for Precision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Precision::F16 => "f16",
             Precision::F32 => "f32",
             Precision::F64 => "f64",
         })
@@ -169,11 +173,13 @@ pub enum SolverId {
     GpuSubgroup,
     /// gpu-fused in f64 (adapters with SHADER_F64): the precision ladder's top rung.
     GpuFusedF64,
+    /// gpu-fused with x and d stored in f16, arithmetic in f32 (adapters with SHADER_F16).
+    GpuFusedF16,
 }
 
 impl SolverId {
     /// All solvers, in the order reports list them.
-    pub const ALL: [SolverId; 12] = [
+    pub const ALL: [SolverId; 13] = [
         SolverId::CpuNaive,
         SolverId::CpuFused,
         SolverId::CpuFusedF32,
@@ -186,6 +192,7 @@ impl SolverId {
         SolverId::GpuPersistent,
         SolverId::GpuSubgroup,
         SolverId::GpuFusedF64,
+        SolverId::GpuFusedF16,
     ];
 
     /// The solver every other is validated against.
@@ -209,6 +216,7 @@ impl SolverId {
             SolverId::GpuPersistent => "gpu-persistent",
             SolverId::GpuSubgroup => "gpu-subgroup",
             SolverId::GpuFusedF64 => "gpu-fused-f64",
+            SolverId::GpuFusedF16 => "gpu-fused-f16",
         }
     }
 
@@ -251,6 +259,9 @@ impl SolverId {
             SolverId::GpuFusedF64 => {
                 "gpu-fused in f64: data, sums and weights (adapters with SHADER_F64), validated at 1e-9"
             }
+            SolverId::GpuFusedF16 => {
+                "gpu-fused with x and d stored in f16 (half the bytes), arithmetic in f32 (adapters with SHADER_F16)"
+            }
         }
     }
 
@@ -271,6 +282,7 @@ impl SolverId {
             SolverId::GpuPersistent => Some(Strategy::Persistent),
             SolverId::GpuSubgroup => Some(Strategy::Subgroup),
             SolverId::GpuFusedF64 => Some(Strategy::FusedF64),
+            SolverId::GpuFusedF16 => Some(Strategy::FusedF16),
             _ => None,
         }
     }
@@ -280,6 +292,7 @@ impl SolverId {
         match self {
             SolverId::CpuFusedF32 => Precision::F32,
             SolverId::GpuFusedF64 => Precision::F64,
+            SolverId::GpuFusedF16 => Precision::F16,
             s if s.group() == Group::Gpu => Precision::F32,
             _ => Precision::F64,
         }

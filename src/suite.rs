@@ -24,7 +24,7 @@ use crate::progress::Progress;
 use crate::report::{
     AdapterReport, ClosedForm, Machine, ProblemSummary, Reference, Report, RowKind, RunReport,
 };
-use crate::solver::{DeviceType, Group, Outcome, Selected, SolverId, SolverInfo};
+use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
 use crate::validate::Status;
 use crate::validate::{Expectations, cross_check};
 
@@ -157,13 +157,22 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
             (full, solver.solve_for(expect.spot_epochs)?)
         }
     };
+    // f16-storage rows solve the f16-rounded data: their own reference, and the rounding's cost.
+    let rounded = jobs
+        .iter()
+        .any(|j| j.id.precision() == Precision::F16)
+        .then(|| rounded_reference(problem, &reference));
     for job in jobs {
         if interrupt::requested() {
             measured.push((job, Err(GdError::Interrupted)));
             continue;
         }
         let no_adapter = job.id.group() == Group::Gpu && job.gpu.is_none();
-        let m = if no_adapter {
+        let m = if let (Precision::F16, Some(Err(reason))) = (job.id.precision(), &rounded) {
+            Err(GdError::Unavailable {
+                reason: reason.clone(),
+            })
+        } else if no_adapter {
             Err(GdError::Unavailable {
                 reason: options
                     .no_adapter_reason
@@ -211,7 +220,22 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
                     .then(|| custom_shaders(&options.gpu))
                     .flatten(),
             };
-            run_report(row, m, judging)
+            match (job.id.precision(), &rounded) {
+                (Precision::F16, Some(Ok(r))) => {
+                    let judging = Judging {
+                        expect: &r.expect,
+                        reference: &r.full,
+                        reference_spot: &r.spot,
+                        ..judging
+                    };
+                    let mut run = run_report(row, m, judging);
+                    if run.status != Status::Unavailable {
+                        run.data_rounding_rel_diff = Some(r.rel_diff);
+                    }
+                    run
+                }
+                _ => run_report(row, m, judging),
+            }
         })
         .collect();
     if let Some(peer_options) = options.peers.as_ref().filter(|_| !interrupt::requested()) {
@@ -298,6 +322,42 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         ceilings: options.ceilings.clone(),
         runs,
         interrupted: interrupt::requested(),
+    })
+}
+
+/// The f64 descent on the f16-rounded data: what f16-storage rows are judged against.
+struct Rounded {
+    expect: Expectations,
+    full: Outcome,
+    spot: Outcome,
+    /// How far `full` lands from the full-precision reference (relative to its largest weight).
+    rel_diff: f64,
+}
+
+/// The reference solved again on the f16-rounded data, or why f16 storage cannot hold the data.
+fn rounded_reference(
+    problem: &Problem,
+    reference: &Outcome,
+) -> std::result::Result<Rounded, String> {
+    let why = |e: GdError| match e {
+        GdError::Unavailable { reason } => reason,
+        other => other.to_string(),
+    };
+    let rounded = problem.rounded_to_f16().map_err(why)?;
+    let expect = Expectations::of(&rounded);
+    let mut solver = SolverId::REFERENCE.prepare(&rounded).map_err(why)?;
+    let full = solver.solve().map_err(why)?;
+    let spot = solver.solve_for(expect.spot_epochs).map_err(why)?;
+    let scale = reference.w[0].abs().max(reference.w[1].abs());
+    let rel_diff = (0..2)
+        .map(|i| (full.w[i] - reference.w[i]).abs())
+        .fold(0.0, f64::max)
+        / scale;
+    Ok(Rounded {
+        expect,
+        full,
+        spot,
+        rel_diff,
     })
 }
 

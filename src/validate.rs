@@ -172,7 +172,7 @@ impl Expectations {
     /// Relative tolerance of the full descent in `precision` (NaN: nothing can pass).
     pub fn tolerance(&self, precision: Precision) -> f64 {
         match precision {
-            Precision::F32 => self
+            Precision::F16 | Precision::F32 => self
                 .f32_bounds()
                 .map_or(f64::NAN, |(full, _)| full.tolerance()),
             Precision::F64 => F64_TOLERANCE,
@@ -182,7 +182,7 @@ impl Expectations {
     /// Relative tolerance of the spot check in `precision` (NaN: nothing can pass).
     pub fn spot_tolerance(&self, precision: Precision) -> f64 {
         match precision {
-            Precision::F32 => self
+            Precision::F16 | Precision::F32 => self
                 .f32_bounds()
                 .map_or(f64::NAN, |(_, spot)| spot.tolerance()),
             Precision::F64 => F64_TOLERANCE,
@@ -250,7 +250,7 @@ pub fn judge(
             ),
         };
         (Status::Diverged, message)
-    } else if precision == Precision::F32 && expect.f32_unstable() {
+    } else if matches!(precision, Precision::F16 | Precision::F32) && expect.f32_unstable() {
         (
             Status::Diverged,
             format!(

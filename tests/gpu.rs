@@ -18,12 +18,22 @@ fn all_agree(problem: &Problem, settings: GpuSettings, what: &str) -> Vec<(Solve
     let Some(ctx) = gpu_or_skip(what) else {
         return Vec::new();
     };
-    let expect = Expectations::of(problem);
-    let mut reference_solver = SolverId::REFERENCE.prepare(problem).unwrap();
-    let reference = reference_solver.solve().unwrap();
-    let reference_spot = reference_solver.solve_for(expect.spot_epochs).unwrap();
+    // f16-storage solvers are held against the descent on the f16-rounded data.
+    let rounded = problem.rounded_to_f16().unwrap();
+    let references = |p: &Problem| {
+        let expect = Expectations::of(p);
+        let mut solver = SolverId::REFERENCE.prepare(p).unwrap();
+        let full = solver.solve().unwrap();
+        let spot = solver.solve_for(expect.spot_epochs).unwrap();
+        (expect, full, spot)
+    };
+    let (full_precision, on_f16_data) = (references(problem), references(&rounded));
     let mut ran = Vec::new();
     for id in gpu_solvers() {
+        let (expect, reference, reference_spot) = match id.precision() {
+            Precision::F16 => &on_f16_data,
+            _ => &full_precision,
+        };
         let solver = id.prepare_on(problem, Some(&ctx), &settings);
         let mut solver = match solver {
             Err(GdError::Unavailable { reason }) => {
@@ -40,7 +50,7 @@ fn all_agree(problem: &Problem, settings: GpuSettings, what: &str) -> Vec<(Solve
         let out = solver
             .solve()
             .unwrap_or_else(|e| panic!("{what}: {id}: {e}"));
-        let v = judge(&out, &reference, id.precision(), &expect);
+        let v = judge(&out, reference, id.precision(), expect);
         assert_eq!(
             v.status,
             Status::Ok,
@@ -49,7 +59,7 @@ fn all_agree(problem: &Problem, settings: GpuSettings, what: &str) -> Vec<(Solve
             v.message
         );
         let spot = solver.solve_for(expect.spot_epochs).unwrap();
-        let c = spot_check(&spot, &reference_spot, id.precision(), &expect);
+        let c = spot_check(&spot, reference_spot, id.precision(), expect);
         assert_eq!(c.status, Status::Ok, "{what}: {id} spot check: {c:?}");
         ran.push((
             id,
@@ -107,12 +117,13 @@ fn data_split_across_many_bindings_gives_the_same_answers() {
     };
     let ran = all_agree(&problem, settings, "64 KiB bindings");
     for (id, chunks) in &ran {
-        // Persistent reads one binding, so it cannot run here; the others split 7 ways.
+        // Persistent reads one binding, so it cannot run here; the others split 7 ways in f32
+        // (13 in f64, 4 in f16: the chunk is 64 KiB of whatever the data is stored in).
         assert_ne!(*id, SolverId::GpuPersistent);
-        let expected = if id.precision() == Precision::F64 {
-            13
-        } else {
-            7
+        let expected = match id.precision() {
+            Precision::F16 => 4,
+            Precision::F32 => 7,
+            Precision::F64 => 13,
         };
         assert_eq!(*chunks, expected, "{id}");
     }
@@ -139,7 +150,13 @@ fn arrays_larger_than_one_real_binding_are_split() {
         "{ran:?}"
     );
     for (id, chunks) in &ran {
-        assert!(*chunks >= 2, "{id}: {chunks} chunk(s) for {n} samples");
+        // f16 data is half the bytes: it fits the binding the f32 data overflows.
+        let least = if id.precision() == Precision::F16 {
+            1
+        } else {
+            2
+        };
+        assert!(*chunks >= least, "{id}: {chunks} chunk(s) for {n} samples");
     }
 }
 
@@ -514,4 +531,86 @@ fn gpu_fused_f64_needs_the_real_alias_in_common_wgsl() {
         let message = f64_row["message"].as_str().unwrap();
         assert!(message.contains("alias real = f32;"), "{message}");
     }
+}
+
+#[test]
+fn gpu_fused_f16_is_judged_on_the_rounded_data_and_reports_the_roundings_cost() {
+    let Some(ctx) = gpu_or_skip("f16 rung") else {
+        return;
+    };
+    let (r, _, err) = Run::bare()
+        .args(&[
+            "--n", "10003", "--epochs", "3000", "--repeat", "2", "--warmup", "0",
+        ])
+        .args(&[
+            "--no-probe",
+            "--solvers",
+            "cpu-fused,gpu-fused,gpu-fused-f16",
+        ])
+        .json();
+    let runs = r["runs"].as_array().unwrap();
+    let row = |name: &str| runs.iter().find(|r| r["solver"] == name).unwrap().clone();
+    let f16 = row("gpu-fused-f16");
+    if !ctx.features.contains(wgpu::Features::SHADER_F16) {
+        assert_eq!(f16["status"], "unavailable", "{f16}");
+        assert!(f16["data_rounding_rel_diff"].is_null(), "{f16}");
+        return;
+    }
+    assert_eq!(f16["status"], "ok", "{f16} {err}");
+    assert_eq!(f16["precision"], "f16");
+    assert!(row("gpu-fused")["data_rounding_rel_diff"].is_null());
+    // The rounding's cost: the f64 descent on f16-rounded data against the full reference.
+    let problem = synthetic(10_003, 0.1, 444, 0.001, 3_000);
+    let full = solve(SolverId::REFERENCE, &problem);
+    let on_f16 = solve(SolverId::REFERENCE, &problem.rounded_to_f16().unwrap());
+    let scale = full.w[0].abs().max(full.w[1].abs());
+    let cost = (0..2)
+        .map(|i| (on_f16.w[i] - full.w[i]).abs())
+        .fold(0.0, f64::max)
+        / scale;
+    let reported = f16["data_rounding_rel_diff"].as_f64().unwrap();
+    assert!(
+        (reported - cost).abs() <= 1e-12 * cost.max(1e-300),
+        "{reported} vs {cost}"
+    );
+    assert!(cost > 0.0 && cost < 1e-3, "{cost:e}");
+    // It matters where f16 rounds every x the same way (near 100 its spacing is 1/16, and each x
+    // sits 0.03 above a representable value): held against the full-precision reference the f16
+    // rung fails; against the rounded data it passes.
+    let x: Vec<f64> = (0..4_099)
+        .map(|i| 100.0 + (i % 16) as f64 / 16.0 + 0.03)
+        .collect();
+    let d: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, x)| 3.0 + 2.0 * x + (i % 7) as f64 * 1e-3)
+        .collect();
+    let source = gdbench::Source::Synthetic {
+        seed: 0,
+        sigma: 0.0,
+    };
+    let data = gdbench::Dataset::new(x, d, source).unwrap();
+    let mu = 0.5 * Expectations::of(&Problem::new(data.clone(), 1e-9, 1).unwrap()).max_stable_mu;
+    let far = Problem::new(data, mu, 3_000).unwrap();
+    let rounded = far.rounded_to_f16().unwrap();
+    let out = solve_on(SolverId::GpuFusedF16, &far, &ctx);
+    let against_full = judge(
+        &out,
+        &solve(SolverId::REFERENCE, &far),
+        Precision::F16,
+        &Expectations::of(&far),
+    );
+    assert_eq!(against_full.status, Status::Mismatch, "{against_full:?}");
+    let against_rounded = judge(
+        &out,
+        &solve(SolverId::REFERENCE, &rounded),
+        Precision::F16,
+        &Expectations::of(&rounded),
+    );
+    assert_eq!(against_rounded.status, Status::Ok, "{against_rounded:?}");
+    // Half the bytes of the f32 rung.
+    let gb = |run: &serde_json::Value| {
+        run["effective_gb_s"].as_f64().unwrap() * run["epoch_us"].as_f64().unwrap()
+    };
+    assert!((gb(&f16) / gb(&row("gpu-fused")) - 0.5).abs() < 1e-9);
 }

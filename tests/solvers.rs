@@ -83,7 +83,7 @@ fn noise_free_data_recovers_the_line() {
         let w = solve(id, &p).w;
         let tol = match id.precision() {
             Precision::F64 => 1e-10,
-            Precision::F32 => 1e-5,
+            Precision::F16 | Precision::F32 => 1e-5,
         };
         assert!(rel_diff(w, [3.0, 2.0]) < tol, "{id}: {w:?}");
     }

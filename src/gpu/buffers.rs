@@ -43,29 +43,50 @@ impl Params {
     }
 }
 
-/// The type a kernel computes and stores in: WGSL's `real` (see `shaders/common.wgsl`).
+/// The types a kernel stores its data in and computes in: WGSL's `stored` and `real` (see
+/// `shaders/common.wgsl`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Real {
-    /// f32: every strategy.
+    /// f32 throughout: every strategy.
     F32,
-    /// f64: gpu-fused-f64, where the adapter has SHADER_F64.
+    /// f64 throughout: gpu-fused-f64, where the adapter has SHADER_F64.
     F64,
+    /// x and d stored in f16, arithmetic in f32: gpu-fused-f16, where the adapter has SHADER_F16.
+    F16,
 }
 
 impl Real {
-    /// Bytes of one value.
-    pub fn bytes(self) -> u64 {
+    /// Bytes of one stored sample value (x or d).
+    pub fn data_bytes(self) -> u64 {
         match self {
             Real::F32 => 4,
             Real::F64 => 8,
+            Real::F16 => 2,
         }
     }
 
-    /// The WGSL type name.
+    /// Bytes of one value computed with (sums, weights).
+    pub fn bytes(self) -> u64 {
+        match self {
+            Real::F64 => 8,
+            Real::F32 | Real::F16 => 4,
+        }
+    }
+
+    /// The WGSL type of the arithmetic (`real`).
     pub fn wgsl(self) -> &'static str {
+        match self {
+            Real::F64 => "f64",
+            Real::F32 | Real::F16 => "f32",
+        }
+    }
+
+    /// The WGSL type of the stored data (`stored`).
+    pub fn stored_wgsl(self) -> &'static str {
         match self {
             Real::F32 => "f32",
             Real::F64 => "f64",
+            Real::F16 => "f16",
         }
     }
 }
@@ -96,7 +117,7 @@ pub fn max_chunk_len(
 ) -> u64 {
     let limits = &ctx.limits;
     let binding = binding_override.unwrap_or(limits.max_storage_buffer_binding_size);
-    let by_binding = binding.min(limits.max_buffer_size) / real.bytes();
+    let by_binding = binding.min(limits.max_buffer_size) / real.data_bytes();
     let by_dispatch = u64::from(limits.max_compute_workgroups_per_dimension) * u64::from(tile);
     let len = by_binding.min(by_dispatch).min(u64::from(u32::MAX));
     (len / u64::from(tile)).max(1) * u64::from(tile)
@@ -133,7 +154,7 @@ pub const UPLOAD_PIECE: usize = 4 << 20;
 /// at creation would keep a staging copy of everything until the first submission).
 fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<wgpu::Buffer> {
     let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let width = real.bytes() as usize;
+    let width = real.data_bytes() as usize;
     // Padded to whole vec4s (zeros, never read as samples) for the kernels' vec4 loads.
     let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
@@ -151,8 +172,10 @@ fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<w
     }
     for (p, piece) in values.chunks(UPLOAD_PIECE).enumerate() {
         let offset = (p * UPLOAD_PIECE * width) as u64;
-        let size =
-            wgpu::BufferSize::new((piece.len() * width) as u64).expect("pieces are not empty");
+        // Copies move whole 4-byte words: an odd count of f16 gets a zero after it (padding).
+        let bytes = piece.len() * width;
+        let padded = bytes.next_multiple_of(4);
+        let size = wgpu::BufferSize::new(padded as u64).expect("pieces are not empty");
         let mut view = ctx
             .queue
             .write_buffer_with(&buffer, offset, size)
@@ -161,9 +184,17 @@ fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<w
             })?;
         // Converted a page at a time: no copy of the piece on the host either.
         let mut page = [0f32; 1024];
+        let mut half_page = [half::f16::ZERO; 1024];
         for (i, src) in piece.chunks(page.len()).enumerate() {
             let at = i * page.len() * width;
             match real {
+                Real::F16 => {
+                    for (p, &v) in half_page.iter_mut().zip(src) {
+                        *p = half::f16::from_f64(v);
+                    }
+                    let bytes: &[u8] = bytemuck::cast_slice(&half_page[..src.len()]);
+                    view.slice(at..at + bytes.len()).copy_from_slice(bytes);
+                }
                 Real::F32 => {
                     for (p, &v) in page.iter_mut().zip(src) {
                         *p = v as f32;
@@ -177,6 +208,8 @@ fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<w
                 }
             }
         }
+        view.slice(bytes..padded)
+            .copy_from_slice(&[0u8; 4][..padded - bytes]);
         drop(view);
         ctx.wait(ctx.queue.submit([]))?;
     }

@@ -9,7 +9,8 @@ use crate::solver::DeviceType;
 /// The adapter features gdbench uses when they exist.
 pub const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
     .union(wgpu::Features::SUBGROUP)
-    .union(wgpu::Features::SHADER_F64);
+    .union(wgpu::Features::SHADER_F64)
+    .union(wgpu::Features::SHADER_F16);
 
 /// Which adapter(s) `--adapter` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,10 +86,11 @@ impl std::fmt::Display for AdapterSummary {
         )?;
         writeln!(
             f,
-            "   timestamp queries {}, subgroups {}, shader f64 {}",
+            "   timestamp queries {}, subgroups {}, shader f64 {}, shader f16 {}",
             yes_no(wgpu::Features::TIMESTAMP_QUERY),
             yes_no(wgpu::Features::SUBGROUP),
             yes_no(wgpu::Features::SHADER_F64),
+            yes_no(wgpu::Features::SHADER_F16),
         )?;
         let l = &self.limits;
         writeln!(

@@ -257,7 +257,7 @@ impl Schedule {
                 "finish",
                 data,
             )?),
-            Strategy::FusedF64 => Schedule::Batched(builder.fused(
+            Strategy::FusedF64 | Strategy::FusedF16 => Schedule::Batched(builder.fused(
                 ShaderFile::Fused,
                 "fused_errors",
                 "finish",
@@ -416,6 +416,11 @@ pub(super) fn check(
         Strategy::FusedF64 if !ctx.features.contains(wgpu::Features::SHADER_F64) => {
             Err(GdError::Unavailable {
                 reason: "the adapter has no SHADER_F64 feature (no f64 in shaders)".into(),
+            })
+        }
+        Strategy::FusedF16 if !ctx.features.contains(wgpu::Features::SHADER_F16) => {
+            Err(GdError::Unavailable {
+                reason: "the adapter has no SHADER_F16 feature (no f16 in shaders)".into(),
             })
         }
         Strategy::FusedF64 => {

@@ -329,6 +329,8 @@ pub fn pipeline(
 
 /// The line of `common.wgsl` that names the ladder's arithmetic type.
 pub const REAL_ALIAS: &str = "alias real = f32;";
+/// The line of `common.wgsl` that names the type x and d are stored in.
+pub const STORED_ALIAS: &str = "alias stored = f32;";
 
 /// [`pipeline`] with more override constants than `WG` and `ITEMS` (those the file declares), and
 /// WGSL's `real` read as `real` (the [`REAL_ALIAS`] line rewritten).
@@ -342,25 +344,36 @@ pub fn pipeline_with(
     real: Real,
 ) -> Result<wgpu::ComputePipeline> {
     let mut assembled = sources.assemble(file)?;
-    if real != Real::F32 {
-        if !assembled.source.contains(REAL_ALIAS) {
-            return Err(GdError::Gpu {
-                message: format!(
-                    "{}: no `{REAL_ALIAS}` line to compile {} in {}: keep it as the built-in common.wgsl has it",
-                    assembled.common_path,
-                    file.file_name(),
-                    real.wgsl()
-                ),
-            });
-        }
-        assembled.source =
-            assembled
-                .source
-                .replacen(REAL_ALIAS, &format!("alias real = {};", real.wgsl()), 1);
-    }
     if sources.dir.is_some() {
         // A user's kernel: naga's own check names the file, line and column.
         check_assembled(&assembled).map_err(|message| GdError::Gpu { message })?;
+    }
+    if real != Real::F32 {
+        for line in [REAL_ALIAS, STORED_ALIAS] {
+            if !assembled.source.contains(line) {
+                return Err(GdError::Gpu {
+                    message: format!(
+                        "{}: no `{line}` line to compile {} with {} data: keep it as the built-in common.wgsl has it",
+                        assembled.common_path,
+                        file.file_name(),
+                        real.stored_wgsl()
+                    ),
+                });
+            }
+        }
+        let source = assembled
+            .source
+            .replacen(REAL_ALIAS, &format!("alias real = {};", real.wgsl()), 1)
+            .replacen(
+                STORED_ALIAS,
+                &format!("alias stored = {};", real.stored_wgsl()),
+                1,
+            );
+        // WGSL wants its enable directives before anything else.
+        assembled.source = match real {
+            Real::F16 => format!("enable f16;\n{source}"),
+            _ => source,
+        };
     }
     let device = &ctx.device;
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);

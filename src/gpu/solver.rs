@@ -36,6 +36,8 @@ pub enum Strategy {
     Subgroup,
     /// Fused in f64 (data, sums and weights), where the adapter has SHADER_F64.
     FusedF64,
+    /// Fused with x and d stored in f16 (arithmetic in f32), where the adapter has SHADER_F16.
+    FusedF16,
 }
 
 impl Strategy {
@@ -43,6 +45,7 @@ impl Strategy {
     pub fn real(self) -> Real {
         match self {
             Strategy::FusedF64 => Real::F64,
+            Strategy::FusedF16 => Real::F16,
             _ => Real::F32,
         }
     }
@@ -215,7 +218,7 @@ impl GpuSolver {
             .ctx
             .read_back(encoder, &self.readback, bytes, "the weights")?;
         Ok(match self.real {
-            Real::F32 => {
+            Real::F32 | Real::F16 => {
                 let w: [f32; 2] = bytemuck::pod_read_unaligned(&data[..8]);
                 [f64::from(w[0]), f64::from(w[1])]
             }

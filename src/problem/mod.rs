@@ -221,10 +221,57 @@ impl Problem {
     pub fn data(&self) -> &Dataset {
         &self.data
     }
+
+    /// The same problem with x and d rounded to f16 and back: the problem an f16-storage solver
+    /// really solves. `Unavailable` when a value is beyond f16's range (±65 504) or the rounded
+    /// data is degenerate.
+    pub fn rounded_to_f16(&self) -> Result<Problem> {
+        let round = |v: &[f64]| -> Vec<f64> {
+            v.iter().map(|&v| half::f16::from_f64(v).to_f64()).collect()
+        };
+        let (x, d) = (round(self.x()), round(self.d()));
+        let unavailable = |why: String| GdError::Unavailable {
+            reason: format!("rounded to f16, {why}"),
+        };
+        if x.iter().chain(&d).any(|v| !v.is_finite()) {
+            return Err(unavailable(
+                "x or d leaves f16's range (±65 504): f16 storage cannot hold this data".into(),
+            ));
+        }
+        let data = Dataset::new(x, d, self.data.source().clone())
+            .map_err(|e| unavailable(format!("the data is unusable: {e}")))?;
+        Problem::new(data, self.mu, self.epochs)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rounding_to_f16_keeps_three_digits_and_refuses_what_f16_cannot_hold() {
+        let source = Source::Synthetic {
+            seed: 0,
+            sigma: 0.0,
+        };
+        let x = vec![0.1, 1.0, 2.000_5, 3.0];
+        let d = vec![1.0, 3.0, 5.001, 7.0];
+        let p = Problem::new(Dataset::new(x, d, source.clone()).unwrap(), 0.01, 5).unwrap();
+        let r = p.rounded_to_f16().unwrap();
+        // f16 has 11 significant bits: 0.1 becomes 0.0999755859375, 2.0005 becomes 2.0.
+        assert_eq!(r.x(), [0.0999755859375, 1.0, 2.0, 3.0]);
+        assert_eq!(r.d()[2], 5.0);
+        assert_eq!((r.mu(), r.epochs()), (0.01, 5));
+        let far = Dataset::new(vec![1.0, 70_000.0], vec![1.0, 2.0], source).unwrap();
+        let err = Problem::new(far, 0.01, 5)
+            .unwrap()
+            .rounded_to_f16()
+            .unwrap_err();
+        assert!(
+            matches!(&err, GdError::Unavailable { reason } if reason.contains("65 504")),
+            "{err}"
+        );
+    }
+
     use super::*;
 
     fn synthetic() -> Source {

@@ -40,6 +40,8 @@ pub struct CsvRow {
     pub max_abs_diff: Option<f64>,
     /// The same, relative.
     pub max_rel_diff: Option<f64>,
+    /// f16 rows: the cost of storing the data in f16 (relative).
+    pub data_rounding_rel_diff: Option<f64>,
     /// Relative tolerance applied.
     pub tolerance: Option<f64>,
     /// Epoch by which the weights left a converging descent's range.
@@ -136,6 +138,7 @@ impl CsvRow {
             w1: run.w.map(|w| w[1]),
             max_abs_diff: run.max_abs_diff,
             max_rel_diff: run.max_rel_diff,
+            data_rounding_rel_diff: run.data_rounding_rel_diff,
             tolerance: run.tolerance,
             diverged_at_epoch: run.diverged_at_epoch,
             spot_epochs: spot.map(|c| c.epochs),

@@ -253,6 +253,10 @@ pub struct RunReport {
     pub max_abs_diff: Option<f64>,
     /// The same, relative to the reference's largest weight.
     pub max_rel_diff: Option<f64>,
+    /// f16-storage rows: how far the f64 descent on the f16-rounded data lands from the
+    /// full-precision reference (relative): the cost of storing in f16, apart from the row's own
+    /// error (`max_rel_diff`, against that rounded-data descent). Null for other rows.
+    pub data_rounding_rel_diff: Option<f64>,
     /// Relative tolerance applied for this precision.
     pub tolerance: Option<f64>,
     /// Epoch by which the weights became non-finite or left a converging descent's range.

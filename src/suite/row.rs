@@ -56,6 +56,7 @@ pub struct Judging<'a> {
 /// Bytes of x and d one epoch reads per sample in `precision`.
 pub fn bytes_per_sample(precision: Precision) -> f64 {
     match precision {
+        Precision::F16 => 4.0,
         Precision::F32 => 8.0,
         Precision::F64 => 16.0,
     }
@@ -190,6 +191,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         w: None,
         max_abs_diff: None,
         max_rel_diff: None,
+        data_rounding_rel_diff: None,
         tolerance: None,
         diverged_at_epoch: None,
         spot_check: None,

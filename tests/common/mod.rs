@@ -51,6 +51,9 @@ pub fn may_be_unavailable(id: SolverId, ctx: &GpuContext, reason: &str) -> bool 
         SolverId::GpuFusedF64 => {
             !ctx.features.contains(wgpu::Features::SHADER_F64) && reason.contains("SHADER_F64")
         }
+        SolverId::GpuFusedF16 => {
+            !ctx.features.contains(wgpu::Features::SHADER_F16) && reason.contains("SHADER_F16")
+        }
         _ => false,
     }
 }
