@@ -155,6 +155,8 @@ pub enum SolverId {
     CpuFused,
     /// The fused pass in f32, to separate f32 rounding from GPU effects.
     CpuFusedF32,
+    /// The f32 fused pass over x and d stored in f16: the CPU side of the ladder's f16 rung.
+    CpuFusedF16,
     /// The fused pass split across all cores with a pool that lives across epochs.
     CpuThreads,
     /// Threads that keep their slice for the whole descent and meet at a spin barrier each epoch.
@@ -179,10 +181,11 @@ pub enum SolverId {
 
 impl SolverId {
     /// All solvers, in the order reports list them.
-    pub const ALL: [SolverId; 13] = [
+    pub const ALL: [SolverId; 14] = [
         SolverId::CpuNaive,
         SolverId::CpuFused,
         SolverId::CpuFusedF32,
+        SolverId::CpuFusedF16,
         SolverId::CpuThreads,
         SolverId::CpuPersistent,
         SolverId::CpuMoments,
@@ -207,6 +210,7 @@ impl SolverId {
             SolverId::CpuNaive => "cpu-naive",
             SolverId::CpuFused => "cpu-fused",
             SolverId::CpuFusedF32 => "cpu-fused-f32",
+            SolverId::CpuFusedF16 => "cpu-fused-f16",
             SolverId::CpuThreads => "cpu-threads",
             SolverId::CpuPersistent => "cpu-persistent",
             SolverId::CpuMoments => "cpu-moments",
@@ -231,6 +235,9 @@ impl SolverId {
             }
             SolverId::CpuFusedF32 => {
                 "cpu-fused in f32 throughout: tells f32 rounding apart from GPU effects"
+            }
+            SolverId::CpuFusedF16 => {
+                "cpu-fused-f32 over x and d stored in f16 (half the bytes): f16 storage's effect on the CPU side"
             }
             SolverId::CpuThreads => {
                 "cpu-fused with each epoch's sums split across all cores; the pool lives across epochs"
@@ -291,6 +298,7 @@ impl SolverId {
     pub fn precision(self) -> Precision {
         match self {
             SolverId::CpuFusedF32 => Precision::F32,
+            SolverId::CpuFusedF16 => Precision::F16,
             SolverId::GpuFusedF64 => Precision::F64,
             SolverId::GpuFusedF16 => Precision::F16,
             s if s.group() == Group::Gpu => Precision::F32,
@@ -346,6 +354,7 @@ impl SolverId {
             SolverId::CpuNaive => Box::new(cpu::Naive::new(problem)),
             SolverId::CpuFused => Box::new(cpu::Fused::<f64>::new(problem)),
             SolverId::CpuFusedF32 => Box::new(cpu::Fused::<f32>::new(problem)?),
+            SolverId::CpuFusedF16 => Box::new(cpu::FusedF16::new(problem)?),
             SolverId::CpuThreads => Box::new(cpu::Threads::new(problem)?),
             SolverId::CpuPersistent => Box::new(cpu::Persistent::new(problem)),
             _ => Box::new(cpu::Moments::new(problem)),

@@ -42,6 +42,7 @@ fn json_report_carries_the_contract() {
             "cpu-naive",
             "cpu-fused",
             "cpu-fused-f32",
+            "cpu-fused-f16",
             "cpu-threads",
             "cpu-persistent",
             "cpu-moments"
@@ -84,6 +85,10 @@ fn json_report_carries_the_contract() {
     );
     assert_eq!(runs[0]["speedup"], 1.0);
     assert_eq!(runs[2]["precision"], "f32");
+    // The f16 rung carries the cost of rounding its data; no other row does.
+    assert_eq!(runs[3]["precision"], "f16");
+    assert!(runs[3]["data_rounding_rel_diff"].as_f64().unwrap() > 0.0);
+    assert!(runs[2]["data_rounding_rel_diff"].is_null());
 }
 
 #[test]

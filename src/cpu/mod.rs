@@ -3,6 +3,7 @@
 mod closed_form;
 mod descent;
 mod fused;
+mod fused_f16;
 mod moments;
 mod naive;
 mod persistent;
@@ -12,6 +13,7 @@ mod threads;
 
 pub use closed_form::closed_form;
 pub use fused::Fused;
+pub use fused_f16::FusedF16;
 pub use moments::{Moments, descend_on_moments};
 pub use naive::Naive;
 pub use persistent::{Persistent, threads as persistent_threads};

@@ -46,7 +46,7 @@ pub fn error_sums_parallel<T: Real>(x: &[T], d: &[T], w0: T, w1: T, grain: usize
 }
 
 /// Where a node of more than `LEAF` samples splits: its middle, rounded up to a whole leaf.
-fn split_point(len: usize) -> usize {
+pub(super) fn split_point(len: usize) -> usize {
     (len / 2).div_ceil(LEAF) * LEAF
 }
 
