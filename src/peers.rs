@@ -93,12 +93,23 @@ pub struct PeerOptions {
     pub budget: Duration,
 }
 
+/// A peer row's precision: f32 or f64 only.
+fn peer_precision<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Precision, D::Error> {
+    match <Precision as Deserialize>::deserialize(deserializer)? {
+        Precision::F16 => Err(serde::de::Error::custom("peers report f32 or f64, not f16")),
+        p => Ok(p),
+    }
+}
+
 /// One row the peer script reported.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PeerRow {
     /// Row name, e.g. `numpy`, `tensorflow-v1`, `torch-cuda`.
     pub peer: String,
-    /// `f32` or `f64`.
+    /// `f32` or `f64` (f16 storage is gdbench's own rung, judged on rounded data: refused here).
+    #[serde(deserialize_with = "peer_precision")]
     pub precision: Precision,
     /// Device name (`cpu`, a CUDA device...).
     pub device: String,
@@ -345,6 +356,8 @@ mod tests {
             "library": "", "threads": 1, "status": "ok", "message": "", "w": null,
             "setup_s": null, "times_s": []}"#;
         assert!(serde_json::from_str::<PeerRow>(odd).is_err());
+        let f16 = odd.replace("bf16", "f16");
+        assert!(serde_json::from_str::<PeerRow>(&f16).is_err(), "{f16}");
     }
 
     #[test]

@@ -230,7 +230,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
                     };
                     let mut run = run_report(row, m, judging);
                     if run.status != Status::Unavailable {
-                        run.data_rounding_rel_diff = Some(r.rel_diff);
+                        run.data_rounding_rel_diff = r.rel_diff;
                     }
                     run
                 }
@@ -331,7 +331,7 @@ struct Rounded {
     full: Outcome,
     spot: Outcome,
     /// How far `full` lands from the full-precision reference (relative to its largest weight).
-    rel_diff: f64,
+    rel_diff: Option<f64>,
 }
 
 /// The reference solved again on the f16-rounded data, or why f16 storage cannot hold the data.
@@ -357,7 +357,8 @@ fn rounded_reference(
         expect,
         full,
         spot,
-        rel_diff,
+        // A descent that diverged has no meaningful distance.
+        rel_diff: Some(rel_diff).filter(|d| d.is_finite()),
     })
 }
 

@@ -25,7 +25,7 @@ impl FusedF16 {
     pub fn new(problem: &Problem) -> Result<Self> {
         let round = |v: &[f64], what| -> Result<Vec<f16>> {
             let mut out = reserve(v.len(), what)?;
-            out.extend(v.iter().map(|&v| f16::from_f64(v)));
+            out.extend(v.iter().map(|&v| crate::problem::to_f16(v)));
             if out.iter().any(|v| !v.is_finite()) {
                 return Err(GdError::Unavailable {
                     reason: "rounded to f16, x or d leaves f16's range (±65 504)".into(),
@@ -46,8 +46,11 @@ impl FusedF16 {
 /// `src` widened to f32 into `dst` (exact: every f16 is an f32), eight at a time with F16C
 /// where the CPU has it (every x86-64 CPU since 2012), one at a time elsewhere.
 fn widen(src: &[f16], dst: &mut [f32]) {
+    // GDBENCH_SIMD=baseline caps this too (every AVX2 CPU has F16C).
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("f16c") && std::arch::is_x86_feature_detected!("avx") {
+    if super::sums::simd_level() >= super::sums::Simd::Avx2
+        && std::arch::is_x86_feature_detected!("f16c")
+    {
         // SAFETY: both features were just detected on this CPU.
         return unsafe { widen_f16c(src, dst) };
     }

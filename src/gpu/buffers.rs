@@ -190,7 +190,7 @@ fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<w
             match real {
                 Real::F16 => {
                     for (p, &v) in half_page.iter_mut().zip(src) {
-                        *p = half::f16::from_f64(v);
+                        *p = crate::problem::to_f16(v);
                     }
                     let bytes: &[u8] = bytemuck::cast_slice(&half_page[..src.len()]);
                     view.slice(at..at + bytes.len()).copy_from_slice(bytes);

@@ -226,9 +226,7 @@ impl Problem {
     /// really solves. `Unavailable` when a value is beyond f16's range (±65 504) or the rounded
     /// data is degenerate.
     pub fn rounded_to_f16(&self) -> Result<Problem> {
-        let round = |v: &[f64]| -> Vec<f64> {
-            v.iter().map(|&v| half::f16::from_f64(v).to_f64()).collect()
-        };
+        let round = |v: &[f64]| -> Vec<f64> { v.iter().map(|&v| to_f16(v).to_f64()).collect() };
         let (x, d) = (round(self.x()), round(self.d()));
         let unavailable = |why: String| GdError::Unavailable {
             reason: format!("rounded to f16, {why}"),
@@ -244,8 +242,38 @@ impl Problem {
     }
 }
 
+/// `v` rounded to the nearest f16 (ties to even) in one rounding, the same on every CPU: through
+/// f32 rounded to odd, which cannot create a false tie (`half`'s own conversion rounds twice, or
+/// truncates first, depending on the CPU).
+pub fn to_f16(v: f64) -> half::f16 {
+    let f = v as f32;
+    let exact = f64::from(f) == v || v.is_nan();
+    let odd = if exact || f.to_bits() & 1 == 1 {
+        f
+    } else if f64::from(f).abs() < v.abs() {
+        f32::from_bits(f.to_bits() + 1)
+    } else {
+        f32::from_bits(f.to_bits() - 1)
+    };
+    half::f16::from_f32(odd)
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn f16_rounding_is_one_rounding() {
+        // Just above the tie between 1 and 1 + 2⁻¹⁰: nearest is 1 + 2⁻¹⁰. Through f32 (nearest)
+        // the 2⁻⁴⁰ is lost, the tie goes to even, and the answer would be 1.
+        let v = 1.0 + 2f64.powi(-11) + 2f64.powi(-40);
+        assert_eq!(to_f16(v).to_f64(), 1.0 + 2f64.powi(-10));
+        assert_eq!(to_f16(-v).to_f64(), -(1.0 + 2f64.powi(-10)));
+        // Just below it: 1. Exact values and ties stay as IEEE rounds them.
+        assert_eq!(to_f16(1.0 + 2f64.powi(-11) - 2f64.powi(-40)).to_f64(), 1.0);
+        assert_eq!(to_f16(1.0 + 2f64.powi(-11)).to_f64(), 1.0);
+        assert_eq!(to_f16(0.1).to_f64(), 0.0999755859375);
+        assert!(to_f16(70_000.0).is_infinite());
+    }
 
     #[test]
     fn rounding_to_f16_keeps_three_digits_and_refuses_what_f16_cannot_hold() {
