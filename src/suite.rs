@@ -231,6 +231,15 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
                     let mut run = run_report(row, m, judging);
                     if run.status != Status::Unavailable {
                         run.data_rounding_rel_diff = r.rel_diff;
+                        let cost = r.rel_diff.map_or("an unknown amount".into(), |d| format!("{d:.1e}"));
+                        let note = format!(
+                            "judged on the f16-rounded data (storing in f16 moves the f64 answer by {cost})"
+                        );
+                        run.message = [run.message.as_str(), note.as_str()]
+                            .into_iter()
+                            .filter(|m| !m.is_empty())
+                            .collect::<Vec<_>>()
+                            .join("; ");
                     }
                     run
                 }
