@@ -1,4 +1,4 @@
-//! The GPU solvers: one struct, five strategies, each recording an epoch its own way.
+//! The GPU solvers: one struct, seven strategies, each recording an epoch its own way.
 //!
 //! - `gpu-multipass`: error pass, tree reduction level by level, update pass; one submission
 //!   per epoch (the design as the user drew it).
@@ -6,6 +6,8 @@
 //! - `gpu-fused`: error folded into the first reduction, last level fused with the update.
 //! - `gpu-persistent`: one workgroup loops over epochs inside a dispatch (small N).
 //! - `gpu-subgroup`: gpu-fused with subgroup reductions.
+//! - `gpu-fused-f64`, `gpu-fused-f16`: gpu-fused's kernels with data and arithmetic in f64, or data
+//!   stored in f16 (the precision ladder; see [`Real`]).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
