@@ -26,7 +26,7 @@ use crate::report::{
 };
 use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
 use crate::validate::Status;
-use crate::validate::{Expectations, cross_check};
+use crate::validate::{Expectations, cross_check, differences};
 
 /// What to run, where, and how to time it.
 #[derive(Debug, Clone)]
@@ -232,14 +232,9 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
                     if run.status != Status::Unavailable {
                         run.data_rounding_rel_diff = r.rel_diff;
                         let cost = r.rel_diff.map_or("an unknown amount".into(), |d| format!("{d:.1e}"));
-                        let note = format!(
+                        run.add_note(&format!(
                             "judged on the f16-rounded data (storing in f16 moves the f64 answer by {cost})"
-                        );
-                        run.message = [run.message.as_str(), note.as_str()]
-                            .into_iter()
-                            .filter(|m| !m.is_empty())
-                            .collect::<Vec<_>>()
-                            .join("; ");
+                        ));
                     }
                     run
                 }
@@ -277,11 +272,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
             let (ceiling, pct, note) = peak(&run, problem.n(), c, machine::last_level_cache());
             (run.peak_gb_s, run.peak_pct) = (ceiling, pct);
             if let Some(note) = note {
-                run.message = [run.message.as_str(), note.as_str()]
-                    .into_iter()
-                    .filter(|m| !m.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                run.add_note(&note);
             }
         }
         runs.push(run);
@@ -357,11 +348,7 @@ fn rounded_reference(
     let mut solver = SolverId::REFERENCE.prepare(&rounded).map_err(why)?;
     let full = solver.solve().map_err(why)?;
     let spot = solver.solve_for(expect.spot_epochs).map_err(why)?;
-    let scale = reference.w[0].abs().max(reference.w[1].abs());
-    let rel_diff = (0..2)
-        .map(|i| (full.w[i] - reference.w[i]).abs())
-        .fold(0.0, f64::max)
-        / scale;
+    let (_, rel_diff) = differences(&full, reference);
     Ok(Rounded {
         expect,
         full,

@@ -211,7 +211,7 @@ pub struct Verdict {
 }
 
 /// `max|a − b|` and that over `max|b|` (0 when they are equal; NaN when either is not finite).
-fn differences(a: &Outcome, b: &Outcome) -> (f64, f64) {
+pub fn differences(a: &Outcome, b: &Outcome) -> (f64, f64) {
     let finite = |o: &Outcome| o.w.iter().all(|v| v.is_finite());
     if !(finite(a) && finite(b)) {
         return (f64::NAN, f64::NAN);

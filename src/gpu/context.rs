@@ -177,11 +177,6 @@ impl GpuContext {
         }
     }
 
-    /// True once wgpu has reported the device lost.
-    pub fn is_lost(&self) -> bool {
-        self.alive().is_err()
-    }
-
     /// Why later rows on this adapter are `unavailable`, if an earlier one broke it.
     pub fn broken(&self) -> Option<String> {
         self.broken

@@ -292,6 +292,14 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// Appends `note` to the row's notes (`; `-separated).
+    pub fn add_note(&mut self, note: &str) {
+        if !self.message.is_empty() {
+            self.message.push_str("; ");
+        }
+        self.message.push_str(note);
+    }
+
     /// A GPU solver's row on a CPU-type adapter (lavapipe, llvmpipe): CPU timings in a GPU's
     /// clothes.
     pub fn is_gpu_emulation(&self) -> bool {
