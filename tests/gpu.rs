@@ -612,3 +612,27 @@ fn gpu_fused_f16_is_judged_on_the_rounded_data_and_reports_the_roundings_cost() 
     );
     assert_eq!(against_rounded.status, Status::Ok, "{against_rounded:?}");
 }
+
+#[test]
+fn f16_storage_refuses_data_beyond_its_range_on_both_sides() {
+    let Some(ctx) = gpu_or_skip("f16 range") else {
+        return;
+    };
+    let x: Vec<f64> = (0..1_000).map(|i| 70.0 * i as f64).collect();
+    let d: Vec<f64> = x.iter().map(|x| 1.0 + 0.5 * x).collect();
+    let source = gdbench::Source::Synthetic {
+        seed: 0,
+        sigma: 0.0,
+    };
+    let problem = Problem::new(gdbench::Dataset::new(x, d, source).unwrap(), 1e-12, 5).unwrap();
+    for id in [SolverId::CpuFusedF16, SolverId::GpuFusedF16] {
+        match id.prepare_on(&problem, Some(&ctx), &GpuSettings::default()) {
+            Err(GdError::Unavailable { reason }) if reason.contains("SHADER_F16") => {}
+            Err(GdError::Unavailable { reason }) => {
+                assert!(reason.contains("65 504"), "{id}: {reason}")
+            }
+            Err(e) => panic!("{id}: expected unavailable, got {e}"),
+            Ok(_) => panic!("{id}: x up to 69 930 does not fit f16"),
+        }
+    }
+}

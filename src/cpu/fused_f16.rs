@@ -7,7 +7,7 @@ use half::f16;
 
 use super::descent::descend;
 use super::sums::{LEAF, error_sums, split_point};
-use crate::error::{GdError, Result};
+use crate::error::Result;
 use crate::problem::{Problem, reserve};
 use crate::solver::{Outcome, Solver};
 
@@ -27,9 +27,7 @@ impl FusedF16 {
             let mut out = reserve(v.len(), what)?;
             out.extend(v.iter().map(|&v| crate::problem::to_f16(v)));
             if out.iter().any(|v| !v.is_finite()) {
-                return Err(GdError::Unavailable {
-                    reason: "rounded to f16, x or d leaves f16's range (±65 504)".into(),
-                });
+                return Err(crate::problem::outside_f16());
             }
             Ok(out)
         };

@@ -192,6 +192,10 @@ fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<w
                     for (p, &v) in half_page.iter_mut().zip(src) {
                         *p = crate::problem::to_f16(v);
                     }
+                    // Checked where it is converted: no second pass over the data.
+                    if half_page[..src.len()].iter().any(|v| v.is_infinite()) {
+                        return Err(crate::problem::outside_f16());
+                    }
                     let bytes: &[u8] = bytemuck::cast_slice(&half_page[..src.len()]);
                     view.slice(at..at + bytes.len()).copy_from_slice(bytes);
                 }

@@ -423,15 +423,6 @@ pub(super) fn check(
                 reason: "the adapter has no SHADER_F16 feature (no f16 in shaders)".into(),
             })
         }
-        Strategy::FusedF16 => {
-            let beyond = |v: &[f64]| v.iter().any(|&v| crate::problem::to_f16(v).is_infinite());
-            if beyond(problem.x()) || beyond(problem.d()) {
-                return Err(GdError::Unavailable {
-                    reason: "rounded to f16, x or d leaves f16's range (±65 504)".into(),
-                });
-            }
-            Ok(shape)
-        }
         Strategy::FusedF64 => {
             // The tree's shared memory holds one f64 pair per invocation.
             let fits = power_of_two_at_most(limits.max_compute_workgroup_storage_size / 16);

@@ -232,13 +232,21 @@ impl Problem {
             reason: format!("rounded to f16, {why}"),
         };
         if x.iter().chain(&d).any(|v| !v.is_finite()) {
-            return Err(unavailable(
-                "x or d leaves f16's range (±65 504): f16 storage cannot hold this data".into(),
-            ));
+            return Err(outside_f16());
         }
         let data = Dataset::new(x, d, self.data.source().clone())
             .map_err(|e| unavailable(format!("the data is unusable: {e}")))?;
         Problem::new(data, self.mu, self.epochs)
+    }
+}
+
+/// Why f16 storage cannot take a problem whose x or d leaves f16's range: every f16 row says it
+/// in these words.
+pub fn outside_f16() -> GdError {
+    GdError::Unavailable {
+        reason:
+            "rounded to f16, x or d leaves f16's range (±65 504): f16 storage cannot hold this data"
+                .into(),
     }
 }
 
