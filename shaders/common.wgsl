@@ -15,7 +15,8 @@
 //   base  — where this dispatch's first output partial goes;
 //   mu    — step size;  scale — 2/N;  (update kernels only)
 //   epochs — epochs this dispatch runs (persistent kernel only);
-//   mu_lo, scale_lo — what f32 loses of mu and 2/N (mu = mu + mu_lo to 2⁻⁴⁸), for f64 kernels.
+//   mu_lo, scale_lo — what f32 loses of mu and 2/N (mu = mu + mu_lo to 2⁻⁴⁸), for f64 kernels;
+//   zero  — 0, which no compiler can see: df64.wgsl's guard that keeps its sums as written.
 
 alias real = f32;
 alias stored = f32;
@@ -31,7 +32,7 @@ struct Params {
     epochs: u32,
     mu_lo: f32,
     scale_lo: f32,
-    _pad: u32,
+    zero: u32,
 }
 
 // mu and 2/N in `real`: in f64 from both halves of each; in f32 the low half vanishes.

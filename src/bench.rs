@@ -55,6 +55,8 @@ pub struct Measurement {
     pub spot: Option<Outcome>,
     /// GPU kernel time from instrumented solves run after the timed ones (GPU solvers).
     pub kernel: Option<KernelTimes>,
+    /// What the solver said about how it ran ([`crate::solver::Solver::note`]).
+    pub note: Option<String>,
 }
 
 /// GPU kernel time of solves instrumented with timestamp queries, run apart from the timed ones.
@@ -146,6 +148,7 @@ pub fn measure<'p>(
         phases,
         spot,
         kernel,
+        note: solver.note(),
     })
 }
 

@@ -98,7 +98,9 @@ fn peer_precision<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> std::result::Result<Precision, D::Error> {
     match <Precision as Deserialize>::deserialize(deserializer)? {
-        Precision::F16 => Err(serde::de::Error::custom("peers report f32 or f64, not f16")),
+        p @ (Precision::F16 | Precision::Df64) => Err(serde::de::Error::custom(format!(
+            "peers report f32 or f64, not {p}"
+        ))),
         p => Ok(p),
     }
 }

@@ -22,6 +22,9 @@ pub enum Precision {
     F16,
     /// IEEE single precision (what GPUs compute in by default).
     F32,
+    /// Double-float: pairs of f32 (hi, lo), about 48 significand bits with f32's exponent range;
+    /// judged like f64.
+    Df64,
     /// IEEE double precision (the reference).
     F64,
 }
@@ -31,6 +34,7 @@ impl fmt::Display for Precision {
         f.write_str(match self {
             Precision::F16 => "f16",
             Precision::F32 => "f32",
+            Precision::Df64 => "df64",
             Precision::F64 => "f64",
         })
     }
@@ -135,6 +139,11 @@ pub trait Solver {
     fn chunks(&self) -> Option<usize> {
         None
     }
+
+    /// Something the report should say about how this solver runs here (a fallback it took).
+    fn note(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The families `--solvers` can name as a whole.
@@ -175,13 +184,15 @@ pub enum SolverId {
     GpuSubgroup,
     /// gpu-fused in f64 (adapters with SHADER_F64): the precision ladder's top rung.
     GpuFusedF64,
+    /// gpu-fused in double-float arithmetic (pairs of f32): near-f64 accuracy on any GPU.
+    GpuFusedDf64,
     /// gpu-fused with x and d stored in f16, arithmetic in f32 (adapters with SHADER_F16).
     GpuFusedF16,
 }
 
 impl SolverId {
     /// All solvers, in the order reports list them.
-    pub const ALL: [SolverId; 14] = [
+    pub const ALL: [SolverId; 15] = [
         SolverId::CpuNaive,
         SolverId::CpuFused,
         SolverId::CpuFusedF32,
@@ -195,6 +206,7 @@ impl SolverId {
         SolverId::GpuPersistent,
         SolverId::GpuSubgroup,
         SolverId::GpuFusedF64,
+        SolverId::GpuFusedDf64,
         SolverId::GpuFusedF16,
     ];
 
@@ -220,6 +232,7 @@ impl SolverId {
             SolverId::GpuPersistent => "gpu-persistent",
             SolverId::GpuSubgroup => "gpu-subgroup",
             SolverId::GpuFusedF64 => "gpu-fused-f64",
+            SolverId::GpuFusedDf64 => "gpu-fused-df64",
             SolverId::GpuFusedF16 => "gpu-fused-f16",
         }
     }
@@ -266,6 +279,9 @@ impl SolverId {
             SolverId::GpuFusedF64 => {
                 "gpu-fused in f64: data, sums and weights (adapters with SHADER_F64), validated at 1e-9"
             }
+            SolverId::GpuFusedDf64 => {
+                "gpu-fused in double-float arithmetic: f32 pairs with error-free transforms, about 48 bits on any GPU, validated at 1e-9"
+            }
             SolverId::GpuFusedF16 => {
                 "gpu-fused with x and d stored in f16 (half the bytes), arithmetic in f32 (adapters with SHADER_F16)"
             }
@@ -289,6 +305,7 @@ impl SolverId {
             SolverId::GpuPersistent => Some(Strategy::Persistent),
             SolverId::GpuSubgroup => Some(Strategy::Subgroup),
             SolverId::GpuFusedF64 => Some(Strategy::FusedF64),
+            SolverId::GpuFusedDf64 => Some(Strategy::FusedDf64),
             SolverId::GpuFusedF16 => Some(Strategy::FusedF16),
             _ => None,
         }
@@ -300,6 +317,7 @@ impl SolverId {
             SolverId::CpuFusedF32 => Precision::F32,
             SolverId::CpuFusedF16 => Precision::F16,
             SolverId::GpuFusedF64 => Precision::F64,
+            SolverId::GpuFusedDf64 => Precision::Df64,
             SolverId::GpuFusedF16 => Precision::F16,
             s if s.group() == Group::Gpu => Precision::F32,
             _ => Precision::F64,

@@ -420,6 +420,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
             phases: Default::default(),
             spot: peer.spot_w.zip(spot_epochs).map(|(w, e)| outcome(w, e)),
             kernel: None,
+            note: None,
         }),
         (Status::Unavailable, _) => Err(GdError::Unavailable {
             reason: peer.message,

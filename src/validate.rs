@@ -17,6 +17,21 @@
 //! f64 solvers differ only in summation order: about log N ulps of each epoch's sums, damped by
 //! the descent like any other error. 1e-9 is six orders above that and far below any real fault.
 //!
+//! # df64: 1e-9, and its arithmetic proved before the row runs
+//! A double-float pair carries about 48 bits: its sums are within 3·2⁻⁴⁸ and its products
+//! within 7·2⁻⁴⁸ of exact (unit roundoff u ≈ 2⁻⁴⁷ against f64's 2⁻⁵³), and x and d are stored to
+//! 2⁻⁴⁸. So df64 is an f64 solver with a 64 times larger ulp: what 1e-9 allows f64 covers it with
+//! four orders to spare (measured: 4e-15 at the article's size, 6e-16 with x near 1 000, where
+//! f64 gives 0 and f32 2e-8 to 2e-6). The same tolerance would let through a df64 row that
+//! rounds only its *data* to f32 (that moves the answer by 3e-11 at the article's size: a smaller
+//! problem, not a wrong one), but not one whose arithmetic is f32 (2e-6). Arithmetic is what a
+//! compiler can silently break (reassociation folds two_sum's error to 0; an fma that rounds twice
+//! loses two_prod's), and on easy data a half-broken df64 still lands within 1e-9 (seen: 1e-11
+//! with two_sum folded in one kernel). So before its row runs, gpu-fused-df64 checks its
+//! operations bit for bit on hard cases and runs two epochs of its own kernels on x near 1 000,
+//! where broken arithmetic misses f64 by 1e-8 against df64's 1e-15
+//! ([`crate::gpu::df64::DESCENT_CHECK_TOLERANCE`] = 1e-12); failing either, the row does not run.
+//!
 //! # f32: a model of the rounding, run beside the descent ([`rounding`])
 //! A bound that grows with the epochs (`u·E`, what gdbench used before) is loose by orders of
 //! magnitude where the descent forgets its past, and passed a step 1 % too large at the
@@ -66,7 +81,7 @@ use crate::solver::{Outcome, Precision};
 use curvature::Curvature;
 use rounding::{F32Bound, f32_bound};
 
-/// Relative tolerance of f64 solvers (and of the reference against `cpu-moments`).
+/// Relative tolerance of f64 and df64 solvers (and of the reference against `cpu-moments`).
 pub const F64_TOLERANCE: f64 = 1e-9;
 
 /// Epochs of the spot check (fewer when the problem has fewer).
@@ -175,7 +190,7 @@ impl Expectations {
             Precision::F16 | Precision::F32 => self
                 .f32_bounds()
                 .map_or(f64::NAN, |(full, _)| full.tolerance()),
-            Precision::F64 => F64_TOLERANCE,
+            Precision::Df64 | Precision::F64 => F64_TOLERANCE,
         }
     }
 
@@ -185,7 +200,7 @@ impl Expectations {
             Precision::F16 | Precision::F32 => self
                 .f32_bounds()
                 .map_or(f64::NAN, |(_, spot)| spot.tolerance()),
-            Precision::F64 => F64_TOLERANCE,
+            Precision::Df64 | Precision::F64 => F64_TOLERANCE,
         }
     }
 

@@ -48,8 +48,10 @@ fn mutated(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
 }
 
 /// Runs `args` with the built-in kernels changed by `edits`, asserts the run was caught (exit 3,
-/// no panic), and returns the GPU rows that ran, every one a `mismatch`. `None` (after a loud
-/// skip, or a failure in CI) when there is no adapter.
+/// no panic), and returns the GPU rows that ran, every one a `mismatch`. gpu-fused-df64 runs its
+/// kernels on a probe problem before its row (its descent check): a fault that shows there makes
+/// the row an error saying so, caught before the descent, and left out of the rows returned.
+/// `None` (after a loud skip, or a failure in CI) when there is no adapter.
 fn caught(what: &str, edits: &[(&str, &str, &str)], args: &[&str]) -> Option<Vec<Value>> {
     gpu_or_skip(what)?;
     let dir = mutated(edits);
@@ -65,6 +67,14 @@ fn caught(what: &str, edits: &[(&str, &str, &str)], args: &[&str]) -> Option<Vec
         .iter()
         .filter(|r| r["kind"] == "gpu")
         .filter(|r| r["status"] != "unavailable")
+        .filter(|r| {
+            let stopped = r["solver"] == "gpu-fused-df64" && r["status"] == "error";
+            if stopped {
+                let message = r["message"].as_str().unwrap();
+                assert!(message.contains("descent kernels"), "{what}: {message}");
+            }
+            !stopped
+        })
         .cloned()
         .collect();
     for run in &rows {
@@ -75,8 +85,8 @@ fn caught(what: &str, edits: &[(&str, &str, &str)], args: &[&str]) -> Option<Vec
 
 #[test]
 fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
-    // Every kernel that updates w: multipass and batched (update), fused (and fused-f64),
-    // persistent, subgroup.
+    // Every kernel that updates w: multipass and batched (update), fused (and fused-f64 and
+    // fused-f16), persistent, subgroup, fused-df64 (stopped by its descent check).
     let edits = [
         (
             "update.wgsl",
@@ -100,6 +110,11 @@ fn a_step_one_percent_too_large_is_a_mismatch_at_the_articles_size() {
         ),
         // gpu-persistent's kernel where the adapter has SUBGROUP.
         PERSISTENT_SUBGROUP_STEP,
+        (
+            "df64.wgsl",
+            "let mu = vec2<f32>(params_finish.mu, params_finish.mu_lo);",
+            "let mu = vec2<f32>(1.01 * params_finish.mu, params_finish.mu_lo);",
+        ),
     ];
     let args = [ARTICLE, &["--solvers", "gpu"]].concat();
     let Some(rows) = caught("1 % step mutation", &edits, &args) else {
@@ -177,6 +192,83 @@ fn dropping_the_scalar_tail_is_a_mismatch() {
         for row in rows {
             assert_eq!(row["spot_check"]["status"], "mismatch", "{what}: {row}");
         }
+    }
+}
+
+#[test]
+fn df64_arithmetic_that_loses_its_error_terms_fails_the_self_check() {
+    // What a reassociating compiler makes of two_sum ((a + b) − s = 0), and a two_prod whose
+    // error is lost both ways (what an fma that rounds twice and a folded split give): the row
+    // is an error naming the operation, before any descent runs. Faults that only the descent
+    // kernels hold are caught by the descent check, which names them.
+    let cases = [
+        (
+            "two_sum",
+            vec![(
+                "df64.wgsl",
+                "    let e = (a - (s - bb)) + (b - bb);\n",
+                "    let e = (a + b) - s;\n",
+            )],
+        ),
+        (
+            "two_prod",
+            vec![
+                (
+                    "df64.wgsl",
+                    "return vec2<f32>(p, fma(a, b, -p));",
+                    "return vec2<f32>(p, 0.0);",
+                ),
+                (
+                    "df64.wgsl",
+                    "return vec2<f32>(p, e);",
+                    "return vec2<f32>(p, 0.0);",
+                ),
+            ],
+        ),
+        // The probe problem has an odd N: the sample df64 adds alone must count.
+        (
+            "descent kernels",
+            vec![(
+                "df64.wgsl",
+                "if wid.x == 0u && lid == 0u && params_errors.n % 2u == 1u {",
+                "if false {",
+            )],
+        ),
+        // w1·x in f32 in the errors kernel alone (df64_ops never runs it): what Mesa did to
+        // two_sum there before `kept`, which the operations' check did not see.
+        (
+            "descent kernels",
+            vec![(
+                "df64.wgsl",
+                "let e = df_add(di, -df_add(w.xy, df_mul(w.zw, xi)));",
+                "let e = df_add(di, -df_add(w.xy, vec2<f32>(w.z * xi.x, 0.0)));",
+            )],
+        ),
+    ];
+    for (operation, edits) in cases {
+        if gpu_or_skip("df64 self-check mutation").is_none() {
+            return;
+        }
+        let dir = mutated(&edits);
+        let args = [
+            &sized("2000", "100", "gpu-fused-df64,gpu-fused")[..],
+            &["--shaders", dir.path().to_str().unwrap()],
+        ]
+        .concat();
+        let out = gdbench(&args);
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let runs = report["runs"].as_array().unwrap();
+        let row = |name: &str| runs.iter().find(|r| r["solver"] == name).unwrap();
+        let df64 = row("gpu-fused-df64");
+        assert_eq!(df64["status"], "error", "{operation}: {df64}");
+        let message = df64["message"].as_str().unwrap();
+        assert!(
+            message.contains("self-check") && message.contains(operation),
+            "{operation}: {message}"
+        );
+        assert_eq!(row("gpu-fused")["status"], "ok", "{operation}");
+        assert_ne!(out.status.code(), Some(0), "{operation}");
     }
 }
 

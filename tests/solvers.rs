@@ -102,7 +102,7 @@ fn noise_free_data_recovers_the_line() {
     for id in cpu_solvers() {
         let w = solve(id, &p).w;
         let tol = match id.precision() {
-            Precision::F64 => 1e-10,
+            Precision::Df64 | Precision::F64 => 1e-10,
             Precision::F32 => 1e-5,
             // The data itself is rounded to 11 significant bits: the line moves by about that.
             Precision::F16 => 1e-3,

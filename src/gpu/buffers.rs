@@ -25,8 +25,8 @@ pub struct Params {
     pub mu_lo: f32,
     /// What f32 loses of 2/N, for f64 kernels.
     pub scale_lo: f32,
-    /// Padding to 32 bytes.
-    pub pad: u32,
+    /// 0, read at run time: df64's guard against compilers that reassociate (see df64.wgsl).
+    pub zero: u32,
 }
 
 impl Params {
@@ -53,6 +53,8 @@ pub enum Real {
     F64,
     /// x and d stored in f16, arithmetic in f32: gpu-fused-f16, where the adapter has SHADER_F16.
     F16,
+    /// Double-float: every value a pair of f32 (hi, lo), x and d too: gpu-fused-df64, anywhere.
+    Df64,
 }
 
 impl Real {
@@ -60,7 +62,7 @@ impl Real {
     pub fn data_bytes(self) -> u64 {
         match self {
             Real::F32 => 4,
-            Real::F64 => 8,
+            Real::F64 | Real::Df64 => 8,
             Real::F16 => 2,
         }
     }
@@ -68,23 +70,23 @@ impl Real {
     /// Bytes of one value computed with (sums, weights).
     pub fn bytes(self) -> u64 {
         match self {
-            Real::F64 => 8,
+            Real::F64 | Real::Df64 => 8,
             Real::F32 | Real::F16 => 4,
         }
     }
 
-    /// The WGSL type of the arithmetic (`real`).
+    /// The WGSL type of the arithmetic (`real`; df64.wgsl spells its pairs of f32 out).
     pub fn wgsl(self) -> &'static str {
         match self {
             Real::F64 => "f64",
-            Real::F32 | Real::F16 => "f32",
+            Real::F32 | Real::F16 | Real::Df64 => "f32",
         }
     }
 
     /// The WGSL type of the stored data (`stored`).
     pub fn stored_wgsl(self) -> &'static str {
         match self {
-            Real::F32 => "f32",
+            Real::F32 | Real::Df64 => "f32",
             Real::F64 => "f64",
             Real::F16 => "f16",
         }
@@ -148,7 +150,8 @@ impl DeviceData {
 /// piece's f32 (16 MiB), whatever N is.
 pub const UPLOAD_PIECE: usize = 4 << 20;
 
-/// A storage buffer holding `values` as `real` (rounded to f32, or as they are in f64). It is
+/// A storage buffer holding `values` as `real` (rounded to f32 or f16, as they are in f64, or as
+/// df64 pairs). It is
 /// filled a piece at a time through wgpu's staging memory, each piece submitted and waited for
 /// before the next is converted, so the host holds at most one piece beyond x and d (buffers mapped
 /// at creation would keep a staging copy of everything until the first submission).
@@ -208,6 +211,14 @@ fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<w
                 }
                 Real::F64 => {
                     let bytes: &[u8] = bytemuck::cast_slice(src);
+                    view.slice(at..at + bytes.len()).copy_from_slice(bytes);
+                }
+                Real::Df64 => {
+                    let mut pairs = [[0f32; 2]; 1024];
+                    for (p, &v) in pairs.iter_mut().zip(src) {
+                        *p = super::df64::split(v);
+                    }
+                    let bytes: &[u8] = bytemuck::cast_slice(&pairs[..src.len()]);
                     view.slice(at..at + bytes.len()).copy_from_slice(bytes);
                 }
             }

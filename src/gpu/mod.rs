@@ -2,6 +2,7 @@
 
 mod buffers;
 pub mod context;
+pub mod df64;
 pub mod guard;
 mod plan;
 pub mod shaders;

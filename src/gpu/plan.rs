@@ -30,12 +30,22 @@ pub(super) struct Builder<'a> {
     pub real: Real,
     /// mu and 2/N, with what f32 loses of each.
     pub step_params: Params,
+    /// Override constants beyond WG and ITEMS for every kernel (df64's `FMA`).
+    pub overrides: Vec<(&'static str, f64)>,
     pub keep: Vec<wgpu::Buffer>,
 }
 
 impl Builder<'_> {
     fn pipeline(&self, file: ShaderFile, entry: &str) -> Result<wgpu::ComputePipeline> {
-        pipeline_with(self.ctx, self.shaders, file, entry, self.wg, &[], self.real)
+        pipeline_with(
+            self.ctx,
+            self.shaders,
+            file,
+            entry,
+            self.wg,
+            &self.overrides,
+            self.real,
+        )
     }
 
     /// A dispatch of `pipeline` binding `buffers`, then a uniform holding `params` (every
@@ -148,7 +158,7 @@ impl Builder<'_> {
             file,
             last,
             self.single_wg,
-            &[],
+            &self.overrides,
             self.real,
         )?;
         let cap = (MAX_PARTIALS / data.chunks.len() as u64).clamp(
@@ -261,6 +271,12 @@ impl Schedule {
                 ShaderFile::Fused,
                 "fused_errors",
                 "finish",
+                data,
+            )?),
+            Strategy::FusedDf64 => Schedule::Batched(builder.fused(
+                ShaderFile::Df64,
+                "df64_errors",
+                "df64_finish",
                 data,
             )?),
             Strategy::Subgroup => Schedule::Batched(builder.fused(
@@ -423,8 +439,8 @@ pub(super) fn check(
                 reason: "the adapter has no SHADER_F16 feature (no f16 in shaders)".into(),
             })
         }
-        Strategy::FusedF64 => {
-            // The tree's shared memory holds one f64 pair per invocation.
+        Strategy::FusedF64 | Strategy::FusedDf64 => {
+            // The tree's shared memory holds one f64 (or two df64) pair per invocation: 16 bytes.
             let fits = power_of_two_at_most(limits.max_compute_workgroup_storage_size / 16);
             shape.wg = shape.wg.min(fits);
             shape.single_wg = shape.single_wg.min(fits);

@@ -38,6 +38,8 @@ pub enum ShaderFile {
     Persistent,
     /// `subgroup.wgsl`: fused with subgroup reductions.
     Subgroup,
+    /// `df64.wgsl`: fused in double-float arithmetic, and its self-check.
+    Df64,
     /// `probe.wgsl`: a read-only streaming kernel for the adapter's bandwidth ceiling.
     Probe,
 }
@@ -45,13 +47,14 @@ pub enum ShaderFile {
 impl ShaderFile {
     /// Every solver kernel file: what `shaders dump` writes and `--shaders` may replace. The
     /// probe's kernel is not among them: a ceiling must not depend on an experiment.
-    pub const ALL: [ShaderFile; 6] = [
+    pub const ALL: [ShaderFile; 7] = [
         ShaderFile::Error,
         ShaderFile::Reduce,
         ShaderFile::Update,
         ShaderFile::Fused,
         ShaderFile::Persistent,
         ShaderFile::Subgroup,
+        ShaderFile::Df64,
     ];
 
     /// The file's name in `shaders/`.
@@ -63,6 +66,7 @@ impl ShaderFile {
             ShaderFile::Fused => "fused.wgsl",
             ShaderFile::Persistent => "persistent.wgsl",
             ShaderFile::Subgroup => "subgroup.wgsl",
+            ShaderFile::Df64 => "df64.wgsl",
             ShaderFile::Probe => "probe.wgsl",
         }
     }
@@ -76,6 +80,7 @@ impl ShaderFile {
             ShaderFile::Fused => include_str!("../../shaders/fused.wgsl"),
             ShaderFile::Persistent => include_str!("../../shaders/persistent.wgsl"),
             ShaderFile::Subgroup => include_str!("../../shaders/subgroup.wgsl"),
+            ShaderFile::Df64 => include_str!("../../shaders/df64.wgsl"),
             ShaderFile::Probe => include_str!("../../shaders/probe.wgsl"),
         }
     }
@@ -348,7 +353,8 @@ pub fn pipeline_with(
         // A user's kernel: naga's own check names the file, line and column.
         check_assembled(&assembled).map_err(|message| GdError::Gpu { message })?;
     }
-    if real != Real::F32 {
+    // df64.wgsl spells its pairs of f32 out: no alias to rewrite.
+    if matches!(real, Real::F64 | Real::F16) {
         for line in [REAL_ALIAS, STORED_ALIAS] {
             if !assembled.source.contains(line) {
                 return Err(GdError::Gpu {

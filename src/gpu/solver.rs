@@ -1,4 +1,4 @@
-//! The GPU solvers: one struct, seven strategies, each recording an epoch its own way.
+//! The GPU solvers: one struct, eight strategies, each recording an epoch its own way.
 //!
 //! - `gpu-multipass`: error pass, tree reduction level by level, update pass; one submission
 //!   per epoch (the design as the user drew it).
@@ -8,6 +8,7 @@
 //! - `gpu-subgroup`: gpu-fused with subgroup reductions.
 //! - `gpu-fused-f64`, `gpu-fused-f16`: gpu-fused's kernels with data and arithmetic in f64, or data
 //!   stored in f16 (the precision ladder; see [`Real`]).
+//! - `gpu-fused-df64`: gpu-fused's design in double-float arithmetic (`df64.wgsl`).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::buffers::{self, DeviceData, Params, Real};
 use super::context::GpuContext;
+use super::df64::Product;
 use super::plan::{Builder, Schedule, Step, check};
 use super::shaders::{ITEMS_PER_INVOCATION, ShaderSources};
 use super::timestamps::PassTimer;
@@ -40,6 +42,9 @@ pub enum Strategy {
     FusedF64,
     /// Fused with x and d stored in f16 (arithmetic in f32), where the adapter has SHADER_F16.
     FusedF16,
+    /// Fused in double-float arithmetic (pairs of f32) on any adapter whose compiler keeps the
+    /// error-free transforms (checked first: [`super::df64::self_check`]).
+    FusedDf64,
 }
 
 impl Strategy {
@@ -48,6 +53,7 @@ impl Strategy {
         match self {
             Strategy::FusedF64 => Real::F64,
             Strategy::FusedF16 => Real::F16,
+            Strategy::FusedDf64 => Real::Df64,
             _ => Real::F32,
         }
     }
@@ -115,6 +121,8 @@ pub struct GpuSolver {
     timer: RefCell<Option<PassTimer>>,
     /// Whether the next passes write timestamps.
     timing: bool,
+    /// How df64 kernels multiply on this adapter (gpu-fused-df64 only).
+    product: Option<Product>,
 }
 
 impl GpuSolver {
@@ -124,6 +132,36 @@ impl GpuSolver {
         strategy: Strategy,
         problem: &Problem,
         settings: &GpuSettings,
+    ) -> Result<Self> {
+        // df64 first proves its arithmetic here: the operations on hard cases, then two epochs of
+        // its own kernels on a problem where broken arithmetic shows.
+        let product = match strategy {
+            Strategy::FusedDf64 => {
+                check(&ctx, strategy, problem, settings)?;
+                let product = super::df64::self_check(&ctx, &settings.shaders)?;
+                let probe = super::df64::probe_problem();
+                let w = Self::build(ctx.clone(), strategy, &probe, settings, Some(product))?
+                    .solve()?
+                    .w;
+                let reference = crate::solver::SolverId::REFERENCE
+                    .prepare(&probe)?
+                    .solve()?
+                    .w;
+                super::df64::judge_descent(&settings.shaders, w, reference)?;
+                Some(product)
+            }
+            _ => None,
+        };
+        Self::build(ctx, strategy, problem, settings, product)
+    }
+
+    /// [`GpuSolver::new`] once df64's arithmetic is known to hold (`product`: how it multiplies).
+    fn build(
+        ctx: Arc<GpuContext>,
+        strategy: Strategy,
+        problem: &Problem,
+        settings: &GpuSettings,
+        product: Option<Product>,
     ) -> Result<Self> {
         let real = strategy.real();
         let shape = check(&ctx, strategy, problem, settings)?;
@@ -148,6 +186,9 @@ impl GpuSolver {
             shaders: &settings.shaders,
             real,
             step_params: Params::step(problem.mu(), problem.n()),
+            overrides: product
+                .map(|p| vec![("FMA", p.fma_override())])
+                .unwrap_or_default(),
             keep: Vec::new(),
         };
         let schedule = Schedule::build(&mut builder, strategy, &data, &shape)?;
@@ -169,6 +210,7 @@ impl GpuSolver {
             },
             timer,
             timing: false,
+            product,
         })
     }
 
@@ -225,6 +267,10 @@ impl GpuSolver {
                 [f64::from(w[0]), f64::from(w[1])]
             }
             Real::F64 => bytemuck::pod_read_unaligned(&data[..16]),
+            Real::Df64 => {
+                let w: [[f32; 2]; 2] = bytemuck::pod_read_unaligned(&data[..16]);
+                w.map(super::df64::value)
+            }
         })
     }
 }
@@ -364,6 +410,16 @@ impl Solver for GpuSolver {
 
     fn chunks(&self) -> Option<usize> {
         Some(self.data.chunks.len())
+    }
+
+    fn note(&self) -> Option<String> {
+        match self.product? {
+            Product::Fma => None,
+            Product::Dekker => Some(
+                "df64 products by Dekker's split: this adapter's fma is not fused (self-check)"
+                    .into(),
+            ),
+        }
     }
 
     fn phases(&self) -> Phases {

@@ -58,7 +58,7 @@ pub fn bytes_per_sample(precision: Precision) -> f64 {
     match precision {
         Precision::F16 => 4.0,
         Precision::F32 => 8.0,
-        Precision::F64 => 16.0,
+        Precision::Df64 | Precision::F64 => 16.0,
     }
 }
 
@@ -278,6 +278,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         ));
     }
     notes.extend(row.note);
+    notes.extend(m.note.clone());
     if row.algorithmic {
         notes.push(
             "algorithmic limit: O(1) per epoch from precomputed moments, not an array benchmark"
@@ -371,6 +372,7 @@ mod tests {
             phases: Phases::default(),
             spot: Some(expect.moments.1),
             kernel: None,
+            note: None,
         };
         let j = Judging {
             expect: &expect,
@@ -488,6 +490,7 @@ mod tests {
             phases: Phases::default(),
             spot: Some(wrong),
             kernel: None,
+            note: None,
         };
         let row = Row {
             name: "r".into(),
