@@ -143,7 +143,7 @@ pub fn backends(backend: Option<&str>) -> Result<Option<wgpu::Backends>, GdError
 /// Options `run` and `sweep` share: which solvers, where, and how to time them.
 #[derive(Debug, Args)]
 pub struct SolverArgs {
-    /// Solvers to run: names and the groups cpu, gpu, all, comma-separated (see `gdbench solvers`).
+    /// Solvers to run: names and the groups cpu, gpu, ladder (every precision of the fused pass), all, comma-separated (see `gdbench solvers`).
     #[arg(long, default_value = "all", value_name = "LIST")]
     pub solvers: String,
     /// Untimed warm-up solves per solver before timing.

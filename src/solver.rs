@@ -216,6 +216,17 @@ impl SolverId {
     /// The solver speed-ups are measured against.
     pub const BASELINE: SolverId = SolverId::CpuNaive;
 
+    /// The precision ladder (`--solvers ladder`): the fused pass at every precision, CPU and GPU.
+    pub const LADDER: [SolverId; 7] = [
+        SolverId::CpuFused,
+        SolverId::CpuFusedF32,
+        SolverId::CpuFusedF16,
+        SolverId::GpuFused,
+        SolverId::GpuFusedF64,
+        SolverId::GpuFusedDf64,
+        SolverId::GpuFusedF16,
+    ];
+
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -419,7 +430,7 @@ pub fn catalogue() -> String {
     out
 }
 
-/// Parses a comma-separated list of solver names and the groups `cpu`, `gpu`, `all`.
+/// Parses a comma-separated list of solver names and the groups `cpu`, `gpu`, `ladder`, `all`.
 /// Order follows the catalogue; duplicates collapse; a solver named anywhere counts as explicit.
 pub fn select(spec: &str) -> Result<Vec<Selected>> {
     let mut picked: Vec<Selected> = Vec::new();
@@ -440,6 +451,7 @@ pub fn select(spec: &str) -> Result<Vec<Selected>> {
                 .into_iter()
                 .filter(|s| g.is_none_or(|g| s.group() == g))
                 .for_each(|s| add(s, false)),
+            None if name == "ladder" => SolverId::LADDER.into_iter().for_each(|s| add(s, false)),
             None => add(
                 SolverId::from_name(&name).ok_or_else(|| GdError::UnknownSolver {
                     name: name.clone(),
@@ -462,7 +474,7 @@ pub fn select(spec: &str) -> Result<Vec<Selected>> {
 /// Every valid `--solvers` word, for error messages.
 pub fn valid_names() -> String {
     let mut names: Vec<&str> = SolverId::ALL.iter().map(|s| s.name()).collect();
-    names.extend(["cpu", "gpu", "all"]);
+    names.extend(["cpu", "gpu", "ladder", "all"]);
     names.join(", ")
 }
 
@@ -501,5 +513,21 @@ mod tests {
             gpu.iter()
                 .all(|s| s.id.group() == Group::Gpu && !s.explicit)
         );
+    }
+
+    #[test]
+    fn the_ladder_is_every_precision_of_the_fused_pass_once() {
+        let ladder: Vec<_> = select("ladder").unwrap().iter().map(|s| s.id).collect();
+        assert_eq!(ladder, SolverId::LADDER);
+        for group in [Group::Cpu, Group::Gpu] {
+            let mut precisions: Vec<String> = ladder
+                .iter()
+                .filter(|s| s.group() == group)
+                .map(|s| s.precision().to_string())
+                .collect();
+            let count = precisions.len();
+            precisions.dedup();
+            assert_eq!(precisions.len(), count, "{group:?}: one row per precision");
+        }
     }
 }

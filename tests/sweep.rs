@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Run, refuses, stderr, stdout};
+use common::{Run, gdbench, refuses, stderr, stdout};
 
 #[test]
 fn a_small_sweep_writes_every_point_and_a_plot_with_a_series_per_solver() {
@@ -43,6 +43,59 @@ fn a_small_sweep_writes_every_point_and_a_plot_with_a_series_per_solver() {
         "too few lines in the plot"
     );
     assert!(stdout(&out).contains("N = 10000"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_ladder_sweep_labels_each_rung_and_draws_its_accuracy() {
+    // The CPU rungs (the GPU ones need an adapter; tests/gpu.rs runs them): f64, f32, f16.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("ladder.json");
+    let svg = dir.path().join("ladder.svg");
+    let out = gdbench(&[
+        "sweep",
+        "--no-probe",
+        "--quiet",
+        "--solvers",
+        "cpu-fused,cpu-fused-f32,cpu-fused-f16",
+        "--n-min",
+        "100",
+        "--n-max",
+        "10000",
+        "--points",
+        "2",
+        "--budget",
+        "0.05",
+        "--output",
+        json.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    for label in [
+        "cpu-fused [f64]",
+        "cpu-fused-f32 [f32]",
+        "cpu-fused-f16 [f16]",
+        "Δ ref: relative distance from the f64 reference",
+        "f64 and df64 tolerance 1e-9",
+    ] {
+        assert!(plot.contains(label), "{label} missing from the plot");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for p in report["points"].as_array().unwrap() {
+        let f16 = p["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["solver"] == "cpu-fused-f16")
+            .unwrap();
+        // What the accuracy panel adds to its Δ: the cost of rounding the data to f16.
+        assert!(
+            f16["data_rounding_rel_diff"].as_f64().unwrap() > 0.0,
+            "{f16}"
+        );
+    }
 }
 
 #[test]

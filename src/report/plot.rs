@@ -1,6 +1,8 @@
 //! The sweep's picture: µs per epoch against N (log-log), one labelled series per solver, the
 //! point where a GPU solver overtakes the best CPU solver marked; effective GB/s below it, with
-//! the measured ceilings (CPU one core, all cores, each adapter) as labelled horizontal lines.
+//! the measured ceilings (CPU one core, all cores, each adapter) as labelled horizontal lines;
+//! and the accuracy of each series against the f64 reference (Δ ref), which is what tells the
+//! precision ladder's rungs (`--solvers ladder`) apart.
 
 use std::collections::BTreeMap;
 
@@ -21,9 +23,22 @@ pub struct Series {
     pub gpu: bool,
     /// True for gdbench's own CPU array solvers: what a GPU solver must beat.
     pub cpu_array: bool,
-    /// (N, µs per epoch, GB/s) for the points that ran ok.
-    pub points: Vec<(f64, f64, Option<f64>)>,
+    /// (N, µs per epoch, GB/s, Δ ref) for the points that ran ok.
+    pub points: Vec<(f64, f64, Option<f64>, Option<f64>)>,
 }
+
+/// A row's distance from the full-precision f64 reference: its `max_rel_diff`, plus, for rows
+/// judged on f16-rounded data, what that rounding cost (a bound by the triangle inequality).
+/// None for the reference itself.
+fn distance_from_reference(r: &super::RunReport) -> Option<f64> {
+    if r.reference {
+        return None;
+    }
+    Some(r.max_rel_diff? + r.data_rounding_rel_diff.unwrap_or(0.0))
+}
+
+/// Where a difference of exactly 0 is drawn on the log-scaled accuracy panel.
+pub const ZERO_DRAWN_AT: f64 = 1e-17;
 
 /// Groups the sweep's rows into series, in first-seen order.
 pub fn series(points: &[SweepPoint]) -> Vec<Series> {
@@ -34,16 +49,26 @@ pub fn series(points: &[SweepPoint]) -> Vec<Series> {
             d.push(&r.device);
         }
     }
+    let mut precisions: Vec<crate::Precision> = Vec::new();
+    for r in points.iter().flat_map(|p| &p.runs) {
+        if !precisions.contains(&r.precision) {
+            precisions.push(r.precision);
+        }
+    }
     let mut out: Vec<Series> = Vec::new();
     for p in points {
         for r in &p.runs {
-            let label = if devices[r.solver.as_str()].len() > 1 {
+            let mut label = if devices[r.solver.as_str()].len() > 1 {
                 format!("{} @ {}", r.solver, r.device)
             } else if r.is_gpu_emulation() {
                 format!("{} (cpu emulation)", r.solver)
             } else {
                 r.solver.clone()
             };
+            // Several rungs of the ladder: each label says its precision.
+            if precisions.len() > 1 {
+                label = format!("{label} [{}]", r.precision);
+            }
             let idx = match out.iter().position(|s| s.label == label) {
                 Some(i) => i,
                 None => {
@@ -58,7 +83,10 @@ pub fn series(points: &[SweepPoint]) -> Vec<Series> {
             };
             out[idx].cpu_array |= r.is_cpu_array();
             if let (Status::Ok, Some(us)) = (r.status, r.epoch_us) {
-                out[idx].points.push((p.n as f64, us, r.effective_gb_s));
+                let accuracy = distance_from_reference(r);
+                out[idx]
+                    .points
+                    .push((p.n as f64, us, r.effective_gb_s, accuracy));
             }
         }
     }
@@ -83,7 +111,7 @@ pub fn crossovers(series: &[Series]) -> Vec<(String, f64)> {
             let n = s
                 .points
                 .iter()
-                .find(|&&(n, us, _)| best_cpu(n).is_finite() && us < best_cpu(n))?
+                .find(|&&(n, us, ..)| best_cpu(n).is_finite() && us < best_cpu(n))?
                 .0;
             Some((s.label.clone(), n))
         })
@@ -118,17 +146,18 @@ fn ceiling_lines(ceilings: Option<&Ceilings>) -> Vec<(String, f64)> {
     lines
 }
 
-/// Renders the sweep as SVG text: two panels, µs/epoch and GB/s against N, the latter with the
-/// measured `ceilings` drawn as labelled lines.
+/// Renders the sweep as SVG text: three panels against N: µs/epoch, GB/s with the measured
+/// `ceilings` drawn as labelled lines, and Δ ref with the f64 tolerance.
 pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result<String> {
     let roofs = ceiling_lines(ceilings);
     let all = series(points);
     let crossings = crossovers(&all);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (1000, 1000)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (1000, 1400)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
-        let (top, bottom) = root.split_vertically(560);
+        let (top, rest) = root.split_vertically(560);
+        let (bottom, accuracy) = rest.split_vertically(420);
         let ns: Vec<f64> = all
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.0))
@@ -247,6 +276,60 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             )))
             .map_err(plot_error)?;
         }
+
+        // Δ ref: 1e-17 up to the largest difference measured (or the f64 tolerance above it).
+        let tolerance = crate::validate::F64_TOLERANCE;
+        let worst = all
+            .iter()
+            .flat_map(|s| s.points.iter().filter_map(|p| p.3))
+            .fold(tolerance, f64::max);
+        let mut acc = ChartBuilder::on(&accuracy)
+            .caption(
+                "Δ ref: relative distance from the f64 reference (lower is more exact; 0 drawn at 1e-17)",
+                ("sans-serif", 16),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(
+                (n_lo..n_hi).log_scale(),
+                (ZERO_DRAWN_AT / 2.0..worst * 10.0).log_scale(),
+            )
+            .map_err(plot_error)?;
+        acc.configure_mesh()
+            .x_desc("N (samples)")
+            .y_desc("Δ ref")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()
+            .map_err(plot_error)?;
+        for (i, s) in all.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let line: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .filter_map(|p| Some((p.0, p.3?.max(ZERO_DRAWN_AT))))
+                .collect();
+            acc.draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
+                .map_err(plot_error)?;
+            acc.draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(plot_error)?;
+        }
+        acc.draw_series(DashedLineSeries::new(
+            [(n_lo, tolerance), (n_hi, tolerance)],
+            6,
+            4,
+            BLACK.mix(0.5).stroke_width(1),
+        ))
+        .map_err(plot_error)?;
+        acc.draw_series(std::iter::once(Text::new(
+            format!(
+                "f64 and df64 tolerance {tolerance:.0e} (f32 and f16 rows have their own, per N)"
+            ),
+            (n_lo * 1.1, tolerance * 1.5),
+            ("sans-serif", 12),
+        )))
+        .map_err(plot_error)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
@@ -261,7 +344,7 @@ mod tests {
             label: label.into(),
             gpu,
             cpu_array: !gpu,
-            points: pts.iter().map(|&(n, us)| (n, us, None)).collect(),
+            points: pts.iter().map(|&(n, us)| (n, us, None, None)).collect(),
         }
     }
 

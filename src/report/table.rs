@@ -310,8 +310,11 @@ pub fn render_sweep_summary(points: &[crate::sweep::SweepPoint]) -> String {
             let gbs = r
                 .effective_gb_s
                 .map_or(String::new(), |g| format!(", {} GB/s", format::gb_s(g)));
+            let diff = r
+                .max_rel_diff
+                .map_or(String::new(), |d| format!(", Δ ref {d:.1e}"));
             out += &format!(
-                "  {:<16} {:<11} {us}{gbs}  [{}]\n",
+                "  {:<16} {:<11} {us}{gbs}{diff}  [{}]\n",
                 r.solver,
                 format::verdict(r),
                 format::short_device(r)
