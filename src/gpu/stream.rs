@@ -1,8 +1,8 @@
 //! An adapter's own ceilings, measured with a kernel that belongs to no solver: the read
 //! bandwidth of a streaming read-reduce over two large arrays (`shaders/probe.wgsl`, always the
-//! built-in one), one dispatch making as many passes as give at least [`MIN_GPU_WORK`] of GPU
-//! work, timed by timestamp queries where the adapter has them; and the round trip of one empty
-//! submission and its wait, measured alone.
+//! built-in one), one dispatch per pass over them and as many passes in one compute pass as give
+//! at least [`MIN_GPU_WORK`] of GPU work, timed by timestamp queries where the adapter has them;
+//! and the round trip of one empty submission and its wait, measured alone.
 
 use std::time::{Duration, Instant};
 
@@ -22,11 +22,7 @@ pub const MIN_GPU_WORK: Duration = Duration::from_millis(50);
 /// Workgroups of the grid-stride loop: enough to fill any current GPU.
 const MAX_WORKGROUPS: u32 = 4096;
 
-/// Loop iterations one invocation may run in a dispatch (llvmpipe silently stops an invocation
-/// after 65 535; see `PERSISTENT_LOOP_BUDGET`).
-const LOOP_BUDGET: u64 = super::solver::PERSISTENT_LOOP_BUDGET;
-
-/// Most passes over the arrays one dispatch makes.
+/// Most passes (dispatches) one measurement records.
 const MAX_PASSES: u32 = 4096;
 
 /// Invocations per workgroup.
@@ -126,15 +122,15 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
             .collect::<Vec<_>>(),
     });
     let round_trip = round_trip_us(ctx)? * 1e-6;
-    // One dispatch of `passes` passes: (wall seconds, GPU seconds if validly timed).
+    // `passes` dispatches of one pass each, in one timed compute pass: (wall seconds, GPU seconds
+    // if validly timed).
+    let p = Params {
+        n: vec4s,
+        ..Params::default()
+    };
+    ctx.queue.write_buffer(&params, 0, bytemuck::bytes_of(&p));
     let mut timer = PassTimer::new(ctx);
     let mut run = |passes: u32| -> Result<(f64, Option<f64>)> {
-        let p = Params {
-            n: vec4s,
-            epochs: passes,
-            ..Params::default()
-        };
-        ctx.queue.write_buffer(&params, 0, bytemuck::bytes_of(&p));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         if let Some(t) = timer.as_mut() {
             t.reset();
@@ -146,7 +142,9 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
             });
             pass.set_pipeline(&kernel);
             pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(groups, 1, 1);
+            for _ in 0..passes {
+                pass.dispatch_workgroups(groups, 1, 1);
+            }
         }
         let start = Instant::now();
         let index = ctx.queue.submit([encoder.finish()]);
@@ -167,12 +165,8 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
     run(1)?;
     let (wall, gpu) = run(1)?;
     let one = gpu.unwrap_or(wall).max(wall - round_trip).max(1e-7);
-    let per_pass = u64::from(vec4s.div_ceil(groups * wg));
-    let budget = u32::try_from((LOOP_BUDGET / per_pass.max(1)).max(1)).unwrap_or(MAX_PASSES);
     let fit = |one: f64| {
-        ((MIN_GPU_WORK.as_secs_f64() / one.max(1e-7)).ceil() as u32)
-            .clamp(1, MAX_PASSES)
-            .min(budget)
+        ((MIN_GPU_WORK.as_secs_f64() / one.max(1e-7)).ceil() as u32).clamp(1, MAX_PASSES)
     };
     let mut passes = fit(one);
     let mut best: Option<(f64, &'static str)> = None;
