@@ -8,7 +8,10 @@
 //   subgroup_finish — as finish: one workgroup (WG up to 1 024) sums n partials and updates w.
 //                     Bindings: 0 partials (read), 1 w (read_write), 2 params.
 //   persistent_subgroup — gpu-persistent's kernel (persistent.wgsl) with each epoch's sum by
-//                     subgroupAdd: what gpu-persistent runs on adapters with SUBGROUP.
+//                     subgroupAdd: what gpu-persistent runs on adapters with SUBGROUP. One barrier
+//                     per epoch: every subgroup adds the subgroups' totals itself and every
+//                     invocation updates its own copy of w (identical in all), the totals
+//                     double-buffered by epoch parity.
 //                     Bindings: 0 x (read), 1 d (read), 2 w (read_write), 3 params (n, epochs, mu, scale).
 // Workgroup: WG invocations; each subgroup adds its values, subgroup leaders meet in shared memory.
 // Every loop before a subgroupAdd has the same trip count in every lane (the loads are guarded,
@@ -105,13 +108,17 @@ fn subgroup_finish(
 const MAX_HELD: u32 = 32u;
 override HELD: u32 = 0u;
 
-var<workgroup> w_shared: vec2<f32>;
+// Each epoch's subgroup totals, by the epoch's parity: a subgroup that runs ahead writes epoch
+// e + 1's total into the other array while slower ones still read epoch e's.
+var<workgroup> sums_even: array<vec2<f32>, WG>;
+var<workgroup> sums_odd: array<vec2<f32>, WG>;
 
 @compute @workgroup_size(WG)
 fn persistent_subgroup(
     @builtin(local_invocation_index) lid: u32,
     @builtin(subgroup_id) sg_id: u32,
     @builtin(subgroup_invocation_id) sg_lane: u32,
+    @builtin(subgroup_size) sg_size: u32,
     @builtin(num_subgroups) sg_count: u32,
 ) {
     let n = params_persistent.n;
@@ -123,12 +130,10 @@ fn persistent_subgroup(
             ds[k] = d_held[lid + k * WG];
         }
     }
-    if lid == 0u {
-        w_shared = w_persistent;
-    }
-    workgroupBarrier();
+    // Every invocation keeps its own copy of w and updates it from the same total, added in the
+    // same order by every subgroup: one barrier per epoch, and nobody waits for invocation 0.
+    var w_now = w_persistent;
     for (var epoch = 0u; epoch < params_persistent.epochs; epoch = epoch + 1u) {
-        let w_now = w_shared;
         var acc = vec2<f32>(0.0, 0.0);
         if HELD > 0u {
             for (var k = 0u; k < HELD; k = k + 1u) {
@@ -148,14 +153,27 @@ fn persistent_subgroup(
                 }
             }
         }
-        let total = subgroup_total(lid, acc, sg_id, sg_lane, sg_count);
-        if lid == 0u {
-            w_shared = w_now + params_persistent.mu * (params_persistent.scale * total);
+        let in_subgroup = subgroupAdd(acc);
+        let odd = (epoch & 1u) == 1u;
+        if sg_lane == 0u {
+            if odd {
+                sums_odd[sg_id] = in_subgroup;
+            } else {
+                sums_even[sg_id] = in_subgroup;
+            }
         }
-        // Also keeps the next epoch's subgroup totals from overwriting these before lid 0 read them.
         workgroupBarrier();
+        var part = vec2<f32>(0.0, 0.0);
+        for (var first = 0u; first < sg_count; first = first + sg_size) {
+            let s = first + sg_lane;
+            if s < sg_count {
+                part = part + select(sums_even[s], sums_odd[s], odd);
+            }
+        }
+        let total = subgroupAdd(part);
+        w_now = w_now + params_persistent.mu * (params_persistent.scale * total);
     }
     if lid == 0u {
-        w_persistent = w_shared;
+        w_persistent = w_now;
     }
 }

@@ -27,8 +27,8 @@ const ARTICLE: &[&str] = &[
 /// gpu-persistent's step 1 % too large in its subgroup kernel (what it runs with SUBGROUP).
 const PERSISTENT_SUBGROUP_STEP: (&str, &str, &str) = (
     "subgroup.wgsl",
-    "w_shared = w_now + params_persistent.mu * (params_persistent.scale * total);",
-    "w_shared = w_now + 1.01 * params_persistent.mu * (params_persistent.scale * total);",
+    "w_now = w_now + params_persistent.mu * (params_persistent.scale * total);",
+    "w_now = w_now + 1.01 * params_persistent.mu * (params_persistent.scale * total);",
 );
 
 /// Dumps the built-in kernels into a new folder and applies `edits` (file, from, to) to them;
