@@ -526,6 +526,7 @@ mod tests {
                 .map(|s| s.precision().to_string())
                 .collect();
             let count = precisions.len();
+            precisions.sort();
             precisions.dedup();
             assert_eq!(precisions.len(), count, "{group:?}: one row per precision");
         }

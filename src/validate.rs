@@ -19,9 +19,9 @@
 //!
 //! # df64: 1e-9, and its arithmetic proved before the row runs
 //! A double-float pair carries about 48 bits: its sums are within 3·2⁻⁴⁸ and its products
-//! within 7·2⁻⁴⁸ of exact (unit roundoff u ≈ 2⁻⁴⁷ against f64's 2⁻⁵³), and x and d are stored to
-//! 2⁻⁴⁸. So df64 is an f64 solver with a 64 times larger ulp: what 1e-9 allows f64 covers it with
-//! four orders to spare (measured: 4e-15 at the article's size, 6e-16 with x near 1 000, where
+//! within 7·2⁻⁴⁸ of exact (about 32 to 64 times f64's unit roundoff of 2⁻⁵³), and x and d are
+//! stored to 2⁻⁴⁸. So df64 is an f64 solver with a coarser ulp: what 1e-9 allows f64 covers it
+//! with four orders to spare (measured: 4e-15 at the article's size, 6e-16 with x near 1 000, where
 //! f64 gives 0 and f32 2e-8 to 2e-6). The same tolerance would let through a df64 row that
 //! rounds only its *data* to f32 (that moves the answer by 3e-11 at the article's size: a smaller
 //! problem, not a wrong one), but not one whose arithmetic is f32 (2e-6). Arithmetic is what a

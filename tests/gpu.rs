@@ -110,7 +110,8 @@ fn other_workgroup_sizes_give_the_same_answers() {
 fn data_split_across_many_bindings_gives_the_same_answers() {
     // A 64 KiB binding cap forces 16 384-sample chunks: 7 chunks, and three reduction levels
     // (8 192-sample chunks in f64: 13).
-    let problem = synthetic(100_000, 0.1, 7, 0.01, 5);
+    // An odd N: the last chunk ends on a sample df64 and the vec4 kernels add on their own.
+    let problem = synthetic(100_001, 0.1, 7, 0.01, 5);
     let settings = GpuSettings {
         max_binding_bytes: Some(64 << 10),
         ..GpuSettings::default()
@@ -657,5 +658,26 @@ fn f16_storage_refuses_data_beyond_its_range_on_both_sides() {
             Err(e) => panic!("{id}: expected unavailable, got {e}"),
             Ok(_) => panic!("{id}: x up to 69 930 does not fit f16"),
         }
+    }
+}
+
+#[test]
+fn df64_refuses_data_beyond_its_range() {
+    // Dekker's split multiplies by 4 097: past f32::MAX / 4 097 it would overflow to NaN.
+    let Some(ctx) = gpu_or_skip("df64 range") else {
+        return;
+    };
+    let x: Vec<f64> = (0..1_000).map(|i| 1e32 * i as f64).collect();
+    let d: Vec<f64> = x.iter().map(|x| 1.0 + 0.5 * x).collect();
+    let source = gdbench::Source::Synthetic {
+        seed: 0,
+        sigma: 0.0,
+    };
+    let data = gdbench::Dataset::new(x, d, source).unwrap();
+    let problem = Problem::new(data, 1e-72, 5).unwrap();
+    match SolverId::GpuFusedDf64.prepare_on(&problem, Some(&ctx), &GpuSettings::default()) {
+        Err(GdError::Unavailable { reason }) => assert!(reason.contains("8e34"), "{reason}"),
+        Err(e) => panic!("expected unavailable, got {e}"),
+        Ok(_) => panic!("x up to 1e35 does not fit df64"),
     }
 }

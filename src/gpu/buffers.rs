@@ -67,6 +67,14 @@ impl Real {
         }
     }
 
+    /// Samples one vec4 load of x (or d) brings: 4, or 2 where a value is a pair (df64).
+    pub fn samples_per_vec4(self) -> u64 {
+        match self {
+            Real::Df64 => 2,
+            _ => 4,
+        }
+    }
+
     /// Bytes of one value computed with (sums, weights).
     pub fn bytes(self) -> u64 {
         match self {
@@ -214,6 +222,9 @@ fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<w
                     view.slice(at..at + bytes.len()).copy_from_slice(bytes);
                 }
                 Real::Df64 => {
+                    if src.iter().any(|v| v.abs() > super::df64::MAX_MAGNITUDE) {
+                        return Err(super::df64::outside_range());
+                    }
                     let mut pairs = [[0f32; 2]; 1024];
                     for (p, &v) in pairs.iter_mut().zip(src) {
                         *p = super::df64::split(v);

@@ -171,7 +171,7 @@ impl Builder<'_> {
         let per_step = if self.ctx.info.device_type == wgpu::DeviceType::Cpu {
             self.tile
         } else {
-            u64::from(self.wg) * 4
+            u64::from(self.wg) * self.real.samples_per_vec4()
         };
         let groups: Vec<u32> = data
             .chunks

@@ -140,6 +140,19 @@ impl ShaderSources {
             .collect()
     }
 
+    /// True when `file` (or `common.wgsl`, which every kernel includes) comes from the `--shaders`
+    /// folder and differs from the built-in text (`shaders dump` copies every file unchanged).
+    pub fn customizes(&self, file: ShaderFile) -> bool {
+        let Some(dir) = &self.dir else {
+            return false;
+        };
+        [(COMMON_FILE, COMMON), (file.file_name(), file.builtin())]
+            .iter()
+            .any(|(name, builtin)| {
+                std::fs::read_to_string(dir.join(name)).is_ok_and(|text| text != *builtin)
+            })
+    }
+
     fn read(&self, name: &str, builtin: &'static str) -> Result<(String, String)> {
         if let Some(dir) = &self.dir {
             let path = dir.join(name);

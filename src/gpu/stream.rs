@@ -142,6 +142,8 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
             });
             pass.set_pipeline(&kernel);
             pass.set_bind_group(0, &bind_group, &[]);
+            // Each dispatch writes the partials, so wgpu puts a barrier between them: a few µs
+            // per pass, which makes the ceiling a little lower (and % peak a little higher).
             for _ in 0..passes {
                 pass.dispatch_workgroups(groups, 1, 1);
             }
