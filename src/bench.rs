@@ -73,6 +73,10 @@ pub struct KernelTimes {
 /// Instrumented solves for kernel time at most (fewer when one solve is long).
 pub const KERNEL_SOLVES: u32 = 3;
 
+/// The least time a GPU row spends warming up (with `--warmup` ≥ 1), so the card is at its working
+/// clocks when timing starts.
+pub const GPU_WARMUP: Duration = Duration::from_millis(500);
+
 /// Runs `prepare` (timed apart), warms the solver up, times its solves, then (untimed) runs the
 /// spot check's `spot_epochs` solve and the instrumented solves that give GPU kernel time.
 /// `task` counts the warm-up and timed solves.
@@ -92,12 +96,24 @@ pub fn measure<'p>(
         task.set_steps(warmup + u64::from(repeat));
     }
     let mut estimate = None;
-    for i in 0..settings.warmup {
-        task.set_message(format!("warm-up {}/{}", i + 1, settings.warmup));
+    // A GPU idles at low clocks and takes a while to leave them: its warm-up goes on until
+    // GPU_WARMUP has passed (an H200 read 2.6× slower in 10 ms solves straight after idling).
+    let floor = if solver.has_gpu_passes() && settings.warmup > 0 {
+        GPU_WARMUP.min(settings.budget)
+    } else {
+        Duration::ZERO
+    };
+    let warm_start = Instant::now();
+    let mut solves = 0;
+    while solves < settings.warmup || (warm_start.elapsed() < floor && !interrupt::requested()) {
+        solves += 1;
+        task.set_message(format!("warm-up {solves}"));
         let start = Instant::now();
         black_box(solver.solve()?);
         estimate = Some(start.elapsed());
-        task.step();
+        if solves <= settings.warmup {
+            task.step();
+        }
     }
     if let (None, Some(one)) = (settings.repeat, estimate) {
         task.set_steps(warmup + u64::from(auto_repeats(one, settings.budget)));
@@ -247,5 +263,50 @@ mod tests {
         );
         assert_ne!(m.spot, Some(m.outcome));
         assert_eq!(m.kernel, None);
+    }
+
+    /// Counts its solves; claims GPU passes, but has no kernel time to give.
+    struct SlowGpu {
+        solves: std::rc::Rc<std::cell::Cell<u32>>,
+    }
+
+    impl Solver for SlowGpu {
+        fn epochs(&self) -> u64 {
+            1
+        }
+        fn solve_for(&mut self, _: u64) -> Result<Outcome> {
+            self.solves.set(self.solves.get() + 1);
+            std::thread::sleep(Duration::from_millis(20));
+            Ok(Outcome {
+                w: [1.0, 2.0],
+                diverged_at: None,
+            })
+        }
+        fn has_gpu_passes(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn gpu_rows_warm_up_for_half_a_second_unless_told_not_to() {
+        let task = crate::progress::Progress::hidden().task("gpu");
+        for (warmup, at_least, at_most) in [(1, 1 + 25, 1000), (0, 1, 1)] {
+            let solves = std::rc::Rc::new(std::cell::Cell::new(0));
+            let counted = std::rc::Rc::clone(&solves);
+            let settings = BenchSettings {
+                warmup,
+                repeat: Some(1),
+                ..BenchSettings::default()
+            };
+            let prepare =
+                move || -> Result<Box<dyn Solver>> { Ok(Box::new(SlowGpu { solves: counted })) };
+            measure(prepare, &settings, None, &task).unwrap();
+            // 20 ms solves: 0.5 s of warm-up is at least 25 of them, then one timed.
+            let n = solves.get();
+            assert!(
+                (at_least..=at_most).contains(&n),
+                "warmup {warmup}: {n} solves"
+            );
+        }
     }
 }

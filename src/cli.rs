@@ -146,7 +146,8 @@ pub struct SolverArgs {
     /// Solvers to run: names and the groups cpu, gpu, ladder (every precision of the fused pass), all, comma-separated (see `gdbench solvers`).
     #[arg(long, default_value = "all", value_name = "LIST")]
     pub solvers: String,
-    /// Untimed warm-up solves per solver before timing.
+    /// Untimed warm-up solves per solver before timing (GPU rows go on warming up for 0.5 s, so
+    /// the card leaves its idle clocks; 0 skips warm-up altogether).
     #[arg(long, default_value_t = 1)]
     pub warmup: u32,
     /// GPU adapter(s) for the GPU solvers: auto (a real GPU first), all, an index or part of a
