@@ -45,14 +45,14 @@ pub struct Measurement {
     pub prepare_s: f64,
     /// Wall time of each timed solve.
     pub time: TimeStats,
-    /// The last timed solve's result.
-    pub outcome: Outcome,
+    /// The last timed solve's descents, one per step size in step order.
+    pub descents: Vec<Outcome>,
     /// Largest difference in any weight between repeats (0 for a deterministic solver).
     pub repeat_spread: f64,
     /// Upload and read-back times the solver reported.
     pub phases: Phases,
-    /// The spot check's short solve, when one was asked for.
-    pub spot: Option<Outcome>,
+    /// The spot check's short descents (one per step), when asked for.
+    pub spot: Option<Vec<Outcome>>,
     /// GPU kernel time from instrumented solves run after the timed ones (GPU solvers).
     pub kernel: Option<KernelTimes>,
     /// What the solver said about how it ran ([`crate::solver::Solver::note`]).
@@ -109,7 +109,7 @@ pub fn measure<'p>(
         solves += 1;
         task.set_message(format!("warm-up {solves}"));
         let start = Instant::now();
-        black_box(solver.solve()?);
+        black_box(solver.solve_all()?);
         estimate = Some(start.elapsed());
         if solves <= settings.warmup {
             task.step();
@@ -120,11 +120,11 @@ pub fn measure<'p>(
     }
 
     let mut times = Vec::new();
-    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut outcomes: Vec<Vec<Outcome>> = Vec::new();
     loop {
         task.set_message(format!("repeat {}", times.len() + 1));
         let start = Instant::now();
-        let outcome = match solver.solve() {
+        let outcome = match solver.solve_all() {
             Ok(o) => black_box(o),
             // Ctrl-C inside a solve: keep the repeats already timed, if any.
             Err(GdError::Interrupted) if !times.is_empty() => break,
@@ -145,21 +145,22 @@ pub fn measure<'p>(
     let time = TimeStats::from_samples(times);
     let phases = solver.phases();
 
-    let last = *outcomes.last().expect("at least one timed solve");
+    let last = outcomes.pop().expect("at least one timed solve");
     let repeat_spread = outcomes
         .iter()
-        .flat_map(|o| (0..2).map(move |i| (o.w[i] - last.w[i]).abs()))
+        .flat_map(|repeat| repeat.iter().zip(&last))
+        .flat_map(|(o, l)| (0..2).map(move |i| (o.w[i] - l.w[i]).abs()))
         .fold(0.0, f64::max);
     task.set_message("checks");
     let spot = match spot_epochs {
-        Some(epochs) if !interrupt::requested() => Some(solver.solve_for(epochs)?),
+        Some(epochs) if !interrupt::requested() => Some(solver.descents(epochs)?),
         _ => None,
     };
     let kernel = kernel_times(&mut *solver, &time, settings)?;
     Ok(Measurement {
         prepare_s,
         time,
-        outcome: last,
+        descents: last,
         repeat_spread,
         phases,
         spot,
@@ -259,9 +260,15 @@ mod tests {
         let two = Problem::new(crate::Dataset::synthetic(100, 0.1, 1).unwrap(), 0.01, 2).unwrap();
         assert_eq!(
             m.spot,
-            Some(SolverId::CpuFused.prepare(&two).unwrap().solve().unwrap())
+            Some(
+                SolverId::CpuFused
+                    .prepare(&two)
+                    .unwrap()
+                    .solve_all()
+                    .unwrap()
+            )
         );
-        assert_ne!(m.spot, Some(m.outcome));
+        assert_ne!(m.spot, Some(m.descents));
         assert_eq!(m.kernel, None);
     }
 
@@ -274,13 +281,13 @@ mod tests {
         fn epochs(&self) -> u64 {
             1
         }
-        fn solve_for(&mut self, _: u64) -> Result<Outcome> {
+        fn descents(&mut self, _: u64) -> Result<Vec<Outcome>> {
             self.solves.set(self.solves.get() + 1);
             std::thread::sleep(Duration::from_millis(20));
-            Ok(Outcome {
+            Ok(vec![Outcome {
                 w: [1.0, 2.0],
                 diverged_at: None,
-            })
+            }])
         }
         fn has_gpu_passes(&self) -> bool {
             true

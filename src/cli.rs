@@ -8,8 +8,8 @@ use gdbench::bench::BenchSettings;
 use gdbench::error::exit;
 use gdbench::gpu::{self, AdapterChoice, shaders::ShaderSources};
 use gdbench::peers::PeerOptions;
-use gdbench::problem::sample_count;
 use gdbench::problem::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
+use gdbench::problem::{parse_steps, sample_count};
 use gdbench::report;
 use gdbench::solver::select;
 use gdbench::suite::{SuiteOptions, checked_baseline};
@@ -258,9 +258,11 @@ pub struct RunArgs {
     /// Epochs of gradient descent.
     #[arg(long, value_parser = parse_count, default_value_t = ARTICLE_EPOCHS)]
     pub epochs: u64,
-    /// Step size mu (finite, > 0).
-    #[arg(long, default_value_t = ARTICLE_MU, allow_negative_numbers = true)]
-    pub mu: f64,
+    /// Step size mu (finite, > 0); a list `0.001,0.002,0.005` or a log-spaced range `LO..HI:K`
+    /// (K steps, e.g. 1e-4..1.0:37) runs one descent per step over the same data and reports the
+    /// best.
+    #[arg(long, default_value_t = ARTICLE_MU.to_string(), allow_hyphen_values = true, value_name = "MU|LIST|LO..HI:K")]
+    pub mu: String,
     /// Standard deviation of the synthetic noise (≥ 0).
     #[arg(long, default_value_t = ARTICLE_SIGMA, allow_negative_numbers = true, conflicts_with = "data")]
     pub sigma: f64,
@@ -297,11 +299,18 @@ pub struct RunArgs {
 impl RunArgs {
     /// The problem: synthetic or from `--data`, checked.
     pub fn problem(&self) -> Result<Problem, GdError> {
+        let steps = parse_steps(&self.mu)?;
+        if steps.len() > 1 && self.peers.is_some() {
+            return Err(GdError::InvalidParameter {
+                name: "--peers",
+                problem: "the peers run one step size: give one --mu with --peers (a --mu list runs on gdbench's CPU solvers)".into(),
+            });
+        }
         let data = match &self.data {
             Some(path) => Dataset::load(path)?,
             None => Dataset::synthetic(sample_count(self.n)?, self.sigma, self.seed)?,
         };
-        Problem::new(data, self.mu, self.epochs)
+        Problem::search(std::sync::Arc::new(data), steps, self.epochs)
     }
 
     /// `--peers`, checked; `None` without it.

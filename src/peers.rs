@@ -191,6 +191,12 @@ pub fn run_peers(
     if options.peers.is_empty() {
         return Ok(Vec::new());
     }
+    if problem.single_mu().is_none() {
+        return Err(GdError::InvalidParameter {
+            name: "--peers",
+            problem: "the peers run one step size: give one --mu with --peers (a --mu list runs on gdbench's CPU solvers)".into(),
+        });
+    }
     let io = |what: &str, e: std::io::Error| GdError::Peers {
         message: format!("peers: {what}: {e}"),
     };
@@ -201,7 +207,7 @@ pub fn run_peers(
     write_npy(problem, &data).map_err(|e| io("writing the problem", e))?;
     let request = serde_json::json!({
         "data": data,
-        "mu": problem.mu(),
+        "mu": problem.steps()[0],
         "epochs": problem.epochs(),
         "spot_epochs": spot_epochs,
         "peers": options.peers,

@@ -109,10 +109,22 @@ pub trait Solver {
     /// The epochs of the problem the solver was prepared for.
     fn epochs(&self) -> u64;
 
-    /// Runs `epochs` epochs from `w = (0, 0)`: the whole problem, or a few for a spot check.
-    fn solve_for(&mut self, epochs: u64) -> Result<Outcome>;
+    /// Runs `epochs` epochs of every step size from `w = (0, 0)`: one outcome per step, in the
+    /// problem's step order (the whole problem, or a few epochs for a spot check).
+    fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>>;
 
-    /// Runs every epoch of the problem it was prepared for.
+    /// Every epoch of every step size of the problem it was prepared for.
+    fn solve_all(&mut self) -> Result<Vec<Outcome>> {
+        let epochs = self.epochs();
+        self.descents(epochs)
+    }
+
+    /// `epochs` epochs of a single-step problem's descent (of a search's first step).
+    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
+        Ok(self.descents(epochs)?[0])
+    }
+
+    /// Every epoch of a single-step problem's descent (of a search's first step).
     fn solve(&mut self) -> Result<Outcome> {
         let epochs = self.epochs();
         self.solve_for(epochs)

@@ -22,7 +22,8 @@ use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::progress::Progress;
 use crate::report::{
-    AdapterReport, ClosedForm, Machine, ProblemSummary, Reference, Report, RowKind, RunReport,
+    AdapterReport, BestStep, ClosedForm, Machine, ProblemSummary, Reference, Report, RowKind,
+    RunReport, StepSizes,
 };
 use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
 use crate::validate::Status;
@@ -136,25 +137,35 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         }
     }
 
-    let expect = Expectations::of(problem);
-    let spot = Some(expect.spot_epochs);
+    let expects = Expectations::each(problem);
+    let spot_epochs = expects[0].spot_epochs;
+    let spot = Some(spot_epochs);
 
     // The reference comes first: the timed cpu-fused run when selected, else untimed solves.
     let mut measured: Vec<(Job, Result<Measurement>)> = Vec::new();
+    let moments_spot = || expects.iter().map(|e| e.moments.1).collect::<Vec<_>>();
     let (reference, reference_spot) = match jobs.iter().position(|j| j.id == SolverId::REFERENCE) {
         Some(i) => {
             let job = jobs.remove(i);
             let task = progress.task(job.label());
             let mut m = measure(|| job.id.prepare(problem), &options.bench, spot, &task)?;
-            m.outcome = fault::perturb_reference(m.outcome);
-            let outcomes = (m.outcome, m.spot.unwrap_or(expect.moments.1));
+            m.descents = m
+                .descents
+                .into_iter()
+                .map(fault::perturb_reference)
+                .collect();
+            let outcomes = (
+                m.descents.clone(),
+                m.spot.clone().unwrap_or_else(moments_spot),
+            );
             measured.push((job, Ok(m)));
             outcomes
         }
         None => {
             let mut solver = SolverId::REFERENCE.prepare(problem)?;
-            let full = fault::perturb_reference(solver.solve()?);
-            (full, solver.solve_for(expect.spot_epochs)?)
+            let full = solver.solve_all()?;
+            let full = full.into_iter().map(fault::perturb_reference).collect();
+            (full, solver.descents(spot_epochs)?)
         }
     };
     // f16-storage rows solve the f16-rounded data: their own reference, and the rounding's cost.
@@ -199,10 +210,10 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
     measured.sort_by_key(|(job, _)| (job.id, job.gpu.as_ref().map(|c| c.index)));
 
     let judging = Judging {
-        expect: &expect,
+        expect: &expects,
         reference: &reference,
         reference_spot: &reference_spot,
-        n: problem.n(),
+        data: problem.data(),
         bench: &options.bench,
     };
     let mut rows: Vec<RunReport> = measured
@@ -251,7 +262,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
             bench: &bench,
             ..judging
         };
-        for peer in run_peers(problem, peer_options, expect.spot_epochs, progress)? {
+        for peer in run_peers(problem, peer_options, spot_epochs, progress)? {
             let (row, m) = peer_measurement(peer, problem);
             rows.push(run_report(row, m, judging));
         }
@@ -278,6 +289,12 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         runs.push(run);
     }
 
+    let best = best_step(problem, &reference, &expects);
+    // The reference's weights shown: the only step's, or a search's best (else its first).
+    let shown = best
+        .as_ref()
+        .and_then(|b| problem.steps().iter().position(|&mu| mu == b.mu))
+        .unwrap_or(0);
     Ok(Report {
         gdbench_version: env!("CARGO_PKG_VERSION"),
         build: if cfg!(debug_assertions) {
@@ -306,18 +323,21 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         problem: ProblemSummary {
             n: problem.n(),
             epochs: problem.epochs(),
-            mu: problem.mu(),
-            max_stable_mu: expect.max_stable_mu,
+            mu: StepSizes::of(problem.steps()),
+            max_stable_mu: expects[0].max_stable_mu,
             source: problem.data().source().clone(),
         },
         reference: Reference {
             solver: SolverId::REFERENCE.name(),
-            w: reference.w,
-            cross_check: cross_check(&reference, &expect),
+            mu: problem.steps()[shown],
+            w: reference[shown].w,
+            cross_check: cross_check(&reference[shown], &expects[shown]),
         },
         closed_form: ClosedForm {
             w: problem.data().closed_form(),
         },
+        best_mu: best.as_ref().map(|b| b.mu),
+        best,
         baseline: options.baseline.clone(),
         ceilings: options.ceilings.clone(),
         runs,
@@ -325,37 +345,66 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
     })
 }
 
-/// The f64 descent on the f16-rounded data: what f16-storage rows are judged against.
+/// The f64 descents on the f16-rounded data: what f16-storage rows are judged against.
 struct Rounded {
-    expect: Expectations,
-    full: Outcome,
-    spot: Outcome,
-    /// How far `full` lands from the full-precision reference (relative to its largest weight).
+    expect: Vec<Expectations>,
+    full: Vec<Outcome>,
+    spot: Vec<Outcome>,
+    /// How far `full` lands from the full-precision reference (relative to its largest weight;
+    /// the largest over the steps).
     rel_diff: Option<f64>,
 }
 
 /// The reference solved again on the f16-rounded data, or why f16 storage cannot hold the data.
 fn rounded_reference(
     problem: &Problem,
-    reference: &Outcome,
+    reference: &[Outcome],
 ) -> std::result::Result<Rounded, String> {
     let why = |e: GdError| match e {
         GdError::Unavailable { reason } => reason,
         other => other.to_string(),
     };
     let rounded = problem.rounded_to_f16().map_err(why)?;
-    let expect = Expectations::of(&rounded);
+    let expect = Expectations::each(&rounded);
     let mut solver = SolverId::REFERENCE.prepare(&rounded).map_err(why)?;
-    let full = solver.solve().map_err(why)?;
-    let spot = solver.solve_for(expect.spot_epochs).map_err(why)?;
-    let (_, rel_diff) = differences(&full, reference);
+    let full = solver.solve_all().map_err(why)?;
+    let spot = solver.descents(expect[0].spot_epochs).map_err(why)?;
+    // A descent that diverged has no meaningful distance.
+    let rel_diff = full
+        .iter()
+        .zip(reference)
+        .map(|(f, r)| differences(f, r).1)
+        .filter(|d| d.is_finite())
+        .reduce(f64::max);
     Ok(Rounded {
         expect,
         full,
         spot,
-        // A descent that diverged has no meaningful distance.
-        rel_diff: Some(rel_diff).filter(|d| d.is_finite()),
+        rel_diff,
     })
+}
+
+/// The search's best step: the lowest mean squared error among the reference's descents whose
+/// step converges (every step of a single-step problem that converges).
+fn best_step(
+    problem: &Problem,
+    reference: &[Outcome],
+    expects: &[Expectations],
+) -> Option<BestStep> {
+    let sums = problem.data().sums();
+    problem
+        .steps()
+        .iter()
+        .zip(reference)
+        .zip(expects)
+        .filter(|((_, o), e)| e.converges() && o.diverged_at.is_none())
+        .map(|((&mu, o), _)| BestStep {
+            mu,
+            w: o.w,
+            loss: sums.loss(o.w),
+        })
+        .filter(|b| b.loss.is_finite())
+        .min_by(|a, b| a.loss.total_cmp(&b.loss))
 }
 
 /// A `--baseline` must name a solver or a peer row; the name as rows spell it.
@@ -415,10 +464,13 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
         (Status::Ok, Some(w)) if !peer.times_s.is_empty() => Ok(Measurement {
             prepare_s: peer.setup_s.unwrap_or(0.0),
             time: TimeStats::from_samples(peer.times_s),
-            outcome: outcome(w, problem.epochs()),
+            descents: vec![outcome(w, problem.epochs())],
             repeat_spread: 0.0,
             phases: Default::default(),
-            spot: peer.spot_w.zip(spot_epochs).map(|(w, e)| outcome(w, e)),
+            spot: peer
+                .spot_w
+                .zip(spot_epochs)
+                .map(|(w, e)| vec![outcome(w, e)]),
             kernel: None,
             note: None,
         }),

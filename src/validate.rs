@@ -139,11 +139,12 @@ pub struct Expectations {
 }
 
 impl Expectations {
-    /// Analyses `problem`: O(N) once per dataset for the sums, then O(epochs) for the moments.
+    /// Analyses a single-step `problem` (a search's first step): O(N) once per dataset for the
+    /// sums, then O(epochs) for the moments.
     pub fn of(problem: &Problem) -> Self {
         let exact = problem.data().sums();
         let curvature = Curvature::of(exact);
-        let (mu, epochs) = (problem.mu(), problem.epochs());
+        let (mu, epochs) = (problem.steps()[0], problem.epochs());
         let spot_epochs = epochs.min(SPOT_EPOCHS);
         let limit = problem.sane_bound();
         Self {
@@ -159,6 +160,13 @@ impl Expectations {
             problem: problem.clone(),
             f32: OnceLock::new(),
         }
+    }
+
+    /// The expectations of every step of `problem`, in step order.
+    pub fn each(problem: &Problem) -> Vec<Self> {
+        (0..problem.steps().len())
+            .map(|i| Self::of(&problem.step(i)))
+            .collect()
     }
 
     /// True when the step size makes the descent converge.

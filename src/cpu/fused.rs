@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
-use super::descent::descend;
+use super::descent::{descend, descend_many};
 use super::real::Real;
-use super::sums::error_sums;
+use super::sums::{ManySums, error_sums};
 use crate::error::Result;
 use crate::problem::{Problem, reserve};
 use crate::solver::{Outcome, Solver};
@@ -14,9 +14,10 @@ use crate::solver::{Outcome, Solver};
 pub struct Fused<'p, T: Real> {
     x: Cow<'p, [T]>,
     d: Cow<'p, [T]>,
-    mu: f64,
+    steps: Vec<f64>,
     epochs: u64,
     limit: f64,
+    many: ManySums<T>,
 }
 
 impl<'p> Fused<'p, f64> {
@@ -25,7 +26,8 @@ impl<'p> Fused<'p, f64> {
         Self {
             x: Cow::Borrowed(problem.x()),
             d: Cow::Borrowed(problem.d()),
-            mu: problem.mu(),
+            steps: problem.steps().to_vec(),
+            many: ManySums::default(),
             epochs: problem.epochs(),
             limit: problem.sane_bound(),
         }
@@ -44,7 +46,8 @@ impl<'p> Fused<'p, f32> {
         Ok(Self {
             x: Cow::Owned(round(problem.x(), "the f32 copy of x")?),
             d: Cow::Owned(round(problem.d(), "the f32 copy of d")?),
-            mu: problem.mu(),
+            steps: problem.steps().to_vec(),
+            many: ManySums::default(),
             epochs: problem.epochs(),
             limit: problem.sane_bound(),
         })
@@ -56,14 +59,19 @@ impl<T: Real> Solver for Fused<'_, T> {
         self.epochs
     }
 
-    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
+    /// One step: the fused pass. Several: every step's sums in one walk over the data per epoch.
+    fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         let (x, d) = (&*self.x, &*self.d);
-        Ok(descend::<T>(
-            x.len(),
-            self.mu,
-            epochs,
-            self.limit,
-            |w0, w1| error_sums(x, d, w0, w1),
-        ))
+        Ok(match self.steps[..] {
+            [mu] => vec![descend::<T>(x.len(), mu, epochs, self.limit, |w0, w1| {
+                error_sums(x, d, w0, w1)
+            })],
+            _ => {
+                let many = &mut self.many;
+                descend_many::<T>(x.len(), &self.steps, epochs, self.limit, |w, out| {
+                    many.sums(x, d, w, out)
+                })
+            }
+        })
     }
 }

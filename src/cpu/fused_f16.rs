@@ -15,7 +15,7 @@ use crate::solver::{Outcome, Solver};
 pub struct FusedF16 {
     x: Vec<f16>,
     d: Vec<f16>,
-    mu: f64,
+    steps: Vec<f64>,
     epochs: u64,
     limit: f64,
 }
@@ -34,7 +34,7 @@ impl FusedF16 {
         Ok(Self {
             x: round(problem.x(), "the f16 copy of x")?,
             d: round(problem.d(), "the f16 copy of d")?,
-            mu: problem.mu(),
+            steps: problem.steps().to_vec(),
             epochs: problem.epochs(),
             limit: problem.sane_bound(),
         })
@@ -97,14 +97,13 @@ impl Solver for FusedF16 {
         self.epochs
     }
 
-    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
+    /// One step size after another (no shared pass yet).
+    fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         let (x, d) = (&self.x, &self.d);
-        Ok(descend::<f32>(
-            x.len(),
-            self.mu,
-            epochs,
-            self.limit,
-            |w0, w1| sums(x, d, w0, w1),
-        ))
+        Ok(self
+            .steps
+            .iter()
+            .map(|&mu| descend::<f32>(x.len(), mu, epochs, self.limit, |w0, w1| sums(x, d, w0, w1)))
+            .collect())
     }
 }

@@ -18,5 +18,7 @@ pub use moments::{Moments, descend_on_moments};
 pub use naive::Naive;
 pub use persistent::{Persistent, threads as persistent_threads};
 pub use real::Real;
-pub use sums::{LEAF, Simd, compensated_sum, error_sums, error_sums_parallel, simd_level};
+pub use sums::{
+    LEAF, ManySums, Simd, compensated_sum, error_sums, error_sums_parallel, simd_level,
+};
 pub use threads::Threads;

@@ -10,7 +10,7 @@ use crate::solver::{Outcome, Solver};
 /// The moments of the data (compensated sums, taken once per dataset) and the descent's settings.
 pub struct Moments {
     sums: DataSums,
-    mu: f64,
+    steps: Vec<f64>,
     epochs: u64,
     limit: f64,
 }
@@ -21,7 +21,7 @@ impl Moments {
     pub fn new(problem: &Problem) -> Self {
         Self {
             sums: *problem.data().sums(),
-            mu: problem.mu(),
+            steps: problem.steps().to_vec(),
             epochs: problem.epochs(),
             limit: problem.sane_bound(),
         }
@@ -43,7 +43,11 @@ impl Solver for Moments {
         self.epochs
     }
 
-    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
-        Ok(descend_on_moments(&self.sums, self.mu, epochs, self.limit))
+    fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
+        Ok(self
+            .steps
+            .iter()
+            .map(|&mu| descend_on_moments(&self.sums, mu, epochs, self.limit))
+            .collect())
     }
 }

@@ -23,20 +23,18 @@ impl Solver for Naive<'_> {
         self.problem.epochs()
     }
 
-    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
+    /// One step size after another: the article's loop has no way to share its passes.
+    fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         let p = self.problem;
         let (x, d) = (p.x(), p.d());
-        Ok(descend::<f64>(
-            p.n(),
-            p.mu(),
-            epochs,
-            p.sane_bound(),
-            |w0, w1| {
+        let one = |mu: f64| {
+            descend::<f64>(p.n(), mu, epochs, p.sane_bound(), |w0, w1| {
                 let err: Vec<f64> = d.iter().zip(x).map(|(&d, &x)| d - (w0 + w1 * x)).collect();
                 let s0: f64 = err.iter().sum();
                 let s1: f64 = err.iter().zip(x).map(|(e, x)| e * x).sum();
                 (s0, s1)
-            },
-        ))
+            })
+        };
+        Ok(p.steps().iter().map(|&mu| one(mu)).collect())
     }
 }

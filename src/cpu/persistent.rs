@@ -153,18 +153,30 @@ impl Solver for Persistent<'_> {
         self.problem.epochs()
     }
 
-    fn solve_for(&mut self, epochs: u64) -> crate::error::Result<Outcome> {
+    /// One step size after another, each a whole persistent descent (no shared pass yet).
+    fn descents(&mut self, epochs: u64) -> crate::error::Result<Vec<Outcome>> {
+        let p = self.problem;
+        Ok(p.steps()
+            .iter()
+            .map(|&mu| self.descent(mu, epochs))
+            .collect())
+    }
+}
+
+impl Persistent<'_> {
+    /// One descent of step `mu`: the threads start, keep their slices for `epochs` epochs, end.
+    fn descent(&self, mu: f64, epochs: u64) -> Outcome {
         let p = self.problem;
         let (x, d, n) = (p.x(), p.d(), p.n());
         let threads = self.threads;
-        let shape = (n, p.mu(), epochs, p.sane_bound());
+        let shape = (n, mu, epochs, p.sane_bound());
         let slots: Vec<[Slot; 2]> = (0..threads).map(|_| Default::default()).collect();
         let barrier = SpinBarrier::new(threads);
         let bounds = |t: usize| (t * n / threads, (t + 1) * n / threads);
         // Every slice gets a thread of its own, pinned to a core of its own where the OS lets us:
         // the calling thread only waits, so no two spinning threads ever share a core.
         let cores = core_affinity::get_core_ids().unwrap_or_default();
-        let outcome = std::thread::scope(|scope| {
+        std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
                 .map(|t| {
                     let (a, b) = bounds(t);
@@ -184,8 +196,7 @@ impl Solver for Persistent<'_> {
                 .collect();
             debug_assert!(outcomes.iter().all(|o| o.w == outcomes[0].w));
             outcomes[0]
-        });
-        Ok(outcome)
+        })
     }
 }
 

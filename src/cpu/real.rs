@@ -8,6 +8,9 @@ pub trait Real:
 {
     /// Zero.
     const ZERO: Self;
+    /// Weight pairs the many-step kernel sums per load of a sample (as many as its accumulators
+    /// leave registers for).
+    const STEP_BLOCK: usize;
     /// Rounds an f64 to this type.
     fn from_f64(v: f64) -> Self;
     /// Widens to f64 exactly.
@@ -18,6 +21,7 @@ pub trait Real:
 
 impl Real for f64 {
     const ZERO: Self = 0.0;
+    const STEP_BLOCK: usize = 2;
     fn from_f64(v: f64) -> Self {
         v
     }
@@ -31,6 +35,7 @@ impl Real for f64 {
 
 impl Real for f32 {
     const ZERO: Self = 0.0;
+    const STEP_BLOCK: usize = 4;
     fn from_f64(v: f64) -> Self {
         v as f32
     }

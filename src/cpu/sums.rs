@@ -45,6 +45,154 @@ pub fn error_sums_parallel<T: Real>(x: &[T], d: &[T], w0: T, w1: T, grain: usize
     (a.0 + b.0, a.1 + b.1)
 }
 
+/// Σe and Σe·x at many weight pairs in one walk over x and d: each leaf is summed for every pair
+/// while it sits in cache, two pairs per load of a sample. Pair by pair the additions and their
+/// order are [`error_sums`]' own, so each result is bit-identical to it. Keeps its scratch space
+/// (a pair of sums per step per tree level) between epochs.
+#[derive(Debug, Default)]
+pub struct ManySums<T> {
+    scratch: Vec<(T, T)>,
+}
+
+impl<T: Real> ManySums<T> {
+    /// Σe and Σe·x over the slice pair at each weight pair of `w`, into `out` (same length).
+    pub fn sums(&mut self, x: &[T], d: &[T], w: &[[T; 2]], out: &mut [(T, T)]) {
+        assert_eq!(x.len(), d.len(), "x and d differ in length");
+        assert_eq!(w.len(), out.len(), "one pair of sums per weight pair");
+        let need = w.len() * tree_depth(x.len());
+        if self.scratch.len() < need {
+            self.scratch.resize(need, (T::ZERO, T::ZERO));
+        }
+        tree_many(simd_level(), x, d, w, out, &mut self.scratch);
+    }
+}
+
+/// Levels of the summation tree above its leaves for `len` samples (the left half is the larger).
+fn tree_depth(mut len: usize) -> usize {
+    let mut depth = 0;
+    while len > LEAF {
+        len = split_point(len);
+        depth += 1;
+    }
+    depth
+}
+
+/// [`error_sums`]' tree at every weight pair; `scratch` holds the right halves' sums.
+fn tree_many<T: Real>(
+    level: Simd,
+    x: &[T],
+    d: &[T],
+    w: &[[T; 2]],
+    out: &mut [(T, T)],
+    scratch: &mut [(T, T)],
+) {
+    if x.len() <= LEAF {
+        return leaf_many_at::<T, LANES>(level, x, d, w, out);
+    }
+    let mid = split_point(x.len());
+    let (right, rest) = scratch.split_at_mut(w.len());
+    tree_many(level, &x[..mid], &d[..mid], w, out, rest);
+    tree_many(level, &x[mid..], &d[mid..], w, right, rest);
+    for (o, r) in out.iter_mut().zip(right.iter()) {
+        *o = (o.0 + r.0, o.1 + r.1);
+    }
+}
+
+/// One leaf at every weight pair with the instruction set `level`.
+fn leaf_many_at<T: Real, const L: usize>(
+    level: Simd,
+    x: &[T],
+    d: &[T],
+    w: &[[T; 2]],
+    out: &mut [(T, T)],
+) {
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Simd::Avx512` is only ever produced after detecting AVX-512F on this CPU.
+        Simd::Avx512 => unsafe { leaf_many_avx512::<T, L>(x, d, w, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Simd::Avx2` is only ever produced after detecting AVX2 on this CPU.
+        Simd::Avx2 => unsafe { leaf_many_avx2::<T, L>(x, d, w, out) },
+        _ => leaf_many::<T, L>(x, d, w, out),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn leaf_many_avx512<T: Real, const L: usize>(x: &[T], d: &[T], w: &[[T; 2]], out: &mut [(T, T)]) {
+    leaf_many::<T, L>(x, d, w, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn leaf_many_avx2<T: Real, const L: usize>(x: &[T], d: &[T], w: &[[T; 2]], out: &mut [(T, T)]) {
+    leaf_many::<T, L>(x, d, w, out)
+}
+
+/// One leaf at every weight pair: [`Real::STEP_BLOCK`] pairs at a time share each load of x and d.
+#[inline(always)]
+fn leaf_many<T: Real, const L: usize>(x: &[T], d: &[T], w: &[[T; 2]], out: &mut [(T, T)]) {
+    match T::STEP_BLOCK {
+        4 => leaf_blocks::<T, L, 4>(x, d, w, out),
+        _ => leaf_blocks::<T, L, 2>(x, d, w, out),
+    }
+}
+
+/// [`leaf_many`] in blocks of `B` pairs; the remainder one pair at a time.
+#[inline(always)]
+fn leaf_blocks<T: Real, const L: usize, const B: usize>(
+    x: &[T],
+    d: &[T],
+    w: &[[T; 2]],
+    out: &mut [(T, T)],
+) {
+    let (wb, wr) = w.as_chunks::<B>();
+    let (ob, or) = out.as_chunks_mut::<B>();
+    for (wp, op) in wb.iter().zip(ob) {
+        *op = leaf_block::<T, L, B>(x, d, wp);
+    }
+    for (wk, ok) in wr.iter().zip(or) {
+        *ok = leaf::<T, L>(x, d, wk[0], wk[1]);
+    }
+}
+
+/// [`leaf`] at `B` weight pairs, each with its own `L` accumulators per sum and [`leaf`]'s
+/// arithmetic, lane by lane.
+#[inline(always)]
+fn leaf_block<T: Real, const L: usize, const B: usize>(
+    x: &[T],
+    d: &[T],
+    w: &[[T; 2]; B],
+) -> [(T, T); B] {
+    let mut s0 = [[T::ZERO; L]; B];
+    let mut s1 = [[T::ZERO; L]; B];
+    let (xb, xr) = x.as_chunks::<L>();
+    let (db, dr) = d.as_chunks::<L>();
+    for (xc, dc) in xb.iter().zip(db) {
+        for j in 0..B {
+            let (w0, w1) = (w[j][0], w[j][1]);
+            let mut e = [T::ZERO; L];
+            for k in 0..L {
+                e[k] = dc[k] - (w0 + w1 * xc[k]);
+            }
+            for k in 0..L {
+                s0[j][k] = s0[j][k] + e[k];
+            }
+            for k in 0..L {
+                s1[j][k] = s1[j][k] + e[k] * xc[k];
+            }
+        }
+    }
+    for (k, (&xi, &di)) in xr.iter().zip(dr).enumerate() {
+        for j in 0..B {
+            let e = di - (w[j][0] + w[j][1] * xi);
+            s0[j][k] = s0[j][k] + e;
+            s1[j][k] = s1[j][k] + e * xi;
+        }
+    }
+    std::array::from_fn(|j| (fold_lanes(s0[j]), fold_lanes(s1[j])))
+}
+
 /// Where a node of more than `LEAF` samples splits: its middle, rounded up to a whole leaf.
 pub(super) fn split_point(len: usize) -> usize {
     (len / 2).div_ceil(LEAF) * LEAF
@@ -253,6 +401,38 @@ mod tests {
                     seq,
                     "n={n} grain={grain}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn many_pairs_in_one_walk_give_each_pair_its_own_bits() {
+        for n in [1, 33, LEAF - 1, LEAF + 17, 3 * LEAF + 5, 40_000] {
+            let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.013).sin() * 3.0).collect();
+            let d: Vec<f64> = x.iter().map(|x| 1.0 - 0.5 * x + (x * 5.0).cos()).collect();
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let df: Vec<f32> = d.iter().map(|&v| v as f32).collect();
+            for k in [1, 2, 3, 5] {
+                let w: Vec<[f64; 2]> = (0..k)
+                    .map(|j| [0.1 * j as f64, 0.3 - 0.07 * j as f64])
+                    .collect();
+                let mut out = vec![(0.0, 0.0); k];
+                ManySums::default().sums(&x, &d, &w, &mut out);
+                let wf: Vec<[f32; 2]> = w.iter().map(|p| p.map(|v| v as f32)).collect();
+                let mut outf = vec![(0.0f32, 0.0f32); k];
+                ManySums::default().sums(&xf, &df, &wf, &mut outf);
+                for j in 0..k {
+                    assert_eq!(
+                        out[j],
+                        error_sums(&x, &d, w[j][0], w[j][1]),
+                        "n={n} k={k} j={j}"
+                    );
+                    assert_eq!(
+                        outf[j],
+                        error_sums(&xf, &df, wf[j][0], wf[j][1]),
+                        "f32 n={n} k={k} j={j}"
+                    );
+                }
             }
         }
     }

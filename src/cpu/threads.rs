@@ -70,14 +70,20 @@ impl Solver for Threads<'_> {
         self.problem.epochs()
     }
 
-    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
+    /// One step size after another, each epoch's sums split across the pool.
+    fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         let p = self.problem;
         let (x, d, grain) = (p.x(), p.d(), self.grain);
         let pool = self.pool.as_ref().expect("the pool lives until drop");
         Ok(pool.install(|| {
-            descend::<f64>(p.n(), p.mu(), epochs, p.sane_bound(), |w0, w1| {
-                error_sums_parallel(x, d, w0, w1, grain)
-            })
+            p.steps()
+                .iter()
+                .map(|&mu| {
+                    descend::<f64>(p.n(), mu, epochs, p.sane_bound(), |w0, w1| {
+                        error_sums_parallel(x, d, w0, w1, grain)
+                    })
+                })
+                .collect()
         }))
     }
 }

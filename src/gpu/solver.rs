@@ -125,6 +125,9 @@ pub struct GpuSolver {
     product: Option<Product>,
 }
 
+/// Why a GPU row sits out a step-size search.
+pub const MANY_STEPS: &str = "runs one step size per solve: GPU kernels for a --mu list are not written yet (the CPU rows run it)";
+
 impl GpuSolver {
     /// Uploads the data and builds every pipeline and bind group the strategy needs.
     pub fn new(
@@ -133,6 +136,11 @@ impl GpuSolver {
         problem: &Problem,
         settings: &GpuSettings,
     ) -> Result<Self> {
+        if problem.single_mu().is_none() {
+            return Err(GdError::Unavailable {
+                reason: MANY_STEPS.into(),
+            });
+        }
         // df64 first proves its arithmetic here: the operations on hard cases, then two epochs of
         // its own kernels on a problem where broken arithmetic shows.
         let product = match strategy {
@@ -193,7 +201,7 @@ impl GpuSolver {
             w: &w,
             shaders: &settings.shaders,
             real,
-            step_params: Params::step(problem.mu(), problem.n()),
+            step_params: Params::step(problem.steps()[0], problem.n()),
             overrides: product
                 .map(|p| vec![("FMA", p.fma_override())])
                 .unwrap_or_default(),
@@ -386,9 +394,10 @@ impl Solver for GpuSolver {
         self.epochs
     }
 
-    fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
+    /// The one step size it was prepared for (GPU solvers take no step-size list yet).
+    fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         self.timing = false;
-        self.run(epochs)
+        Ok(vec![self.run(epochs)?])
     }
 
     fn has_gpu_passes(&self) -> bool {

@@ -3,6 +3,7 @@
 
 mod load;
 mod memory;
+mod steps;
 mod sums;
 mod synthetic;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::error::{GdError, Result};
 
 pub use memory::{available_bytes, check_fits, reserve, sample_count};
+pub use steps::{MAX_STEPS, parse_steps};
 pub use sums::{Compensated, DataSums, Rounding};
 pub use synthetic::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
 
@@ -156,11 +158,12 @@ impl Dataset {
 }
 
 /// One gradient-descent problem: the dataset (shared, so problems that differ only in epochs
-/// do not copy it), the step size mu and the number of epochs.
+/// do not copy it), the step sizes (one, or several for a step-size search: K descents over the
+/// same data) and the number of epochs.
 #[derive(Debug, Clone)]
 pub struct Problem {
     data: Arc<Dataset>,
-    mu: f64,
+    steps: Vec<f64>,
     epochs: u64,
 }
 
@@ -172,11 +175,26 @@ impl Problem {
 
     /// [`Problem::new`] on a dataset other problems may share.
     pub fn shared(data: Arc<Dataset>, mu: f64, epochs: u64) -> Result<Self> {
-        if !mu.is_finite() || mu <= 0.0 {
-            return Err(GdError::InvalidParameter {
-                name: "--mu",
-                problem: format!("{mu} is not a step size: give a finite number > 0, e.g. 0.001"),
-            });
+        Self::search(data, vec![mu], epochs)
+    }
+
+    /// A step-size search: one descent per step size in `steps` (1 to [`MAX_STEPS`], each
+    /// finite, > 0), all over the same data.
+    pub fn search(data: Arc<Dataset>, steps: Vec<f64>, epochs: u64) -> Result<Self> {
+        let bad_mu = |problem: String| GdError::InvalidParameter {
+            name: "--mu",
+            problem,
+        };
+        if steps.is_empty() || steps.len() > MAX_STEPS {
+            return Err(bad_mu(format!(
+                "{} step sizes: give 1 to {MAX_STEPS}",
+                steps.len()
+            )));
+        }
+        if let Some(mu) = steps.iter().find(|mu| !mu.is_finite() || **mu <= 0.0) {
+            return Err(bad_mu(format!(
+                "{mu} is not a step size: give a finite number > 0, e.g. 0.001"
+            )));
         }
         if epochs == 0 {
             return Err(GdError::InvalidParameter {
@@ -184,7 +202,20 @@ impl Problem {
                 problem: "0 epochs computes nothing: give at least 1".into(),
             });
         }
-        Ok(Self { data, mu, epochs })
+        Ok(Self {
+            data,
+            steps,
+            epochs,
+        })
+    }
+
+    /// The problem of step `i` alone (same data, shared).
+    pub fn step(&self, i: usize) -> Problem {
+        Self {
+            data: Arc::clone(&self.data),
+            steps: vec![self.steps[i]],
+            epochs: self.epochs,
+        }
     }
 
     /// Inputs x.
@@ -202,9 +233,17 @@ impl Problem {
         self.data.len()
     }
 
-    /// Step size.
-    pub fn mu(&self) -> f64 {
-        self.mu
+    /// The step sizes, one descent each, in the order given.
+    pub fn steps(&self) -> &[f64] {
+        &self.steps
+    }
+
+    /// The step size of a single-descent problem; `None` for a search over several.
+    pub fn single_mu(&self) -> Option<f64> {
+        match self.steps[..] {
+            [mu] => Some(mu),
+            _ => None,
+        }
     }
 
     /// Number of epochs.
@@ -236,7 +275,7 @@ impl Problem {
         }
         let data = Dataset::new(x, d, self.data.source().clone())
             .map_err(|e| unavailable(format!("the data is unusable: {e}")))?;
-        Problem::new(data, self.mu, self.epochs)
+        Problem::search(Arc::new(data), self.steps.clone(), self.epochs)
     }
 }
 
@@ -296,7 +335,7 @@ mod tests {
         // f16 has 11 significant bits: 0.1 becomes 0.0999755859375, 2.0005 becomes 2.0.
         assert_eq!(r.x(), [0.0999755859375, 1.0, 2.0, 3.0]);
         assert_eq!(r.d()[2], 5.0);
-        assert_eq!((r.mu(), r.epochs()), (0.01, 5));
+        assert_eq!((r.steps(), r.epochs()), (&[0.01][..], 5));
         let far = Dataset::new(vec![1.0, 70_000.0], vec![1.0, 2.0], source).unwrap();
         let err = Problem::new(far, 0.01, 5)
             .unwrap()

@@ -83,6 +83,18 @@ pub struct DataSums {
     pub sddx: f64,
 }
 
+impl DataSums {
+    /// Mean squared error `Σ(d − w0 − w1·x)²/N` of the line `w`, expanded over the sums (their
+    /// compensation keeps about 1e-14 of it on the article's data).
+    pub fn loss(&self, [w0, w1]: [f64; 2]) -> f64 {
+        let total = self.sdd - 2.0 * w0 * self.sd - 2.0 * w1 * self.sxd
+            + self.n * w0 * w0
+            + 2.0 * w0 * w1 * self.sx
+            + w1 * w1 * self.sxx;
+        (total / self.n).max(0.0)
+    }
+}
+
 /// Samples per block of the parallel pass.
 const BLOCK: usize = 1 << 15;
 

@@ -199,6 +199,24 @@ pub(super) fn compact_columns(baseline: &str) -> Vec<Column> {
     ]
 }
 
+/// The columns a step-size search adds after the spread: the time per descent (a solve over
+/// its steps) and GFLOP/s (6 flops per sample, step and epoch).
+pub(super) fn search_columns() -> Vec<Column> {
+    vec![
+        Column::new("per descent", true, 0, |r| or_dash(r.descent_s, time)),
+        Column::new("GFLOP/s", true, 1, |r| or_dash(r.gflop_s, gflop_s)),
+    ]
+}
+
+/// GFLOP/s with three significant digits.
+pub fn gflop_s(g: f64) -> String {
+    match g {
+        g if g >= 100.0 => format!("{g:.0}"),
+        g if g >= 10.0 => format!("{g:.1}"),
+        g => format!("{g:.2}"),
+    }
+}
+
 /// Every column of the report (`--wide`).
 pub(super) fn wide_columns(baseline: &str) -> Vec<Column> {
     vec![

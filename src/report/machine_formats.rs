@@ -108,6 +108,10 @@ pub struct CsvRow {
     pub peak_pct: Option<f64>,
     /// Baseline median over this median.
     pub speedup: Option<f64>,
+    /// Descents the run made (step sizes; each is in the JSON's `descents`).
+    pub steps: usize,
+    /// Median time per descent, s.
+    pub descent_s: Option<f64>,
     /// Notes.
     pub message: String,
 }
@@ -178,6 +182,8 @@ impl CsvRow {
             peak_gb_s: run.peak_gb_s,
             peak_pct: run.peak_pct,
             speedup: run.speedup,
+            steps: run.descents.len(),
+            descent_s: run.descent_s,
             message: run.message.clone(),
         }
     }

@@ -44,6 +44,11 @@ pub struct Report {
     pub ceilings: Option<crate::probe::Ceilings>,
     /// One entry per selected solver, in catalogue order.
     pub runs: Vec<RunReport>,
+    /// The step whose reference descent ends with the lowest mean squared error among those that
+    /// converge (null when none does).
+    pub best_mu: Option<f64>,
+    /// That step's reference weights and loss.
+    pub best: Option<BestStep>,
     /// True when Ctrl-C stopped the run: rows not measured by then are `error` rows saying so.
     pub interrupted: bool,
 }
@@ -106,12 +111,86 @@ pub fn debug_build_warning(report: &Report) -> Option<&'static str> {
 /// One line for a problem whose step size is at or above the stability limit (every row is then
 /// `diverged`), with the largest stable step; `None` when the descent converges.
 pub fn instability(problem: &ProblemSummary) -> Option<String> {
-    (problem.mu >= problem.max_stable_mu).then(|| {
+    let StepSizes::One(mu) = problem.mu else {
+        return None;
+    };
+    (mu >= problem.max_stable_mu).then(|| {
         format!(
-            "mu = {} is at or above the stability limit 2/λ_max = {:.6e} for this data: the descent diverges, so every row is `diverged` (use --mu below it)",
-            problem.mu, problem.max_stable_mu
+            "mu = {mu} is at or above the stability limit 2/λ_max = {:.6e} for this data: the descent diverges, so every row is `diverged` (use --mu below it)",
+            problem.max_stable_mu
         )
     })
+}
+
+/// `--mu` as the report gives it: one number, or the list of a step-size search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum StepSizes {
+    /// One descent.
+    One(f64),
+    /// A step-size search: one descent per step, in this order.
+    Many(Vec<f64>),
+}
+
+impl StepSizes {
+    /// `One` for a single step, `Many` otherwise.
+    pub fn of(steps: &[f64]) -> Self {
+        match steps {
+            [mu] => StepSizes::One(*mu),
+            _ => StepSizes::Many(steps.to_vec()),
+        }
+    }
+
+    /// The steps, in order.
+    pub fn as_slice(&self) -> &[f64] {
+        match self {
+            StepSizes::One(mu) => std::slice::from_ref(mu),
+            StepSizes::Many(steps) => steps,
+        }
+    }
+}
+
+impl std::fmt::Display for StepSizes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepSizes::One(mu) => write!(f, "{mu}"),
+            StepSizes::Many(steps) => write!(
+                f,
+                "{} steps from {} to {}",
+                steps.len(),
+                steps.iter().copied().fold(f64::INFINITY, f64::min),
+                steps.iter().copied().fold(0.0, f64::max)
+            ),
+        }
+    }
+}
+
+/// The best step of a search, from the reference's descents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BestStep {
+    /// The step size.
+    pub mu: f64,
+    /// The reference's final `[w0, w1]` at that step.
+    pub w: [f64; 2],
+    /// Their mean squared error over the data.
+    pub loss: f64,
+}
+
+/// One descent of a row (one step size): its weights, loss and verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DescentReport {
+    /// The step size.
+    pub mu: f64,
+    /// Final `[w0, w1]`.
+    pub w: [f64; 2],
+    /// Mean squared error of `w` over the data (from compensated sums); null when not finite.
+    pub loss: Option<f64>,
+    /// `ok`, `mismatch` or `diverged`.
+    pub status: Status,
+    /// Relative distance from the reference's descent at this step (null when either diverged).
+    pub max_rel_diff: Option<f64>,
+    /// Epoch by which the weights left a converging descent's range.
+    pub diverged_at_epoch: Option<u64>,
 }
 
 /// The host's CPU and OS.
@@ -153,8 +232,8 @@ pub struct ProblemSummary {
     pub n: usize,
     /// Epochs of gradient descent.
     pub epochs: u64,
-    /// Step size.
-    pub mu: f64,
+    /// Step size: a number, or the list of a step-size search (`--mu 0.001,0.002`, `--mu LO..HI:K`).
+    pub mu: StepSizes,
     /// `2/λ_max` of the data's Hessian: the descent converges if and only if `mu` is below it.
     pub max_stable_mu: f64,
     /// `"synthetic"` (with `seed`, `sigma`) or `"file"` (with `data`).
@@ -167,6 +246,8 @@ pub struct ProblemSummary {
 pub struct Reference {
     /// Always `cpu-fused` (f64).
     pub solver: &'static str,
+    /// The step `w` and `cross_check` belong to: the only one, or a search's best (else its first).
+    pub mu: f64,
     /// `[w0, w1]` (null entries if the reference diverged).
     pub w: [f64; 2],
     /// The reference against the descent from compensated moments (`cpu-moments`' arithmetic) at
@@ -277,7 +358,8 @@ pub struct RunReport {
     pub effective_gb_s: Option<f64>,
     /// Epochs per second (median).
     pub epochs_per_s: Option<f64>,
-    /// 6 flops per sample per epoch (error: 3, Σe: 1, Σe·x: 2) over the median epoch, GFLOP/s.
+    /// 6 flops per sample per step per epoch (error: 3, Σe: 1, Σe·x: 2) over the median epoch,
+    /// GFLOP/s.
     pub gflop_s: Option<f64>,
     /// The measured read ceiling this row is held against, GB/s: one core, all cores, or its
     /// adapter (see `ceilings`).
@@ -289,6 +371,10 @@ pub struct RunReport {
     pub speedup: Option<f64>,
     /// Untimed solves before timing.
     pub warmup: u32,
+    /// Median time per descent: the whole run over its step sizes (all of them share each solve).
+    pub descent_s: Option<f64>,
+    /// One entry per step size, in step order (one for a single `--mu`); empty when it did not run.
+    pub descents: Vec<DescentReport>,
 }
 
 impl RunReport {

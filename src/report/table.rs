@@ -4,7 +4,7 @@
 
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table};
 
-use super::format::{self, Column, compact_columns, or_dash, wide_columns};
+use super::format::{self, Column, compact_columns, or_dash, search_columns, wide_columns};
 use super::{Report, RunReport};
 use crate::problem::Source;
 use crate::validate::Status;
@@ -94,10 +94,23 @@ pub fn text_width(text: &str) -> usize {
 /// The table alone: every column with `wide`; else the compact columns, dropping the most
 /// dispensable ones until the table fits `width`.
 fn runs_table(report: &Report, style: &TextStyle) -> String {
+    let search = report.problem.mu.as_slice().len() > 1;
+    // A search's time per descent and GFLOP/s go after the spread (or µs/epoch, when wide).
+    let with_search = |mut columns: Vec<Column>, after: &str| {
+        if search {
+            let at = columns
+                .iter()
+                .position(|c| c.header == after)
+                .map_or(columns.len(), |i| i + 1);
+            columns.splice(at..at, search_columns());
+        }
+        columns
+    };
     if style.wide {
-        return build(&report.runs, &wide_columns(&report.baseline), style.color).to_string();
+        let columns = with_search(wide_columns(&report.baseline), "µs/epoch");
+        return build(&report.runs, &columns, style.color).to_string();
     }
-    let mut columns = compact_columns(&report.baseline);
+    let mut columns = with_search(compact_columns(&report.baseline), "spread");
     loop {
         let text = build(&report.runs, &columns, style.color).to_string();
         let most_dispensable = columns
@@ -202,9 +215,14 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         None => "not comparable".to_string(),
     };
     let w = report.reference.w;
+    let at = if p.mu.as_slice().len() > 1 {
+        format!(" at mu = {}", report.reference.mu)
+    } else {
+        String::new()
+    };
     out += &wrap(
         &format!(
-            "reference: {} (f64, `ref`): w0 = {:.10}, w1 = {:.10}; against cpu-moments' independent arithmetic: {agreement}, tolerance {:.0e}: {}",
+            "reference: {} (f64, `ref`){at}: w0 = {:.10}, w1 = {:.10}; against cpu-moments' independent arithmetic: {agreement}, tolerance {:.0e}: {}",
             report.reference.solver, w[0], w[1], c.tolerance, c.status,
         ),
         width,
@@ -225,6 +243,76 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         "",
     );
     out += &notes(report, width);
+    if p.mu.as_slice().len() > 1 {
+        out += "\n";
+        out += &search_summary(report, width);
+    }
+    out
+}
+
+/// Steps a search's summary lists one by one; more are sampled evenly (JSON has them all).
+const LISTED_STEPS: usize = 24;
+
+/// Under a search's table: the best step, then loss against mu from the reference's descents.
+fn search_summary(report: &Report, width: usize) -> String {
+    let p = &report.problem;
+    let mut out = wrap(
+        &format!(
+            "step-size search: {}; steps at or above 2/λ_max = {:.4e} diverge",
+            p.mu, p.max_stable_mu
+        ),
+        width,
+        "  ",
+    );
+    out += &match &report.best {
+        Some(b) => wrap(
+            &format!(
+                "best step: mu = {} (lowest final mean squared error among the steps that converge): loss {:.6e}, w0 = {:.10}, w1 = {:.10}",
+                b.mu, b.loss, b.w[0], b.w[1]
+            ),
+            width,
+            "  ",
+        ),
+        None => wrap("best step: none (no step converges)", width, "  "),
+    };
+    let Some(run) = report
+        .runs
+        .iter()
+        .find(|r| r.reference && !r.descents.is_empty())
+        .or_else(|| report.runs.iter().find(|r| !r.descents.is_empty()))
+    else {
+        return out;
+    };
+    let k = run.descents.len();
+    let stride = k.div_ceil(LISTED_STEPS);
+    let mut table =
+        super::table::styled_table(&["mu", "loss", "w0", "w1", "status"], &[0, 1, 2, 3]);
+    for (i, d) in run.descents.iter().enumerate() {
+        let best = report.best_mu == Some(d.mu);
+        if i % stride != 0 && i != k - 1 && !best {
+            continue;
+        }
+        let status = match d.diverged_at_epoch {
+            Some(e) => format!("diverged by epoch {e}"),
+            None if best => format!("{} (best)", d.status),
+            None => d.status.to_string(),
+        };
+        table.add_row(vec![
+            format!("{:.4e}", d.mu),
+            or_dash(d.loss, |l| format!("{l:.6e}")),
+            format!("{:.6}", d.w[0]),
+            format!("{:.6}", d.w[1]),
+            status,
+        ]);
+    }
+    let sampled = if stride > 1 {
+        format!(" (every {stride}th of {k}; JSON `descents` has all)")
+    } else {
+        String::new()
+    };
+    out += &format!("{}'s descents{sampled}:\n", run.solver);
+    out += &table.to_string();
+    out += "\n";
     out
 }
 

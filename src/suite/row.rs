@@ -5,6 +5,8 @@ use crate::bench::{BenchSettings, Measurement};
 use crate::error::GdError;
 use crate::machine::LastLevelCache;
 use crate::probe::Ceilings;
+use crate::problem::Dataset;
+use crate::report::DescentReport;
 use crate::report::{PhaseTimes, RowKind, RunReport};
 use crate::solver::{DeviceType, Outcome, Precision, SolverInfo};
 use crate::validate::{Check, Expectations, Status, cross_check, judge, spot_check};
@@ -38,17 +40,17 @@ pub struct Row {
     pub note: Option<String>,
 }
 
-/// What every row of a problem is judged against.
+/// What every row of a problem is judged against, step by step.
 #[derive(Debug, Clone, Copy)]
 pub struct Judging<'a> {
-    /// Stability, tolerances and the cross-check's answer.
-    pub expect: &'a Expectations,
-    /// The reference's full descent.
-    pub reference: &'a Outcome,
-    /// The reference's spot-check descent.
-    pub reference_spot: &'a Outcome,
-    /// Samples.
-    pub n: usize,
+    /// Stability, tolerances and the cross-check's answer, per step.
+    pub expect: &'a [Expectations],
+    /// The reference's full descents, per step.
+    pub reference: &'a [Outcome],
+    /// The reference's spot-check descents, per step.
+    pub reference_spot: &'a [Outcome],
+    /// The data (its size, and its sums for each descent's loss).
+    pub data: &'a Dataset,
     /// Warm-up and repeats, for the report.
     pub bench: &'a BenchSettings,
 }
@@ -75,15 +77,22 @@ pub struct Figures {
     pub gflop_s: Option<f64>,
 }
 
-/// The figures of `epochs` epochs over `n` samples taking `median_s`, reading
-/// `bytes_per_sample` (none: not an array benchmark).
-pub fn figures(n: usize, epochs: u64, median_s: f64, bytes_per_sample: Option<f64>) -> Figures {
+/// The figures of `epochs` epochs of `steps` descents over `n` samples taking `median_s`, reading
+/// `bytes_per_sample` once per epoch (none: not an array benchmark).
+pub fn figures(
+    n: usize,
+    steps: usize,
+    epochs: u64,
+    median_s: f64,
+    bytes_per_sample: Option<f64>,
+) -> Figures {
     let epoch_s = median_s / epochs as f64;
     Figures {
         epoch_us: epoch_s * 1e6,
         epochs_per_s: 1.0 / epoch_s,
         effective_gb_s: bytes_per_sample.map(|b| n as f64 * b / epoch_s / 1e9),
-        gflop_s: bytes_per_sample.map(|_| FLOPS_PER_SAMPLE * n as f64 / epoch_s / 1e9),
+        gflop_s: bytes_per_sample
+            .map(|_| FLOPS_PER_SAMPLE * n as f64 * steps as f64 / epoch_s / 1e9),
     }
 }
 
@@ -207,6 +216,8 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         peak_pct: None,
         speedup: None,
         warmup: j.bench.warmup,
+        descent_s: None,
+        descents: Vec::new(),
     };
     let m = match measurement {
         Ok(m) => m,
@@ -221,45 +232,48 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         }
     };
     let mut notes = Vec::new();
-    // The reference is not judged against itself: it is cross-checked against cpu-moments (when
-    // the step converges; otherwise it is as `diverged` as every other row).
-    let (status, verdict_note, diff) = if row.reference && j.expect.converges() {
-        let c = cross_check(&m.outcome, j.expect);
-        let note = match c.status {
-            Status::Mismatch => format!(
-                "the reference disagrees with cpu-moments by {:.2e} (relative; tolerance {:.0e}): every verdict of this report is suspect",
-                c.max_rel_diff.unwrap_or(f64::NAN),
-                c.tolerance
-            ),
-            _ => String::new(),
-        };
-        let status = c.status;
-        run.cross_check = Some(c);
-        (status, note, None)
-    } else {
-        if row.reference {
-            run.cross_check = Some(cross_check(&m.outcome, j.expect));
+    let judged: Vec<Judged> = (0..m.descents.len())
+        .map(|i| judge_step(row.reference, info.precision, &m, &j, i))
+        .collect();
+    let status = if let [one] = &judged[..] {
+        // One step: the row is its descent, as it always was.
+        notes.push(one.note.clone());
+        notes.extend(one.spot_note.clone());
+        run.cross_check = one.cross.clone();
+        run.spot_check = one.spot.clone();
+        if let Some(v) = one.verdict.as_ref().filter(|_| !row.reference) {
+            run.max_abs_diff = Some(v.max_abs_diff).filter(|v| v.is_finite());
+            run.max_rel_diff = Some(v.max_rel_diff).filter(|v| v.is_finite());
+            run.tolerance = Some(v.tolerance).filter(|t| t.is_finite());
         }
-        let verdict = judge(&m.outcome, j.reference, info.precision, j.expect);
-        (verdict.status, verdict.message.clone(), Some(verdict))
+        run.w = Some(m.descents[0].w);
+        run.diverged_at_epoch = m.descents[0].diverged_at;
+        one.status
+    } else {
+        search_verdict(&mut run, &judged, &j, &mut notes)
     };
-    notes.push(verdict_note);
-    let mut status = status;
-    if let Some(spot) = &m.spot {
-        let against = if row.reference {
-            &j.expect.moments.1
-        } else {
-            j.reference_spot
-        };
-        let check = spot_check(spot, against, info.precision, j.expect);
-        if check.status == Status::Mismatch && status == Status::Ok {
-            status = Status::Mismatch;
-            notes.push(spot_note(&check));
-        }
-        run.spot_check = Some(check);
-    } else {
+    if m.spot.is_none() {
         notes.push("spot check not run (interrupted, or the peer sent none)".into());
     }
+    let sums = j.data.sums();
+    run.descents = m
+        .descents
+        .iter()
+        .zip(&judged)
+        .zip(j.expect)
+        .map(|((o, v), e)| DescentReport {
+            mu: e.mu,
+            w: o.w,
+            loss: Some(sums.loss(o.w)).filter(|l| l.is_finite() && o.diverged_at.is_none()),
+            status: v.status,
+            max_rel_diff: v
+                .verdict
+                .as_ref()
+                .map(|v| v.max_rel_diff)
+                .filter(|d| d.is_finite() && !row.reference),
+            diverged_at_epoch: o.diverged_at,
+        })
+        .collect();
     notes.extend(m.time.noise_warning());
     let repeats = m.time.repeats.len();
     if repeats < 3 {
@@ -291,16 +305,15 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         .filter(|n| !n.is_empty())
         .collect::<Vec<_>>()
         .join("; ");
-    run.w = Some(m.outcome.w);
-    if let Some(v) = diff.filter(|_| !row.reference) {
-        run.max_abs_diff = Some(v.max_abs_diff).filter(|v| v.is_finite());
-        run.max_rel_diff = Some(v.max_rel_diff).filter(|v| v.is_finite());
-        run.tolerance = Some(v.tolerance).filter(|t| t.is_finite());
-    }
-    run.diverged_at_epoch = m.outcome.diverged_at;
-    let epochs_run = m.outcome.diverged_at.unwrap_or(j.expect.epochs);
+    let steps = m.descents.len();
+    // A lone descent that diverged stopped there; a search's pass goes on for the others.
+    let epochs_run = match &m.descents[..] {
+        [one] => one.diverged_at.unwrap_or(j.expect[0].epochs),
+        _ => j.expect[0].epochs,
+    };
     let bytes = (!row.algorithmic).then(|| bytes_per_sample(info.precision));
-    let f = figures(j.n, epochs_run, m.time.median, bytes);
+    let f = figures(j.data.len(), steps, epochs_run, m.time.median, bytes);
+    run.descent_s = Some(m.time.median / steps as f64);
     run.epoch_us = Some(f.epoch_us);
     run.effective_gb_s = f.effective_gb_s;
     run.epochs_per_s = Some(f.epochs_per_s);
@@ -316,6 +329,142 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     });
     run.time_s = Some(m.time);
     run
+}
+
+/// One descent of a row, judged: its verdict (or the reference's cross-check) and spot check.
+struct Judged {
+    status: Status,
+    /// The verdict's sentence (empty when ok).
+    note: String,
+    verdict: Option<crate::validate::Verdict>,
+    spot: Option<Check>,
+    /// The failed spot check's sentence.
+    spot_note: Option<String>,
+    cross: Option<Check>,
+}
+
+/// Step `i` of a row against the reference's step `i`.
+fn judge_step(
+    reference: bool,
+    precision: Precision,
+    m: &Measurement,
+    j: &Judging,
+    i: usize,
+) -> Judged {
+    let (expect, outcome) = (&j.expect[i], &m.descents[i]);
+    // The reference is not judged against itself: it is cross-checked against cpu-moments (when
+    // the step converges; otherwise it is as `diverged` as every other row).
+    let mut judged = if reference && expect.converges() {
+        let c = cross_check(outcome, expect);
+        let note = match c.status {
+            Status::Mismatch => format!(
+                "the reference disagrees with cpu-moments by {:.2e} (relative; tolerance {:.0e}): every verdict of this report is suspect",
+                c.max_rel_diff.unwrap_or(f64::NAN),
+                c.tolerance
+            ),
+            _ => String::new(),
+        };
+        Judged {
+            status: c.status,
+            note,
+            verdict: None,
+            spot: None,
+            spot_note: None,
+            cross: Some(c),
+        }
+    } else {
+        let verdict = judge(outcome, &j.reference[i], precision, expect);
+        Judged {
+            status: verdict.status,
+            note: verdict.message.clone(),
+            verdict: Some(verdict),
+            spot: None,
+            spot_note: None,
+            cross: reference.then(|| cross_check(outcome, expect)),
+        }
+    };
+    if let Some(spot) = m.spot.as_ref().map(|s| &s[i]) {
+        let against = if reference {
+            &expect.moments.1
+        } else {
+            &j.reference_spot[i]
+        };
+        let check = spot_check(spot, against, precision, expect);
+        if check.status == Status::Mismatch && judged.status == Status::Ok {
+            judged.status = Status::Mismatch;
+            judged.spot_note = Some(spot_note(&check));
+        }
+        judged.spot = Some(check);
+    }
+    judged
+}
+
+/// A search's row from its descents: a mismatch anywhere makes the row a mismatch (its first is
+/// told); steps at or above the stability limit are expected to diverge; the row is `diverged`
+/// only when every step is. Δ ref and the tolerance are the worst over the steps that converge.
+fn search_verdict(
+    run: &mut RunReport,
+    judged: &[Judged],
+    j: &Judging,
+    notes: &mut Vec<String>,
+) -> Status {
+    let steps = judged.len();
+    let worst = |f: fn(&crate::validate::Verdict) -> f64| {
+        judged
+            .iter()
+            .filter_map(|v| v.verdict.as_ref())
+            .map(f)
+            .filter(|v| v.is_finite())
+            .reduce(f64::max)
+    };
+    if !run.reference {
+        run.max_abs_diff = worst(|v| v.max_abs_diff);
+        run.max_rel_diff = worst(|v| v.max_rel_diff);
+        run.tolerance = worst(|v| v.tolerance);
+    }
+    // The spot and cross checks shown: the first that failed, else the widest.
+    let pick = |checks: Vec<&Check>| {
+        checks
+            .iter()
+            .find(|c| c.status == Status::Mismatch)
+            .or_else(|| {
+                checks.iter().max_by(|a, b| {
+                    a.max_rel_diff
+                        .unwrap_or(0.0)
+                        .total_cmp(&b.max_rel_diff.unwrap_or(0.0))
+                })
+            })
+            .map(|c| (*c).clone())
+    };
+    run.spot_check = pick(judged.iter().filter_map(|v| v.spot.as_ref()).collect());
+    run.cross_check = pick(judged.iter().filter_map(|v| v.cross.as_ref()).collect());
+    let mismatches: Vec<usize> = (0..steps)
+        .filter(|&i| judged[i].status == Status::Mismatch)
+        .collect();
+    let diverged = judged
+        .iter()
+        .filter(|v| v.status == Status::Diverged)
+        .count();
+    if let Some(&i) = mismatches.first() {
+        let v = &judged[i];
+        notes.push(format!(
+            "{} of {steps} descents mismatch; at mu = {}: {}",
+            mismatches.len(),
+            j.expect[i].mu,
+            [v.note.as_str(), v.spot_note.as_deref().unwrap_or("")]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+        return Status::Mismatch;
+    }
+    // Steps at or above the stability limit diverge in every row: the search's summary says so.
+    if diverged == steps {
+        Status::Diverged
+    } else {
+        Status::Ok
+    }
 }
 
 /// The note a failed spot check adds to its row.
@@ -367,18 +516,18 @@ mod tests {
         let m = Measurement {
             prepare_s: 0.5,
             time: TimeStats::from_samples(vec![0.2, 0.25, 0.25, 0.3]),
-            outcome: reference,
+            descents: vec![reference],
             repeat_spread: 0.0,
             phases: Phases::default(),
-            spot: Some(expect.moments.1),
+            spot: Some(vec![expect.moments.1]),
             kernel: None,
             note: None,
         };
         let j = Judging {
-            expect: &expect,
-            reference: &reference,
-            reference_spot: &expect.moments.1,
-            n,
+            expect: std::slice::from_ref(&expect),
+            reference: std::slice::from_ref(&reference),
+            reference_spot: std::slice::from_ref(&expect.moments.1),
+            data: problem.data(),
             bench: &bench,
         };
         let ceilings = Ceilings {
@@ -485,10 +634,10 @@ mod tests {
         let m = Measurement {
             prepare_s: 0.0,
             time: TimeStats::from_samples(vec![0.1]),
-            outcome: reference,
+            descents: vec![reference],
             repeat_spread: 0.0,
             phases: Phases::default(),
-            spot: Some(wrong),
+            spot: Some(vec![wrong]),
             kernel: None,
             note: None,
         };
@@ -507,10 +656,10 @@ mod tests {
             note: None,
         };
         let j = Judging {
-            expect: &expect,
-            reference: &reference,
-            reference_spot: &expect.moments.1,
-            n: 100,
+            expect: std::slice::from_ref(&expect),
+            reference: std::slice::from_ref(&reference),
+            reference_spot: std::slice::from_ref(&expect.moments.1),
+            data: problem.data(),
             bench: &bench,
         };
         let run = run_report(row, Ok(m), j);

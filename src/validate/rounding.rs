@@ -267,7 +267,7 @@ mod tests {
         f32_bound(
             &DataSums::of(x, d, Rounding::None),
             &DataSums::of(x, d, Rounding::F32),
-            problem.mu(),
+            problem.steps()[0],
             problem.epochs(),
         )
     }

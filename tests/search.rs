@@ -1,0 +1,256 @@
+//! Step-size searches (`--mu LIST` or `LO..HI:K`): K descents in one run equal K single runs,
+//! steps past the stability limit diverge while the others validate, the best step matches a
+//! NumPy loop over the steps, and bad lists are refused.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Run, cpu_solvers, refuses};
+use gdbench::{Dataset, Problem};
+
+/// `k` steps from 1e-4 up to 1.3 × the data's stability limit, log-spaced: the last few diverge.
+fn steps_across_the_limit(data: &Dataset, k: usize) -> Vec<f64> {
+    let limit = gdbench::validate::Expectations::of(&Problem::new(data.clone(), 1e-3, 1).unwrap())
+        .max_stable_mu;
+    let (lo, hi) = (1e-4f64.ln(), (1.3 * limit).ln());
+    (0..k)
+        .map(|i| (lo + (hi - lo) * i as f64 / (k - 1).max(1) as f64).exp())
+        .collect()
+}
+
+#[test]
+fn k_descents_in_one_run_equal_k_single_runs_bit_for_bit() {
+    for (n, k, epochs) in [
+        (1_000, 1, 50),
+        (5_000, 3, 40),
+        (4_099, 37, 30),
+        (300, 256, 20),
+    ] {
+        let data = Arc::new(Dataset::synthetic(n, 0.1, 7).unwrap());
+        let steps = steps_across_the_limit(&data, k);
+        let search = Problem::search(Arc::clone(&data), steps.clone(), epochs).unwrap();
+        for id in cpu_solvers() {
+            let all = id.prepare(&search).unwrap().solve_all().unwrap();
+            assert_eq!(all.len(), k, "{id}");
+            for (i, &mu) in steps.iter().enumerate() {
+                let single = Problem::shared(Arc::clone(&data), mu, epochs).unwrap();
+                let alone = id.prepare(&single).unwrap().solve().unwrap();
+                assert_eq!(all[i], alone, "{id}: N={n}, K={k}, step {i} (mu = {mu})");
+            }
+        }
+    }
+}
+
+#[test]
+fn steps_past_the_limit_diverge_while_the_others_validate() {
+    let (r, code, err) = Run::small()
+        .args(&["--solvers", "cpu", "--mu", "1e-3..1.0:9"])
+        .json();
+    assert_eq!(code, 0, "{err}");
+    let limit = r["problem"]["max_stable_mu"].as_f64().unwrap();
+    let mus: Vec<f64> = r["problem"]["mu"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(mus.len(), 9);
+    assert!(mus.iter().any(|&m| m >= limit) && mus.iter().any(|&m| m < limit));
+    for run in r["runs"].as_array().unwrap() {
+        assert_eq!(run["status"], "ok", "{run}");
+        let descents = run["descents"].as_array().unwrap();
+        assert_eq!(descents.len(), 9, "{}", run["solver"]);
+        for (d, &mu) in descents.iter().zip(&mus) {
+            assert_eq!(d["mu"].as_f64().unwrap(), mu);
+            if mu >= limit {
+                assert_eq!(d["status"], "diverged", "{d}");
+                assert!(d["loss"].is_null(), "{d}");
+            } else {
+                assert_eq!(d["status"], "ok", "{d}");
+                assert!(d["loss"].as_f64().unwrap() > 0.0, "{d}");
+                assert_eq!(d["w"].as_array().unwrap().len(), 2);
+            }
+        }
+        let per_descent = run["descent_s"].as_f64().unwrap();
+        let median = run["time_s"]["median"].as_f64().unwrap();
+        assert!((per_descent * 9.0 / median - 1.0).abs() < 1e-12, "{run}");
+    }
+    // The best step is the converging one with the lowest loss, taken from the reference.
+    let reference = r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|run| run["reference"] == true)
+        .unwrap();
+    let best = reference["descents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["status"] == "ok")
+        .min_by(|a, b| {
+            a["loss"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["loss"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(r["best_mu"], best["mu"]);
+    assert_eq!(r["best"]["w"], best["w"]);
+    assert_eq!(r["reference"]["mu"], best["mu"]);
+}
+
+#[test]
+fn a_mismatching_step_makes_the_row_a_mismatch_and_names_it() {
+    // The reference perturbed (fault injection) at every step: every other row disagrees at 1e-8.
+    let (r, code, _) = Run::small()
+        .args(&["--solvers", "cpu-fused,cpu-moments", "--mu", "0.001,0.01"])
+        .env("GDBENCH_FAULT", "reference")
+        .json();
+    assert_eq!(code, 3);
+    let moments = &r["runs"][1];
+    assert_eq!(moments["solver"], "cpu-moments");
+    assert_eq!(moments["status"], "mismatch", "{moments}");
+    assert!(
+        moments["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 of 2 descents mismatch; at mu = 0.001"),
+        "{moments}"
+    );
+    for d in moments["descents"].as_array().unwrap() {
+        assert_eq!(d["status"], "mismatch", "{d}");
+    }
+}
+
+#[test]
+fn gpu_rows_sit_out_a_search_with_the_reason() {
+    let (r, _, err) = Run::small()
+        .args(&["--solvers", "gpu-fused,cpu-fused", "--mu", "0.001,0.002"])
+        .json();
+    let gpu = r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|run| run["solver"] == "gpu-fused")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(gpu["status"], "unavailable", "{gpu}");
+    assert!(
+        gpu["message"].as_str().unwrap().contains("--mu list"),
+        "{gpu}"
+    );
+}
+
+#[test]
+fn the_best_step_matches_a_numpy_loop_over_the_steps() {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        common::missing_in_ci_or_skip(
+            "best step against NumPy: python3 cannot import numpy",
+            "pip install numpy",
+        );
+        return;
+    }
+    let fixture = common::article_fixture();
+    let (r, code, err) = Run::bare()
+        .args(&[
+            "--data",
+            fixture.to_str().unwrap(),
+            "--epochs",
+            "30",
+            "--repeat",
+            "1",
+        ])
+        .args(&["--warmup", "0", "--no-probe", "--solvers", "cpu-fused"])
+        .args(&["--mu", "1e-3..0.6:12"])
+        .json();
+    assert_eq!(code, 0, "{err}");
+    // The article's NumPy loop, once per step; the lowest final mean squared error wins.
+    let script = r#"
+import numpy as np, sys
+a = np.load(sys.argv[1]); x, d = a[:, 0], a[:, 1]
+best = None
+for mu in np.exp(np.linspace(np.log(1e-3), np.log(0.6), 12)):
+    w0 = w1 = 0.0
+    with np.errstate(all="ignore"):
+        for _ in range(30):
+            e = d - (w0 + w1 * x)
+            w0 += mu * 2 * e.mean()
+            w1 += mu * 2 * (e * x).mean()
+        loss = float(np.mean((d - w0 - w1 * x) ** 2))
+    if np.isfinite(loss) and abs(w0) < 1e6 and (best is None or loss < best[1]):
+        best = (float(mu), loss)
+print(best[0], best[1])
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, fixture.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut parts = text.split_whitespace().map(|v| v.parse::<f64>().unwrap());
+    let (mu, loss) = (parts.next().unwrap(), parts.next().unwrap());
+    let best_mu = r["best_mu"].as_f64().unwrap();
+    assert!(
+        (best_mu / mu - 1.0).abs() < 1e-12,
+        "gdbench {best_mu}, numpy {mu}"
+    );
+    let best_loss = r["best"]["loss"].as_f64().unwrap();
+    assert!(
+        (best_loss / loss - 1.0).abs() < 1e-9,
+        "gdbench {best_loss}, numpy {loss}"
+    );
+}
+
+#[test]
+fn bad_step_lists_are_one_line_errors() {
+    refuses(&["--mu", "1.0..1e-4:5"], "LO must be below HI");
+    refuses(&["--mu", "1e-4..1:0"], "K ≥ 2");
+    refuses(&["--mu", "0.1,nan"], "not a step size");
+    refuses(&["--mu", "0.1,-0.2"], "not a step size");
+    refuses(&["--mu", "-1..1:4"], "not a step size");
+    refuses(&["--mu", "0.1,0.1"], "appears twice");
+    refuses(
+        &["--mu", "0.1,0.2", "--peers", "numpy"],
+        "give one --mu with --peers",
+    );
+}
+
+#[test]
+fn a_search_table_lists_the_steps_and_the_best() {
+    let out = Run::small()
+        .args(&["--solvers", "cpu-fused", "--mu", "1e-3..1.0:5"])
+        .output();
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("per descent") && text.contains("GFLOP/s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("step-size search: 5 steps from 0.001 to 1"),
+        "{text}"
+    );
+    let best = text
+        .lines()
+        .find(|l| l.starts_with("best step: mu = "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let mu: f64 = best["best step: mu = ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("(best)") && l.trim_start().starts_with(&format!("{mu:.4e}"))),
+        "{text}"
+    );
+    assert!(text.contains("diverged by epoch"), "{text}");
+}
