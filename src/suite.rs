@@ -331,7 +331,13 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
             solver: SolverId::REFERENCE.name(),
             mu: problem.steps()[shown],
             w: reference[shown].w,
-            cross_check: cross_check(&reference[shown], &expects[shown]),
+            // Every step is cross-checked: the first that fails is the one reported.
+            cross_check: reference
+                .iter()
+                .zip(&expects)
+                .map(|(r, e)| cross_check(r, e))
+                .find(|c| c.status == Status::Mismatch)
+                .unwrap_or_else(|| cross_check(&reference[shown], &expects[shown])),
         },
         closed_form: ClosedForm {
             w: problem.data().closed_form(),
@@ -373,7 +379,9 @@ fn rounded_reference(
     let rel_diff = full
         .iter()
         .zip(reference)
-        .map(|(f, r)| differences(f, r).1)
+        .zip(&expect)
+        .filter(|((f, r), e)| e.converges() && f.diverged_at.is_none() && r.diverged_at.is_none())
+        .map(|((f, r), _)| differences(f, r).1)
         .filter(|d| d.is_finite())
         .reduce(f64::max);
     Ok(Rounded {
@@ -384,15 +392,20 @@ fn rounded_reference(
     })
 }
 
+/// Final losses this close (relative) to the lowest count as equal: past convergence the steps
+/// differ by rounding only.
+pub const LOSS_TIE: f64 = 1e-12;
+
 /// The search's best step: the lowest mean squared error among the reference's descents whose
-/// step converges (every step of a single-step problem that converges).
+/// step converges (every step of a single-step problem that converges); among steps within
+/// [`LOSS_TIE`] of it, the smallest (the most stable step that gets there).
 fn best_step(
     problem: &Problem,
     reference: &[Outcome],
     expects: &[Expectations],
 ) -> Option<BestStep> {
     let sums = problem.data().sums();
-    problem
+    let valid: Vec<BestStep> = problem
         .steps()
         .iter()
         .zip(reference)
@@ -402,9 +415,21 @@ fn best_step(
             mu,
             w: o.w,
             loss: sums.loss(o.w),
+            tied: 1,
         })
         .filter(|b| b.loss.is_finite())
-        .min_by(|a, b| a.loss.total_cmp(&b.loss))
+        .collect();
+    let lowest = valid.iter().map(|b| b.loss).reduce(f64::min)?;
+    let tied: Vec<&BestStep> = valid
+        .iter()
+        .filter(|b| b.loss <= lowest * (1.0 + LOSS_TIE))
+        .collect();
+    tied.iter()
+        .min_by(|a, b| a.mu.total_cmp(&b.mu))
+        .map(|b| BestStep {
+            tied: tied.len(),
+            ..(*b).clone()
+        })
 }
 
 /// A `--baseline` must name a solver or a peer row; the name as rows spell it.

@@ -67,11 +67,13 @@ impl<T: Real> ManySums<T> {
     }
 }
 
-/// Levels of the summation tree above its leaves for `len` samples (the left half is the larger).
+/// Levels of the summation tree above its leaves for `len` samples (its deepest path).
 fn tree_depth(mut len: usize) -> usize {
     let mut depth = 0;
     while len > LEAF {
-        len = split_point(len);
+        // The right half can be the larger by one sample (odd len, len/2 a whole number of leaves).
+        let mid = split_point(len);
+        len = mid.max(len - mid);
         depth += 1;
     }
     depth
@@ -407,7 +409,16 @@ mod tests {
 
     #[test]
     fn many_pairs_in_one_walk_give_each_pair_its_own_bits() {
-        for n in [1, 33, LEAF - 1, LEAF + 17, 3 * LEAF + 5, 40_000] {
+        for n in [
+            1,
+            33,
+            LEAF - 1,
+            LEAF + 17,
+            2 * LEAF + 1,
+            3 * LEAF + 5,
+            40_000,
+            4 * LEAF + 1,
+        ] {
             let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.013).sin() * 3.0).collect();
             let d: Vec<f64> = x.iter().map(|x| 1.0 - 0.5 * x + (x * 5.0).cos()).collect();
             let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();

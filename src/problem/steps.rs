@@ -41,6 +41,9 @@ fn log_range(lo: f64, hi: f64, k: usize) -> Result<Vec<f64>> {
             "the range {lo}..{hi} is empty or reversed: LO must be below HI"
         )));
     }
+    if k > MAX_STEPS {
+        return Err(bad(format!("{k} step sizes: give at most {MAX_STEPS}")));
+    }
     if k < 2 {
         return Err(bad(format!(
             "a range of {k} value(s) from {lo} to {hi}: give K ≥ 2, or one step size without `..`"
@@ -136,6 +139,7 @@ mod tests {
             ("1e-4..inf:3", "not a step size"),
             ("-1..1:3", "not a step size"),
             ("1e-4..1:5000", "at most 4096"),
+            ("1e-4..1:18446744073709551615", "at most 4096"),
             ("1..1.0000000000000002:3", "too close"),
         ] {
             let err = parse_steps(text).unwrap_err().to_string();

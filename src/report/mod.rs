@@ -45,7 +45,7 @@ pub struct Report {
     /// One entry per selected solver, in catalogue order.
     pub runs: Vec<RunReport>,
     /// The step whose reference descent ends with the lowest mean squared error among those that
-    /// converge (null when none does).
+    /// converge, the smallest of those within 1e-12 of it (null when none converges).
     pub best_mu: Option<f64>,
     /// That step's reference weights and loss.
     pub best: Option<BestStep>,
@@ -174,6 +174,9 @@ pub struct BestStep {
     pub w: [f64; 2],
     /// Their mean squared error over the data.
     pub loss: f64,
+    /// Steps whose final loss is within 1e-12 (relative) of the lowest, this one included: past
+    /// convergence they differ by rounding only, and the smallest of them is the best.
+    pub tied: usize,
 }
 
 /// One descent of a row (one step size): its weights, loss and verdict.

@@ -267,8 +267,19 @@ fn search_summary(report: &Report, width: usize) -> String {
     out += &match &report.best {
         Some(b) => wrap(
             &format!(
-                "best step: mu = {} (lowest final mean squared error among the steps that converge): loss {:.6e}, w0 = {:.10}, w1 = {:.10}",
-                b.mu, b.loss, b.w[0], b.w[1]
+                "best step: mu = {} ({}): loss {:.6e}, w0 = {:.10}, w1 = {:.10}",
+                b.mu,
+                if b.tied > 1 {
+                    format!(
+                        "the smallest of {} steps whose final mean squared error is within 1e-12 of the lowest",
+                        b.tied
+                    )
+                } else {
+                    "lowest final mean squared error among the steps that converge".into()
+                },
+                b.loss,
+                b.w[0],
+                b.w[1]
             ),
             width,
             "  ",

@@ -77,11 +77,12 @@ pub struct Figures {
     pub gflop_s: Option<f64>,
 }
 
-/// The figures of `epochs` epochs of `steps` descents over `n` samples taking `median_s`, reading
-/// `bytes_per_sample` once per epoch (none: not an array benchmark).
+/// The figures of `epochs` epochs over `n` samples taking `median_s`, `steps` descents per epoch on
+/// average (1 outside a search), reading `bytes_per_sample` once per epoch (none: not an array
+/// benchmark).
 pub fn figures(
     n: usize,
-    steps: usize,
+    steps: f64,
     epochs: u64,
     median_s: f64,
     bytes_per_sample: Option<f64>,
@@ -91,8 +92,7 @@ pub fn figures(
         epoch_us: epoch_s * 1e6,
         epochs_per_s: 1.0 / epoch_s,
         effective_gb_s: bytes_per_sample.map(|b| n as f64 * b / epoch_s / 1e9),
-        gflop_s: bytes_per_sample
-            .map(|_| FLOPS_PER_SAMPLE * n as f64 * steps as f64 / epoch_s / 1e9),
+        gflop_s: bytes_per_sample.map(|_| FLOPS_PER_SAMPLE * n as f64 * steps / epoch_s / 1e9),
     }
 }
 
@@ -264,7 +264,8 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         .map(|((o, v), e)| DescentReport {
             mu: e.mu,
             w: o.w,
-            loss: Some(sums.loss(o.w)).filter(|l| l.is_finite() && o.diverged_at.is_none()),
+            loss: Some(sums.loss(o.w))
+                .filter(|l| l.is_finite() && o.diverged_at.is_none() && e.converges()),
             status: v.status,
             max_rel_diff: v
                 .verdict
@@ -306,16 +307,24 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         .collect::<Vec<_>>()
         .join("; ");
     let steps = m.descents.len();
-    // A lone descent that diverged stopped there; a search's pass goes on for the others.
-    let epochs_run = match &m.descents[..] {
-        [one] => one.diverged_at.unwrap_or(j.expect[0].epochs),
-        _ => j.expect[0].epochs,
-    };
+    // A descent that diverged stopped there: the run's epochs are its longest descent's, its work
+    // every descent's epochs.
+    let ran = |o: &Outcome| o.diverged_at.unwrap_or(j.expect[0].epochs);
+    let epochs_run = m.descents.iter().map(ran).max().unwrap_or(1).max(1);
+    let step_epochs: u64 = m.descents.iter().map(ran).sum();
     let bytes = (!row.algorithmic).then(|| bytes_per_sample(info.precision));
-    let f = figures(j.data.len(), steps, epochs_run, m.time.median, bytes);
+    let f = figures(
+        j.data.len(),
+        step_epochs as f64 / epochs_run as f64,
+        epochs_run,
+        m.time.median,
+        bytes,
+    );
     run.descent_s = Some(m.time.median / steps as f64);
     run.epoch_us = Some(f.epoch_us);
-    run.effective_gb_s = f.effective_gb_s;
+    // A search's rows read the data once per step (one after another) or once for all (a shared
+    // pass): no one bandwidth figure fits both, so none is claimed.
+    run.effective_gb_s = f.effective_gb_s.filter(|_| steps == 1);
     run.epochs_per_s = Some(f.epochs_per_s);
     run.gflop_s = f.gflop_s;
     run.prepare_s = Some(m.prepare_s);
@@ -412,7 +421,9 @@ fn search_verdict(
     let worst = |f: fn(&crate::validate::Verdict) -> f64| {
         judged
             .iter()
-            .filter_map(|v| v.verdict.as_ref())
+            .zip(j.expect)
+            .filter(|(_, e)| e.converges())
+            .filter_map(|(v, _)| v.verdict.as_ref())
             .map(f)
             .filter(|v| v.is_finite())
             .reduce(f64::max)
