@@ -16,23 +16,32 @@ pub(super) fn descend<T: Real>(
 ) -> Outcome {
     let f = T::from_f64(2.0 / n as f64);
     let mu = T::from_f64(mu);
-    let (mut w0, mut w1) = (T::ZERO, T::ZERO);
+    let mut w = [T::ZERO; 2];
     for epoch in 1..=epochs {
-        let (s0, s1) = sums(w0, w1);
-        w0 = w0 + mu * (f * s0);
-        w1 = w1 + mu * (f * s1);
-        let (a, b) = (w0.to_f64(), w1.to_f64());
-        if !(a.abs() <= limit && b.abs() <= limit) {
+        w = update(w, mu, f, sums(w[0], w[1]));
+        if !in_range(w, limit) {
             return Outcome {
-                w: [w0.to_f64(), w1.to_f64()],
+                w: w.map(T::to_f64),
                 diverged_at: Some(epoch),
             };
         }
     }
     Outcome {
-        w: [w0.to_f64(), w1.to_f64()],
+        w: w.map(T::to_f64),
         diverged_at: None,
     }
+}
+
+/// One epoch's update of `w` by step `mu` with `f = 2/N`, from the sums `(Σe, Σe·x)`.
+#[inline(always)]
+fn update<T: Real>(w: [T; 2], mu: T, f: T, (s0, s1): (T, T)) -> [T; 2] {
+    [w[0] + mu * (f * s0), w[1] + mu * (f * s1)]
+}
+
+/// True while both weights are finite and within `limit`: a converging descent's range.
+#[inline(always)]
+fn in_range<T: Real>(w: [T; 2], limit: f64) -> bool {
+    w.iter().all(|v| v.to_f64().abs() <= limit)
 }
 
 /// [`descend`] for every step size in `steps` at once: each epoch `sums` fills one pair of sums
@@ -65,17 +74,13 @@ pub(super) fn descend_many<T: Real>(
         sums(&w, &mut s[..w.len()]);
         let mut keep = 0;
         for i in 0..running.len() {
-            let (s0, s1) = s[i];
-            let [w0, w1] = w[i];
-            let w0 = w0 + mu[i] * (f * s0);
-            let w1 = w1 + mu[i] * (f * s1);
-            let (a, b) = (w0.to_f64(), w1.to_f64());
-            if a.abs() <= limit && b.abs() <= limit {
-                (running[keep], mu[keep], w[keep]) = (running[i], mu[i], [w0, w1]);
+            let next = update(w[i], mu[i], f, s[i]);
+            if in_range(next, limit) {
+                (running[keep], mu[keep], w[keep]) = (running[i], mu[i], next);
                 keep += 1;
             } else {
                 outcomes[running[i]] = Outcome {
-                    w: [a, b],
+                    w: next.map(T::to_f64),
                     diverged_at: Some(epoch),
                 };
             }
@@ -84,8 +89,8 @@ pub(super) fn descend_many<T: Real>(
         mu.truncate(keep);
         w.truncate(keep);
     }
-    for (i, [w0, w1]) in running.into_iter().zip(w) {
-        outcomes[i].w = [w0.to_f64(), w1.to_f64()];
+    for (i, w) in running.into_iter().zip(w) {
+        outcomes[i].w = w.map(T::to_f64);
     }
     outcomes
 }
