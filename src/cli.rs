@@ -300,11 +300,9 @@ impl RunArgs {
     /// The problem: synthetic or from `--data`, checked.
     pub fn problem(&self) -> Result<Problem, GdError> {
         let steps = parse_steps(&self.mu)?;
+        // Refused here, before the data is made and the solvers run, as run_peers would.
         if steps.len() > 1 && self.peers.is_some() {
-            return Err(GdError::InvalidParameter {
-                name: "--peers",
-                problem: "the peers run one step size: give one --mu with --peers (a --mu list runs on gdbench's CPU solvers)".into(),
-            });
+            return Err(gdbench::peers::one_step_only());
         }
         let data = match &self.data {
             Some(path) => Dataset::load(path)?,

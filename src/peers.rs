@@ -178,6 +178,14 @@ fn write_npy(problem: &Problem, path: &Path) -> std::io::Result<()> {
     writer.finish()
 }
 
+/// Why `--peers` cannot take a `--mu` list: every caller refuses it in these words.
+pub fn one_step_only() -> GdError {
+    GdError::InvalidParameter {
+        name: "--peers",
+        problem: "the peers run one step size: give one --mu with --peers (a --mu list runs on gdbench's CPU solvers)".into(),
+    }
+}
+
 /// Runs the peer script on `problem` (each peer also runs `spot_epochs` epochs, untimed, for the
 /// spot check); its progress lines feed a bar per peer. A missing module or interpreter becomes an
 /// `unavailable` row, a failing peer an `error` row with its last line of stderr; only a
@@ -192,10 +200,7 @@ pub fn run_peers(
         return Ok(Vec::new());
     }
     if problem.single_mu().is_none() {
-        return Err(GdError::InvalidParameter {
-            name: "--peers",
-            problem: "the peers run one step size: give one --mu with --peers (a --mu list runs on gdbench's CPU solvers)".into(),
-        });
+        return Err(one_step_only());
     }
     let io = |what: &str, e: std::io::Error| GdError::Peers {
         message: format!("peers: {what}: {e}"),
