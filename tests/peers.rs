@@ -8,22 +8,6 @@ use std::path::{Path, PathBuf};
 use common::{Run, refuses};
 use serde_json::Value;
 
-/// Whether `python3` can import numpy. Without it: a failure under CI (CI installs it), else a
-/// loud skip.
-fn numpy_or_skip(test: &str) -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import numpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        common::missing_in_ci_or_skip(
-            &format!("{test}: python3 cannot import numpy"),
-            "pip install numpy",
-        );
-    }
-    ok
-}
-
 /// An executable shell script standing in for the interpreter.
 fn fake_python(dir: &Path, body: &str) -> PathBuf {
     let path = dir.join("python");
@@ -60,7 +44,7 @@ fn row<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn python_and_numpy_agree_with_cpu_fused() {
-    if !numpy_or_skip("python and numpy peers") {
+    if !common::numpy_or_skip("python and numpy peers") {
         return;
     }
     let (r, code, err) = run(&["--solvers", "cpu-fused", "--peers", "numpy,python"]);
@@ -98,7 +82,7 @@ fn importable(module: &str) -> bool {
 
 #[test]
 fn tensorflow_torch_and_jax_peers_run_and_validate_where_installed() {
-    if !numpy_or_skip("optional peers") {
+    if !common::numpy_or_skip("optional peers") {
         return;
     }
     for (peer, module, rows) in [

@@ -150,15 +150,7 @@ fn gpu_rows_sit_out_a_search_with_the_reason() {
 
 #[test]
 fn the_best_step_matches_a_numpy_loop_over_the_steps() {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import numpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        common::missing_in_ci_or_skip(
-            "best step against NumPy: python3 cannot import numpy",
-            "pip install numpy",
-        );
+    if !common::numpy_or_skip("best step against NumPy") {
         return;
     }
     let fixture = common::article_fixture();

@@ -74,6 +74,22 @@ pub fn missing_in_ci_or_skip(why: &str, fix: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), banner.as_bytes());
 }
 
+/// Whether `python3` can import numpy. Without it: a failure under CI (CI installs it), else a
+/// loud skip.
+pub fn numpy_or_skip(test: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        missing_in_ci_or_skip(
+            &format!("{test}: python3 cannot import numpy"),
+            "pip install numpy",
+        );
+    }
+    ok
+}
+
 /// The article's dataset (NumPy seed 444), committed by `scripts/make_article_fixture.py`.
 pub fn article_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/article.npy")
