@@ -191,10 +191,8 @@ impl Problem {
                 steps.len()
             )));
         }
-        if let Some(mu) = steps.iter().find(|mu| !mu.is_finite() || **mu <= 0.0) {
-            return Err(bad_mu(format!(
-                "{mu} is not a step size: give a finite number > 0, e.g. 0.001"
-            )));
+        for &mu in &steps {
+            steps::checked_step(mu)?;
         }
         if epochs == 0 {
             return Err(GdError::InvalidParameter {

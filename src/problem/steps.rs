@@ -75,6 +75,11 @@ fn value(text: &str) -> Result<f64> {
             format!("`{t}` is not a number: write e.g. 0.001, 0.001,0.002 or 1e-4..1.0:37")
         })
     })?;
+    checked_step(mu)
+}
+
+/// `mu` if it is a step size (finite, > 0), else the one error every path gives for it.
+pub fn checked_step(mu: f64) -> Result<f64> {
     if !mu.is_finite() || mu <= 0.0 {
         return Err(bad(format!(
             "{mu} is not a step size: give a finite number > 0, e.g. 0.001"
