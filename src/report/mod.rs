@@ -141,6 +141,11 @@ impl StepSizes {
         }
     }
 
+    /// True for a step-size search (more than one step).
+    pub fn is_search(&self) -> bool {
+        self.as_slice().len() > 1
+    }
+
     /// The steps, in order.
     pub fn as_slice(&self) -> &[f64] {
         match self {

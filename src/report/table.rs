@@ -94,7 +94,7 @@ pub fn text_width(text: &str) -> usize {
 /// The table alone: every column with `wide`; else the compact columns, dropping the most
 /// dispensable ones until the table fits `width`.
 fn runs_table(report: &Report, style: &TextStyle) -> String {
-    let search = report.problem.mu.as_slice().len() > 1;
+    let search = report.problem.mu.is_search();
     // A search's time per descent and GFLOP/s go after the spread (or µs/epoch, when wide).
     let with_search = |mut columns: Vec<Column>, after: &str| {
         if search {
@@ -215,7 +215,7 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         None => "not comparable".to_string(),
     };
     let w = report.reference.w;
-    let at = if p.mu.as_slice().len() > 1 {
+    let at = if p.mu.is_search() {
         format!(" at mu = {}", report.reference.mu)
     } else {
         String::new()
@@ -243,7 +243,7 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         "",
     );
     out += &notes(report, width);
-    if p.mu.as_slice().len() > 1 {
+    if p.mu.is_search() {
         out += "\n";
         out += &search_summary(report, width);
     }
