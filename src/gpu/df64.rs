@@ -219,13 +219,13 @@ pub fn probe_problem() -> Problem {
 /// Judges the descent check: `w` from the df64 kernels on [`probe_problem`] against `reference`
 /// (the f64 descent).
 pub fn judge_descent(sources: &ShaderSources, w: [f64; 2], reference: [f64; 2]) -> Result<()> {
-    let scale = reference[0].abs().max(reference[1].abs());
-    let diff = (0..2)
-        .map(|i| (w[i] - reference[i]).abs())
-        .fold(0.0, f64::max)
-        / scale;
-    // NaN weights fail (f64::max skips NaN, so they are checked apart).
-    if w.iter().all(|v| v.is_finite()) && diff <= DESCENT_CHECK_TOLERANCE {
+    let outcome = |w| crate::solver::Outcome {
+        w,
+        diverged_at: None,
+    };
+    // NaN when either side is not finite: then nothing passes.
+    let (_, diff) = crate::validate::differences(&outcome(w), &outcome(reference));
+    if diff <= DESCENT_CHECK_TOLERANCE {
         return Ok(());
     }
     Err(faulty(
