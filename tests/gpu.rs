@@ -203,13 +203,11 @@ fn persistent_is_unavailable_for_large_n_with_a_reason() {
         return;
     }
     let problem = synthetic(20_000_000, 0.1, 1, 0.01, 1);
-    match SolverId::GpuPersistent.prepare_on(&problem, Some(&ctx), &GpuSettings::default()) {
-        Err(GdError::Unavailable { reason }) => {
-            assert!(reason.contains("use gpu-fused"), "{reason}")
-        }
-        Err(e) => panic!("expected unavailable, got {e}"),
-        Ok(_) => panic!("expected unavailable"),
-    }
+    let reason = common::unavailable_reason(
+        "gpu-persistent at N = 2e7",
+        SolverId::GpuPersistent.prepare_on(&problem, Some(&ctx), &GpuSettings::default()),
+    );
+    assert!(reason.contains("use gpu-fused"), "{reason}");
 }
 
 #[test]
@@ -642,23 +640,28 @@ fn f16_storage_refuses_data_beyond_its_range_on_both_sides() {
     let Some(ctx) = gpu_or_skip("f16 range") else {
         return;
     };
-    let x: Vec<f64> = (0..1_000).map(|i| 70.0 * i as f64).collect();
+    let problem = spread_line(70.0, 1e-12);
+    for id in [SolverId::CpuFusedF16, SolverId::GpuFusedF16] {
+        let reason = common::unavailable_reason(
+            &format!("{id} with x up to 69 930"),
+            id.prepare_on(&problem, Some(&ctx), &GpuSettings::default()),
+        );
+        assert!(
+            reason.contains("SHADER_F16") || reason.contains("65 504"),
+            "{id}: {reason}"
+        );
+    }
+}
+
+/// The line d = 1 + x/2 at x = 0, step, 2·step, … (1 000 samples), with step size `mu`.
+fn spread_line(step: f64, mu: f64) -> Problem {
+    let x: Vec<f64> = (0..1_000).map(|i| step * i as f64).collect();
     let d: Vec<f64> = x.iter().map(|x| 1.0 + 0.5 * x).collect();
     let source = gdbench::Source::Synthetic {
         seed: 0,
         sigma: 0.0,
     };
-    let problem = Problem::new(gdbench::Dataset::new(x, d, source).unwrap(), 1e-12, 5).unwrap();
-    for id in [SolverId::CpuFusedF16, SolverId::GpuFusedF16] {
-        match id.prepare_on(&problem, Some(&ctx), &GpuSettings::default()) {
-            Err(GdError::Unavailable { reason }) if reason.contains("SHADER_F16") => {}
-            Err(GdError::Unavailable { reason }) => {
-                assert!(reason.contains("65 504"), "{id}: {reason}")
-            }
-            Err(e) => panic!("{id}: expected unavailable, got {e}"),
-            Ok(_) => panic!("{id}: x up to 69 930 does not fit f16"),
-        }
-    }
+    Problem::new(gdbench::Dataset::new(x, d, source).unwrap(), mu, 5).unwrap()
 }
 
 #[test]
@@ -667,17 +670,10 @@ fn df64_refuses_data_beyond_its_range() {
     let Some(ctx) = gpu_or_skip("df64 range") else {
         return;
     };
-    let x: Vec<f64> = (0..1_000).map(|i| 1e32 * i as f64).collect();
-    let d: Vec<f64> = x.iter().map(|x| 1.0 + 0.5 * x).collect();
-    let source = gdbench::Source::Synthetic {
-        seed: 0,
-        sigma: 0.0,
-    };
-    let data = gdbench::Dataset::new(x, d, source).unwrap();
-    let problem = Problem::new(data, 1e-72, 5).unwrap();
-    match SolverId::GpuFusedDf64.prepare_on(&problem, Some(&ctx), &GpuSettings::default()) {
-        Err(GdError::Unavailable { reason }) => assert!(reason.contains("8e34"), "{reason}"),
-        Err(e) => panic!("expected unavailable, got {e}"),
-        Ok(_) => panic!("x up to 1e35 does not fit df64"),
-    }
+    let problem = spread_line(1e32, 1e-72);
+    let reason = common::unavailable_reason(
+        "gpu-fused-df64 with x up to 1e35",
+        SolverId::GpuFusedDf64.prepare_on(&problem, Some(&ctx), &GpuSettings::default()),
+    );
+    assert!(reason.contains("8e34"), "{reason}");
 }

@@ -40,6 +40,19 @@ pub fn gpu_or_skip(test: &str) -> Option<Arc<GpuContext>> {
     None
 }
 
+/// The reason a preparation was refused as `unavailable`; any other error, or a solver that
+/// prepared, fails the test (`what` says what should have been refused).
+pub fn unavailable_reason(
+    what: &str,
+    prepared: gdbench::Result<Box<dyn gdbench::Solver + '_>>,
+) -> String {
+    match prepared {
+        Err(gdbench::GdError::Unavailable { reason }) => reason,
+        Err(e) => panic!("{what}: expected unavailable, got {e}"),
+        Ok(_) => panic!("{what}: expected unavailable, but it prepared"),
+    }
+}
+
 /// Why GPU solver `id` may be unavailable on `ctx`: the only reasons a test accepts (a feature
 /// the adapter lacks, a size the strategy does not handle). Everything else must run.
 pub fn may_be_unavailable(id: SolverId, ctx: &GpuContext, reason: &str) -> bool {
