@@ -405,31 +405,28 @@ fn best_step(
     expects: &[Expectations],
 ) -> Option<BestStep> {
     let sums = problem.data().sums();
-    let valid: Vec<BestStep> = problem
+    // (mu, w, loss) of every step that converged.
+    let valid: Vec<(f64, [f64; 2], f64)> = problem
         .steps()
         .iter()
         .zip(reference)
         .zip(expects)
         .filter(|((_, o), e)| e.converges() && o.diverged_at.is_none())
-        .map(|((&mu, o), _)| BestStep {
-            mu,
-            w: o.w,
-            loss: sums.loss(o.w),
-            tied: 1,
-        })
-        .filter(|b| b.loss.is_finite())
+        .map(|((&mu, o), _)| (mu, o.w, sums.loss(o.w)))
+        .filter(|(.., loss)| loss.is_finite())
         .collect();
-    let lowest = valid.iter().map(|b| b.loss).reduce(f64::min)?;
-    let tied: Vec<&BestStep> = valid
+    let lowest = valid.iter().map(|&(.., loss)| loss).reduce(f64::min)?;
+    let tied: Vec<&(f64, [f64; 2], f64)> = valid
         .iter()
-        .filter(|b| b.loss <= lowest * (1.0 + LOSS_TIE))
+        .filter(|(.., loss)| *loss <= lowest * (1.0 + LOSS_TIE))
         .collect();
-    tied.iter()
-        .min_by(|a, b| a.mu.total_cmp(&b.mu))
-        .map(|b| BestStep {
-            tied: tied.len(),
-            ..(*b).clone()
-        })
+    let &&(mu, w, loss) = tied.iter().min_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some(BestStep {
+        mu,
+        w,
+        loss,
+        tied: tied.len(),
+    })
 }
 
 /// A `--baseline` must name a solver or a peer row; the name as rows spell it.
