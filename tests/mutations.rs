@@ -334,3 +334,68 @@ fn the_spot_check_catches_a_wrong_step_that_a_converged_run_hides() {
         "{run}"
     );
 }
+
+/// A step-size search over three steps, N with a scalar tail, one timed repeat.
+fn search_args(solvers: &str) -> Vec<&str> {
+    vec![
+        "--n",
+        "2001",
+        "--epochs",
+        "2000",
+        "--mu",
+        "0.001,0.002,0.005",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--format",
+        "json",
+        "--no-probe",
+        "--solvers",
+        solvers,
+    ]
+}
+
+#[test]
+fn search_kernels_updating_a_step_with_another_steps_mu_are_caught() {
+    let edits = [
+        (
+            "search.wgsl",
+            "let mu = real(steps_finish[step].x) + real(steps_finish[step].y);",
+            "let mu = real(steps_finish[0u].x) + real(steps_finish[0u].y);",
+        ),
+        (
+            "search.wgsl",
+            "let mu = vec4<f32>(steps_persistent[s].x, steps_persistent[s + 1u].x, steps_persistent[s + 2u].x, steps_persistent[s + 3u].x);",
+            "let mu = vec4<f32>(steps_persistent[s].x);",
+        ),
+    ];
+    let args = search_args("gpu-fused,gpu-persistent,gpu-fused-f64,gpu-fused-f16");
+    let Some(rows) = caught("search step mutation", &edits, &args) else {
+        return;
+    };
+    assert!(rows.len() >= 2, "{rows:?}");
+    for run in rows {
+        // Step 0 is right; the others ran with its mu, and the row names the first of them.
+        let descents = run["descents"].as_array().unwrap();
+        assert_eq!(descents[0]["status"], "ok", "{run}");
+        assert_eq!(descents[1]["status"], "mismatch", "{run}");
+        assert!(
+            run["message"].as_str().unwrap().contains("at mu = 0.002"),
+            "{run}"
+        );
+    }
+}
+
+#[test]
+fn a_search_dropping_the_scalar_tail_is_a_mismatch() {
+    let edits = [(
+        "search.wgsl",
+        "if wid.y == 0u && lid < params_errors.n % 4u {",
+        "if wid.y == 0u && lid < 0u {",
+    )];
+    let Some(rows) = caught("search tail mutation", &edits, &search_args("gpu-fused")) else {
+        return;
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
+}

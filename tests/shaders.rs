@@ -31,6 +31,8 @@ fn dump(dir: &std::path::Path) {
         "fused.wgsl",
         "persistent.wgsl",
         "subgroup.wgsl",
+        "df64.wgsl",
+        "search.wgsl",
     ] {
         assert!(dir.join(name).is_file(), "{name} not dumped");
         assert!(stdout(&out).contains(name));

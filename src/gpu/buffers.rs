@@ -259,6 +259,22 @@ pub fn pairs_of(ctx: &GpuContext, label: &str, count: u64, real: Real) -> wgpu::
     })
 }
 
+/// A storage buffer of the step sizes as `vec2<f32>` (mu, what f32 loses of mu), padded with
+/// zeros to `count` (the search kernels' `STEPS`).
+pub fn step_sizes(ctx: &GpuContext, steps: &[f64], count: u64) -> wgpu::Buffer {
+    let mut pairs = vec![[0f32; 2]; count as usize];
+    for (pair, &mu) in pairs.iter_mut().zip(steps) {
+        let p = Params::step(mu, 1);
+        *pair = [p.mu, p.mu_lo];
+    }
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("steps"),
+            contents: bytemuck::cast_slice(&pairs),
+            usage: wgpu::BufferUsages::STORAGE,
+        })
+}
+
 /// A storage buffer of `count` f32 (the error vector of the multi-pass design).
 pub fn floats(ctx: &GpuContext, label: &str, count: u64) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {

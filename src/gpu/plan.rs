@@ -14,7 +14,8 @@ use crate::problem::Problem;
 pub(super) struct Step {
     pub pipeline: wgpu::ComputePipeline,
     pub bind_group: wgpu::BindGroup,
-    pub workgroups: u32,
+    /// Workgroups along x and y.
+    pub workgroups: [u32; 2],
 }
 
 /// Builds the dispatches of a strategy, keeping alive the buffers they bind.
@@ -28,8 +29,10 @@ pub(super) struct Builder<'a> {
     pub shaders: &'a ShaderSources,
     /// The type the kernels compute in (WGSL's `real`).
     pub real: Real,
-    /// mu and 2/N, with what f32 loses of each.
+    /// mu and 2/N, with what f32 loses of each (mu: the first step's).
     pub step_params: Params,
+    /// Every step size of the problem (one, or a search's).
+    pub steps: &'a [f64],
     /// Override constants beyond WG and ITEMS for every kernel (df64's `FMA`).
     pub overrides: Vec<(&'static str, f64)>,
     pub keep: Vec<wgpu::Buffer>,
@@ -55,7 +58,7 @@ impl Builder<'_> {
         pipeline: &wgpu::ComputePipeline,
         buffers: &[&wgpu::Buffer],
         params: Params,
-        workgroups: u32,
+        workgroups: [u32; 2],
     ) -> Step {
         let uniform = buffers::uniform(self.ctx, params);
         let entries: Vec<wgpu::BindGroupEntry> = buffers
@@ -119,8 +122,13 @@ impl Builder<'_> {
                 ..Params::default()
             };
             let workgroups = self.workgroups(u64::from(c.len));
-            steps.push(self.step(&error, &[&c.x, &c.d, w, &e], params, workgroups));
-            steps.push(self.step(&reduce_errors, &[&e, &c.x, &partials_a], params, workgroups));
+            steps.push(self.step(&error, &[&c.x, &c.d, w, &e], params, [workgroups, 1]));
+            steps.push(self.step(
+                &reduce_errors,
+                &[&e, &c.x, &partials_a],
+                params,
+                [workgroups, 1],
+            ));
             self.keep.push(e);
         }
         let (mut src, mut dst) = (&partials_a, &partials_b);
@@ -131,12 +139,12 @@ impl Builder<'_> {
                 n: count as u32,
                 ..Params::default()
             };
-            steps.push(self.step(&reduce_partials, &[src, dst], params, workgroups));
+            steps.push(self.step(&reduce_partials, &[src, dst], params, [workgroups, 1]));
             count = u64::from(workgroups);
             std::mem::swap(&mut src, &mut dst);
         }
         let params = self.step_params;
-        steps.push(self.step(&update, &[src, w], params, 1));
+        steps.push(self.step(&update, &[src, w], params, [1, 1]));
         self.keep.extend([partials_a, partials_b]);
         Ok(steps)
     }
@@ -165,14 +173,8 @@ impl Builder<'_> {
             1,
             u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
         );
-        // At most `cap` workgroups, which then stride. Below that, a GPU gets one vec4 per
-        // invocation (every resident invocation busy); a software adapter, which pays for each
-        // workgroup it runs, a whole tile (WG·ITEMS samples) per workgroup.
-        let per_step = if self.ctx.info.device_type == wgpu::DeviceType::Cpu {
-            self.tile
-        } else {
-            u64::from(self.wg) * self.real.samples_per_vec4()
-        };
+        // At most `cap` workgroups, which then stride.
+        let per_step = self.samples_per_workgroup();
         let groups: Vec<u32> = data
             .chunks
             .iter()
@@ -189,23 +191,126 @@ impl Builder<'_> {
                 base,
                 ..Params::default()
             };
-            steps.push(self.step(&errors, &[&c.x, &c.d, w, &partials], params, workgroups));
+            steps.push(self.step(
+                &errors,
+                &[&c.x, &c.d, w, &partials],
+                params,
+                [workgroups, 1],
+            ));
             base += workgroups;
         }
         let params = Params {
             n: total as u32,
             ..self.step_params
         };
-        steps.push(self.step(&finish, &[&partials, w], params, 1));
+        steps.push(self.step(&finish, &[&partials, w], params, [1, 1]));
         self.keep.push(partials);
         Ok(steps)
     }
 
+    /// gpu-fused (and its f64 and f16 rungs) on a step-size search: per chunk a grid-stride pass
+    /// over (block of steps × sample group) workgroups, each summing its block's steps over its
+    /// samples (`search.wgsl`), then one invocation per step adding its partials and updating w.
+    pub(super) fn search(&mut self, data: &DeviceData, shape: &Shape) -> Result<Vec<Step>> {
+        let constants = self.search_constants(shape);
+        let errors = pipeline_with(
+            self.ctx,
+            self.shaders,
+            ShaderFile::Search,
+            "search_errors",
+            self.wg,
+            &constants,
+            self.real,
+        )?;
+        let finish = pipeline_with(
+            self.ctx,
+            self.shaders,
+            ShaderFile::Search,
+            "search_finish",
+            self.wg,
+            &constants,
+            self.real,
+        )?;
+        let blocks = shape.steps / (4 * shape.step_vecs);
+        // The blocks share the cap on workgroups: with many steps each block gets fewer sample
+        // groups, and every workgroup more work.
+        let cap = (MAX_PARTIALS / (u64::from(blocks) * data.chunks.len() as u64)).clamp(
+            1,
+            u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
+        );
+        let per_group = self.samples_per_workgroup();
+        let groups: Vec<u32> = data
+            .chunks
+            .iter()
+            .map(|c| u64::from(c.len).div_ceil(per_group).min(cap) as u32)
+            .collect();
+        let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
+        let partials = buffers::pairs_of(
+            self.ctx,
+            "partials",
+            total * u64::from(shape.steps),
+            self.real,
+        );
+        let steps_buffer = buffers::step_sizes(self.ctx, self.steps, u64::from(shape.steps));
+        let w = self.w;
+        let mut steps = Vec::new();
+        let mut base = 0u32;
+        for (c, &g) in data.chunks.iter().zip(&groups) {
+            let params = Params {
+                n: c.len,
+                base,
+                ..Params::default()
+            };
+            steps.push(self.step(&errors, &[&c.x, &c.d, w, &partials], params, [blocks, g]));
+            base += g;
+        }
+        let params = Params {
+            n: total as u32,
+            ..self.step_params
+        };
+        let finish_groups = shape.steps.div_ceil(self.wg);
+        steps.push(self.step(
+            &finish,
+            &[&partials, &steps_buffer, w],
+            params,
+            [finish_groups, 1],
+        ));
+        self.keep.extend([partials, steps_buffer]);
+        Ok(steps)
+    }
+
+    /// The search kernels' override constants: padded steps, vec4s of steps per invocation, and
+    /// the strategy's own.
+    fn search_constants(&self, shape: &Shape) -> Vec<(&'static str, f64)> {
+        let mut constants = vec![
+            ("STEPS", f64::from(shape.steps)),
+            ("STEP_VECS", f64::from(shape.step_vecs.max(1))),
+            ("HELD", f64::from(shape.held)),
+        ];
+        constants.extend(self.overrides.iter().copied());
+        constants
+    }
+
+    /// Samples one streaming workgroup should cover before the cap on workgroups applies: on a
+    /// GPU one vec4 per invocation (every resident invocation busy); on a software adapter,
+    /// which pays for each workgroup it runs, a whole tile (WG·ITEMS samples).
+    fn samples_per_workgroup(&self) -> u64 {
+        if self.ctx.info.device_type == wgpu::DeviceType::Cpu {
+            self.tile
+        } else {
+            u64::from(self.wg) * self.real.samples_per_vec4()
+        }
+    }
+
     /// gpu-persistent: a dispatch of `shape.per_dispatch` epochs, and one whose epoch count is
     /// set per solve for the remainder (or for a whole solve shorter than that). Where the
-    /// adapter has SUBGROUP, the kernel sums each epoch with subgroupAdd (`subgroup.wgsl`).
+    /// adapter has SUBGROUP, the kernel sums each epoch with subgroupAdd (`subgroup.wgsl`). On a
+    /// step-size search the kernel is `search.wgsl`'s, every step's weights in workgroup memory.
     pub(super) fn persistent(&mut self, data: &DeviceData, shape: &Shape) -> Result<Persistent> {
-        let (file, entry) = if self.ctx.features.contains(wgpu::Features::SUBGROUP) {
+        let search = shape.step_vecs > 0;
+        let (file, entry) = if search {
+            (ShaderFile::Search, "search_persistent")
+        } else if self.ctx.features.contains(wgpu::Features::SUBGROUP) {
             (ShaderFile::Subgroup, "persistent_subgroup")
         } else {
             (ShaderFile::Persistent, "persistent")
@@ -216,7 +321,7 @@ impl Builder<'_> {
             file,
             entry,
             self.single_wg,
-            &[("HELD", f64::from(shape.held))],
+            &self.search_constants(shape),
             self.real,
         )?;
         let chunk = &data.chunks[0];
@@ -226,9 +331,15 @@ impl Builder<'_> {
             ..self.step_params
         };
         let w = self.w;
-        let full = self.step(&kernel, &[&chunk.x, &chunk.d, w], params, 1);
-        let rest = self.step(&kernel, &[&chunk.x, &chunk.d, w], params, 1);
+        let mut bound = vec![&chunk.x, &chunk.d];
+        let steps_buffer =
+            search.then(|| buffers::step_sizes(self.ctx, self.steps, u64::from(shape.steps)));
+        bound.extend(steps_buffer.as_ref());
+        bound.push(w);
+        let full = self.step(&kernel, &bound, params, [1, 1]);
+        let rest = self.step(&kernel, &bound, params, [1, 1]);
         let rest_params = self.keep.last().expect("step keeps its uniform").clone();
+        self.keep.extend(steps_buffer);
         Ok(Persistent {
             full,
             rest,
@@ -261,18 +372,12 @@ impl Schedule {
         Ok(match strategy {
             Strategy::Multipass => Schedule::PerEpoch(builder.multipass(data)?),
             Strategy::Batched => Schedule::Batched(builder.multipass(data)?),
-            Strategy::Fused => Schedule::Batched(builder.fused(
-                ShaderFile::Fused,
-                "fused_errors",
-                "finish",
-                data,
-            )?),
-            Strategy::FusedF64 | Strategy::FusedF16 => Schedule::Batched(builder.fused(
-                ShaderFile::Fused,
-                "fused_errors",
-                "finish",
-                data,
-            )?),
+            Strategy::Fused | Strategy::FusedF64 | Strategy::FusedF16 if shape.step_vecs > 0 => {
+                Schedule::Batched(builder.search(data, shape)?)
+            }
+            Strategy::Fused | Strategy::FusedF64 | Strategy::FusedF16 => Schedule::Batched(
+                builder.fused(ShaderFile::Fused, "fused_errors", "finish", data)?,
+            ),
             Strategy::FusedDf64 => Schedule::Batched(builder.fused(
                 ShaderFile::Df64,
                 "df64_errors",
@@ -378,6 +483,30 @@ pub(super) struct Shape {
     pub held: u32,
     /// gpu-persistent: epochs one dispatch runs (0 for the other strategies).
     pub per_dispatch: u64,
+    /// Weight pairs the kernels update: the steps, padded to whole blocks (1 for one step).
+    pub steps: u32,
+    /// A search's vec4s of steps per invocation of `search_errors` (0: not a search).
+    pub step_vecs: u32,
+}
+
+/// Most vec4s of steps one invocation of `search_errors` holds (`MAX_STEP_VECS` in
+/// `shaders/search.wgsl`): 16 steps, 64 registers of weights and sums.
+pub const MAX_STEP_VECS: u32 = 4;
+
+/// Why `strategy` sits out a step-size search, or `None` if it runs one.
+pub fn search_refusal(strategy: Strategy) -> Option<&'static str> {
+    match strategy {
+        Strategy::Fused | Strategy::FusedF64 | Strategy::FusedF16 | Strategy::Persistent => None,
+        Strategy::Multipass | Strategy::Batched => Some(
+            "the design as drawn writes an error vector per step size per epoch: gpu-fused runs the search in one pass",
+        ),
+        Strategy::Subgroup => Some(
+            "its subgroup reductions are written for one step size: gpu-fused runs the search (one pass, a reduction per 4 steps)",
+        ),
+        Strategy::FusedDf64 => Some(
+            "df64's kernels and self-check take one step size: gpu-fused-f64 or the CPU rows run the search",
+        ),
+    }
 }
 
 /// The largest power of two that is at most `limit`.
@@ -417,12 +546,29 @@ pub(super) fn check(
         }
         None => (DEFAULT_WORKGROUP_SIZE.min(largest), largest),
     };
+    let k = problem.steps().len() as u32;
     let mut shape = Shape {
         wg,
         single_wg,
         held: 0,
         per_dispatch: 0,
+        steps: 1,
+        step_vecs: 0,
     };
+    if k > 1 {
+        if let Some(reason) = search_refusal(strategy) {
+            return Err(GdError::Unavailable {
+                reason: reason.into(),
+            });
+        }
+        // Blocks of 4·STEP_VECS steps for search_errors; gpu-persistent works in vec4s.
+        shape.step_vecs = k.div_ceil(4).min(MAX_STEP_VECS);
+        let block = match strategy {
+            Strategy::Persistent => 4,
+            _ => 4 * shape.step_vecs,
+        };
+        shape.steps = k.next_multiple_of(block);
+    }
     match strategy {
         Strategy::Subgroup if !ctx.features.contains(wgpu::Features::SUBGROUP) => {
             Err(GdError::Unavailable {
@@ -457,17 +603,46 @@ pub(super) fn check(
             if per_invocation <= u64::from(MAX_HELD) {
                 shape.held = per_invocation as u32;
             }
+            // A search runs its epoch once per vec4 of steps, two trees each, no subgroups.
+            let quads = u64::from(shape.steps / 4);
+            let search = shape.step_vecs > 0;
             let per_dispatch = if ctx.info.device_type == wgpu::DeviceType::Cpu {
                 // Loop iterations of invocation 0 per epoch: its samples, the tree (or, with
                 // subgroups, its pass over the subgroups' totals), the epoch loop.
-                let subgroups = wg / u64::from(ctx.info.subgroup_min_size.max(1));
-                let per_epoch = per_invocation + u64::from(wg.ilog2()) + subgroups + 3;
+                let per_epoch = if search {
+                    quads * (per_invocation + 2 * u64::from(wg.ilog2()) + 3) + 1
+                } else {
+                    let subgroups = wg / u64::from(ctx.info.subgroup_min_size.max(1));
+                    per_invocation + u64::from(wg.ilog2()) + subgroups + 3
+                };
                 PERSISTENT_LOOP_BUDGET / per_epoch
             } else {
                 // An epoch costs its samples or, for small N, its barriers: a few ns each.
-                let per_epoch = n.max(wg * (u64::from(wg.ilog2()) + 3));
+                let trees = if search { 2 } else { 1 };
+                let per_epoch = quads * n.max(wg * (trees * u64::from(wg.ilog2()) + 3));
                 (PERSISTENT_WORK_PER_DISPATCH / per_epoch).max(1)
             };
+            if search {
+                // Every step's weights (8 bytes) and the tree's vec4 per invocation.
+                let needed = u64::from(shape.steps) * 8 + wg * 16;
+                let have = u64::from(limits.max_compute_workgroup_storage_size);
+                if needed > have {
+                    return Err(GdError::Unavailable {
+                        reason: format!(
+                            "{k} steps need {} KiB of workgroup memory and the adapter has {} KiB; use gpu-fused",
+                            needed.div_ceil(1024),
+                            have / 1024
+                        ),
+                    });
+                }
+            }
+            if per_dispatch == 0 && search {
+                return Err(GdError::Unavailable {
+                    reason: format!(
+                        "N = {n} with {k} steps is too much work for one workgroup's loop budget on this software adapter; use gpu-fused"
+                    ),
+                });
+            }
             if per_dispatch == 0 || n.div_ceil(4) * 16 > binding {
                 let by_loops = if ctx.info.device_type == wgpu::DeviceType::Cpu {
                     (PERSISTENT_LOOP_BUDGET - 16) * wg

@@ -40,6 +40,8 @@ pub enum ShaderFile {
     Subgroup,
     /// `df64.wgsl`: fused in double-float arithmetic, and its self-check.
     Df64,
+    /// `search.wgsl`: many step sizes over the same data (gpu-fused's and gpu-persistent's search).
+    Search,
     /// `probe.wgsl`: a read-only streaming kernel for the adapter's bandwidth ceiling.
     Probe,
 }
@@ -47,7 +49,7 @@ pub enum ShaderFile {
 impl ShaderFile {
     /// Every solver kernel file: what `shaders dump` writes and `--shaders` may replace. The
     /// probe's kernel is not among them: a ceiling must not depend on an experiment.
-    pub const ALL: [ShaderFile; 7] = [
+    pub const ALL: [ShaderFile; 8] = [
         ShaderFile::Error,
         ShaderFile::Reduce,
         ShaderFile::Update,
@@ -55,6 +57,7 @@ impl ShaderFile {
         ShaderFile::Persistent,
         ShaderFile::Subgroup,
         ShaderFile::Df64,
+        ShaderFile::Search,
     ];
 
     /// The file's name in `shaders/`.
@@ -67,6 +70,7 @@ impl ShaderFile {
             ShaderFile::Persistent => "persistent.wgsl",
             ShaderFile::Subgroup => "subgroup.wgsl",
             ShaderFile::Df64 => "df64.wgsl",
+            ShaderFile::Search => "search.wgsl",
             ShaderFile::Probe => "probe.wgsl",
         }
     }
@@ -81,6 +85,7 @@ impl ShaderFile {
             ShaderFile::Persistent => include_str!("../../shaders/persistent.wgsl"),
             ShaderFile::Subgroup => include_str!("../../shaders/subgroup.wgsl"),
             ShaderFile::Df64 => include_str!("../../shaders/df64.wgsl"),
+            ShaderFile::Search => include_str!("../../shaders/search.wgsl"),
             ShaderFile::Probe => include_str!("../../shaders/probe.wgsl"),
         }
     }

@@ -108,6 +108,10 @@ pub struct GpuSolver {
     readback: wgpu::Buffer,
     /// The type w (and everything else) is computed in.
     real: Real,
+    /// Step sizes of the problem: the first `steps` of w's pairs are read back.
+    steps: usize,
+    /// Weight pairs in w (the steps padded to the search kernels' blocks).
+    pairs: u64,
     /// The strategy's dispatches and how a solve submits them.
     schedule: Schedule,
     /// x and d on the device, bound by the steps.
@@ -125,9 +129,6 @@ pub struct GpuSolver {
     product: Option<Product>,
 }
 
-/// Why a GPU row sits out a step-size search.
-pub const MANY_STEPS: &str = "runs one step size per solve: GPU kernels for a --mu list are not written yet (the CPU rows run it)";
-
 impl GpuSolver {
     /// Uploads the data and builds every pipeline and bind group the strategy needs.
     pub fn new(
@@ -136,11 +137,6 @@ impl GpuSolver {
         problem: &Problem,
         settings: &GpuSettings,
     ) -> Result<Self> {
-        if problem.single_mu().is_none() {
-            return Err(GdError::Unavailable {
-                reason: MANY_STEPS.into(),
-            });
-        }
         // df64 first proves its arithmetic here: the operations on hard cases, then two epochs of
         // its own kernels on a problem where broken arithmetic shows.
         let product = match strategy {
@@ -192,7 +188,8 @@ impl GpuSolver {
         let upload_start = Instant::now();
         let data = DeviceData::upload(&ctx, problem, chunk_len, real)?;
         let upload_s = upload_start.elapsed().as_secs_f64();
-        let w = buffers::pairs_of(&ctx, "w", 1, real);
+        let pairs = u64::from(shape.steps);
+        let w = buffers::pairs_of(&ctx, "w", pairs, real);
         let mut builder = Builder {
             ctx: &ctx,
             wg,
@@ -202,6 +199,7 @@ impl GpuSolver {
             shaders: &settings.shaders,
             real,
             step_params: Params::step(problem.steps()[0], problem.n()),
+            steps: problem.steps(),
             overrides: product
                 .map(|p| vec![("FMA", p.fma_override())])
                 .unwrap_or_default(),
@@ -211,8 +209,10 @@ impl GpuSolver {
         let keep = builder.keep;
         let timer = RefCell::new(PassTimer::new(&ctx));
         Ok(Self {
-            readback: buffers::readback(&ctx, 2 * real.bytes()),
+            readback: buffers::readback(&ctx, pairs * 2 * real.bytes()),
             real,
+            steps: problem.steps().len(),
+            pairs,
             ctx,
             epochs: problem.epochs(),
             limit: problem.sane_bound(),
@@ -243,7 +243,7 @@ impl GpuSolver {
         for step in steps {
             pass.set_pipeline(&step.pipeline);
             pass.set_bind_group(0, &step.bind_group, &[]);
-            pass.dispatch_workgroups(step.workgroups, 1, 1);
+            pass.dispatch_workgroups(step.workgroups[0], step.workgroups[1], 1);
         }
     }
 
@@ -270,60 +270,73 @@ impl GpuSolver {
         Ok(self.ctx.queue.submit([encoder.finish()]))
     }
 
-    fn read_weights(&self) -> Result<[f64; 2]> {
-        let bytes = 2 * self.real.bytes();
+    /// Every step's weights, in step order.
+    fn read_weights(&self) -> Result<Vec<[f64; 2]>> {
+        let bytes = self.pairs * 2 * self.real.bytes();
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(&self.w, 0, &self.readback, 0, bytes);
         let data = self
             .ctx
             .read_back(encoder, &self.readback, bytes, "the weights")?;
-        Ok(match self.real {
-            Real::F32 | Real::F16 => {
-                let w: [f32; 2] = bytemuck::pod_read_unaligned(&data[..8]);
-                [f64::from(w[0]), f64::from(w[1])]
-            }
-            Real::F64 => bytemuck::pod_read_unaligned(&data[..16]),
-            Real::Df64 => {
-                let w: [[f32; 2]; 2] = bytemuck::pod_read_unaligned(&data[..16]);
-                w.map(super::df64::value)
-            }
-        })
+        let pair = (2 * self.real.bytes()) as usize;
+        Ok(data
+            .chunks_exact(pair)
+            .take(self.steps)
+            .map(|p| match self.real {
+                Real::F32 | Real::F16 => {
+                    let w: [f32; 2] = bytemuck::pod_read_unaligned(p);
+                    [f64::from(w[0]), f64::from(w[1])]
+                }
+                Real::F64 => bytemuck::pod_read_unaligned(p),
+                Real::Df64 => {
+                    let w: [[f32; 2]; 2] = bytemuck::pod_read_unaligned(p);
+                    w.map(super::df64::value)
+                }
+            })
+            .collect())
     }
 }
 
 impl GpuSolver {
     /// Runs `epochs` epochs: the body of every solve, timed or instrumented.
-    fn run(&mut self, epochs: u64) -> Result<Outcome> {
+    fn run(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         if crate::fault::lose_device_now() {
             self.ctx.lose_device();
         }
         self.ctx.alive()?;
-        let zeros = [0u8; 16];
-        let bytes = 2 * self.real.bytes() as usize;
-        self.ctx.queue.write_buffer(&self.w, 0, &zeros[..bytes]);
+        let zeros = vec![0u8; (self.pairs * 2 * self.real.bytes()) as usize];
+        self.ctx.queue.write_buffer(&self.w, 0, &zeros);
         self.schedule.begin_solve(&self.ctx, epochs);
         let unit = self.schedule.unit();
         // Weights are read back at checkpoints about a second apart (a read-back drains the
-        // queue), so a diverging solve stops early and reports the epoch by which it had diverged.
+        // queue): each step seen out of range keeps the weights and epoch it was seen at (its
+        // kernels go on, harmlessly), and once every step has, the solve stops early.
         let limit = self.limit;
-        let diverged = |w: [f64; 2]| !w.iter().all(|v| v.abs() <= limit);
+        let diverged = |w: &[f64; 2]| !w.iter().all(|v| v.abs() <= limit);
+        let mut seen: Vec<Option<Outcome>> = vec![None; self.steps];
         let mut last_check = Instant::now();
-        // After `submitted` epochs: None if no check was due, else the weights' verdict (Some
-        // outcome when diverged). A check waits for everything submitted.
-        let mut checkpoint = |solver: &Self, submitted: u64| -> Result<Option<Option<Outcome>>> {
-            if crate::interrupt::requested() {
-                return Err(GdError::Interrupted);
-            }
-            if last_check.elapsed() < DIVERGENCE_CHECK || submitted >= epochs {
-                return Ok(None);
-            }
-            let w = solver.read_weights()?;
-            last_check = Instant::now();
-            Ok(Some(diverged(w).then_some(Outcome {
-                w,
-                diverged_at: Some(submitted),
-            })))
-        };
+        // After `submitted` epochs: None if no check was due, else whether every step has now
+        // diverged. A check waits for everything submitted.
+        let mut checkpoint =
+            |solver: &Self, seen: &mut [Option<Outcome>], submitted: u64| -> Result<Option<bool>> {
+                if crate::interrupt::requested() {
+                    return Err(GdError::Interrupted);
+                }
+                if last_check.elapsed() < DIVERGENCE_CHECK || submitted >= epochs {
+                    return Ok(None);
+                }
+                let weights = solver.read_weights()?;
+                last_check = Instant::now();
+                for (slot, w) in seen.iter_mut().zip(weights) {
+                    if slot.is_none() && diverged(&w) {
+                        *slot = Some(Outcome {
+                            w,
+                            diverged_at: Some(submitted),
+                        });
+                    }
+                }
+                Ok(Some(seen.iter().all(Option::is_some)))
+            };
         let mut submitted = 0u64;
         if matches!(self.schedule, Schedule::PerEpoch(_)) {
             // One submission per epoch; wait on the one 64 back to bound the queue.
@@ -333,9 +346,9 @@ impl GpuSolver {
                 submitted += 1;
                 if in_flight.len() > 64 {
                     self.ctx.wait(in_flight.pop_front().expect("not empty"))?;
-                    match checkpoint(self, submitted)? {
-                        Some(Some(stop)) => return Ok(stop),
-                        Some(None) => in_flight.clear(),
+                    match checkpoint(self, &mut seen, submitted)? {
+                        Some(true) => return Ok(seen.into_iter().flatten().collect()),
+                        Some(false) => in_flight.clear(),
                         None => {}
                     }
                 }
@@ -368,10 +381,10 @@ impl GpuSolver {
                 last_finish = now;
                 let fit = (count as f64 * BATCH_TARGET.as_secs_f64() / took) as u64;
                 batch = (fit / unit).clamp(1, 1 << 16) * unit;
-                match checkpoint(self, submitted)? {
-                    Some(Some(stop)) => return Ok(stop),
+                match checkpoint(self, &mut seen, submitted)? {
+                    Some(true) => return Ok(seen.into_iter().flatten().collect()),
                     // The read-back drained the queue: nothing is in flight any more.
-                    Some(None) => {
+                    Some(false) => {
                         in_flight.clear();
                         last_finish = Instant::now();
                     }
@@ -380,12 +393,18 @@ impl GpuSolver {
             }
         }
         let start = Instant::now();
-        let w = self.read_weights()?;
+        let weights = self.read_weights()?;
         self.phases.readback_s = Some(start.elapsed().as_secs_f64());
-        Ok(Outcome {
-            w,
-            diverged_at: diverged(w).then_some(epochs),
-        })
+        Ok(seen
+            .into_iter()
+            .zip(weights)
+            .map(|(seen, w)| {
+                seen.unwrap_or(Outcome {
+                    w,
+                    diverged_at: diverged(&w).then_some(epochs),
+                })
+            })
+            .collect())
     }
 }
 
@@ -394,10 +413,11 @@ impl Solver for GpuSolver {
         self.epochs
     }
 
-    /// The one step size it was prepared for (GPU solvers take no step-size list yet).
+    /// Every step size it was prepared for: one solve, all descents at once (a search's kernels
+    /// update every step's weights each epoch).
     fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         self.timing = false;
-        Ok(vec![self.run(epochs)?])
+        self.run(epochs)
     }
 
     fn has_gpu_passes(&self) -> bool {
