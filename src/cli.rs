@@ -300,10 +300,6 @@ impl RunArgs {
     /// The problem: synthetic or from `--data`, checked.
     pub fn problem(&self) -> Result<Problem, GdError> {
         let steps = parse_steps(&self.mu)?;
-        // Refused here, before the data is made and the solvers run, as run_peers would.
-        if steps.len() > 1 && self.peers.is_some() {
-            return Err(gdbench::peers::one_step_only());
-        }
         let data = match &self.data {
             Some(path) => Dataset::load(path)?,
             None => Dataset::synthetic(sample_count(self.n)?, self.sigma, self.seed)?,

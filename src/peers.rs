@@ -105,6 +105,16 @@ fn peer_precision<'de, D: serde::Deserializer<'de>>(
     }
 }
 
+/// `[w0, w1]` as the peer script sends them: a weight that is not finite (a diverging step) is
+/// `null`, since JSON has no NaN or infinity.
+pub type PeerWeights = [Option<f64>; 2];
+
+/// The weights, a weight the peer sent as `null` (not finite) as NaN: outside every sane bound,
+/// so the descent counts as diverged.
+fn finite_or_nan(w: PeerWeights) -> [f64; 2] {
+    w.map(|v| v.unwrap_or(f64::NAN))
+}
+
 /// One row the peer script reported.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PeerRow {
@@ -125,18 +135,24 @@ pub struct PeerRow {
     pub status: Status,
     /// Why not ok.
     pub message: String,
-    /// Final weights.
-    pub w: Option<[f64; 2]>,
+    /// Final weights of a single-step problem.
+    pub w: Option<PeerWeights>,
     /// Seconds of compilation, tracing, graph building or transfer.
     pub setup_s: Option<f64>,
     /// Each timed solve, in seconds.
     pub times_s: Vec<f64>,
     /// Weights of the spot check's short descent, run untimed during setup.
     #[serde(default)]
-    pub spot_w: Option<[f64; 2]>,
+    pub spot_w: Option<PeerWeights>,
     /// Epochs of that descent.
     #[serde(default)]
     pub spot_epochs: Option<u64>,
+    /// A step-size search's final weights: one pair per step, in step order (instead of `w`).
+    #[serde(default)]
+    pub ws: Option<Vec<PeerWeights>>,
+    /// A search's spot-check weights, one pair per step (instead of `spot_w`).
+    #[serde(default)]
+    pub spot_ws: Option<Vec<PeerWeights>>,
 }
 
 impl PeerRow {
@@ -159,6 +175,45 @@ impl PeerRow {
             times_s: Vec::new(),
             spot_w: None,
             spot_epochs: None,
+            ws: None,
+            spot_ws: None,
+        }
+    }
+
+    /// Final weights per step, in step order: a search's `ws`, else the one step's `w` (a
+    /// weight sent as `null` is NaN).
+    pub fn weights(&self) -> Option<Vec<[f64; 2]>> {
+        Self::per_step(self.ws.as_deref(), self.w)
+    }
+
+    /// The spot check's weights per step, like [`PeerRow::weights`].
+    pub fn spot_weights(&self) -> Option<Vec<[f64; 2]>> {
+        Self::per_step(self.spot_ws.as_deref(), self.spot_w)
+    }
+
+    fn per_step(many: Option<&[PeerWeights]>, one: Option<PeerWeights>) -> Option<Vec<[f64; 2]>> {
+        match many {
+            Some(ws) => Some(ws.iter().copied().map(finite_or_nan).collect()),
+            None => one.map(|w| vec![finite_or_nan(w)]),
+        }
+    }
+
+    /// An `ok` row's weights (final, and spot-check when sent) must come one pair per step:
+    /// otherwise it becomes an `error` row saying what came instead (a row with no final weights
+    /// at all is left to say so where it is read).
+    fn check_steps(&mut self, steps: usize) {
+        if self.status != Status::Ok {
+            return;
+        }
+        let wrong = |w: Option<Vec<[f64; 2]>>| w.map(|w| w.len()).filter(|&k| k != steps);
+        let found = wrong(self.weights())
+            .map(|k| (k, "final"))
+            .or_else(|| wrong(self.spot_weights()).map(|k| (k, "spot-check")));
+        if let Some((got, what)) = found {
+            self.status = Status::Error;
+            self.message = format!(
+                "the peer reported {got} pair(s) of {what} weights for {steps} step size(s)"
+            );
         }
     }
 }
@@ -178,16 +233,9 @@ fn write_npy(problem: &Problem, path: &Path) -> std::io::Result<()> {
     writer.finish()
 }
 
-/// Why `--peers` cannot take a `--mu` list: every caller refuses it in these words.
-pub fn one_step_only() -> GdError {
-    GdError::InvalidParameter {
-        name: "--peers",
-        problem: "the peers run one step size: give one --mu with --peers (a --mu list runs on gdbench's CPU solvers)".into(),
-    }
-}
-
 /// Runs the peer script on `problem` (each peer also runs `spot_epochs` epochs, untimed, for the
-/// spot check); its progress lines feed a bar per peer. A missing module or interpreter becomes an
+/// spot check; a step-size search runs every step, and each row carries one pair of weights per
+/// step, in step order); its progress lines feed a bar per peer. A missing module or interpreter becomes an
 /// `unavailable` row, a failing peer an `error` row with its last line of stderr; only a
 /// `--python` that does not exist is an error.
 pub fn run_peers(
@@ -199,9 +247,6 @@ pub fn run_peers(
     if options.peers.is_empty() {
         return Ok(Vec::new());
     }
-    if problem.single_mu().is_none() {
-        return Err(one_step_only());
-    }
     let io = |what: &str, e: std::io::Error| GdError::Peers {
         message: format!("peers: {what}: {e}"),
     };
@@ -212,7 +257,8 @@ pub fn run_peers(
     write_npy(problem, &data).map_err(|e| io("writing the problem", e))?;
     let request = serde_json::json!({
         "data": data,
-        "mu": problem.steps()[0],
+        "mu": problem.single_mu(),
+        "steps": problem.steps(),
         "epochs": problem.epochs(),
         "spot_epochs": spot_epochs,
         "peers": options.peers,
@@ -286,7 +332,10 @@ pub fn run_peers(
     let mut odd_output = None;
     for line in lines {
         match serde_json::from_str::<PeerRow>(&line) {
-            Ok(row) => rows.push(row),
+            Ok(mut row) => {
+                row.check_steps(problem.steps().len());
+                rows.push(row);
+            }
             Err(_) => odd_output = Some(line),
         }
     }
@@ -371,6 +420,70 @@ mod tests {
         assert!(serde_json::from_str::<PeerRow>(odd).is_err());
         let f16 = odd.replace("bf16", "f16");
         assert!(serde_json::from_str::<PeerRow>(&f16).is_err(), "{f16}");
+    }
+
+    /// A search's row as the script sends it: `ws` and `spot_ws`, one pair per step.
+    fn search_row(ws: &str, spot_ws: &str) -> PeerRow {
+        serde_json::from_str(&format!(
+            r#"{{"peer": "numpy", "precision": "f64", "device": "cpu", "device_type": "cpu",
+                "library": "numpy 2", "threads": 2, "status": "ok", "message": "", "w": null,
+                "setup_s": 0.1, "times_s": [0.2], "ws": {ws}, "spot_ws": {spot_ws},
+                "spot_epochs": 8}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_search_row_carries_one_pair_per_step_and_null_is_nan() {
+        let mut row = search_row(
+            "[[1.0, 2.0], [3.0, 4.0], [null, null]]",
+            "[[0.1, 0.2], [0.3, 0.4], [5.0, -6.0]]",
+        );
+        let w = row.weights().unwrap();
+        assert_eq!(w[..2], [[1.0, 2.0], [3.0, 4.0]]);
+        assert!(w[2].iter().all(|v| v.is_nan()), "{w:?}");
+        assert_eq!(row.spot_weights().unwrap()[2], [5.0, -6.0]);
+        row.check_steps(3);
+        assert_eq!(row.status, Status::Ok, "{}", row.message);
+        // One step: `w` and `spot_w` as always, one pair each.
+        let one = PeerRow {
+            w: Some([Some(1.0), None]),
+            spot_w: Some([Some(0.5), Some(0.25)]),
+            status: Status::Ok,
+            ..PeerRow::unavailable("numpy", String::new())
+        };
+        let w = one.weights().unwrap();
+        assert_eq!((w.len(), w[0][0]), (1, 1.0));
+        assert!(w[0][1].is_nan());
+        assert_eq!(one.spot_weights().unwrap(), [[0.5, 0.25]]);
+    }
+
+    #[test]
+    fn a_row_with_the_wrong_number_of_pairs_is_an_error() {
+        let mut short = search_row("[[1.0, 2.0], [3.0, 4.0]]", "[[0.1, 0.2], [0.3, 0.4]]");
+        short.check_steps(3);
+        assert_eq!(short.status, Status::Error);
+        assert_eq!(
+            short.message,
+            "the peer reported 2 pair(s) of final weights for 3 step size(s)"
+        );
+        let mut spots = search_row("[[1.0, 2.0], [3.0, 4.0]]", "[[0.1, 0.2]]");
+        spots.check_steps(2);
+        assert_eq!(
+            (spots.status, spots.message.as_str()),
+            (
+                Status::Error,
+                "the peer reported 1 pair(s) of spot-check weights for 2 step size(s)"
+            )
+        );
+        // A single `w` on a search (a script that ignored the steps) is refused too.
+        let mut single = PeerRow {
+            w: Some([Some(1.0), Some(2.0)]),
+            status: Status::Ok,
+            ..PeerRow::unavailable("numpy", String::new())
+        };
+        single.check_steps(5);
+        assert_eq!(single.status, Status::Error, "{}", single.message);
     }
 
     #[test]

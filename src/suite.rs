@@ -475,24 +475,29 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
         kind: RowKind::Peer,
         note: None,
     };
-    // Peers report only their final weights: past the sane bound they count as diverged by the end.
+    // Peers report only their final weights (one pair per step): past the sane bound (or not
+    // finite) they count as diverged by the end.
     let limit = problem.sane_bound();
-    let outcome = |w: [f64; 2], epochs: u64| Outcome {
-        w,
-        diverged_at: (!w.iter().all(|v| v.abs() <= limit)).then_some(epochs),
+    let outcomes = |ws: Vec<[f64; 2]>, epochs: u64| -> Vec<Outcome> {
+        ws.into_iter()
+            .map(|w| Outcome {
+                w,
+                diverged_at: (!w.iter().all(|v| v.abs() <= limit)).then_some(epochs),
+            })
+            .collect()
     };
-    let spot_epochs = peer.spot_epochs;
-    let m = match (peer.status, peer.w) {
-        (Status::Ok, Some(w)) if !peer.times_s.is_empty() => Ok(Measurement {
+    let spot = peer
+        .spot_weights()
+        .zip(peer.spot_epochs)
+        .map(|(ws, e)| outcomes(ws, e));
+    let m = match (peer.status, peer.weights()) {
+        (Status::Ok, Some(ws)) if !peer.times_s.is_empty() => Ok(Measurement {
             prepare_s: peer.setup_s.unwrap_or(0.0),
             time: TimeStats::from_samples(peer.times_s),
-            descents: vec![outcome(w, problem.epochs())],
+            descents: outcomes(ws, problem.epochs()),
             repeat_spread: 0.0,
             phases: Default::default(),
-            spot: peer
-                .spot_w
-                .zip(spot_epochs)
-                .map(|(w, e)| vec![outcome(w, e)]),
+            spot,
             kernel: None,
             note: None,
         }),
