@@ -12,7 +12,8 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use super::sums::error_sums;
+use super::descent::descend_many;
+use super::sums::{ManySums, error_sums};
 use crate::problem::Problem;
 use crate::solver::{Outcome, Solver};
 
@@ -153,49 +154,120 @@ impl Solver for Persistent<'_> {
         self.problem.epochs()
     }
 
-    /// One step size after another, each a whole persistent descent (no shared pass yet).
+    /// One step: the persistent descent. Several: every thread sums its slice at every step's
+    /// weights in one walk per epoch, and the threads meet once per epoch for all of them.
     fn descents(&mut self, epochs: u64) -> crate::error::Result<Vec<Outcome>> {
         let p = self.problem;
-        Ok(p.steps()
-            .iter()
-            .map(|&mu| self.descent(mu, epochs))
-            .collect())
+        Ok(match p.steps() {
+            &[mu] => vec![self.descent(mu, epochs)],
+            steps => self.search(steps, epochs),
+        })
+    }
+}
+
+/// One thread's partial sums for every step, as f64 bits (Relaxed: the barrier orders them).
+struct ManySlot {
+    bits: Vec<AtomicU64>,
+}
+
+impl ManySlot {
+    fn new(steps: usize) -> Self {
+        Self {
+            bits: (0..2 * steps).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn store(&self, sums: &[(f64, f64)]) {
+        for (pair, &(a, b)) in self.bits.chunks_exact(2).zip(sums) {
+            pair[0].store(a.to_bits(), Ordering::Relaxed);
+            pair[1].store(b.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    fn load(&self, i: usize) -> (f64, f64) {
+        (
+            f64::from_bits(self.bits[2 * i].load(Ordering::Relaxed)),
+            f64::from_bits(self.bits[2 * i + 1].load(Ordering::Relaxed)),
+        )
     }
 }
 
 impl Persistent<'_> {
-    /// One descent of step `mu`: the threads start, keep their slices for `epochs` epochs, end.
-    fn descent(&self, mu: f64, epochs: u64) -> Outcome {
+    /// Runs `work(t, x, d)` on a thread per slice, each pinned to a core of its own where the OS
+    /// lets us (the calling thread only waits, so no two spinning threads ever share a core), and
+    /// returns thread 0's answer (every thread computes the same).
+    fn on_slices<R: Send + PartialEq + std::fmt::Debug>(
+        &self,
+        work: impl Fn(usize, &[f64], &[f64]) -> R + Sync,
+    ) -> R {
         let p = self.problem;
         let (x, d, n) = (p.x(), p.d(), p.n());
         let threads = self.threads;
-        let shape = (n, mu, epochs, p.sane_bound());
-        let slots: Vec<[Slot; 2]> = (0..threads).map(|_| Default::default()).collect();
-        let barrier = SpinBarrier::new(threads);
         let bounds = |t: usize| (t * n / threads, (t + 1) * n / threads);
-        // Every slice gets a thread of its own, pinned to a core of its own where the OS lets us:
-        // the calling thread only waits, so no two spinning threads ever share a core.
         let cores = core_affinity::get_core_ids().unwrap_or_default();
         std::thread::scope(|scope| {
+            let work = &work;
             let workers: Vec<_> = (0..threads)
                 .map(|t| {
                     let (a, b) = bounds(t);
-                    let (slots, barrier) = (&slots, &barrier);
                     let core = (cores.len() >= threads).then(|| cores[t]);
                     scope.spawn(move || {
                         if let Some(core) = core {
                             core_affinity::set_for_current(core);
                         }
-                        descend_slice(&x[a..b], &d[a..b], shape, t, slots, barrier)
+                        work(t, &x[a..b], &d[a..b])
                     })
                 })
                 .collect();
-            let outcomes: Vec<Outcome> = workers
+            let mut outcomes: Vec<R> = workers
                 .into_iter()
                 .map(|w| w.join().expect("a cpu-persistent thread panicked"))
                 .collect();
-            debug_assert!(outcomes.iter().all(|o| o.w == outcomes[0].w));
-            outcomes[0]
+            debug_assert!(outcomes.iter().all(|o| *o == outcomes[0]));
+            outcomes.swap_remove(0)
+        })
+    }
+
+    /// One descent of step `mu`: the threads start, keep their slices for `epochs` epochs, end.
+    fn descent(&self, mu: f64, epochs: u64) -> Outcome {
+        let p = self.problem;
+        let shape = (p.n(), mu, epochs, p.sane_bound());
+        let slots: Vec<[Slot; 2]> = (0..self.threads).map(|_| Default::default()).collect();
+        let barrier = SpinBarrier::new(self.threads);
+        self.on_slices(|t, x, d| descend_slice(x, d, shape, t, &slots, &barrier))
+    }
+
+    /// Every step of `steps` at once: per epoch each thread sums its slice at every running
+    /// step's weights ([`ManySums`], one walk), publishes them, meets the others once, and adds
+    /// the threads' partials in thread order, as [`descend_slice`] does for one step; so each
+    /// descent is bit-identical to its own [`Persistent::descent`].
+    fn search(&self, steps: &[f64], epochs: u64) -> Vec<Outcome> {
+        let p = self.problem;
+        let k = steps.len();
+        let slots: Vec<[ManySlot; 2]> = (0..self.threads)
+            .map(|_| [ManySlot::new(k), ManySlot::new(k)])
+            .collect();
+        let barrier = SpinBarrier::new(self.threads);
+        self.on_slices(|t, x, d| {
+            let mut many = ManySums::default();
+            let mut mine = vec![(0.0, 0.0); k];
+            let mut epoch = 0usize;
+            descend_many::<f64>(p.n(), steps, epochs, p.sane_bound(), |w, out| {
+                // Double-buffered, as in descend_slice.
+                epoch += 1;
+                let parity = epoch % 2;
+                let mine = &mut mine[..w.len()];
+                many.sums(x, d, w, mine);
+                slots[t][parity].store(mine);
+                barrier.wait();
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = (0.0, 0.0);
+                    for slot in &slots {
+                        let (a, b) = slot[parity].load(i);
+                        *o = (o.0 + a, o.1 + b);
+                    }
+                }
+            })
         })
     }
 }

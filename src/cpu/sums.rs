@@ -65,6 +65,61 @@ impl<T: Real> ManySums<T> {
         }
         tree_many(simd_level(), x, d, w, out, &mut self.scratch);
     }
+
+    /// [`ManySums::sums`] with both halves of every node larger than `grain` samples run by
+    /// `rayon::join` on the current pool, as [`error_sums_parallel`] does for one pair: the same
+    /// tree and order, so the same bits.
+    pub fn sums_parallel(
+        &mut self,
+        x: &[T],
+        d: &[T],
+        w: &[[T; 2]],
+        out: &mut [(T, T)],
+        grain: usize,
+    ) {
+        assert_eq!(x.len(), d.len(), "x and d differ in length");
+        assert_eq!(w.len(), out.len(), "one pair of sums per weight pair");
+        let need = w.len() * parallel_depth(x.len(), grain);
+        if self.scratch.len() < need {
+            self.scratch.resize(need, (T::ZERO, T::ZERO));
+        }
+        tree_many_parallel(simd_level(), x, d, w, out, &mut self.scratch, grain);
+    }
+}
+
+/// Scratch levels (pairs of sums per step) [`tree_many_parallel`] needs for `len` samples: its
+/// parallel nodes each keep their right half's sums and give each half scratch of its own.
+fn parallel_depth(len: usize, grain: usize) -> usize {
+    if len <= grain.max(LEAF) {
+        return tree_depth(len);
+    }
+    let mid = split_point(len);
+    1 + parallel_depth(mid, grain) + parallel_depth(len - mid, grain)
+}
+
+/// [`tree_many`] with the halves of nodes above `grain` samples summed in parallel.
+fn tree_many_parallel<T: Real>(
+    level: Simd,
+    x: &[T],
+    d: &[T],
+    w: &[[T; 2]],
+    out: &mut [(T, T)],
+    scratch: &mut [(T, T)],
+    grain: usize,
+) {
+    if x.len() <= grain.max(LEAF) {
+        return tree_many(level, x, d, w, out, scratch);
+    }
+    let mid = split_point(x.len());
+    let (right, rest) = scratch.split_at_mut(w.len());
+    let (left_scratch, right_scratch) = rest.split_at_mut(w.len() * parallel_depth(mid, grain));
+    rayon::join(
+        || tree_many_parallel(level, &x[..mid], &d[..mid], w, out, left_scratch, grain),
+        || tree_many_parallel(level, &x[mid..], &d[mid..], w, right, right_scratch, grain),
+    );
+    for (o, r) in out.iter_mut().zip(right.iter()) {
+        *o = (o.0 + r.0, o.1 + r.1);
+    }
 }
 
 /// Levels of the summation tree above its leaves for `len` samples (its deepest path).

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::descent::descend;
-use super::sums::error_sums_parallel;
+use super::descent::{descend, descend_many};
+use super::sums::{ManySums, error_sums_parallel};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 use crate::solver::{Outcome, Solver};
@@ -19,6 +19,8 @@ pub struct Threads<'p> {
     problem: &'p Problem,
     pool: Option<ThreadPool>,
     grain: usize,
+    /// Scratch of a search's shared pass, kept between epochs.
+    many: ManySums<f64>,
     /// Pool threads still running: dropping the solver waits for them to end, so they cannot
     /// take cores from the row measured next.
     alive: Arc<AtomicUsize>,
@@ -60,6 +62,7 @@ impl<'p> Threads<'p> {
             problem,
             pool: Some(pool),
             grain,
+            many: ManySums::default(),
             alive,
         })
     }
@@ -70,20 +73,24 @@ impl Solver for Threads<'_> {
         self.problem.epochs()
     }
 
-    /// One step size after another, each epoch's sums split across the pool.
+    /// Each epoch's sums split across the pool; several steps share each epoch's walk (every
+    /// leaf summed at every step's weights while in cache).
     fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         let p = self.problem;
         let (x, d, grain) = (p.x(), p.d(), self.grain);
         let pool = self.pool.as_ref().expect("the pool lives until drop");
-        Ok(pool.install(|| {
-            p.steps()
-                .iter()
-                .map(|&mu| {
-                    descend::<f64>(p.n(), mu, epochs, p.sane_bound(), |w0, w1| {
-                        error_sums_parallel(x, d, w0, w1, grain)
-                    })
-                })
-                .collect()
+        let many = &mut self.many;
+        Ok(pool.install(|| match p.steps() {
+            &[mu] => vec![descend::<f64>(
+                p.n(),
+                mu,
+                epochs,
+                p.sane_bound(),
+                |w0, w1| error_sums_parallel(x, d, w0, w1, grain),
+            )],
+            steps => descend_many::<f64>(p.n(), steps, epochs, p.sane_bound(), |w, out| {
+                many.sums_parallel(x, d, w, out, grain)
+            }),
         }))
     }
 }
