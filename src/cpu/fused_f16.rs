@@ -5,8 +5,8 @@
 
 use half::f16;
 
-use super::descent::descend;
-use super::sums::{LEAF, error_sums, split_point};
+use super::descent::{descend, descend_many};
+use super::sums::{LEAF, ManySums, error_sums, split_point, tree_depth};
 use crate::error::Result;
 use crate::problem::{Problem, reserve};
 use crate::solver::{Outcome, Solver};
@@ -92,18 +92,52 @@ fn sums(x: &[f16], d: &[f16], w0: f32, w1: f32) -> (f32, f32) {
     (a.0 + b.0, a.1 + b.1)
 }
 
+/// [`sums`] at every weight pair of `w` in one walk: each leaf widened once and summed for every
+/// pair ([`ManySums`], bit-identical per pair to [`error_sums`]); `scratch` holds the right
+/// halves' sums, `w.len()` per tree level.
+fn sums_many(
+    x: &[f16],
+    d: &[f16],
+    w: &[[f32; 2]],
+    out: &mut [(f32, f32)],
+    scratch: &mut [(f32, f32)],
+    many: &mut ManySums<f32>,
+) {
+    if x.len() <= LEAF {
+        let (mut xs, mut ds) = ([0f32; LEAF], [0f32; LEAF]);
+        let n = x.len();
+        widen(x, &mut xs[..n]);
+        widen(d, &mut ds[..n]);
+        return many.sums(&xs[..n], &ds[..n], w, out);
+    }
+    let mid = split_point(x.len());
+    let (right, rest) = scratch.split_at_mut(w.len());
+    sums_many(&x[..mid], &d[..mid], w, out, rest, many);
+    sums_many(&x[mid..], &d[mid..], w, right, rest, many);
+    for (o, r) in out.iter_mut().zip(right.iter()) {
+        *o = (o.0 + r.0, o.1 + r.1);
+    }
+}
+
 impl Solver for FusedF16 {
     fn epochs(&self) -> u64 {
         self.epochs
     }
 
-    /// One step size after another (no shared pass yet).
+    /// One step: the widened fused pass. Several: every step's sums in one walk per epoch.
     fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         let (x, d) = (&self.x, &self.d);
-        Ok(self
-            .steps
-            .iter()
-            .map(|&mu| descend::<f32>(x.len(), mu, epochs, self.limit, |w0, w1| sums(x, d, w0, w1)))
-            .collect())
+        Ok(match self.steps[..] {
+            [mu] => vec![descend::<f32>(x.len(), mu, epochs, self.limit, |w0, w1| {
+                sums(x, d, w0, w1)
+            })],
+            _ => {
+                let mut scratch = vec![(0.0, 0.0); self.steps.len() * tree_depth(x.len())];
+                let mut many = ManySums::default();
+                descend_many::<f32>(x.len(), &self.steps, epochs, self.limit, |w, out| {
+                    sums_many(x, d, w, out, &mut scratch, &mut many)
+                })
+            }
+        })
     }
 }

@@ -123,7 +123,7 @@ fn tree_many_parallel<T: Real>(
 }
 
 /// Levels of the summation tree above its leaves for `len` samples (its deepest path).
-fn tree_depth(mut len: usize) -> usize {
+pub(super) fn tree_depth(mut len: usize) -> usize {
     let mut depth = 0;
     while len > LEAF {
         // The right half can be the larger by one sample (odd len, len/2 a whole number of leaves).
