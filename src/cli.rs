@@ -62,8 +62,9 @@ pub enum Command {
     Sweep(Box<SweepArgs>),
     /// List the solvers and what each one does.
     Solvers,
-    /// Measure the machine's ceilings alone: CPU read bandwidth (one core, all cores), and per
-    /// adapter its read bandwidth on this workload and a dispatch's round trip.
+    /// Measure the machine's ceilings alone: CPU read bandwidth and f32/f64 FLOP/s (one core, all
+    /// cores), and per adapter its read bandwidth, f32 FLOP/s and a dispatch's round trip (an FMA
+    /// counts as 2 flops).
     Probe {
         /// GPU adapter(s) to probe: auto, all, an index or part of a name.
         #[arg(long, default_value = "auto")]

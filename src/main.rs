@@ -140,7 +140,7 @@ fn adapters(backend: Option<&str>) -> anyhow::Result<u8> {
 
 fn probe(adapter: &str, backend: Option<&str>) -> anyhow::Result<u8> {
     let opened = gpu::open(&AdapterChoice::parse(adapter), backends(backend)?)?;
-    print!("{:#}", probe::measure(&opened.contexts));
+    print!("{:#}", probe::measure_with_flops(&opened.contexts));
     if opened.contexts.is_empty() {
         println!("{}", gpu::NO_ADAPTER_HINT);
     }

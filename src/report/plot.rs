@@ -395,6 +395,7 @@ mod ceiling_tests {
                 read_gb_s_all_cores: 55.3,
                 threads: 2,
                 buffer_bytes: 1 << 30,
+                ..Default::default()
             },
             gpu: vec![GpuCeilings {
                 device: "NVIDIA H200 [vulkan]".into(),
@@ -403,6 +404,7 @@ mod ceiling_tests {
                 timed_by: "timestamps".into(),
                 measured_s: 0.05,
                 round_trip_us: 20.0,
+                ..Default::default()
             }],
             gpu_failures: Vec::new(),
         };

@@ -547,6 +547,7 @@ mod tests {
                 read_gb_s_all_cores: 20.0,
                 threads: 2,
                 buffer_bytes: 1 << 30,
+                ..Default::default()
             },
             gpu: vec![GpuCeilings {
                 device: "Some GPU [vulkan]".into(),
@@ -555,6 +556,7 @@ mod tests {
                 timed_by: "timestamps".into(),
                 measured_s: 0.05,
                 round_trip_us: 20.0,
+                ..Default::default()
             }],
             gpu_failures: Vec::new(),
         };

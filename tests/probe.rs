@@ -1,0 +1,114 @@
+//! The FLOP/s probe: the GPU kernel computes the chains it is credited with, and `gdbench probe`
+//! prints positive arithmetic peaks (a run, which does not measure them, says nothing of them).
+
+mod common;
+
+use common::{gdbench, gpu_or_skip, stderr, stdout};
+use gdbench::gpu::stream::{FMA_MAX_ITERATIONS, fma_chain_params, fma_expected, fma_sums};
+
+#[test]
+fn the_gpu_fma_kernel_computes_the_chains_it_counts() {
+    let Some(ctx) = gpu_or_skip("GPU FMA kernel") else {
+        return;
+    };
+    // Three workgroups and more: the seeds repeat every 1 024 invocations.
+    let invocations = 3 * 256 + 1024;
+    for iterations in [0, 1, 2, 64, 300, FMA_MAX_ITERATIONS] {
+        // The probe's m and c for this count, and a fast-contracting pair.
+        for (m, c) in [fma_chain_params(iterations), (0.9, 0.1)] {
+            let sums = fma_sums(&ctx, invocations, m, c, iterations)
+                .unwrap_or_else(|e| panic!("the FMA kernel failed: {e}"));
+            assert!(sums.len() >= invocations as usize, "{}", sums.len());
+            for (i, &got) in sums.iter().enumerate().take(invocations as usize) {
+                let want = fma_expected(i as u32, m, c, iterations);
+                // WGSL may round an fma once or twice: where it rounds twice, a drift of some
+                // ulps (remembered for 1.44 × iterations at most).
+                let off = ((got - want) / want).abs();
+                assert!(
+                    off < 1e-4,
+                    "m = {m}, {iterations} iterations: invocation {i} wrote {got}, its CPU twin {want}"
+                );
+            }
+        }
+    }
+    // The check has power: half the iterations would be far outside its tolerance (for the
+    // invocations whose seeds lie far from the chains' limit, 1), with the probe's m and c at
+    // any count.
+    let fast = [(2, (0.9, 0.1)), (64, (0.9, 0.1))];
+    let probes = [2, 16, 64, 300, FMA_MAX_ITERATIONS].map(|n| (n, fma_chain_params(n)));
+    for (iterations, (m, c)) in fast.into_iter().chain(probes) {
+        let (all, half) = (
+            fma_expected(1023, m, c, iterations),
+            fma_expected(1023, m, c, iterations / 2),
+        );
+        assert!(((all - half) / all).abs() > 1e-2, "{all} {half}");
+    }
+}
+
+/// The numbers before each ` GFLOP/s` in `line`.
+fn gflops(line: &str) -> Vec<f64> {
+    line.split(" GFLOP/s")
+        .filter_map(|before| before.rsplit(' ').next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn gdbench_probe_prints_positive_flop_rates() {
+    let out = gdbench(&["probe"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let cpu: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("CPU arithmetic peak: "))
+        .collect();
+    assert_eq!(cpu.len(), 1, "{text}");
+    let rates = gflops(cpu[0]);
+    assert_eq!(rates.len(), 4, "f32 and f64, one core and all: {text}");
+    assert!(rates.iter().all(|&r| r > 0.0), "{text}");
+    assert!(cpu[0].contains("an FMA counts as 2 flops"), "{text}");
+    // Every adapter measured for bandwidth has its f32 FLOP/s too, and no probe failed.
+    let adapters = text
+        .lines()
+        .filter(|l| l.contains(": read bandwidth "))
+        .count();
+    let peaks: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(": f32 arithmetic peak "))
+        .collect();
+    assert_eq!(peaks.len(), adapters, "{text}");
+    for line in peaks {
+        let rates = gflops(line);
+        assert!(rates.len() == 1 && rates[0] > 0.0, "{line}");
+    }
+    assert!(!text.contains("probe failed"), "{text}");
+}
+
+#[test]
+fn a_run_measures_no_flops_and_its_report_says_nothing_of_them() {
+    let out = gdbench(&[
+        "--n",
+        "2000",
+        "--epochs",
+        "2",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--solvers",
+        "cpu-fused",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let cpu = &r["ceilings"]["cpu"];
+    assert!(cpu["read_gb_s_one_core"].as_f64().unwrap() > 0.0, "{cpu}");
+    for key in [
+        "gflops_f32_one_core",
+        "gflops_f32_all_cores",
+        "gflops_f64_one_core",
+        "gflops_f64_all_cores",
+    ] {
+        assert!(cpu.get(key).is_none(), "{key}: {cpu}");
+    }
+}
