@@ -204,19 +204,33 @@ impl SolverArgs {
 pub struct SweepArgs {
     #[command(flatten)]
     pub common: SolverArgs,
-    /// Smallest N.
-    #[arg(long, value_parser = parse_count, default_value_t = 1_000)]
-    pub n_min: u64,
-    /// Largest N.
-    #[arg(long, value_parser = parse_count, default_value_t = 10_000_000)]
-    pub n_max: u64,
-    /// Sizes between them, log-spaced.
+    /// What varies: `n` (the samples, one step size) or `models` (K descents at once on the
+    /// same data, a step-size search of K steps, at a fixed --n).
+    #[arg(long, value_enum, default_value_t = Over::N)]
+    pub over: Over,
+    /// Smallest N (--over n) [default: 1000].
+    #[arg(long, value_parser = parse_count)]
+    pub n_min: Option<u64>,
+    /// Largest N (--over n) [default: 1e7].
+    #[arg(long, value_parser = parse_count)]
+    pub n_max: Option<u64>,
+    /// The samples of every point (--over models) [default: 1e6].
+    #[arg(long, value_parser = parse_count)]
+    pub n: Option<u64>,
+    /// Fewest descents at once (--over models) [default: 1].
+    #[arg(long, value_parser = parse_count)]
+    pub k_min: Option<u64>,
+    /// Most descents at once (--over models; at most 4 096) [default: 1024].
+    #[arg(long, value_parser = parse_count)]
+    pub k_max: Option<u64>,
+    /// Points between the ends, log-spaced (sizes, or values of K).
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=200))]
     pub points: u32,
     /// Seconds of timed solving per solver per point; epochs are chosen to fit.
     #[arg(long, default_value_t = 2.0)]
     pub budget: f64,
-    /// Step size mu (finite, > 0).
+    /// Step size mu (finite, > 0); with --over models the smallest of the K steps, which run
+    /// log-spaced up to 90 % of the data's stability limit.
     #[arg(long, default_value_t = ARTICLE_MU, allow_negative_numbers = true)]
     pub mu: f64,
     /// Standard deviation of the synthetic noise (≥ 0).
@@ -228,7 +242,8 @@ pub struct SweepArgs {
     /// Write every point as soon as it is measured: FILE.json or FILE.csv.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Draw µs/epoch and GB/s against N into FILE.svg (redrawn after every point).
+    /// Draw µs/epoch, GB/s and Δ ref against N into FILE.svg (--over models: µs per
+    /// descent-epoch and GFLOP/s against K), redrawn after every point.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
     /// No progress bars on standard error.
@@ -237,15 +252,64 @@ pub struct SweepArgs {
 }
 
 impl SweepArgs {
-    /// The sizes, budget and problem parameters, checked.
+    /// The sizes (or values of K), budget and problem parameters, checked.
     pub fn settings(&self) -> Result<SweepSettings, GdError> {
-        SweepSettings::new(
-            (self.n_min, self.n_max),
-            self.points,
-            self.budget,
-            (self.mu, self.sigma, self.seed),
-        )
+        let problem = (self.mu, self.sigma, self.seed);
+        // Each option belongs to one kind of sweep: given to the other, it would be ignored.
+        let (own, other) = match self.over {
+            Over::N => (
+                "n",
+                [
+                    ("--n", self.n),
+                    ("--k-min", self.k_min),
+                    ("--k-max", self.k_max),
+                ],
+            ),
+            Over::Models => (
+                "models",
+                [
+                    ("--n-min", self.n_min),
+                    ("--n-max", self.n_max),
+                    ("--n", None),
+                ],
+            ),
+        };
+        if let Some((flag, _)) = other.iter().find(|(_, v)| v.is_some()) {
+            return Err(GdError::InvalidParameter {
+                name: "--over",
+                problem: format!(
+                    "{flag} does not apply to --over {own}: --over n takes --n-min/--n-max, --over models takes --n, --k-min and --k-max"
+                ),
+            });
+        }
+        match self.over {
+            Over::N => SweepSettings::new(
+                (
+                    self.n_min.unwrap_or(1_000),
+                    self.n_max.unwrap_or(10_000_000),
+                ),
+                self.points,
+                self.budget,
+                problem,
+            ),
+            Over::Models => SweepSettings::models(
+                self.n.unwrap_or(1_000_000),
+                (self.k_min.unwrap_or(1), self.k_max.unwrap_or(1024)),
+                self.points,
+                self.budget,
+                problem,
+            ),
+        }
     }
+}
+
+/// What a sweep varies (`--over`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Over {
+    /// The samples N, one step size.
+    N,
+    /// K descents at once (step sizes) at one N.
+    Models,
 }
 
 /// Options of `gdbench run`.
@@ -288,6 +352,10 @@ pub struct RunArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Draw a step-size search's final loss against mu into FILE.svg (with --mu LIST or
+    /// LO..HI:K).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Every column in the table (weights, Δ ref, median, GPU kernel time, min … max, repeats),
     /// however wide; the default fits 100 columns.
     #[arg(long)]
@@ -301,6 +369,12 @@ impl RunArgs {
     /// The problem: synthetic or from `--data`, checked.
     pub fn problem(&self) -> Result<Problem, GdError> {
         let steps = parse_steps(&self.mu)?;
+        if self.plot.is_some() && steps.len() < 2 {
+            return Err(GdError::InvalidParameter {
+                name: "--plot",
+                problem: "draws the loss against mu of a step-size search: give --mu a list (0.001,0.002) or a range (1e-4..1:13)".into(),
+            });
+        }
         let data = match &self.data {
             Some(path) => Dataset::load(path)?,
             None => Dataset::synthetic(sample_count(self.n)?, self.sigma, self.seed)?,

@@ -10,9 +10,11 @@ use cli::{Cli, Command, RunArgs, ShadersCommand, SweepArgs, backends};
 use gdbench::error::exit;
 use gdbench::gpu::{self, AdapterChoice, shaders, translate::Target};
 use gdbench::progress::Progress;
-use gdbench::report::{self, TextStyle, render_plot, render_sweep_summary, write_atomically};
+use gdbench::report::{
+    self, TextStyle, render_models_plot, render_plot, render_sweep_summary, write_atomically,
+};
 use gdbench::suite::run_suite;
-use gdbench::sweep::{SweepFormat, SweepPoint, run_sweep};
+use gdbench::sweep::{SweepFormat, SweepOver, SweepPoint, run_sweep};
 use gdbench::{GdError, interrupt, probe};
 
 fn main() -> ExitCode {
@@ -85,6 +87,12 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         wide: args.wide,
     };
     let text = report::render(&report, args.format.into(), &style)?;
+    if let Some(plot) = &args.plot {
+        write_atomically(plot, &report::render_search_plot(&report)?)?;
+        if !args.quiet {
+            eprintln!("gdbench: wrote {}", plot.display());
+        }
+    }
     match &args.output {
         Some(path) => {
             write_atomically(path, &text)?;
@@ -108,19 +116,29 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
     let mut options = args.common.options(None)?;
     args.common.open_and_probe(&mut options)?;
     options.bench.budget = settings.budget;
+    if settings.over == SweepOver::Models
+        && let Some(ceilings) = options.ceilings.as_mut()
+    {
+        // K moves the work towards compute: the FLOP/s ceilings are what the points approach.
+        probe::measure_flops(ceilings, &options.adapters);
+    }
     let ceilings = options.ceilings.clone();
     let mut write_points = |points: &[SweepPoint]| -> gdbench::Result<()> {
         if let (Some(path), Some(format)) = (&args.output, output) {
             write_atomically(path, &format.render(points, ceilings.as_ref())?)?;
         }
         if let Some(plot) = &args.plot {
-            write_atomically(plot, &render_plot(points, ceilings.as_ref())?)?;
+            let svg = match settings.over {
+                SweepOver::N => render_plot(points, ceilings.as_ref())?,
+                SweepOver::Models => render_models_plot(points, ceilings.as_ref())?,
+            };
+            write_atomically(plot, &svg)?;
         }
         Ok(())
     };
     let progress = Progress::new(args.quiet);
     let points = run_sweep(&settings, &options, &mut write_points, &progress)?;
-    print!("{}", render_sweep_summary(&points));
+    print!("{}", render_sweep_summary(&points, settings.over));
     Ok(if interrupt::requested() {
         exit::INTERRUPTED
     } else {

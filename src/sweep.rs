@@ -1,5 +1,7 @@
-//! `gdbench sweep`: the same solvers over log-spaced N, epochs chosen per point to fit a time
-//! budget, every point handed on as soon as it is measured.
+//! `gdbench sweep`: the same solvers over log-spaced N (`--over n`), or over log-spaced K, the
+//! number of descents run at once on the same data (`--over models`: a step-size search of K
+//! steps at a fixed N), epochs chosen per point to fit a time budget, every point handed on as
+//! soon as it is measured.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,11 +11,12 @@ use serde::Serialize;
 use crate::error::{GdError, Result};
 use crate::interrupt;
 use crate::probe::Ceilings;
-use crate::problem::{Dataset, Problem, check_fits, sample_count};
+use crate::problem::{Dataset, MAX_STEPS, Problem, check_fits, sample_count};
 use crate::progress::Progress;
 use crate::report::RunReport;
 use crate::solver::{Group, Solver, SolverId};
 use crate::suite::{SuiteOptions, run_suite};
+use crate::validate::Expectations;
 
 /// Epochs one calibration solve runs.
 const CALIBRATION_EPOCHS: u64 = 3;
@@ -22,11 +25,25 @@ const EPOCHS_RANGE: (u64, u64) = (3, 100_000);
 /// Share of the budget one solve of the slowest solver may take (warm-up and repeats share the rest).
 const SOLVE_SHARE: f64 = 0.2;
 
+/// What a sweep varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SweepOver {
+    /// N, the samples, with one step size.
+    N,
+    /// K, the descents run at once (step sizes), at one N.
+    Models,
+}
+
 /// What a sweep measures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepSettings {
-    /// The sample counts, ascending.
+    /// What varies from point to point.
+    pub over: SweepOver,
+    /// The sample counts, ascending (one for `--over models`).
     pub sizes: Vec<usize>,
+    /// The descents per point, ascending (`[1]` for `--over n`).
+    pub models: Vec<usize>,
     /// Time per solver per point to aim for.
     pub budget: Duration,
     /// Synthetic noise.
@@ -63,13 +80,65 @@ impl SweepSettings {
         // Each point's problem is validated as a whole before any work.
         Problem::new(Dataset::synthetic(2, sigma, seed)?, mu, 1)?;
         Ok(Self {
+            over: SweepOver::N,
             sizes: log_spaced(n_min, n_max, points as usize),
+            models: vec![1],
             budget: Duration::from_secs_f64(budget_s),
             sigma,
             seed,
             mu,
         })
     }
+}
+
+impl SweepSettings {
+    /// Checked settings for `points` values of K from `k_min` to `k_max` (1 ≤ k_min ≤ k_max ≤
+    /// [`MAX_STEPS`]) at `n` samples: K step sizes from `mu` up to 90 % of the data's stability
+    /// limit, log-spaced, so every descent converges and runs every epoch (K = 1 is `mu` alone).
+    pub fn models(
+        n: u64,
+        (k_min, k_max): (u64, u64),
+        points: u32,
+        budget_s: f64,
+        (mu, sigma, seed): (f64, f64, u64),
+    ) -> Result<Self> {
+        let mut settings = Self::new((n, n), 1, budget_s, (mu, sigma, seed))?;
+        if k_min < 1 || k_max < k_min || k_max > MAX_STEPS as u64 {
+            return Err(GdError::InvalidParameter {
+                name: "--k-min/--k-max",
+                problem: format!(
+                    "need 1 ≤ --k-min ≤ --k-max ≤ {MAX_STEPS}, got {k_min} and {k_max}"
+                ),
+            });
+        }
+        settings.over = SweepOver::Models;
+        settings.models = log_spaced(k_min as usize, k_max as usize, points as usize);
+        Ok(settings)
+    }
+}
+
+/// The step sizes of a point with `k` descents on `data`: `mu` alone, or `k` from `mu` to 90 %
+/// of the stability limit 2/λ_max, log-spaced (all converge: every descent runs every epoch).
+pub fn model_steps(data: &Arc<Dataset>, mu: f64, k: usize) -> Result<Vec<f64>> {
+    if k == 1 {
+        return Ok(vec![mu]);
+    }
+    let limit = Expectations::of(&Problem::shared(Arc::clone(data), mu, 1)?).max_stable_mu;
+    let top = 0.9 * limit;
+    if mu >= top {
+        return Err(GdError::InvalidParameter {
+            name: "--mu",
+            problem: format!(
+                "{mu} leaves no room for a search on this data: the steps run from --mu to 90 % of the stability limit {limit:.4e}; give a smaller --mu"
+            ),
+        });
+    }
+    let (lo, hi) = (mu.ln(), top.ln());
+    let mut steps: Vec<f64> = (0..k)
+        .map(|i| (lo + (hi - lo) * i as f64 / (k - 1) as f64).exp())
+        .collect();
+    steps[0] = mu;
+    Ok(steps)
 }
 
 /// The files a sweep writes its points to, by extension.
@@ -115,11 +184,13 @@ impl SweepFormat {
     }
 }
 
-/// One measured N: the epochs chosen and every row.
+/// One measured point: N, K, the epochs chosen and every row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SweepPoint {
     /// Samples.
     pub n: usize,
+    /// Descents run at once (step sizes): 1 except in `--over models`.
+    pub k: usize,
     /// Epochs every solver ran at this N.
     pub epochs: u64,
     /// One per solver (and adapter), as in `gdbench run`.
@@ -149,11 +220,11 @@ pub fn log_spaced(min: usize, max: usize, points: usize) -> Vec<usize> {
 /// `SOLVE_SHARE` of the budget per solve.
 fn choose_epochs(
     data: &Arc<Dataset>,
-    mu: f64,
+    steps: &[f64],
     options: &SuiteOptions,
     budget: Duration,
 ) -> Result<u64> {
-    let probe = Problem::shared(Arc::clone(data), mu, CALIBRATION_EPOCHS)?;
+    let probe = Problem::search(Arc::clone(data), steps.to_vec(), CALIBRATION_EPOCHS)?;
     // Solvers that cannot run here are left out: their rows will say why. A GPU solver runs
     // guarded, so a device lost while calibrating costs its rows, not the sweep.
     let mut seconds = vec![seconds_per_epoch(SolverId::REFERENCE.prepare(&probe))];
@@ -198,24 +269,32 @@ pub fn run_sweep(
 ) -> Result<Vec<SweepPoint>> {
     let mut points = Vec::new();
     let sweep = progress.task("sweep");
-    sweep.set_steps(settings.sizes.len() as u64);
+    sweep.set_steps((settings.sizes.len() * settings.models.len()) as u64);
     for &n in &settings.sizes {
-        if interrupt::requested() {
-            break;
-        }
-        sweep.set_message(format!("N = {n}: choosing epochs"));
         let data = Arc::new(Dataset::synthetic(n, settings.sigma, settings.seed)?);
-        let epochs = choose_epochs(&data, settings.mu, options, settings.budget)?;
-        sweep.set_message(format!("N = {n}, {epochs} epochs"));
-        let problem = Problem::shared(data, settings.mu, epochs)?;
-        let report = run_suite(&problem, options, progress)?;
-        sweep.step();
-        points.push(SweepPoint {
-            n,
-            epochs,
-            runs: report.runs,
-        });
-        on_point(&points)?;
+        for &k in &settings.models {
+            if interrupt::requested() {
+                return Ok(points);
+            }
+            let at = match settings.over {
+                SweepOver::N => format!("N = {n}"),
+                SweepOver::Models => format!("K = {k}"),
+            };
+            sweep.set_message(format!("{at}: choosing epochs"));
+            let steps = model_steps(&data, settings.mu, k)?;
+            let epochs = choose_epochs(&data, &steps, options, settings.budget)?;
+            sweep.set_message(format!("{at}, {epochs} epochs"));
+            let problem = Problem::search(Arc::clone(&data), steps, epochs)?;
+            let report = run_suite(&problem, options, progress)?;
+            sweep.step();
+            points.push(SweepPoint {
+                n,
+                k,
+                epochs,
+                runs: report.runs,
+            });
+            on_point(&points)?;
+        }
     }
     Ok(points)
 }

@@ -295,3 +295,37 @@ fn a_search_table_lists_the_steps_and_the_best() {
     );
     assert!(text.contains("diverged by epoch"), "{text}");
 }
+
+#[test]
+fn plot_draws_the_loss_against_mu_with_the_best_step_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("search.svg");
+    let (r, code, err) = Run::small()
+        .args(&["--solvers", "cpu-fused,cpu-moments", "--mu", "1e-3..1.0:9"])
+        .args(&["--plot", svg.to_str().unwrap()])
+        .json();
+    assert_eq!(code, 0, "{err}");
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.contains("<svg"), "not SVG");
+    let best = r["best_mu"].as_f64().unwrap();
+    let loss = r["best"]["loss"].as_f64().unwrap();
+    let limit = r["problem"]["max_stable_mu"].as_f64().unwrap();
+    assert!(
+        plot.contains(&format!("best: mu = {best:.4e}, loss {loss:.4e}")),
+        "best step not marked as in the JSON"
+    );
+    assert!(plot.contains(&format!("2/λ_max = {limit:.4e}")));
+    // Steps past the limit diverge here: they are drawn, as crosses, not left out.
+    assert!(plot.contains("diverged (drawn at the top)"));
+    // Only a search has a loss against mu to draw.
+    refuses(
+        &[
+            "--mu",
+            "0.001",
+            "--plot",
+            svg.to_str().unwrap(),
+            "--no-probe",
+        ],
+        "draws the loss against mu of a step-size search",
+    );
+}

@@ -136,3 +136,134 @@ fn bad_sweep_options_are_refused() {
         refuses(&args, expected);
     }
 }
+
+#[test]
+fn a_sweep_over_models_runs_k_descents_per_point_and_plots_them_against_k() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("models.json");
+    let svg = dir.path().join("models.svg");
+    let out = gdbench(&[
+        "sweep",
+        "--over",
+        "models",
+        "--no-probe",
+        "--quiet",
+        "--solvers",
+        "cpu-fused,cpu-fused-f32,gpu-fused",
+        "--n",
+        "3001",
+        "--k-min",
+        "1",
+        "--k-max",
+        "37",
+        "--points",
+        "3",
+        "--budget",
+        "0.05",
+        "--output",
+        json.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let points = report["points"].as_array().unwrap();
+    let ks: Vec<u64> = points.iter().map(|p| p["k"].as_u64().unwrap()).collect();
+    assert_eq!(ks, [1, 6, 37]);
+    for p in points {
+        assert_eq!(p["n"], 3001);
+        let k = p["k"].as_u64().unwrap() as usize;
+        for r in p["runs"].as_array().unwrap() {
+            if r["status"] == "unavailable" {
+                // Only gpu-fused, and only without an adapter (tests/gpu.rs insists on one in CI).
+                assert_eq!(r["solver"], "gpu-fused", "{r}");
+                continue;
+            }
+            assert_eq!(r["status"], "ok", "{r}");
+            let descents = r["descents"].as_array().unwrap();
+            assert_eq!(descents.len(), k, "{r}");
+            // K steps from --mu up to 90 % of the stability limit: every one converges.
+            let mus: Vec<f64> = descents.iter().map(|d| d["mu"].as_f64().unwrap()).collect();
+            assert_eq!(mus[0], 0.001);
+            assert!(mus.windows(2).all(|w| w[0] < w[1]), "{mus:?}");
+            assert!(descents.iter().all(|d| d["status"] == "ok"), "{r}");
+            // GFLOP/s counts 6 flops per sample, step and epoch: all K steps, not one.
+            let (us, gflop) = (
+                r["epoch_us"].as_f64().unwrap(),
+                r["gflop_s"].as_f64().unwrap(),
+            );
+            let flops = gflop * us * 1e3;
+            let expected = 6.0 * 3001.0 * k as f64;
+            assert!(
+                (flops / expected - 1.0).abs() < 1e-9,
+                "{flops} vs {expected}: {r}"
+            );
+        }
+    }
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        plot.contains("K (step sizes run at once)"),
+        "not a plot against K"
+    );
+    assert!(
+        plot.contains("cpu-fused-f32"),
+        "no legend for cpu-fused-f32"
+    );
+    // No probe, no ceilings: none is drawn rather than one made up.
+    assert!(!plot.contains("ceiling:"), "a ceiling without a probe");
+    let text = stdout(&out);
+    assert!(text.contains("K = 37 at N = 3001"), "{text}");
+    // The summary's time is per descent-epoch: the run's µs per epoch over K.
+    let at_37 = text.split("K = 37 at N = 3001").nth(1).unwrap();
+    let line = at_37.lines().find(|l| l.contains("cpu-fused ")).unwrap();
+    let shown: f64 = line
+        .split(" µs per descent-epoch")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let run = &points[2]["runs"][0];
+    assert_eq!(run["solver"], "cpu-fused");
+    let per_descent = run["epoch_us"].as_f64().unwrap() / 37.0;
+    assert!(
+        (shown / per_descent - 1.0).abs() < 0.01,
+        "{shown} vs {per_descent}: {line}"
+    );
+}
+
+#[test]
+fn sweep_options_of_the_other_kind_and_bad_k_are_refused() {
+    refuses(
+        &["sweep", "--k-max", "64", "--no-probe"],
+        "--k-max does not apply to --over n",
+    );
+    refuses(
+        &["sweep", "--over", "models", "--n-min", "10", "--no-probe"],
+        "--n-min does not apply to --over models",
+    );
+    refuses(
+        &["sweep", "--over", "models", "--k-max", "5000", "--no-probe"],
+        "need 1 ≤ --k-min ≤ --k-max ≤ 4096",
+    );
+    refuses(
+        &["sweep", "--over", "models", "--k-min", "0", "--no-probe"],
+        "need 1 ≤ --k-min",
+    );
+    refuses(
+        &[
+            "sweep",
+            "--over",
+            "models",
+            "--n",
+            "1000",
+            "--mu",
+            "0.9",
+            "--no-probe",
+        ],
+        "leaves no room for a search",
+    );
+}

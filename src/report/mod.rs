@@ -4,8 +4,10 @@
 mod compare;
 pub mod format;
 mod machine_formats;
+mod models_plot;
 mod output;
 mod plot;
+mod search_plot;
 mod table;
 
 use serde::Serialize;
@@ -13,8 +15,10 @@ use serde::Serialize;
 pub use compare::{Compared, Comparison, compare, read_report, render_comparison};
 pub use format::short_device_name;
 pub use machine_formats::{CsvRow, render_csv, render_markdown, render_sweep_csv};
+pub use models_plot::{compute_lines, render_models_plot};
 pub use output::write_atomically;
-pub use plot::{Series, crossovers, render_plot, series};
+pub use plot::{Series, crossovers, render_plot, series, series_over};
+pub use search_plot::render_search_plot;
 pub use table::{MAX_WIDTH, TextStyle, render_sweep_summary, render_table, text_width};
 
 use crate::bench::TimeStats;
@@ -77,6 +81,15 @@ pub fn render(report: &Report, format: Format, style: &TextStyle) -> Result<Stri
 }
 
 impl Report {
+    /// The row whose descents stand for the search's loss against mu: the reference's, or the
+    /// first row that ran.
+    pub fn search_row(&self) -> Option<&RunReport> {
+        self.runs
+            .iter()
+            .find(|r| r.reference && !r.descents.is_empty())
+            .or_else(|| self.runs.iter().find(|r| !r.descents.is_empty()))
+    }
+
     /// The command's exit code (README, "Exit codes"): Ctrl-C, then the worst outcome: a mismatch
     /// (a row, or the reference against cpu-moments), then a row the user named (`named` says
     /// which) that did not run, then divergence.

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use super::RowKind;
 use crate::error::{GdError, Result};
 use crate::probe::Ceilings;
-use crate::sweep::SweepPoint;
+use crate::sweep::{SweepOver, SweepPoint};
 use crate::validate::Status;
 
 /// One line of the plot.
@@ -23,7 +23,8 @@ pub struct Series {
     pub gpu: bool,
     /// True for gdbench's own CPU array solvers: what a GPU solver must beat.
     pub cpu_array: bool,
-    /// (N, µs per epoch, GB/s, Δ ref) for the points that ran ok.
+    /// (N, µs per epoch, GB/s, Δ ref) for the points that ran ok; in a sweep over models
+    /// (K, µs per descent-epoch, GFLOP/s, Δ ref).
     pub points: Vec<(f64, f64, Option<f64>, Option<f64>)>,
 }
 
@@ -42,6 +43,12 @@ pub const ZERO_DRAWN_AT: f64 = 1e-17;
 
 /// Groups the sweep's rows into series, in first-seen order.
 pub fn series(points: &[SweepPoint]) -> Vec<Series> {
+    series_over(points, SweepOver::N)
+}
+
+/// [`series`] against what the sweep varied: N (µs per epoch, GB/s) or K (µs per
+/// descent-epoch, GFLOP/s).
+pub fn series_over(points: &[SweepPoint], over: SweepOver) -> Vec<Series> {
     let mut devices: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in points.iter().flat_map(|p| &p.runs) {
         let d = devices.entry(&r.solver).or_default();
@@ -84,9 +91,10 @@ pub fn series(points: &[SweepPoint]) -> Vec<Series> {
             out[idx].cpu_array |= r.is_cpu_array();
             if let (Status::Ok, Some(us)) = (r.status, r.epoch_us) {
                 let accuracy = distance_from_reference(r);
-                out[idx]
-                    .points
-                    .push((p.n as f64, us, r.effective_gb_s, accuracy));
+                out[idx].points.push(match over {
+                    SweepOver::N => (p.n as f64, us, r.effective_gb_s, accuracy),
+                    SweepOver::Models => (p.k as f64, us / p.k as f64, r.gflop_s, accuracy),
+                });
             }
         }
     }
@@ -118,7 +126,7 @@ pub fn crossovers(series: &[Series]) -> Vec<(String, f64)> {
         .collect()
 }
 
-fn plot_error(e: impl std::fmt::Display) -> GdError {
+pub(super) fn plot_error(e: impl std::fmt::Display) -> GdError {
     GdError::Output {
         path: "the plot".into(),
         source: std::io::Error::other(e.to_string()),

@@ -7,6 +7,7 @@ use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, LineStyle, Tab
 use super::format::{self, Column, compact_columns, or_dash, search_columns, wide_columns};
 use super::{Report, RunReport};
 use crate::problem::Source;
+use crate::sweep::SweepOver;
 use crate::validate::Status;
 
 /// The widest a default report gets, whatever it is written to.
@@ -286,12 +287,7 @@ fn search_summary(report: &Report, width: usize) -> String {
         ),
         None => wrap("best step: none (no step converges)", width, "  "),
     };
-    let Some(run) = report
-        .runs
-        .iter()
-        .find(|r| r.reference && !r.descents.is_empty())
-        .or_else(|| report.runs.iter().find(|r| !r.descents.is_empty()))
-    else {
+    let Some(run) = report.search_row() else {
         return out;
     };
     let k = run.descents.len();
@@ -398,30 +394,49 @@ fn notes(report: &Report, width: usize) -> String {
         .collect()
 }
 
-/// A sweep's summary: per N a line per row (verdict, µs/epoch, GB/s, device), then where each
-/// GPU solver overtakes the best CPU solver.
-pub fn render_sweep_summary(points: &[crate::sweep::SweepPoint]) -> String {
+/// A sweep's summary: per N (or K) a line per row (verdict, µs/epoch and GB/s, or µs per
+/// descent-epoch and GFLOP/s, device), then where each GPU solver overtakes the best CPU solver.
+pub fn render_sweep_summary(points: &[crate::sweep::SweepPoint], over: SweepOver) -> String {
     let mut out = String::new();
     for p in points {
-        out += &format!("N = {} ({} epochs)\n", p.n, p.epochs);
+        out += &match over {
+            SweepOver::N => format!("N = {} ({} epochs)\n", p.n, p.epochs),
+            SweepOver::Models => format!("K = {} at N = {} ({} epochs)\n", p.k, p.n, p.epochs),
+        };
         for r in &p.runs {
-            let us = or_dash(r.epoch_us, |u| format!("{} µs/epoch", format::epoch_us(u)));
-            let gbs = r
-                .effective_gb_s
-                .map_or(String::new(), |g| format!(", {} GB/s", format::gb_s(g)));
+            let us = match over {
+                SweepOver::N => {
+                    or_dash(r.epoch_us, |u| format!("{} µs/epoch", format::epoch_us(u)))
+                }
+                SweepOver::Models => or_dash(r.epoch_us, |u| {
+                    format!("{} µs per descent-epoch", format::epoch_us(u / p.k as f64))
+                }),
+            };
+            let rate = match over {
+                SweepOver::N => r
+                    .effective_gb_s
+                    .map_or(String::new(), |g| format!(", {} GB/s", format::gb_s(g))),
+                SweepOver::Models => r
+                    .gflop_s
+                    .map_or(String::new(), |g| format!(", {} GFLOP/s", format::gb_s(g))),
+            };
             let diff = r
                 .max_rel_diff
                 .map_or(String::new(), |d| format!(", Δ ref {d:.1e}"));
             out += &format!(
-                "  {:<16} {:<11} {us}{gbs}{diff}  [{}]\n",
+                "  {:<16} {:<11} {us}{rate}{diff}  [{}]\n",
                 r.solver,
                 format::verdict(r),
                 format::short_device(r)
             );
         }
     }
-    for (label, n) in super::crossovers(&super::series(points)) {
-        out += &format!("{label} overtakes the best CPU solver at N = {n}\n");
+    let what = match over {
+        SweepOver::N => "N",
+        SweepOver::Models => "K",
+    };
+    for (label, x) in super::crossovers(&super::series_over(points, over)) {
+        out += &format!("{label} overtakes the best CPU solver at {what} = {x}\n");
     }
     out
 }

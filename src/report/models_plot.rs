@@ -1,0 +1,233 @@
+//! The picture of a sweep over models (`gdbench sweep --over models`): µs per descent-epoch
+//! against K (log-log), one labelled series per solver, the K where a GPU solver overtakes the
+//! best CPU solver marked; and GFLOP/s against K with the machine's measured compute ceilings
+//! (`gdbench probe`'s FLOP/s figures) as labelled horizontal lines.
+
+use plotters::prelude::*;
+
+use super::plot::{Series, crossovers, plot_error, series_over};
+use crate::error::Result;
+use crate::probe::Ceilings;
+use crate::sweep::{SweepOver, SweepPoint};
+
+/// The measured compute ceilings as (label, GFLOP/s): CPU f64 and f32 on all cores, each
+/// adapter's f32; only those measured.
+pub fn compute_lines(ceilings: Option<&Ceilings>) -> Vec<(String, f64)> {
+    let Some(c) = ceilings else {
+        return Vec::new();
+    };
+    let threads = c.cpu.threads;
+    let mut lines: Vec<(String, Option<f64>)> = vec![
+        (
+            format!("CPU f64, {threads} threads"),
+            c.cpu.gflops_f64_all_cores,
+        ),
+        (
+            format!("CPU f32, {threads} threads"),
+            c.cpu.gflops_f32_all_cores,
+        ),
+    ];
+    lines.extend(c.gpu.iter().map(|g| {
+        (
+            format!("{} f32", super::short_device_name(&g.device)),
+            g.gflops_f32,
+        )
+    }));
+    lines
+        .into_iter()
+        .filter_map(|(label, g)| Some((label, g.filter(|g| g.is_finite() && *g > 0.0)?)))
+        .collect()
+}
+
+/// The range of `values` on a log axis, with a margin; (1, 10) when there is none.
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        });
+    if lo.is_finite() && hi > 0.0 {
+        (lo / 1.5, hi * 1.5)
+    } else {
+        (1.0, 10.0)
+    }
+}
+
+/// Draws each series' points `(K, pick(point))` as a line with circles, labelled for a legend.
+fn draw_series<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>,
+    all: &[Series],
+    pick: impl Fn(&(f64, f64, Option<f64>, Option<f64>)) -> Option<f64>,
+) -> Result<()> {
+    for (i, s) in all.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let line: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|p| Some((p.0, pick(p)?)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
+            .map_err(plot_error)?
+            .label(s.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        chart
+            .draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// Renders a sweep over models as SVG text: µs per descent-epoch and GFLOP/s against K, the
+/// crossovers marked and the measured compute `ceilings` drawn.
+pub fn render_models_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result<String> {
+    let roofs = compute_lines(ceilings);
+    let all = series_over(points, SweepOver::Models);
+    let crossings = crossovers(&all);
+    let n = points.first().map_or(0, |p| p.n);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 1000)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let (top, bottom) = root.split_vertically(540);
+        let (k_lo, k_hi) = log_range(all.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+        let (t_lo, t_hi) = log_range(all.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+        let (g_lo, g_hi) = log_range(
+            all.iter()
+                .flat_map(|s| s.points.iter().filter_map(|p| p.2))
+                .chain(roofs.iter().map(|r| r.1)),
+        );
+
+        let mut chart = ChartBuilder::on(&top)
+            .caption(
+                format!(
+                    "µs per descent-epoch against K descents at once, N = {n} (lower is faster)"
+                ),
+                ("sans-serif", 20),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((k_lo..k_hi).log_scale(), (t_lo..t_hi).log_scale())
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("K (step sizes run at once)")
+            .y_desc("µs per descent-epoch")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(plot_error)?;
+        draw_series(&mut chart, &all, |p| Some(p.1))?;
+        for (label, k) in &crossings {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(*k, t_lo), (*k, t_hi)],
+                    BLACK.mix(0.6).stroke_width(1),
+                )))
+                .map_err(plot_error)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("{label} overtakes the CPU at K = {k}"),
+                    (*k * 1.05, t_hi / 1.6),
+                    ("sans-serif", 13),
+                )))
+                .map_err(plot_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(plot_error)?;
+
+        let mut flops = ChartBuilder::on(&bottom)
+            .caption(
+                "GFLOP/s (6 per sample, step and epoch; higher is better) and measured ceilings (FMA = 2 flops)",
+                ("sans-serif", 16),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((k_lo..k_hi).log_scale(), (g_lo..g_hi).log_scale())
+            .map_err(plot_error)?;
+        flops
+            .configure_mesh()
+            .x_desc("K (step sizes run at once)")
+            .y_desc("GFLOP/s")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(plot_error)?;
+        draw_series(&mut flops, &all, |p| p.2)?;
+        for (i, (label, ceiling)) in roofs.iter().enumerate() {
+            flops
+                .draw_series(DashedLineSeries::new(
+                    [(k_lo, *ceiling), (k_hi, *ceiling)],
+                    6,
+                    4,
+                    BLACK.mix(0.5).stroke_width(1),
+                ))
+                .map_err(plot_error)?;
+            flops
+                .draw_series(std::iter::once(Text::new(
+                    format!("ceiling: {label} {ceiling:.1} GFLOP/s"),
+                    // Staggered along K, so labels of close ceilings do not overlap.
+                    (k_lo * 1.1 * 3f64.powi(i as i32), *ceiling * 1.04),
+                    ("sans-serif", 12),
+                )))
+                .map_err(plot_error)?;
+        }
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{CpuCeilings, GpuCeilings};
+
+    #[test]
+    fn the_flops_panel_draws_the_measured_compute_ceilings_and_only_those() {
+        let mut ceilings = Ceilings {
+            cpu: CpuCeilings {
+                threads: 2,
+                gflops_f32_all_cores: Some(234.7),
+                gflops_f64_all_cores: Some(117.4),
+                ..Default::default()
+            },
+            gpu: vec![
+                GpuCeilings {
+                    device: "NVIDIA H200 [vulkan]".into(),
+                    gflops_f32: Some(61_000.0),
+                    ..Default::default()
+                },
+                // Bandwidth probed, FLOP/s not: no line.
+                GpuCeilings {
+                    device: "llvmpipe [vulkan]".into(),
+                    ..Default::default()
+                },
+            ],
+            gpu_failures: Vec::new(),
+        };
+        let lines = compute_lines(Some(&ceilings));
+        let labels: Vec<&str> = lines.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["CPU f64, 2 threads", "CPU f32, 2 threads", "H200·vk f32"]
+        );
+        let svg = render_models_plot(&[], Some(&ceilings)).unwrap();
+        assert!(
+            svg.contains("ceiling: H200·vk f32 61000.0 GFLOP/s"),
+            "{svg}"
+        );
+        // Not measured (a run's probe skips FLOP/s): nothing drawn.
+        ceilings.cpu.gflops_f32_all_cores = None;
+        ceilings.cpu.gflops_f64_all_cores = None;
+        ceilings.gpu.clear();
+        assert!(compute_lines(Some(&ceilings)).is_empty());
+        assert!(!render_models_plot(&[], None).unwrap().contains("ceiling:"));
+    }
+}

@@ -1,0 +1,136 @@
+//! The picture of a step-size search (`gdbench run --mu LIST --plot FILE.svg`): final mean
+//! squared error against mu (log-log) from the reference's descents, the best step marked, the
+//! steps that diverged drawn as crosses along the top, and the stability limit 2/λ_max.
+
+use plotters::prelude::*;
+
+use super::Report;
+use super::plot::plot_error;
+use crate::error::{GdError, Result};
+use crate::validate::Status;
+
+/// Renders the search in `report` as SVG text; an error when the report is not a search.
+pub fn render_search_plot(report: &Report) -> Result<String> {
+    let p = &report.problem;
+    let run = report
+        .search_row()
+        .filter(|_| p.mu.is_search())
+        .ok_or_else(|| GdError::InvalidParameter {
+            name: "--plot",
+            problem: "draws the loss against mu of a step-size search, and no search ran: give --mu a list or LO..HI:K".into(),
+        })?;
+    let converged: Vec<(f64, f64)> = run
+        .descents
+        .iter()
+        .filter(|d| d.status != Status::Diverged)
+        .filter_map(|d| Some((d.mu, d.loss.filter(|l| l.is_finite() && *l > 0.0)?)))
+        .collect();
+    let diverged: Vec<f64> = run
+        .descents
+        .iter()
+        .filter(|d| d.status == Status::Diverged)
+        .map(|d| d.mu)
+        .collect();
+    let mus = run.descents.iter().map(|d| d.mu).chain([p.max_stable_mu]);
+    let (mu_lo, mu_hi) = mus.fold((f64::INFINITY, 0.0f64), |(lo, hi), m| {
+        (lo.min(m), hi.max(m))
+    });
+    let (mu_lo, mu_hi) = (mu_lo / 1.5, mu_hi * 1.5);
+    let (l_lo, l_hi) = converged
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, l)| {
+            (lo.min(l), hi.max(l))
+        });
+    let (l_lo, l_hi) = if l_lo.is_finite() {
+        (l_lo / 2.0, l_hi * 4.0)
+    } else {
+        (1e-3, 1.0)
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "final mean squared error against mu: {} ({}, N = {}, {} epochs)",
+                    p.mu, run.solver, p.n, p.epochs
+                ),
+                ("sans-serif", 17),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d((mu_lo..mu_hi).log_scale(), (l_lo..l_hi).log_scale())
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("mu (step size)")
+            .y_desc("loss (mean squared error)")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .draw()
+            .map_err(plot_error)?;
+        let blue = BLUE.to_rgba();
+        chart
+            .draw_series(LineSeries::new(converged.clone(), blue.stroke_width(2)))
+            .map_err(plot_error)?
+            .label("converged descents")
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2))
+            });
+        chart
+            .draw_series(converged.iter().map(|&p| Circle::new(p, 3, blue.filled())))
+            .map_err(plot_error)?;
+        let red = RED.to_rgba();
+        chart
+            .draw_series(
+                diverged
+                    .iter()
+                    .map(|&mu| Cross::new((mu, l_hi / 1.5), 5, red.stroke_width(2))),
+            )
+            .map_err(plot_error)?
+            .label("diverged (drawn at the top)")
+            .legend(move |(x, y)| Cross::new((x + 10, y), 5, red.stroke_width(2)));
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(p.max_stable_mu, l_lo), (p.max_stable_mu, l_hi)],
+                6,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("2/λ_max = {:.4e}", p.max_stable_mu),
+                (p.max_stable_mu / 1.4, l_lo * 1.3),
+                ("sans-serif", 12),
+            )))
+            .map_err(plot_error)?;
+        if let Some(best) = &report.best {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (best.mu, best.loss),
+                    7,
+                    GREEN.stroke_width(2),
+                )))
+                .map_err(plot_error)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("best: mu = {:.4e}, loss {:.4e}", best.mu, best.loss),
+                    (best.mu * 1.1, best.loss * 1.6),
+                    ("sans-serif", 13),
+                )))
+                .map_err(plot_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(plot_error)?;
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
+}
