@@ -8,8 +8,8 @@
 // Override constants (set from Rust, src/gpu/plan.rs):
 //   STEPS     — steps after padding: a multiple of 4·STEP_VECS (search_errors, search_finish), or
 //               of 4 (search_persistent);
-//   STEP_VECS — vec4s of steps one invocation of search_errors holds in registers (1 to
-//               MAX_STEP_VECS): 4·STEP_VECS weight pairs and as many pairs of sums per sample.
+//   STEP_VECS — vec4s of steps one invocation of search_errors holds in registers: 1, 2 or 4,
+//               so 4·STEP_VECS weight pairs and as many pairs of sums per sample.
 //
 //   search_errors   — one workgroup per (block of 4·STEP_VECS steps, sample group): workgroup_id.x
 //                     is the block, .y the group, so the blocks over the same samples run side by
@@ -40,7 +40,6 @@
 
 override STEPS: u32 = 4u;
 override STEP_VECS: u32 = 1u;
-const MAX_STEP_VECS: u32 = 4u;
 
 var<workgroup> shared_quads: array<vec4<real>, WG>;
 
@@ -68,6 +67,50 @@ fn reduce_quads(lid: u32, value: vec4<real>) {
 @group(0) @binding(3) var<storage, read_write> partials_out: array<vec2<real>>;
 @group(0) @binding(4) var<uniform> params_errors: Params;
 
+// Σe and Σe·x of 4 steps (lane l: step l of the vec4).
+struct Sums {
+    e: vec4<real>,
+    ex: vec4<real>,
+}
+
+// A vec4 of steps: lane l of w0 and w1 is step s + l.
+struct Weights {
+    w0: vec4<real>,
+    w1: vec4<real>,
+}
+
+fn weights_at(s: u32) -> Weights {
+    return Weights(
+        vec4<real>(w_in[s].x, w_in[s + 1u].x, w_in[s + 2u].x, w_in[s + 3u].x),
+        vec4<real>(w_in[s].y, w_in[s + 1u].y, w_in[s + 2u].y, w_in[s + 3u].y),
+    );
+}
+
+// One sample (xi, di) added to the sums of 4 steps.
+fn add_sample(acc: Sums, w: Weights, xi: real, di: real) -> Sums {
+    let e = vec4<real>(di) - (w.w0 + w.w1 * xi);
+    return Sums(acc.e + e, acc.ex + e * xi);
+}
+
+// The workgroup's sums of 4 steps, written by invocation 0 to partials_out[out .. out + 4].
+fn write_sums(lid: u32, acc: Sums, out: u32) {
+    reduce_quads(lid, acc.e);
+    var e = vec4<real>(0.0);
+    if lid == 0u {
+        e = shared_quads[0];
+    }
+    reduce_quads(lid, acc.ex);
+    if lid == 0u {
+        let ex = shared_quads[0];
+        for (var l = 0u; l < 4u; l = l + 1u) {
+            partials_out[out + l] = vec2<real>(e[l], ex[l]);
+        }
+    }
+}
+
+// STEP_VECS is 1, 2 or 4: the vec4s of steps past the first are written out (a, b, c, dd) and
+// guarded by STEP_VECS, a constant once the pipeline is built, so every compiler keeps them in
+// registers (with arrays indexed in loops, llvmpipe ran 16 steps per invocation 2–3× slower).
 @compute @workgroup_size(WG)
 fn search_errors(
     @builtin(local_invocation_index) lid: u32,
@@ -75,18 +118,22 @@ fn search_errors(
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
     let first_step = wid.x * 4u * STEP_VECS;
-    // Weights and sums by vec4 of steps: lane l of w0[v] is step first_step + 4v + l.
-    var w0: array<vec4<real>, MAX_STEP_VECS>;
-    var w1: array<vec4<real>, MAX_STEP_VECS>;
-    var acc_e: array<vec4<real>, MAX_STEP_VECS>;
-    var acc_ex: array<vec4<real>, MAX_STEP_VECS>;
-    for (var v = 0u; v < STEP_VECS; v = v + 1u) {
-        let s = first_step + 4u * v;
-        w0[v] = vec4<real>(w_in[s].x, w_in[s + 1u].x, w_in[s + 2u].x, w_in[s + 3u].x);
-        w1[v] = vec4<real>(w_in[s].y, w_in[s + 1u].y, w_in[s + 2u].y, w_in[s + 3u].y);
-        acc_e[v] = vec4<real>(0.0);
-        acc_ex[v] = vec4<real>(0.0);
+    let zero = Sums(vec4<real>(0.0), vec4<real>(0.0));
+    let wa = weights_at(first_step);
+    var wb = Weights(vec4<real>(0.0), vec4<real>(0.0));
+    var wc = wb;
+    var wd = wb;
+    if STEP_VECS > 1u {
+        wb = weights_at(first_step + 4u);
     }
+    if STEP_VECS > 2u {
+        wc = weights_at(first_step + 8u);
+        wd = weights_at(first_step + 12u);
+    }
+    var a = zero;
+    var b = zero;
+    var c = zero;
+    var dd = zero;
     let quads = params_errors.n / 4u;
     let stride = groups.y * WG;
     for (var first = wid.y * WG; first < quads; first = first + stride) {
@@ -95,12 +142,13 @@ fn search_errors(
             let xv = vec4<real>(x[j]);
             let dv = vec4<real>(d[j]);
             for (var k = 0u; k < 4u; k = k + 1u) {
-                let xi = xv[k];
-                let di = vec4<real>(dv[k]);
-                for (var v = 0u; v < STEP_VECS; v = v + 1u) {
-                    let e = di - (w0[v] + w1[v] * xi);
-                    acc_e[v] = acc_e[v] + e;
-                    acc_ex[v] = acc_ex[v] + e * xi;
+                a = add_sample(a, wa, xv[k], dv[k]);
+                if STEP_VECS > 1u {
+                    b = add_sample(b, wb, xv[k], dv[k]);
+                }
+                if STEP_VECS > 2u {
+                    c = add_sample(c, wc, xv[k], dv[k]);
+                    dd = add_sample(dd, wd, xv[k], dv[k]);
                 }
             }
         }
@@ -108,27 +156,24 @@ fn search_errors(
     // The scalar tail: samples 4·quads .. n − 1.
     if wid.y == 0u && lid < params_errors.n % 4u {
         let xi = real(x[quads][lid]);
-        let di = vec4<real>(real(d[quads][lid]));
-        for (var v = 0u; v < STEP_VECS; v = v + 1u) {
-            let e = di - (w0[v] + w1[v] * xi);
-            acc_e[v] = acc_e[v] + e;
-            acc_ex[v] = acc_ex[v] + e * xi;
+        let di = real(d[quads][lid]);
+        a = add_sample(a, wa, xi, di);
+        if STEP_VECS > 1u {
+            b = add_sample(b, wb, xi, di);
+        }
+        if STEP_VECS > 2u {
+            c = add_sample(c, wc, xi, di);
+            dd = add_sample(dd, wd, xi, di);
         }
     }
     let out = (params_errors.base + wid.y) * STEPS + first_step;
-    for (var v = 0u; v < STEP_VECS; v = v + 1u) {
-        reduce_quads(lid, acc_e[v]);
-        var e = vec4<real>(0.0);
-        if lid == 0u {
-            e = shared_quads[0];
-        }
-        reduce_quads(lid, acc_ex[v]);
-        if lid == 0u {
-            let ex = shared_quads[0];
-            for (var l = 0u; l < 4u; l = l + 1u) {
-                partials_out[out + 4u * v + l] = vec2<real>(e[l], ex[l]);
-            }
-        }
+    write_sums(lid, a, out);
+    if STEP_VECS > 1u {
+        write_sums(lid, b, out + 4u);
+    }
+    if STEP_VECS > 2u {
+        write_sums(lid, c, out + 8u);
+        write_sums(lid, dd, out + 12u);
     }
 }
 

@@ -134,7 +134,12 @@ fn gpu_searches_agree_with_single_gpu_runs_and_the_reference() {
         return;
     };
     // Awkward K (a part-filled block, many blocks with padding, 256) and N (an odd tail).
-    for (n, k, epochs) in [(1_000, 3, 50), (4_099, 37, 30), (300, 256, 20)] {
+    for (n, k, epochs) in [
+        (1_000, 3, 50),
+        (2_001, 6, 40),
+        (4_099, 37, 30),
+        (300, 256, 20),
+    ] {
         let data = Arc::new(Dataset::synthetic(n, 0.1, 7).unwrap());
         let steps = steps_across_the_limit(&data, k);
         let search = Problem::search(Arc::clone(&data), steps.clone(), epochs).unwrap();

@@ -489,8 +489,8 @@ pub(super) struct Shape {
     pub step_vecs: u32,
 }
 
-/// Most vec4s of steps one invocation of `search_errors` holds (`MAX_STEP_VECS` in
-/// `shaders/search.wgsl`): 16 steps, 64 registers of weights and sums.
+/// Most vec4s of steps one invocation of `search_errors` holds (it takes 1, 2 or 4): 16 steps,
+/// 64 registers of weights and sums.
 pub const MAX_STEP_VECS: u32 = 4;
 
 /// Why `strategy` sits out a step-size search, or `None` if it runs one.
@@ -562,7 +562,7 @@ pub(super) fn check(
             });
         }
         // Blocks of 4·STEP_VECS steps for search_errors; gpu-persistent works in vec4s.
-        shape.step_vecs = k.div_ceil(4).min(MAX_STEP_VECS);
+        shape.step_vecs = k.div_ceil(4).next_power_of_two().min(MAX_STEP_VECS);
         let block = match strategy {
             Strategy::Persistent => 4,
             _ => 4 * shape.step_vecs,
