@@ -509,6 +509,36 @@ pub fn search_refusal(strategy: Strategy) -> Option<&'static str> {
     }
 }
 
+/// Epochs one gpu-persistent dispatch runs for `n` samples on `wg` invocations (`steps`: a
+/// search's padded steps, `None` for one step): within [`PERSISTENT_LOOP_BUDGET`] loop iterations
+/// per invocation on a software adapter (0 when even one epoch exceeds it), about
+/// [`PERSISTENT_WORK_PER_DISPATCH`] sample-epochs on a GPU (at least 1).
+fn persistent_epochs_per_dispatch(
+    n: u64,
+    wg: u64,
+    steps: Option<u32>,
+    software: bool,
+    subgroup_size: u64,
+) -> u64 {
+    let per_invocation = n.div_ceil(wg);
+    // A search runs its epoch once per vec4 of steps, two trees each, no subgroups.
+    let quads = steps.map_or(1, |s| u64::from(s / 4).max(1));
+    let trees = if steps.is_some() { 2 } else { 1 };
+    if software {
+        // Loop iterations of invocation 0 per epoch: its samples, the tree (or, with subgroups,
+        // its pass over the subgroups' totals), the epoch loop.
+        let per_epoch = match steps {
+            Some(_) => quads * (per_invocation + trees * u64::from(wg.ilog2()) + 3) + 1,
+            None => per_invocation + u64::from(wg.ilog2()) + wg / subgroup_size + 3,
+        };
+        PERSISTENT_LOOP_BUDGET / per_epoch
+    } else {
+        // An epoch costs its samples or, for small N, its barriers: a few ns each.
+        let per_epoch = quads * n.max(wg * (trees * u64::from(wg.ilog2()) + 3));
+        (PERSISTENT_WORK_PER_DISPATCH / per_epoch).max(1)
+    }
+}
+
 /// The largest power of two that is at most `limit`.
 fn power_of_two_at_most(limit: u32) -> u32 {
     1 << limit.max(1).ilog2()
@@ -586,8 +616,11 @@ pub(super) fn check(
             })
         }
         Strategy::FusedF64 | Strategy::FusedDf64 => {
-            // The tree's shared memory holds one f64 (or two df64) pair per invocation: 16 bytes.
-            let fits = power_of_two_at_most(limits.max_compute_workgroup_storage_size / 16);
+            // The tree's shared memory holds one f64 (or two df64) pair per invocation: 16 bytes;
+            // a search's, one vec4<f64>: 32.
+            let per_invocation = if shape.step_vecs > 0 { 32 } else { 16 };
+            let fits =
+                power_of_two_at_most(limits.max_compute_workgroup_storage_size / per_invocation);
             shape.wg = shape.wg.min(fits);
             shape.single_wg = shape.single_wg.min(fits);
             Ok(shape)
@@ -603,25 +636,16 @@ pub(super) fn check(
             if per_invocation <= u64::from(MAX_HELD) {
                 shape.held = per_invocation as u32;
             }
-            // A search runs its epoch once per vec4 of steps, two trees each, no subgroups.
-            let quads = u64::from(shape.steps / 4);
             let search = shape.step_vecs > 0;
-            let per_dispatch = if ctx.info.device_type == wgpu::DeviceType::Cpu {
-                // Loop iterations of invocation 0 per epoch: its samples, the tree (or, with
-                // subgroups, its pass over the subgroups' totals), the epoch loop.
-                let per_epoch = if search {
-                    quads * (per_invocation + 2 * u64::from(wg.ilog2()) + 3) + 1
-                } else {
-                    let subgroups = wg / u64::from(ctx.info.subgroup_min_size.max(1));
-                    per_invocation + u64::from(wg.ilog2()) + subgroups + 3
-                };
-                PERSISTENT_LOOP_BUDGET / per_epoch
-            } else {
-                // An epoch costs its samples or, for small N, its barriers: a few ns each.
-                let trees = if search { 2 } else { 1 };
-                let per_epoch = quads * n.max(wg * (trees * u64::from(wg.ilog2()) + 3));
-                (PERSISTENT_WORK_PER_DISPATCH / per_epoch).max(1)
-            };
+            let software = ctx.info.device_type == wgpu::DeviceType::Cpu;
+            let subgroup = u64::from(ctx.info.subgroup_min_size.max(1));
+            let per_dispatch = persistent_epochs_per_dispatch(
+                n,
+                wg,
+                search.then_some(shape.steps),
+                software,
+                subgroup,
+            );
             if search {
                 // Every step's weights (8 bytes) and the tree's vec4 per invocation.
                 let needed = u64::from(shape.steps) * 8 + wg * 16;
@@ -660,5 +684,37 @@ pub(super) fn check(
             Ok(shape)
         }
         _ => Ok(shape),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persistent_dispatches_are_sized_for_one_step_and_for_a_search_on_both_kinds_of_adapter() {
+        // On a GPU (the branch no software adapter reaches): one step at the article's size, a
+        // search of 256 steps, tiny N where barriers dominate. Never zero, never a panic.
+        let one = persistent_epochs_per_dispatch(10_000, 1024, None, false, 32);
+        assert_eq!(one, PERSISTENT_WORK_PER_DISPATCH / (1024 * 13));
+        let search = persistent_epochs_per_dispatch(10_000, 1024, Some(256), false, 32);
+        assert_eq!(search, PERSISTENT_WORK_PER_DISPATCH / (64 * 1024 * 23));
+        assert!(search >= 1 && search < one);
+        assert_eq!(
+            persistent_epochs_per_dispatch(1 << 30, 1024, Some(4096), false, 32),
+            1
+        );
+        // On a software adapter: within the loop budget per invocation, 0 when one epoch is over.
+        let lava = persistent_epochs_per_dispatch(10_000, 256, None, true, 8);
+        assert_eq!(lava, PERSISTENT_LOOP_BUDGET / (40 + 8 + 32 + 3));
+        let lava_search = persistent_epochs_per_dispatch(10_000, 256, Some(256), true, 8);
+        assert_eq!(
+            lava_search,
+            PERSISTENT_LOOP_BUDGET / (64 * (40 + 16 + 3) + 1)
+        );
+        assert_eq!(
+            persistent_epochs_per_dispatch(1 << 24, 256, Some(64), true, 8),
+            0
+        );
     }
 }
