@@ -1,5 +1,5 @@
 // Step-size search: K descents of the same data at once, one weight pair per step size. Each
-// epoch reads x and d once per block of steps and updates every pair, so K moves the work from
+// epoch reads x and d once (per block of 4·WG steps) and updates every pair, so K moves the work from
 // memory-bound (one descent: 6 flops per 8 bytes) towards compute-bound (6·K flops per sample).
 // Written in `stored` and `real` (common.wgsl), like fused.wgsl: gpu-fused's search in f32,
 // gpu-fused-f64's in f64, gpu-fused-f16's with x and d in f16. The steps are padded to whole
@@ -8,19 +8,23 @@
 // Override constants (set from Rust, src/gpu/plan.rs):
 //   STEPS     — steps after padding: a multiple of 4·STEP_VECS (search_errors, search_finish), or
 //               of 4 (search_persistent);
-//   STEP_VECS — vec4s of steps one invocation of search_errors holds in registers: 1, 2 or 4,
-//               so 4·STEP_VECS weight pairs and as many pairs of sums per sample.
+//   STEP_VECS — vec4s of steps (4 steps each) one workgroup of search_errors covers: a power of two
+//               from 1 to WG; its WG / STEP_VECS invocations per vec4 split the samples.
 //
 //   search_errors   — one workgroup per (block of 4·STEP_VECS steps, sample group): workgroup_id.x
-//                     is the block, .y the group, so the blocks over the same samples run side by
-//                     side and share those samples in cache. A grid-stride loop over vec4 loads of
-//                     x and d (the n % 4 tail in group 0), then per vec4 of steps two tree
-//                     reductions; partials[(base + group)·STEPS + step] = Σ (e, e·x) for that step.
+//                     is the block (more than one only when K > 4·WG), .y the group. A grid-stride
+//                     loop over tiles of WG vec4s of x and d, staged in workgroup memory and read
+//                     from there by every invocation (each sample read from memory once per block,
+//                     not once per step); each invocation sums 4 steps (a vec4: lane l is a step)
+//                     over its share of the tile; group 0 adds the n % 4 tail. Then the shares of
+//                     each vec4 are added in order: partials[(base + group)·STEPS + step] =
+//                     Σ (e, e·x) for that step.
 //                     Bindings: 0 x: array<vec4<stored>> (read), 1 d: array<vec4<stored>> (read),
 //                               2 w: array<vec2<real>> (read, STEPS pairs),
 //                               3 partials: array<vec2<real>> (read_write), 4 params (n = samples,
 //                               base = first sample group of this chunk).
-//                     Workgroup: WG invocations.
+//                     Workgroup: WG invocations; workgroup memory 2·WG vec4<stored> (the tile)
+//                     and WG vec4<real>.
 //   search_finish   — one invocation per step: adds the n groups' partials of its step (four
 //                     interleaved sums) and updates w[step] += mu[step]·scale·Σ.
 //                     Bindings: 0 partials (read), 1 steps: array<vec2<f32>> (read: mu and what
@@ -35,11 +39,14 @@
 //                     Bindings: 0 x: array<f32> (read), 1 d: array<f32> (read), 2 steps (read),
 //                               3 w: array<vec2<f32>> (read_write), 4 params (n, epochs, scale).
 //                     Workgroup: WG invocations (one workgroup).
-// Every loop before a reduction has the same trip count in every invocation (loads are guarded,
-// not loops), so each barrier is reached in uniform control flow.
+// Every barrier is reached in uniform control flow: loops that contain one run the same trip
+// count in every invocation (tile loops, step loops); per-invocation loops contain none.
 
 override STEPS: u32 = 4u;
 override STEP_VECS: u32 = 1u;
+
+// vec4s of samples summed in one rounding chain before the chain's sum is set aside.
+const RUN: u32 = 16u;
 
 var<workgroup> shared_quads: array<vec4<real>, WG>;
 
@@ -92,88 +99,96 @@ fn add_sample(acc: Sums, w: Weights, xi: real, di: real) -> Sums {
     return Sums(acc.e + e, acc.ex + e * xi);
 }
 
-// The workgroup's sums of 4 steps, written by invocation 0 to partials_out[out .. out + 4].
-fn write_sums(lid: u32, acc: Sums, out: u32) {
-    reduce_quads(lid, acc.e);
-    var e = vec4<real>(0.0);
-    if lid == 0u {
-        e = shared_quads[0];
-    }
-    reduce_quads(lid, acc.ex);
-    if lid == 0u {
-        let ex = shared_quads[0];
-        for (var l = 0u; l < 4u; l = l + 1u) {
-            partials_out[out + l] = vec2<real>(e[l], ex[l]);
-        }
-    }
-}
+// A tile of the samples, staged in workgroup memory: WG vec4s of x and of d.
+var<workgroup> tile_x: array<vec4<stored>, WG>;
+var<workgroup> tile_d: array<vec4<stored>, WG>;
 
-// STEP_VECS is 1, 2 or 4: the vec4s of steps past the first are written out (a, b, c, dd) and
-// guarded by STEP_VECS, a constant once the pipeline is built, so every compiler keeps them in
-// registers (with arrays indexed in loops, llvmpipe ran 16 steps per invocation 2–3× slower).
+// Invocation lid holds vec4 of steps `lid % STEP_VECS` (consecutive invocations: consecutive
+// steps, so a subgroup reads the same sample at once, a broadcast) and sample lane
+// `lid / STEP_VECS` of WG / STEP_VECS; STEP_VECS is a power of two that divides WG.
 @compute @workgroup_size(WG)
 fn search_errors(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
-    let first_step = wid.x * 4u * STEP_VECS;
+    let lanes = WG / STEP_VECS;
+    let vec_in_block = lid % STEP_VECS;
+    let lane = lid / STEP_VECS;
+    let first_step = (wid.x * STEP_VECS + vec_in_block) * 4u;
+    let w = weights_at(first_step);
     let zero = Sums(vec4<real>(0.0), vec4<real>(0.0));
-    let wa = weights_at(first_step);
-    var wb = Weights(vec4<real>(0.0), vec4<real>(0.0));
-    var wc = wb;
-    var wd = wb;
-    if STEP_VECS > 1u {
-        wb = weights_at(first_step + 4u);
-    }
-    if STEP_VECS > 2u {
-        wc = weights_at(first_step + 8u);
-        wd = weights_at(first_step + 12u);
-    }
-    var a = zero;
-    var b = zero;
-    var c = zero;
-    var dd = zero;
+    var total = zero;
     let quads = params_errors.n / 4u;
-    let stride = groups.y * WG;
-    for (var first = wid.y * WG; first < quads; first = first + stride) {
-        let j = first + lid;
-        if j < quads {
-            let xv = vec4<real>(x[j]);
-            let dv = vec4<real>(d[j]);
+    // Tiles of WG vec4s, one loaded by each invocation, then every invocation's lane of the tile
+    // summed at its 4 steps. Rounding chains stay short: runs of RUN vec4s (4·RUN samples) are
+    // summed apart, each run's sum added to the tile's, each tile's to the total.
+    for (var tile = wid.y * WG; tile < quads; tile = tile + groups.y * WG) {
+        if tile + lid < quads {
+            tile_x[lid] = x[tile + lid];
+            tile_d[lid] = d[tile + lid];
+        }
+        workgroupBarrier();
+        let in_tile = min(WG, quads - tile);
+        var acc = zero;
+        var run = zero;
+        var in_run = 0u;
+        for (var q = lane; q < in_tile; q = q + lanes) {
+            let xv = vec4<real>(tile_x[q]);
+            let dv = vec4<real>(tile_d[q]);
             for (var k = 0u; k < 4u; k = k + 1u) {
-                a = add_sample(a, wa, xv[k], dv[k]);
-                if STEP_VECS > 1u {
-                    b = add_sample(b, wb, xv[k], dv[k]);
-                }
-                if STEP_VECS > 2u {
-                    c = add_sample(c, wc, xv[k], dv[k]);
-                    dd = add_sample(dd, wd, xv[k], dv[k]);
-                }
+                run = add_sample(run, w, xv[k], dv[k]);
+            }
+            in_run = in_run + 1u;
+            if in_run == RUN {
+                acc = Sums(acc.e + run.e, acc.ex + run.ex);
+                run = zero;
+                in_run = 0u;
             }
         }
+        acc = Sums(acc.e + run.e, acc.ex + run.ex);
+        total = Sums(total.e + acc.e, total.ex + acc.ex);
+        // Everyone is done with this tile before the next overwrites it.
+        workgroupBarrier();
     }
-    // The scalar tail: samples 4·quads .. n − 1.
-    if wid.y == 0u && lid < params_errors.n % 4u {
-        let xi = real(x[quads][lid]);
-        let di = real(d[quads][lid]);
-        a = add_sample(a, wa, xi, di);
-        if STEP_VECS > 1u {
-            b = add_sample(b, wb, xi, di);
-        }
-        if STEP_VECS > 2u {
-            c = add_sample(c, wc, xi, di);
-            dd = add_sample(dd, wd, xi, di);
+    // The scalar tail: samples 4·quads .. n − 1, in group 0's lane 0.
+    if wid.y == 0u && lane == 0u {
+        for (var t = 0u; t < params_errors.n % 4u; t = t + 1u) {
+            total = add_sample(total, w, real(x[quads][t]), real(d[quads][t]));
         }
     }
+    // The lanes' sums of each vec4 of steps, by a tree over the lanes; lane 0 writes them.
     let out = (params_errors.base + wid.y) * STEPS + first_step;
-    write_sums(lid, a, out);
-    if STEP_VECS > 1u {
-        write_sums(lid, b, out + 4u);
+    reduce_lanes(lid, total.e);
+    var e = vec4<real>(0.0);
+    if lane == 0u {
+        e = shared_quads[lid];
     }
-    if STEP_VECS > 2u {
-        write_sums(lid, c, out + 8u);
-        write_sums(lid, dd, out + 12u);
+    workgroupBarrier();
+    reduce_lanes(lid, total.ex);
+    if lane == 0u {
+        let ex = shared_quads[lid];
+        for (var s = 0u; s < 4u; s = s + 1u) {
+            partials_out[out + s] = vec2<real>(e[s], ex[s]);
+        }
+    }
+}
+
+// A tree over the lanes of `value`: shared_quads[v] ends up with the sum of vec4 v's lanes
+// (v < STEP_VECS). Strides are multiples of STEP_VECS, so each addition stays within one vec4.
+fn reduce_lanes(lid: u32, value: vec4<real>) {
+    shared_quads[lid] = value;
+    workgroupBarrier();
+    var stride = WG / 2u;
+    loop {
+        if stride < STEP_VECS {
+            break;
+        }
+        if lid < stride {
+            shared_quads[lid] = shared_quads[lid] + shared_quads[lid + stride];
+        }
+        workgroupBarrier();
+        stride = stride / 2u;
     }
 }
 

@@ -391,8 +391,8 @@ fn search_kernels_updating_a_step_with_another_steps_mu_are_caught() {
 fn a_search_dropping_the_scalar_tail_is_a_mismatch() {
     let edits = [(
         "search.wgsl",
-        "if wid.y == 0u && lid < params_errors.n % 4u {",
-        "if wid.y == 0u && lid < 0u {",
+        "for (var t = 0u; t < params_errors.n % 4u; t = t + 1u) {",
+        "for (var t = 0u; t < 0u; t = t + 1u) {",
     )];
     let Some(rows) = caught("search tail mutation", &edits, &search_args("gpu-fused")) else {
         return;

@@ -200,6 +200,49 @@ fn gpu_searches_agree_with_single_gpu_runs_and_the_reference() {
 }
 
 #[test]
+fn a_gpu_search_over_several_blocks_and_chunks_agrees_with_the_reference() {
+    let Some(ctx) = common::gpu_or_skip("gpu search blocks") else {
+        return;
+    };
+    // Workgroups of 8: K = 37 needs two blocks of 32 steps (padded to 64) and tiles of 32
+    // samples; for gpu-fused a 4 KiB binding cap splits N = 4 099 into five chunks, each with its
+    // own groups (gpu-persistent reads one binding).
+    let settings = |cap| gdbench::gpu::GpuSettings {
+        workgroup_size: Some(8),
+        max_binding_bytes: cap,
+        ..Default::default()
+    };
+    let data = Arc::new(Dataset::synthetic(4_099, 0.1, 7).unwrap());
+    let steps = steps_across_the_limit(&data, 37);
+    let search = Problem::search(Arc::clone(&data), steps, 30).unwrap();
+    let expect = Expectations::each(&search);
+    let reference = SolverId::REFERENCE
+        .prepare(&search)
+        .unwrap()
+        .solve_all()
+        .unwrap();
+    for (id, cap) in [
+        (SolverId::GpuFused, Some(4096)),
+        (SolverId::GpuPersistent, None),
+    ] {
+        let mut solver = id.prepare_on(&search, Some(&ctx), &settings(cap)).unwrap();
+        assert_eq!(
+            solver.chunks(),
+            Some(if cap.is_some() { 5 } else { 1 }),
+            "{id}"
+        );
+        let all = solver.solve_all().unwrap();
+        for (i, (got, want)) in all.iter().zip(&reference).enumerate() {
+            if expect[i].converges() {
+                let (_, rel) = differences(got, want);
+                let tolerance = expect[i].tolerance(Precision::F32);
+                assert!(rel <= tolerance, "{id}: step {i}: {rel:e} > {tolerance:e}");
+            }
+        }
+    }
+}
+
+#[test]
 fn the_best_step_matches_a_numpy_loop_over_the_steps() {
     if !common::numpy_or_skip("best step against NumPy") {
         return;
@@ -333,4 +376,37 @@ fn plot_draws_the_loss_against_mu_with_the_best_step_and_the_limit() {
         ],
         "draws the loss against mu of a step-size search",
     );
+}
+
+#[test]
+fn a_thousand_step_gpu_search_validates_every_step() {
+    // 1 024 steps in one block (one lane of samples per vec4 of steps: the longest rounding
+    // chains the kernel makes); every converging step must pass the spot check near f32 rounding.
+    // (Summing each tile in one chain, as a first version did, failed it for 2 steps in f16.)
+    if common::gpu_or_skip("a thousand-step gpu search").is_none() {
+        return;
+    }
+    let (r, code, err) = Run::bare()
+        .args(&["--n", "100000", "--epochs", "8", "--mu", "1e-3..1e-1:1024"])
+        .args(&["--repeat", "1", "--warmup", "0", "--no-probe", "--quiet"])
+        .args(&["--solvers", "cpu-fused,gpu-fused,gpu-fused-f16"])
+        .json();
+    assert_eq!(code, 0, "{err}");
+    for run in r["runs"].as_array().unwrap() {
+        if run["solver"] == "gpu-fused-f16" && run["status"] == "unavailable" {
+            assert!(
+                run["message"].as_str().unwrap().contains("SHADER_F16"),
+                "{run}"
+            );
+            continue;
+        }
+        assert_eq!(run["status"], "ok", "{}: {}", run["solver"], run["message"]);
+        let descents = run["descents"].as_array().unwrap();
+        assert_eq!(descents.len(), 1024);
+        assert!(
+            descents.iter().all(|d| d["status"] == "ok"),
+            "{}",
+            run["solver"]
+        );
+    }
 }

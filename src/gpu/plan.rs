@@ -209,8 +209,9 @@ impl Builder<'_> {
     }
 
     /// gpu-fused (and its f64 and f16 rungs) on a step-size search: per chunk a grid-stride pass
-    /// over (block of steps × sample group) workgroups, each summing its block's steps over its
-    /// samples (`search.wgsl`), then one invocation per step adding its partials and updating w.
+    /// over (block of steps × sample group) workgroups, each staging tiles of its samples in
+    /// workgroup memory and summing them at every step of its block (`search.wgsl`), then one
+    /// invocation per step adding its partials and updating w.
     pub(super) fn search(&mut self, data: &DeviceData, shape: &Shape) -> Result<Vec<Step>> {
         let constants = self.search_constants(shape);
         let errors = pipeline_with(
@@ -232,6 +233,7 @@ impl Builder<'_> {
             self.real,
         )?;
         let blocks = shape.steps / (4 * shape.step_vecs);
+        debug_assert!(shape.wg.is_multiple_of(shape.step_vecs));
         // The blocks share the cap on workgroups: with many steps each block gets fewer sample
         // groups, and every workgroup more work.
         let cap = (MAX_PARTIALS / (u64::from(blocks) * data.chunks.len() as u64)).clamp(
@@ -485,13 +487,10 @@ pub(super) struct Shape {
     pub per_dispatch: u64,
     /// Weight pairs the kernels update: the steps, padded to whole blocks (1 for one step).
     pub steps: u32,
-    /// A search's vec4s of steps per invocation of `search_errors` (0: not a search).
+    /// A search's vec4s of steps per workgroup of `search_errors` (a power of two up to `wg`;
+    /// gpu-persistent: 1); 0: not a search.
     pub step_vecs: u32,
 }
-
-/// Most vec4s of steps one invocation of `search_errors` holds (it takes 1, 2 or 4): 16 steps,
-/// 64 registers of weights and sums.
-pub const MAX_STEP_VECS: u32 = 4;
 
 /// Why `strategy` sits out a step-size search, or `None` if it runs one.
 pub fn search_refusal(strategy: Strategy) -> Option<&'static str> {
@@ -591,13 +590,10 @@ pub(super) fn check(
                 reason: reason.into(),
             });
         }
-        // Blocks of 4·STEP_VECS steps for search_errors; gpu-persistent works in vec4s.
-        shape.step_vecs = k.div_ceil(4).next_power_of_two().min(MAX_STEP_VECS);
-        let block = match strategy {
-            Strategy::Persistent => 4,
-            _ => 4 * shape.step_vecs,
-        };
-        shape.steps = k.next_multiple_of(block);
+        // gpu-persistent works in vec4s of steps; search_errors' blocks are sized below, once
+        // the workgroup size is known.
+        shape.step_vecs = 1;
+        shape.steps = k.next_multiple_of(4);
     }
     match strategy {
         Strategy::Subgroup if !ctx.features.contains(wgpu::Features::SUBGROUP) => {
@@ -615,12 +611,24 @@ pub(super) fn check(
                 reason: "the adapter has no SHADER_F16 feature (no f16 in shaders)".into(),
             })
         }
+        Strategy::Fused | Strategy::FusedF64 | Strategy::FusedF16 if k > 1 => {
+            // search_errors' workgroup memory per invocation: a vec4 of x and of d (the tile) and
+            // a vec4 of sums.
+            let real = strategy.real();
+            let per_invocation = 8 * real.data_bytes() + 4 * real.bytes();
+            let fits = power_of_two_at_most(
+                (u64::from(limits.max_compute_workgroup_storage_size) / per_invocation) as u32,
+            );
+            shape.wg = shape.wg.min(fits);
+            // Blocks of 4·STEP_VECS steps: every step in one block up to 4·WG of them.
+            let vecs = k.div_ceil(4);
+            shape.step_vecs = vecs.next_power_of_two().min(shape.wg);
+            shape.steps = vecs.next_multiple_of(shape.step_vecs) * 4;
+            Ok(shape)
+        }
         Strategy::FusedF64 | Strategy::FusedDf64 => {
-            // The tree's shared memory holds one f64 (or two df64) pair per invocation: 16 bytes;
-            // a search's, one vec4<f64>: 32.
-            let per_invocation = if shape.step_vecs > 0 { 32 } else { 16 };
-            let fits =
-                power_of_two_at_most(limits.max_compute_workgroup_storage_size / per_invocation);
+            // The tree's shared memory holds one f64 (or two df64) pair per invocation: 16 bytes.
+            let fits = power_of_two_at_most(limits.max_compute_workgroup_storage_size / 16);
             shape.wg = shape.wg.min(fits);
             shape.single_wg = shape.single_wg.min(fits);
             Ok(shape)
