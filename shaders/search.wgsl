@@ -38,7 +38,7 @@
 //                     they stream from memory). Per epoch and vec4 of steps, two tree reductions.
 //                     Bindings: 0 x: array<f32> (read), 1 d: array<f32> (read), 2 steps (read),
 //                               3 w: array<vec2<f32>> (read_write), 4 params (n, epochs, scale).
-//                     Workgroup: WG invocations (one workgroup).
+//                     Workgroup: WG invocations (one workgroup), built with STEP_VECS = 1.
 // Every barrier is reached in uniform control flow: loops that contain one run the same trip
 // count in every invocation (tile loops, step loops); per-invocation loops contain none.
 
@@ -49,24 +49,6 @@ override STEP_VECS: u32 = 1u;
 const RUN: u32 = 16u;
 
 var<workgroup> shared_quads: array<vec4<real>, WG>;
-
-// Tree reduction of `value` over the workgroup; the total lands in shared_quads[0], which only
-// invocation 0 reads (before its next call), so calls may follow one another without a barrier.
-fn reduce_quads(lid: u32, value: vec4<real>) {
-    shared_quads[lid] = value;
-    workgroupBarrier();
-    var stride = WG / 2u;
-    loop {
-        if stride == 0u {
-            break;
-        }
-        if lid < stride {
-            shared_quads[lid] = shared_quads[lid] + shared_quads[lid + stride];
-        }
-        workgroupBarrier();
-        stride = stride / 2u;
-    }
-}
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<stored>>;
 @group(0) @binding(1) var<storage, read> d: array<vec4<stored>>;
@@ -175,7 +157,9 @@ fn search_errors(
 }
 
 // A tree over the lanes of `value`: shared_quads[v] ends up with the sum of vec4 v's lanes
-// (v < STEP_VECS). Strides are multiples of STEP_VECS, so each addition stays within one vec4.
+// (v < STEP_VECS). Strides are multiples of STEP_VECS, so each addition stays within one vec4;
+// with STEP_VECS = 1 (search_persistent) it is a whole-workgroup tree into shared_quads[0]. Only
+// lane 0 reads the result, before its next call, so calls may follow one another.
 fn reduce_lanes(lid: u32, value: vec4<real>) {
     shared_quads[lid] = value;
     workgroupBarrier();
@@ -269,12 +253,12 @@ fn search_persistent(@builtin(local_invocation_index) lid: u32) {
                     acc_ex = acc_ex + e * xi;
                 }
             }
-            reduce_quads(lid, vec4<real>(acc_e));
+            reduce_lanes(lid, vec4<real>(acc_e));
             var e = vec4<f32>(0.0);
             if lid == 0u {
                 e = vec4<f32>(shared_quads[0]);
             }
-            reduce_quads(lid, vec4<real>(acc_ex));
+            reduce_lanes(lid, vec4<real>(acc_ex));
             if lid == 0u {
                 let ex = vec4<f32>(shared_quads[0]);
                 let s = 4u * q;

@@ -338,14 +338,7 @@ fn stream_with(threads: usize, floats: usize) -> (u64, Duration) {
             .map(|w| w.join().expect("a probe thread panicked"))
             .collect()
     });
-    let fastest = (0..PASSES)
-        .map(|pass| {
-            let start = spans.iter().map(|s| s[pass].0).min().expect("threads");
-            let end = spans.iter().map(|s| s[pass].1).max().expect("threads");
-            end - start
-        })
-        .min()
-        .expect("at least one pass");
+    let fastest = fastest_pass(&spans, PASSES);
     ((threads * STREAMS * per_stream * 4) as u64, fastest)
 }
 
@@ -734,14 +727,7 @@ fn flops_with<T: FlopReal>(kernel: FlopKernel, threads: usize, iters: u64) -> (f
             .map(|w| w.join().expect("a probe thread panicked"))
             .collect()
     });
-    let fastest = (0..FLOP_PASSES)
-        .map(|pass| {
-            let start = spans.iter().map(|s| s[pass].0).min().expect("threads");
-            let end = spans.iter().map(|s| s[pass].1).max().expect("threads");
-            end - start
-        })
-        .min()
-        .expect("at least one pass");
+    let fastest = fastest_pass(&spans, FLOP_PASSES);
     let flops = (threads * kernel.chains::<T>()) as f64 * iters as f64 * 2.0;
     (flops, fastest)
 }
@@ -787,6 +773,19 @@ pub fn cpu_flops() -> CpuFlops {
         threads,
         kernel: kernel.describe(),
     }
+}
+
+/// The shortest of `passes` passes run by all threads together: each pass from the first
+/// thread's start to the last thread's end (`spans[thread][pass]`).
+fn fastest_pass(spans: &[Vec<(Instant, Instant)>], passes: usize) -> Duration {
+    (0..passes)
+        .map(|pass| {
+            let start = spans.iter().map(|s| s[pass].0).min().expect("threads");
+            let end = spans.iter().map(|s| s[pass].1).max().expect("threads");
+            end - start
+        })
+        .min()
+        .expect("at least one pass")
 }
 
 #[cfg(test)]

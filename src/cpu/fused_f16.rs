@@ -6,7 +6,7 @@
 use half::f16;
 
 use super::descent::{descend, descend_many};
-use super::sums::{LEAF, ManySums, error_sums, split_point, tree_depth};
+use super::sums::{LEAF, ManySums, add_into, error_sums, split_point, tree_depth};
 use crate::error::Result;
 use crate::problem::{Problem, reserve};
 use crate::solver::{Outcome, Solver};
@@ -114,9 +114,7 @@ fn sums_many(
     let (right, rest) = scratch.split_at_mut(w.len());
     sums_many(&x[..mid], &d[..mid], w, out, rest, many);
     sums_many(&x[mid..], &d[mid..], w, right, rest, many);
-    for (o, r) in out.iter_mut().zip(right.iter()) {
-        *o = (o.0 + r.0, o.1 + r.1);
-    }
+    add_into(out, right);
 }
 
 impl Solver for FusedF16 {

@@ -87,6 +87,13 @@ impl<T: Real> ManySums<T> {
     }
 }
 
+/// `out[i] += right[i]`, pair by pair: a tree node's left sums plus its right ones, in that order.
+pub(super) fn add_into<T: Real>(out: &mut [(T, T)], right: &[(T, T)]) {
+    for (o, r) in out.iter_mut().zip(right) {
+        *o = (o.0 + r.0, o.1 + r.1);
+    }
+}
+
 /// Scratch levels (pairs of sums per step) [`tree_many_parallel`] needs for `len` samples: its
 /// parallel nodes each keep their right half's sums and give each half scratch of its own.
 fn parallel_depth(len: usize, grain: usize) -> usize {
@@ -117,9 +124,7 @@ fn tree_many_parallel<T: Real>(
         || tree_many_parallel(level, &x[..mid], &d[..mid], w, out, left_scratch, grain),
         || tree_many_parallel(level, &x[mid..], &d[mid..], w, right, right_scratch, grain),
     );
-    for (o, r) in out.iter_mut().zip(right.iter()) {
-        *o = (o.0 + r.0, o.1 + r.1);
-    }
+    add_into(out, right);
 }
 
 /// Levels of the summation tree above its leaves for `len` samples (its deepest path).
@@ -150,9 +155,7 @@ fn tree_many<T: Real>(
     let (right, rest) = scratch.split_at_mut(w.len());
     tree_many(level, &x[..mid], &d[..mid], w, out, rest);
     tree_many(level, &x[mid..], &d[mid..], w, right, rest);
-    for (o, r) in out.iter_mut().zip(right.iter()) {
-        *o = (o.0 + r.0, o.1 + r.1);
-    }
+    add_into(out, right);
 }
 
 /// One leaf at every weight pair with the instruction set `level`.

@@ -169,17 +169,7 @@ impl Builder<'_> {
             &self.overrides,
             self.real,
         )?;
-        let cap = (MAX_PARTIALS / data.chunks.len() as u64).clamp(
-            1,
-            u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
-        );
-        // At most `cap` workgroups, which then stride.
-        let per_step = self.samples_per_workgroup();
-        let groups: Vec<u32> = data
-            .chunks
-            .iter()
-            .map(|c| u64::from(c.len).div_ceil(per_step).min(cap) as u32)
-            .collect();
+        let groups = self.sample_groups(data, 1);
         let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
         let partials = buffers::pairs_of(self.ctx, "partials", total, self.real);
         let w = self.w;
@@ -234,18 +224,7 @@ impl Builder<'_> {
         )?;
         let blocks = shape.steps / (4 * shape.step_vecs);
         debug_assert!(shape.wg.is_multiple_of(shape.step_vecs));
-        // The blocks share the cap on workgroups: with many steps each block gets fewer sample
-        // groups, and every workgroup more work.
-        let cap = (MAX_PARTIALS / (u64::from(blocks) * data.chunks.len() as u64)).clamp(
-            1,
-            u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
-        );
-        let per_group = self.samples_per_workgroup();
-        let groups: Vec<u32> = data
-            .chunks
-            .iter()
-            .map(|c| u64::from(c.len).div_ceil(per_group).min(cap) as u32)
-            .collect();
+        let groups = self.sample_groups(data, u64::from(blocks));
         let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
         let partials = buffers::pairs_of(
             self.ctx,
@@ -293,15 +272,25 @@ impl Builder<'_> {
         constants
     }
 
-    /// Samples one streaming workgroup should cover before the cap on workgroups applies: on a
-    /// GPU one vec4 per invocation (every resident invocation busy); on a software adapter,
-    /// which pays for each workgroup it runs, a whole tile (WG·ITEMS samples).
-    fn samples_per_workgroup(&self) -> u64 {
-        if self.ctx.info.device_type == wgpu::DeviceType::Cpu {
+    /// The grid-stride kernels' sample groups (workgroups) per chunk, for `blocks` blocks of steps
+    /// sharing the cap of [`MAX_PARTIALS`] workgroups in all (with many steps each block gets
+    /// fewer groups, and every workgroup more work). Below the cap, a GPU gets one vec4 per
+    /// invocation (every resident invocation busy); a software adapter, which pays for each
+    /// workgroup it runs, a whole tile (WG·ITEMS samples) per workgroup.
+    fn sample_groups(&self, data: &DeviceData, blocks: u64) -> Vec<u32> {
+        let cap = (MAX_PARTIALS / (blocks * data.chunks.len() as u64)).clamp(
+            1,
+            u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
+        );
+        let per_group = if self.ctx.info.device_type == wgpu::DeviceType::Cpu {
             self.tile
         } else {
             u64::from(self.wg) * self.real.samples_per_vec4()
-        }
+        };
+        data.chunks
+            .iter()
+            .map(|c| u64::from(c.len).div_ceil(per_group).min(cap) as u32)
+            .collect()
     }
 
     /// gpu-persistent: a dispatch of `shape.per_dispatch` epochs, and one whose epoch count is
@@ -500,7 +489,7 @@ pub fn search_refusal(strategy: Strategy) -> Option<&'static str> {
             "the design as drawn writes an error vector per step size per epoch: gpu-fused runs the search in one pass",
         ),
         Strategy::Subgroup => Some(
-            "its subgroup reductions are written for one step size: gpu-fused runs the search (one pass, a reduction per 4 steps)",
+            "a search's kernel reduces once per workgroup, after all its tiles: subgroups would speed up nothing, and gpu-fused runs it",
         ),
         Strategy::FusedDf64 => Some(
             "df64's kernels and self-check take one step size: gpu-fused-f64 or the CPU rows run the search",

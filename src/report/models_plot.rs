@@ -5,7 +5,10 @@
 
 use plotters::prelude::*;
 
-use super::plot::{Series, crossovers, plot_error, series_over};
+use super::plot::{
+    crossovers, dashed_level, legend, line_with_points, log_range, mark_crossovers, plot_error,
+    series_over,
+};
 use crate::error::Result;
 use crate::probe::Ceilings;
 use crate::sweep::{SweepOver, SweepPoint};
@@ -37,47 +40,6 @@ pub fn compute_lines(ceilings: Option<&Ceilings>) -> Vec<(String, f64)> {
         .into_iter()
         .filter_map(|(label, g)| Some((label, g.filter(|g| g.is_finite() && *g > 0.0)?)))
         .collect()
-}
-
-/// The range of `values` on a log axis, with a margin; (1, 10) when there is none.
-fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
-            (lo.min(x), hi.max(x))
-        });
-    if lo.is_finite() && hi > 0.0 {
-        (lo / 1.5, hi * 1.5)
-    } else {
-        (1.0, 10.0)
-    }
-}
-
-/// Draws each series' points `(K, pick(point))` as a line with circles, labelled for a legend.
-fn draw_series<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<LogCoord<f64>, LogCoord<f64>>>,
-    all: &[Series],
-    pick: impl Fn(&(f64, f64, Option<f64>, Option<f64>)) -> Option<f64>,
-) -> Result<()> {
-    for (i, s) in all.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let line: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .filter_map(|p| Some((p.0, pick(p)?)))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
-            .map_err(plot_error)?
-            .label(s.label.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        chart
-            .draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-            .map_err(plot_error)?;
-    }
-    Ok(())
 }
 
 /// Renders a sweep over models as SVG text: µs per descent-epoch and GFLOP/s against K, the
@@ -119,29 +81,17 @@ pub fn render_models_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) ->
             .x_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(plot_error)?;
-        draw_series(&mut chart, &all, |p| Some(p.1))?;
-        for (label, k) in &crossings {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(*k, t_lo), (*k, t_hi)],
-                    BLACK.mix(0.6).stroke_width(1),
-                )))
-                .map_err(plot_error)?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("{label} overtakes the CPU at K = {k}"),
-                    (*k * 1.05, t_hi / 1.6),
-                    ("sans-serif", 13),
-                )))
-                .map_err(plot_error)?;
+        for (i, s) in all.iter().enumerate() {
+            let line = s.points.iter().map(|p| (p.0, p.1)).collect();
+            line_with_points(
+                &mut chart,
+                line,
+                Palette99::pick(i).to_rgba(),
+                Some(&s.label),
+            )?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(plot_error)?;
+        mark_crossovers(&mut chart, &crossings, (t_lo, t_hi), "K")?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
         let mut flops = ChartBuilder::on(&bottom)
             .caption(
@@ -160,24 +110,15 @@ pub fn render_models_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) ->
             .x_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(plot_error)?;
-        draw_series(&mut flops, &all, |p| p.2)?;
+        for (i, s) in all.iter().enumerate() {
+            let line = s.points.iter().filter_map(|p| Some((p.0, p.2?))).collect();
+            line_with_points(&mut flops, line, Palette99::pick(i).to_rgba(), None)?;
+        }
         for (i, (label, ceiling)) in roofs.iter().enumerate() {
-            flops
-                .draw_series(DashedLineSeries::new(
-                    [(k_lo, *ceiling), (k_hi, *ceiling)],
-                    6,
-                    4,
-                    BLACK.mix(0.5).stroke_width(1),
-                ))
-                .map_err(plot_error)?;
-            flops
-                .draw_series(std::iter::once(Text::new(
-                    format!("ceiling: {label} {ceiling:.1} GFLOP/s"),
-                    // Staggered along K, so labels of close ceilings do not overlap.
-                    (k_lo * 1.1 * 3f64.powi(i as i32), *ceiling * 1.04),
-                    ("sans-serif", 12),
-                )))
-                .map_err(plot_error)?;
+            // Staggered along K, so labels of close ceilings do not overlap.
+            let at = (k_lo * 1.1 * 3f64.powi(i as i32), *ceiling * 1.04);
+            let text = format!("ceiling: {label} {ceiling:.1} GFLOP/s");
+            dashed_level(&mut flops, (k_lo, k_hi), *ceiling, text, at)?;
         }
         root.present().map_err(plot_error)?;
     }

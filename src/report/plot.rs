@@ -133,6 +133,115 @@ pub(super) fn plot_error(e: impl std::fmt::Display) -> GdError {
     }
 }
 
+/// The coordinates of every gdbench plot: log-log.
+pub(super) type LogLog = Cartesian2d<LogCoord<f64>, LogCoord<f64>>;
+
+/// The range of `values` (the finite positive ones) on a log axis with a margin of 1.5×
+/// either side; (1, 10) when there is none.
+pub(super) fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        });
+    if lo.is_finite() && hi > 0.0 {
+        (lo / 1.5, hi * 1.5)
+    } else {
+        (1.0, 10.0)
+    }
+}
+
+/// A series as a line with a circle at each point, in the legend as `label` when given.
+pub(super) fn line_with_points<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, LogLog>,
+    points: Vec<(f64, f64)>,
+    color: RGBAColor,
+    label: Option<&str>,
+) -> Result<()> {
+    let line = chart
+        .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+        .map_err(plot_error)?;
+    if let Some(label) = label {
+        line.label(label).legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+        });
+    }
+    chart
+        .draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 3, color.filled())),
+        )
+        .map_err(plot_error)?;
+    Ok(())
+}
+
+/// The vertical line and note where each GPU series overtakes the CPU (`axis`: "N" or "K"),
+/// across the panel's y range `(lo, hi)`.
+pub(super) fn mark_crossovers<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, LogLog>,
+    crossings: &[(String, f64)],
+    (lo, hi): (f64, f64),
+    axis: &str,
+) -> Result<()> {
+    for (label, x) in crossings {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(*x, lo), (*x, hi)],
+                BLACK.mix(0.6).stroke_width(1),
+            )))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{label} overtakes the CPU at {axis} = {x}"),
+                (*x * 1.05, hi / 1.6),
+                ("sans-serif", 13),
+            )))
+            .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// A labelled dashed horizontal line at `y` across `(x_lo, x_hi)`, its text at `text_at`.
+pub(super) fn dashed_level<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, LogLog>,
+    (x_lo, x_hi): (f64, f64),
+    y: f64,
+    text: String,
+    text_at: (f64, f64),
+) -> Result<()> {
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(x_lo, y), (x_hi, y)],
+            6,
+            4,
+            BLACK.mix(0.5).stroke_width(1),
+        ))
+        .map_err(plot_error)?;
+    chart
+        .draw_series(std::iter::once(Text::new(
+            text,
+            text_at,
+            ("sans-serif", 12),
+        )))
+        .map_err(plot_error)?;
+    Ok(())
+}
+
+/// The legend of a chart's labelled series, boxed, at `position`.
+pub(super) fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, LogLog>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(plot_error)
+}
+
 /// The measured ceilings as (label, GB/s): CPU one core, all cores, each adapter.
 fn ceiling_lines(ceilings: Option<&Ceilings>) -> Vec<(String, f64)> {
     let Some(c) = ceilings else {
@@ -170,21 +279,10 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.0))
             .collect();
-        let range = |v: &mut dyn Iterator<Item = f64>| {
-            let (lo, hi) = v.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
-                (lo.min(x), hi.max(x))
-            });
-            if lo.is_finite() && hi > 0.0 {
-                (lo / 1.5, hi * 1.5)
-            } else {
-                (1.0, 10.0)
-            }
-        };
-        let (n_lo, n_hi) = range(&mut ns.iter().copied());
-        let (t_lo, t_hi) = range(&mut all.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-        let (g_lo, g_hi) = range(
-            &mut all
-                .iter()
+        let (n_lo, n_hi) = log_range(ns.iter().copied());
+        let (t_lo, t_hi) = log_range(all.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+        let (g_lo, g_hi) = log_range(
+            all.iter()
                 .flat_map(|s| s.points.iter().filter_map(|p| p.2))
                 .chain(roofs.iter().map(|r| r.1)),
         );
@@ -208,42 +306,16 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             .draw()
             .map_err(plot_error)?;
         for (i, s) in all.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let line: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.1)).collect();
-            chart
-                .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(s.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-            chart
-                .draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-                .map_err(plot_error)?;
+            let line = s.points.iter().map(|p| (p.0, p.1)).collect();
+            line_with_points(
+                &mut chart,
+                line,
+                Palette99::pick(i).to_rgba(),
+                Some(&s.label),
+            )?;
         }
-        for (label, n) in &crossings {
-            let dashed = BLACK.mix(0.6).stroke_width(1);
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(*n, t_lo), (*n, t_hi)],
-                    dashed,
-                )))
-                .map_err(plot_error)?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("{label} overtakes the CPU at N = {n}"),
-                    (*n * 1.05, t_hi / 1.6),
-                    ("sans-serif", 13),
-                )))
-                .map_err(plot_error)?;
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(plot_error)?;
+        mark_crossovers(&mut chart, &crossings, (t_lo, t_hi), "N")?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         let mut gbs = ChartBuilder::on(&bottom)
             .caption(
@@ -268,21 +340,10 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
                 .map_err(plot_error)?;
         }
         for (i, (label, ceiling)) in roofs.iter().enumerate() {
-            let dashed = BLACK.mix(0.5).stroke_width(1);
-            gbs.draw_series(DashedLineSeries::new(
-                [(n_lo, *ceiling), (n_hi, *ceiling)],
-                6,
-                4,
-                dashed,
-            ))
-            .map_err(plot_error)?;
-            gbs.draw_series(std::iter::once(Text::new(
-                format!("ceiling: {label} {ceiling:.1} GB/s"),
-                // Staggered along N, so labels of close ceilings do not overlap.
-                (n_lo * 1.1 * 5f64.powi(i as i32), *ceiling * 1.04),
-                ("sans-serif", 12),
-            )))
-            .map_err(plot_error)?;
+            // Staggered along N, so labels of close ceilings do not overlap.
+            let at = (n_lo * 1.1 * 5f64.powi(i as i32), *ceiling * 1.04);
+            let text = format!("ceiling: {label} {ceiling:.1} GB/s");
+            dashed_level(&mut gbs, (n_lo, n_hi), *ceiling, text, at)?;
         }
 
         // Δ ref: 1e-17 up to the largest difference measured (or the f64 tolerance above it).
@@ -312,32 +373,23 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             .draw()
             .map_err(plot_error)?;
         for (i, s) in all.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let line: Vec<(f64, f64)> = s
+            let line = s
                 .points
                 .iter()
                 .filter_map(|p| Some((p.0, p.3?.max(ZERO_DRAWN_AT))))
                 .collect();
-            acc.draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
-                .map_err(plot_error)?;
-            acc.draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-                .map_err(plot_error)?;
+            line_with_points(&mut acc, line, Palette99::pick(i).to_rgba(), None)?;
         }
-        acc.draw_series(DashedLineSeries::new(
-            [(n_lo, tolerance), (n_hi, tolerance)],
-            6,
-            4,
-            BLACK.mix(0.5).stroke_width(1),
-        ))
-        .map_err(plot_error)?;
-        acc.draw_series(std::iter::once(Text::new(
-            format!(
-                "f64 and df64 tolerance {tolerance:.0e} (f32 and f16 rows have their own, per N)"
-            ),
+        let text = format!(
+            "f64 and df64 tolerance {tolerance:.0e} (f32 and f16 rows have their own, per N)"
+        );
+        dashed_level(
+            &mut acc,
+            (n_lo, n_hi),
+            tolerance,
+            text,
             (n_lo * 1.1, tolerance * 1.5),
-            ("sans-serif", 12),
-        )))
-        .map_err(plot_error)?;
+        )?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)

@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 
 use super::Report;
-use super::plot::plot_error;
+use super::plot::{legend, line_with_points, plot_error};
 use crate::error::{GdError, Result};
 use crate::validate::Status;
 
@@ -72,16 +72,7 @@ pub fn render_search_plot(report: &Report) -> Result<String> {
             .draw()
             .map_err(plot_error)?;
         let blue = BLUE.to_rgba();
-        chart
-            .draw_series(LineSeries::new(converged.clone(), blue.stroke_width(2)))
-            .map_err(plot_error)?
-            .label("converged descents")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2))
-            });
-        chart
-            .draw_series(converged.iter().map(|&p| Circle::new(p, 3, blue.filled())))
-            .map_err(plot_error)?;
+        line_with_points(&mut chart, converged, blue, Some("converged descents"))?;
         let red = RED.to_rgba();
         chart
             .draw_series(
@@ -123,13 +114,7 @@ pub fn render_search_plot(report: &Report) -> Result<String> {
                 )))
                 .map_err(plot_error)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(plot_error)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
