@@ -6,8 +6,8 @@
 use plotters::prelude::*;
 
 use super::plot::{
-    crossovers, dashed_level, legend, line_with_points, log_range, mark_crossovers, plot_error,
-    series_over,
+    crossovers, dashed_level, legend, line_with_points, log_log_chart, log_range, mark_crossovers,
+    plot_error, series_over,
 };
 use crate::error::Result;
 use crate::probe::Ceilings;
@@ -62,18 +62,9 @@ pub fn render_models_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) ->
                 .chain(roofs.iter().map(|r| r.1)),
         );
 
-        let mut chart = ChartBuilder::on(&top)
-            .caption(
-                format!(
-                    "µs per descent-epoch against K descents at once, N = {n} (lower is faster)"
-                ),
-                ("sans-serif", 20),
-            )
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d((k_lo..k_hi).log_scale(), (t_lo..t_hi).log_scale())
-            .map_err(plot_error)?;
+        let caption =
+            format!("µs per descent-epoch against K descents at once, N = {n} (lower is faster)");
+        let mut chart = log_log_chart(&top, &caption, 20, (k_lo, k_hi), (t_lo, t_hi))?;
         chart
             .configure_mesh()
             .x_desc("K (step sizes run at once)")
@@ -93,16 +84,13 @@ pub fn render_models_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) ->
         mark_crossovers(&mut chart, &crossings, (t_lo, t_hi), "K")?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
-        let mut flops = ChartBuilder::on(&bottom)
-            .caption(
-                "GFLOP/s (6 per sample, step and epoch; higher is better) and measured ceilings (FMA = 2 flops)",
-                ("sans-serif", 16),
-            )
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d((k_lo..k_hi).log_scale(), (g_lo..g_hi).log_scale())
-            .map_err(plot_error)?;
+        let mut flops = log_log_chart(
+            &bottom,
+            "GFLOP/s (6 per sample, step and epoch; higher is better) and measured ceilings (FMA = 2 flops)",
+            16,
+            (k_lo, k_hi),
+            (g_lo, g_hi),
+        )?;
         flops
             .configure_mesh()
             .x_desc("K (step sizes run at once)")

@@ -136,6 +136,24 @@ pub(super) fn plot_error(e: impl std::fmt::Display) -> GdError {
 /// The coordinates of every gdbench plot: log-log.
 pub(super) type LogLog = Cartesian2d<LogCoord<f64>, LogCoord<f64>>;
 
+/// A log-log chart on `area` titled `caption` (font size `size`) over the ranges `x` and `y`:
+/// the frame every gdbench plot panel shares.
+pub(super) fn log_log_chart<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    size: u32,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> Result<ChartContext<'a, DB, LogLog>> {
+    ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", size))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(75)
+        .build_cartesian_2d((x_lo..x_hi).log_scale(), (y_lo..y_hi).log_scale())
+        .map_err(plot_error)
+}
+
 /// The range of `values` (the finite positive ones) on a log axis with a margin of 1.5×
 /// either side; (1, 10) when there is none.
 pub(super) fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -287,16 +305,13 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
                 .chain(roofs.iter().map(|r| r.1)),
         );
 
-        let mut chart = ChartBuilder::on(&top)
-            .caption(
-                "µs per epoch against N (log-log; lower is faster)",
-                ("sans-serif", 20),
-            )
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d((n_lo..n_hi).log_scale(), (t_lo..t_hi).log_scale())
-            .map_err(plot_error)?;
+        let mut chart = log_log_chart(
+            &top,
+            "µs per epoch against N (log-log; lower is faster)",
+            20,
+            (n_lo, n_hi),
+            (t_lo, t_hi),
+        )?;
         chart
             .configure_mesh()
             .x_desc("N (samples)")
@@ -317,16 +332,13 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
         mark_crossovers(&mut chart, &crossings, (t_lo, t_hi), "N")?;
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
-        let mut gbs = ChartBuilder::on(&bottom)
-            .caption(
-                "effective GB/s (x and d read per epoch; higher is better)",
-                ("sans-serif", 18),
-            )
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d((n_lo..n_hi).log_scale(), (g_lo..g_hi).log_scale())
-            .map_err(plot_error)?;
+        let mut gbs = log_log_chart(
+            &bottom,
+            "effective GB/s (x and d read per epoch; higher is better)",
+            18,
+            (n_lo, n_hi),
+            (g_lo, g_hi),
+        )?;
         gbs.configure_mesh()
             .x_desc("N (samples)")
             .y_desc("GB/s")
@@ -352,19 +364,13 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             .iter()
             .flat_map(|s| s.points.iter().filter_map(|p| p.3))
             .fold(tolerance, f64::max);
-        let mut acc = ChartBuilder::on(&accuracy)
-            .caption(
-                "Δ ref: relative distance from the f64 reference (lower is more exact; 0 drawn at 1e-17)",
-                ("sans-serif", 16),
-            )
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(
-                (n_lo..n_hi).log_scale(),
-                (ZERO_DRAWN_AT / 2.0..worst * 10.0).log_scale(),
-            )
-            .map_err(plot_error)?;
+        let mut acc = log_log_chart(
+            &accuracy,
+            "Δ ref: relative distance from the f64 reference (lower is more exact; 0 drawn at 1e-17)",
+            16,
+            (n_lo, n_hi),
+            (ZERO_DRAWN_AT / 2.0, worst * 10.0),
+        )?;
         acc.configure_mesh()
             .x_desc("N (samples)")
             .y_desc("Δ ref")

@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 
 use super::Report;
-use super::plot::{legend, line_with_points, plot_error};
+use super::plot::{legend, line_with_points, log_log_chart, plot_error};
 use crate::error::{GdError, Result};
 use crate::validate::Status;
 
@@ -50,19 +50,11 @@ pub fn render_search_plot(report: &Report) -> Result<String> {
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "final mean squared error against mu: {} ({}, N = {}, {} epochs)",
-                    p.mu, run.solver, p.n, p.epochs
-                ),
-                ("sans-serif", 17),
-            )
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d((mu_lo..mu_hi).log_scale(), (l_lo..l_hi).log_scale())
-            .map_err(plot_error)?;
+        let caption = format!(
+            "final mean squared error against mu: {} ({}, N = {}, {} epochs)",
+            p.mu, run.solver, p.n, p.epochs
+        );
+        let mut chart = log_log_chart(&root, &caption, 17, (mu_lo, mu_hi), (l_lo, l_hi))?;
         chart
             .configure_mesh()
             .x_desc("mu (step size)")
