@@ -57,6 +57,9 @@ pub struct Measurement {
     pub kernel: Option<KernelTimes>,
     /// What the solver said about how it ran ([`crate::solver::Solver::note`]).
     pub note: Option<String>,
+    /// Whether diverged descents kept computing to the end of the solve
+    /// ([`crate::solver::Solver::diverged_steps_run_on`]).
+    pub diverged_run_on: bool,
 }
 
 /// GPU kernel time of solves instrumented with timestamp queries, run apart from the timed ones.
@@ -166,6 +169,7 @@ pub fn measure<'p>(
         spot,
         kernel,
         note: solver.note(),
+        diverged_run_on: solver.diverged_steps_run_on(),
     })
 }
 

@@ -256,10 +256,10 @@ impl SweepArgs {
     pub fn settings(&self) -> Result<SweepSettings, GdError> {
         let problem = (self.mu, self.sigma, self.seed);
         // Each option belongs to one kind of sweep: given to the other, it would be ignored.
-        let (own, other) = match self.over {
+        let (own, other): (&str, &[(&str, Option<u64>)]) = match self.over {
             Over::N => (
                 "n",
-                [
+                &[
                     ("--n", self.n),
                     ("--k-min", self.k_min),
                     ("--k-max", self.k_max),
@@ -267,11 +267,7 @@ impl SweepArgs {
             ),
             Over::Models => (
                 "models",
-                [
-                    ("--n-min", self.n_min),
-                    ("--n-max", self.n_max),
-                    ("--n", None),
-                ],
+                &[("--n-min", self.n_min), ("--n-max", self.n_max)],
             ),
         };
         if let Some((flag, _)) = other.iter().find(|(_, v)| v.is_some()) {

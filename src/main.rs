@@ -87,12 +87,6 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         wide: args.wide,
     };
     let text = report::render(&report, args.format.into(), &style)?;
-    if let Some(plot) = &args.plot {
-        write_atomically(plot, &report::render_search_plot(&report)?)?;
-        if !args.quiet {
-            eprintln!("gdbench: wrote {}", plot.display());
-        }
-    }
     match &args.output {
         Some(path) => {
             write_atomically(path, &text)?;
@@ -101,6 +95,21 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
             }
         }
         None => print!("{text}"),
+    }
+    // After the report, so a plot that cannot be drawn never costs the run its report.
+    if let Some(plot) = &args.plot {
+        match report::render_search_plot(&report)? {
+            Some(svg) => {
+                write_atomically(plot, &svg)?;
+                if !args.quiet {
+                    eprintln!("gdbench: wrote {}", plot.display());
+                }
+            }
+            None => eprintln!(
+                "gdbench: no plot written to {}: no row ran the search (add cpu-fused to --solvers)",
+                plot.display()
+            ),
+        }
     }
     Ok(report.exit_status(|row| options.named(row)))
 }

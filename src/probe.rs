@@ -413,11 +413,14 @@ pub fn measure_flops(ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) {
 }
 
 /// `x` to three significant digits (a best-of-five timing on a shared machine deserves no more).
-fn three_digits(x: f64) -> String {
+pub fn three_digits(x: f64) -> String {
     if !x.is_finite() || x <= 0.0 {
         return format!("{x}");
     }
-    let digits = x.log10().floor() as i32 + 1;
+    // Digits before the point once rounded to three significant ones (99.96 rounds to 100).
+    let rounded = format!("{x:.2e}").parse::<f64>().unwrap_or(x);
+    let digits = rounded.log10().floor() as i32 + 1;
+    let x = rounded;
     if digits >= 3 {
         let unit = 10f64.powi(digits - 3);
         format!("{:.0}", (x / unit).round() * unit)
@@ -873,6 +876,8 @@ mod tests {
             (66_943.0, "66900"),
             (1234.5, "1230"),
             (0.01234, "0.0123"),
+            (99.96, "100"),
+            (9.996, "10.0"),
         ] {
             assert_eq!(three_digits(x), s, "{x}");
         }

@@ -119,12 +119,14 @@ pub trait Solver {
         self.descents(epochs)
     }
 
-    /// `epochs` epochs of a single-step problem's descent (of a search's first step).
+    /// `epochs` epochs of a single-step problem's descent (in a search: every step runs, the
+    /// first step's outcome is returned).
     fn solve_for(&mut self, epochs: u64) -> Result<Outcome> {
         Ok(self.descents(epochs)?[0])
     }
 
-    /// Every epoch of a single-step problem's descent (of a search's first step).
+    /// Every epoch of a single-step problem's descent (in a search: every step runs, the first
+    /// step's outcome is returned).
     fn solve(&mut self) -> Result<Outcome> {
         let epochs = self.epochs();
         self.solve_for(epochs)
@@ -150,6 +152,13 @@ pub trait Solver {
     /// How many pieces the data was split into on the device (GPU solvers; `None` elsewhere).
     fn chunks(&self) -> Option<usize> {
         None
+    }
+
+    /// True when a search's diverged descents go on computing until the solve ends (GPU kernels
+    /// update every step's weights each epoch; their outcome's `diverged_at` is where a check
+    /// saw them leave the range): the work done counts every epoch of every step.
+    fn diverged_steps_run_on(&self) -> bool {
+        false
     }
 
     /// Something the report should say about how this solver runs here (a fallback it took).

@@ -500,6 +500,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
             spot,
             kernel: None,
             note: None,
+            diverged_run_on: false,
         }),
         (Status::Unavailable, _) => Err(GdError::Unavailable {
             reason: peer.message,

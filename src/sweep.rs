@@ -102,6 +102,12 @@ impl SweepSettings {
         budget_s: f64,
         (mu, sigma, seed): (f64, f64, u64),
     ) -> Result<Self> {
+        if n < 2 {
+            return Err(GdError::InvalidParameter {
+                name: "--n",
+                problem: format!("{n} samples: a line needs at least 2"),
+            });
+        }
         let mut settings = Self::new((n, n), 1, budget_s, (mu, sigma, seed))?;
         if k_min < 1 || k_max < k_min || k_max > MAX_STEPS as u64 {
             return Err(GdError::InvalidParameter {
@@ -113,6 +119,12 @@ impl SweepSettings {
         }
         settings.over = SweepOver::Models;
         settings.models = log_spaced(k_min as usize, k_max as usize, points as usize);
+        // The steps need room below the data's stability limit: checked now, not at the first
+        // point with K ≥ 2 after the ones before it have run.
+        if k_max >= 2 {
+            let data = Arc::new(Dataset::synthetic(settings.sizes[0], sigma, seed)?);
+            model_steps(&data, mu, 2)?;
+        }
         Ok(settings)
     }
 }
@@ -191,7 +203,7 @@ pub struct SweepPoint {
     pub n: usize,
     /// Descents run at once (step sizes): 1 except in `--over models`.
     pub k: usize,
-    /// Epochs every solver ran at this N.
+    /// Epochs every solver ran at this point.
     pub epochs: u64,
     /// One per solver (and adapter), as in `gdbench run`.
     pub runs: Vec<RunReport>,

@@ -399,3 +399,21 @@ fn a_search_dropping_the_scalar_tail_is_a_mismatch() {
     };
     assert_eq!(rows.len(), 1, "{rows:?}");
 }
+
+#[test]
+fn a_search_adding_its_lanes_across_vec4s_of_steps_is_a_mismatch() {
+    // Six steps: two vec4s per workgroup, whose lanes a tree that runs down to stride 1 would
+    // add into each other.
+    let edits = [(
+        "search.wgsl",
+        "        if stride < STEP_VECS {",
+        "        if stride < 1u {",
+    )];
+    let mut args = search_args("gpu-fused");
+    let mu = args.iter().position(|a| *a == "--mu").unwrap() + 1;
+    args[mu] = "1e-3..1e-2:6";
+    let Some(rows) = caught("search lane mutation", &edits, &args) else {
+        return;
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
+}

@@ -76,6 +76,13 @@ fn gdbench_probe_prints_positive_flop_rates() {
         .filter(|l| l.contains(": f32 arithmetic peak "))
         .collect();
     assert_eq!(peaks.len(), adapters, "{text}");
+    if adapters == 0 {
+        // No adapter: a failure under CI (which installs lavapipe), a loud skip elsewhere.
+        common::missing_in_ci_or_skip(
+            "the GPU FLOP/s probe: no adapter",
+            "install mesa-vulkan-drivers",
+        );
+    }
     for line in peaks {
         let rates = gflops(line);
         assert!(rates.len() == 1 && rates[0] > 0.0, "{line}");

@@ -161,7 +161,7 @@ fn gpu_searches_agree_with_single_gpu_runs_and_the_reference() {
                         SolverId::GpuFusedDf64,
                     ];
                     assert!(
-                        (one_step.contains(&id) && reason.contains("run"))
+                        (one_step.contains(&id) && reason.contains("gpu-fused"))
                             || common::may_be_unavailable(id, &ctx, &reason),
                         "{id} K={k}: {reason}"
                     );
@@ -364,7 +364,14 @@ fn plot_draws_the_loss_against_mu_with_the_best_step_and_the_limit() {
     );
     assert!(plot.contains(&format!("2/λ_max = {limit:.4e}")));
     // Steps past the limit diverge here: they are drawn, as crosses, not left out.
-    assert!(plot.contains("diverged (drawn at the top)"));
+    let diverged = r["runs"][0]["descents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["status"] == "diverged")
+        .count();
+    assert!(diverged > 0);
+    assert!(plot.contains(&format!("{diverged} diverged (drawn at the top)")));
     // Only a search has a loss against mu to draw.
     refuses(
         &[
@@ -376,6 +383,17 @@ fn plot_draws_the_loss_against_mu_with_the_best_step_and_the_limit() {
         ],
         "draws the loss against mu of a step-size search",
     );
+    // No row that ran the search (gpu-multipass sits searches out): the report still comes,
+    // with the row's exit code, and the plot is skipped with a warning.
+    let skipped = dir.path().join("skipped.svg");
+    let (r, code, err) = Run::small()
+        .args(&["--solvers", "gpu-multipass", "--mu", "0.001,0.002"])
+        .args(&["--plot", skipped.to_str().unwrap()])
+        .json();
+    assert_eq!(r["runs"][0]["status"], "unavailable");
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("no plot written"), "{err}");
+    assert!(!skipped.exists());
 }
 
 #[test]

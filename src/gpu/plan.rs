@@ -260,7 +260,7 @@ impl Builder<'_> {
         Ok(steps)
     }
 
-    /// The search kernels' override constants: padded steps, vec4s of steps per invocation, and
+    /// The search kernels' override constants: padded steps, vec4s of steps per workgroup, and
     /// the strategy's own.
     fn search_constants(&self, shape: &Shape) -> Vec<(&'static str, f64)> {
         let mut constants = vec![

@@ -424,6 +424,10 @@ impl Solver for GpuSolver {
         true
     }
 
+    fn diverged_steps_run_on(&self) -> bool {
+        true
+    }
+
     fn kernel_time(&mut self) -> Option<Result<KernelReading>> {
         match self.timer.get_mut() {
             Some(timer) => timer.reset(),

@@ -108,7 +108,8 @@ pub struct CsvRow {
     pub peak_pct: Option<f64>,
     /// Baseline median over this median.
     pub speedup: Option<f64>,
-    /// Descents the run made (step sizes; each is in the JSON's `descents`).
+    /// Step sizes of the problem, K (each row's descents are in the JSON's `descents`; a sweep
+    /// over models varies it).
     pub steps: usize,
     /// Median time per descent, s.
     pub descent_s: Option<f64>,
@@ -117,8 +118,8 @@ pub struct CsvRow {
 }
 
 impl CsvRow {
-    /// The row of `run` in a problem of `n` samples and `epochs` epochs.
-    pub fn new(n: usize, epochs: u64, run: &RunReport) -> Self {
+    /// The row of `run` in a problem of `n` samples, `epochs` epochs and `steps` step sizes.
+    pub fn new((n, epochs, steps): (usize, u64, usize), run: &RunReport) -> Self {
         let t = run.time_s.as_ref();
         let p = run.phases.as_ref();
         let spot: Option<&Check> = run.spot_check.as_ref();
@@ -182,7 +183,7 @@ impl CsvRow {
             peak_gb_s: run.peak_gb_s,
             peak_pct: run.peak_pct,
             speedup: run.speedup,
-            steps: run.descents.len(),
+            steps,
             descent_s: run.descent_s,
             message: run.message.clone(),
         }
@@ -207,9 +208,10 @@ fn write_csv(rows: impl IntoIterator<Item = CsvRow>, what: &str) -> Result<Strin
 
 /// The runs as CSV, one [`CsvRow`] each; empty cells where a value does not exist.
 pub fn render_csv(report: &Report) -> Result<String> {
-    let (n, epochs) = (report.problem.n, report.problem.epochs);
+    let p = &report.problem;
+    let shape = (p.n, p.epochs, p.mu.as_slice().len());
     write_csv(
-        report.runs.iter().map(|r| CsvRow::new(n, epochs, r)),
+        report.runs.iter().map(|r| CsvRow::new(shape, r)),
         "standard output",
     )
 }
@@ -219,7 +221,7 @@ pub fn render_sweep_csv(points: &[crate::sweep::SweepPoint]) -> Result<String> {
     write_csv(
         points
             .iter()
-            .flat_map(|p| p.runs.iter().map(|r| CsvRow::new(p.n, p.epochs, r))),
+            .flat_map(|p| p.runs.iter().map(|r| CsvRow::new((p.n, p.epochs, p.k), r))),
         "the sweep",
     )
 }

@@ -105,7 +105,10 @@ pub fn render_models_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) ->
         for (i, (label, ceiling)) in roofs.iter().enumerate() {
             // Staggered along K, so labels of close ceilings do not overlap.
             let at = (k_lo * 1.1 * 3f64.powi(i as i32), *ceiling * 1.04);
-            let text = format!("ceiling: {label} {ceiling:.1} GFLOP/s");
+            let text = format!(
+                "ceiling: {label} {} GFLOP/s",
+                crate::probe::three_digits(*ceiling)
+            );
             dashed_level(&mut flops, (k_lo, k_hi), *ceiling, text, at)?;
         }
         root.present().map_err(plot_error)?;
@@ -148,8 +151,19 @@ mod tests {
             ["CPU f64, 2 threads", "CPU f32, 2 threads", "H200·vk f32"]
         );
         let svg = render_models_plot(&[], Some(&ceilings)).unwrap();
+        assert!(svg.contains("ceiling: H200·vk f32 61000 GFLOP/s"), "{svg}");
+        let cpu_only = Ceilings {
+            cpu: CpuCeilings {
+                threads: 2,
+                gflops_f64_all_cores: Some(117.355),
+                ..Default::default()
+            },
+            gpu: Vec::new(),
+            gpu_failures: Vec::new(),
+        };
+        let svg = render_models_plot(&[], Some(&cpu_only)).unwrap();
         assert!(
-            svg.contains("ceiling: H200·vk f32 61000.0 GFLOP/s"),
+            svg.contains("ceiling: CPU f64, 2 threads 117 GFLOP/s"),
             "{svg}"
         );
         // Not measured (a run's probe skips FLOP/s): nothing drawn.

@@ -9,16 +9,21 @@ use super::plot::{legend, line_with_points, log_log_chart, plot_error};
 use crate::error::{GdError, Result};
 use crate::validate::Status;
 
-/// Renders the search in `report` as SVG text; an error when the report is not a search.
-pub fn render_search_plot(report: &Report) -> Result<String> {
+/// Renders the search in `report` as SVG text; `None` when no row ran it (nothing to draw), an
+/// error when the report is not a search.
+pub fn render_search_plot(report: &Report) -> Result<Option<String>> {
     let p = &report.problem;
-    let run = report
-        .search_row()
-        .filter(|_| p.mu.is_search())
-        .ok_or_else(|| GdError::InvalidParameter {
+    if !p.mu.is_search() {
+        return Err(GdError::InvalidParameter {
             name: "--plot",
-            problem: "draws the loss against mu of a step-size search, and no search ran: give --mu a list or LO..HI:K".into(),
-        })?;
+            problem:
+                "draws the loss against mu of a step-size search: give --mu a list or LO..HI:K"
+                    .into(),
+        });
+    }
+    let Some(run) = report.search_row() else {
+        return Ok(None);
+    };
     let converged: Vec<(f64, f64)> = run
         .descents
         .iter()
@@ -65,16 +70,18 @@ pub fn render_search_plot(report: &Report) -> Result<String> {
             .map_err(plot_error)?;
         let blue = BLUE.to_rgba();
         line_with_points(&mut chart, converged, blue, Some("converged descents"))?;
-        let red = RED.to_rgba();
-        chart
-            .draw_series(
-                diverged
-                    .iter()
-                    .map(|&mu| Cross::new((mu, l_hi / 1.5), 5, red.stroke_width(2))),
-            )
-            .map_err(plot_error)?
-            .label("diverged (drawn at the top)")
-            .legend(move |(x, y)| Cross::new((x + 10, y), 5, red.stroke_width(2)));
+        if !diverged.is_empty() {
+            let red = RED.to_rgba();
+            chart
+                .draw_series(
+                    diverged
+                        .iter()
+                        .map(|&mu| Cross::new((mu, l_hi / 1.5), 5, red.stroke_width(2))),
+                )
+                .map_err(plot_error)?
+                .label(format!("{} diverged (drawn at the top)", diverged.len()))
+                .legend(move |(x, y)| Cross::new((x + 10, y), 5, red.stroke_width(2)));
+        }
         chart
             .draw_series(DashedLineSeries::new(
                 [(p.max_stable_mu, l_lo), (p.max_stable_mu, l_hi)],
@@ -109,5 +116,5 @@ pub fn render_search_plot(report: &Report) -> Result<String> {
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(plot_error)?;
     }
-    Ok(svg)
+    Ok(Some(svg))
 }

@@ -307,11 +307,16 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         .collect::<Vec<_>>()
         .join("; ");
     let steps = m.descents.len();
-    // A descent that diverged stopped there: the run's epochs are its longest descent's, its work
-    // every descent's epochs.
+    // A descent that diverged stopped there (on the CPU): the run's epochs are its longest
+    // descent's, its work every descent's epochs. On a GPU diverged descents run on with the
+    // others until the solve ends (early only once all have diverged).
     let ran = |o: &Outcome| o.diverged_at.unwrap_or(j.expect[0].epochs);
     let epochs_run = m.descents.iter().map(ran).max().unwrap_or(1).max(1);
-    let step_epochs: u64 = m.descents.iter().map(ran).sum();
+    let step_epochs: u64 = if m.diverged_run_on {
+        epochs_run * steps as u64
+    } else {
+        m.descents.iter().map(ran).sum()
+    };
     let bytes = (!row.algorithmic).then(|| bytes_per_sample(info.precision));
     let f = figures(
         j.data.len(),
@@ -533,6 +538,7 @@ mod tests {
             spot: Some(vec![expect.moments.1]),
             kernel: None,
             note: None,
+            diverged_run_on: false,
         };
         let j = Judging {
             expect: std::slice::from_ref(&expect),
@@ -561,6 +567,71 @@ mod tests {
             gpu_failures: Vec::new(),
         };
         (run_report(row, Ok(m), j), ceilings)
+    }
+
+    #[test]
+    fn a_gpu_searchs_diverged_steps_count_every_epoch_they_ran_on() {
+        // Two steps, the second past the stability limit. A GPU saw it out of range at a
+        // checkpoint after 10 epochs and computed it to the end (40) with the other; a CPU
+        // stops it at 10.
+        let n = 1000;
+        let data = std::sync::Arc::new(Dataset::synthetic(n, 0.1, 1).unwrap());
+        let limit =
+            Expectations::of(&Problem::shared(data.clone(), 0.01, 1).unwrap()).max_stable_mu;
+        let problem = Problem::search(data, vec![0.01, 1.5 * limit], 40).unwrap();
+        let expect = Expectations::each(&problem);
+        let reference = crate::SolverId::REFERENCE
+            .prepare(&problem)
+            .unwrap()
+            .solve_all()
+            .unwrap();
+        let spot = crate::SolverId::REFERENCE
+            .prepare(&problem)
+            .unwrap()
+            .descents(expect[0].spot_epochs)
+            .unwrap();
+        assert!(reference[1].diverged_at.is_some());
+        let mut seen = reference.clone();
+        seen[1].diverged_at = Some(10);
+        let bench = BenchSettings::default();
+        let gflop_s = |run_on: bool| {
+            let row = Row {
+                name: "hand-made".into(),
+                info: SolverInfo {
+                    device: "Some GPU [vulkan]".into(),
+                    device_type: DeviceType::DiscreteGpu,
+                    precision: Precision::F64,
+                    threads: 1,
+                },
+                library: None,
+                algorithmic: false,
+                reference: false,
+                kind: RowKind::Gpu,
+                note: None,
+            };
+            let m = Measurement {
+                prepare_s: 0.0,
+                time: TimeStats::from_samples(vec![0.5]),
+                descents: seen.clone(),
+                repeat_spread: 0.0,
+                phases: Phases::default(),
+                spot: Some(spot.clone()),
+                kernel: None,
+                note: None,
+                diverged_run_on: run_on,
+            };
+            let j = Judging {
+                expect: &expect,
+                reference: &reference,
+                reference_spot: &spot,
+                data: problem.data(),
+                bench: &bench,
+            };
+            run_report(row, Ok(m), j).gflop_s.unwrap()
+        };
+        let by_hand = |step_epochs: f64| 6.0 * n as f64 * step_epochs / 0.5 / 1e9;
+        assert!((gflop_s(true) / by_hand(80.0) - 1.0).abs() < 1e-12);
+        assert!((gflop_s(false) / by_hand(50.0) - 1.0).abs() < 1e-12);
     }
 
     /// A 32 MiB last-level cache, whatever this machine has.
@@ -653,6 +724,7 @@ mod tests {
             spot: Some(vec![wrong]),
             kernel: None,
             note: None,
+            diverged_run_on: false,
         };
         let row = Row {
             name: "r".into(),
