@@ -6,8 +6,8 @@
 use plotters::prelude::*;
 
 use super::plot::{
-    crossovers, dashed_level, legend, line_with_points, log_log_chart, log_range, mark_crossovers,
-    plot_error, series_over,
+    crossovers, dashed_level, line_with_points, log_log_chart, log_range, plot_error, series_over,
+    time_series,
 };
 use crate::error::Result;
 use crate::probe::Ceilings;
@@ -72,17 +72,8 @@ pub fn render_models_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) ->
             .x_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(plot_error)?;
-        for (i, s) in all.iter().enumerate() {
-            let line = s.points.iter().map(|p| (p.0, p.1)).collect();
-            line_with_points(
-                &mut chart,
-                line,
-                Palette99::pick(i).to_rgba(),
-                Some(&s.label),
-            )?;
-        }
-        mark_crossovers(&mut chart, &crossings, (t_lo, t_hi), "K")?;
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        let axis = ("K", SeriesLabelPosition::UpperRight);
+        time_series(&mut chart, &all, &crossings, (t_lo, t_hi), axis)?;
 
         let mut flops = log_log_chart(
             &bottom,

@@ -246,6 +246,23 @@ pub(super) fn dashed_level<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The time panel of a sweep: each series' (x, µs) as a labelled line, the crossovers against
+/// `axis` ("N" or "K") across `(t_lo, t_hi)`, the legend at `position`.
+pub(super) fn time_series<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, LogLog>,
+    all: &[Series],
+    crossings: &[(String, f64)],
+    (t_lo, t_hi): (f64, f64),
+    (axis, position): (&str, SeriesLabelPosition),
+) -> Result<()> {
+    for (i, s) in all.iter().enumerate() {
+        let line = s.points.iter().map(|p| (p.0, p.1)).collect();
+        line_with_points(chart, line, Palette99::pick(i).to_rgba(), Some(&s.label))?;
+    }
+    mark_crossovers(chart, crossings, (t_lo, t_hi), axis)?;
+    legend(chart, position)
+}
+
 /// The legend of a chart's labelled series, boxed, at `position`.
 pub(super) fn legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<'a, DB, LogLog>,
@@ -320,17 +337,8 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             .y_label_formatter(&|v| format!("{v}"))
             .draw()
             .map_err(plot_error)?;
-        for (i, s) in all.iter().enumerate() {
-            let line = s.points.iter().map(|p| (p.0, p.1)).collect();
-            line_with_points(
-                &mut chart,
-                line,
-                Palette99::pick(i).to_rgba(),
-                Some(&s.label),
-            )?;
-        }
-        mark_crossovers(&mut chart, &crossings, (t_lo, t_hi), "N")?;
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        let axis = ("N", SeriesLabelPosition::UpperLeft);
+        time_series(&mut chart, &all, &crossings, (t_lo, t_hi), axis)?;
 
         let mut gbs = log_log_chart(
             &bottom,
