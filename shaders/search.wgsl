@@ -7,9 +7,9 @@
 //
 // Override constants (set from Rust, src/gpu/plan.rs):
 //   STEPS     — steps after padding: a multiple of 4·STEP_VECS (search_errors, search_finish), or
-//               of 4 (search_persistent);
-//   STEP_VECS — vec4s of steps (4 steps each) one workgroup of search_errors covers: a power of two
-//               from 1 to WG; its WG / STEP_VECS invocations per vec4 split the samples.
+//               4·STEP_VECS itself (search_persistent);
+//   STEP_VECS — vec4s of steps (4 steps each) one workgroup covers: a power of two from 1 to WG;
+//               its WG / STEP_VECS invocations per vec4 split the samples.
 //
 //   search_errors   — one workgroup per (block of 4·STEP_VECS steps, sample group): workgroup_id.x
 //                     is the block (more than one only when K > 4·WG), .y the group. A grid-stride
@@ -31,14 +31,15 @@
 //                               f32 loses of it, per step), 2 w (read_write),
 //                               3 params (n = sample groups, scale, scale_lo).
 //                     Workgroup: WG invocations, ⌈STEPS / WG⌉ workgroups.
-//   search_persistent — gpu-persistent's search (always f32; the conversions are for the f64
-//                     build of this file): one workgroup runs params.epochs epochs for
-//                     every step, the STEPS weights in workgroup memory; samples held in registers
-//                     when there are at most MAX_HELD per invocation (HELD = ⌈n / WG⌉, else 0 and
-//                     they stream from memory). Per epoch and vec4 of steps, two tree reductions.
+//   search_persistent — gpu-persistent's search: one workgroup runs params.epochs epochs for
+//                     every step, the weights of the STEPS = 4·STEP_VECS steps in workgroup
+//                     memory; invocations split as in search_errors (a vec4 of steps, a lane of
+//                     samples), each lane's samples held in registers when there are at most
+//                     MAX_HELD (HELD = ⌈n / lanes⌉, else 0 and they stream from memory). Per epoch
+//                     two trees over the lanes.
 //                     Bindings: 0 x: array<f32> (read), 1 d: array<f32> (read), 2 steps (read),
 //                               3 w: array<vec2<f32>> (read_write), 4 params (n, epochs, scale).
-//                     Workgroup: WG invocations (one workgroup), built with STEP_VECS = 1.
+//                     Workgroup: WG invocations (one workgroup); STEP_VECS ≤ WG.
 // Every barrier is reached in uniform control flow: loops that contain one run the same trip
 // count in every invocation (tile loops, step loops); per-invocation loops contain none.
 
@@ -157,9 +158,8 @@ fn search_errors(
 }
 
 // A tree over the lanes of `value`: shared_quads[v] ends up with the sum of vec4 v's lanes
-// (v < STEP_VECS). Strides are multiples of STEP_VECS, so each addition stays within one vec4;
-// with STEP_VECS = 1 (search_persistent) it is a whole-workgroup tree into shared_quads[0]. Only
-// lane 0 reads the result, before its next call, so calls may follow one another.
+// (v < STEP_VECS). Strides are multiples of STEP_VECS, so each addition stays within one vec4.
+// Lane 0 reads the result; a barrier must follow before the next call overwrites it.
 fn reduce_lanes(lid: u32, value: vec4<real>) {
     shared_quads[lid] = value;
     workgroupBarrier();
@@ -207,72 +207,82 @@ fn search_finish(@builtin(global_invocation_id) gid: vec3<u32>) {
 const MAX_HELD: u32 = 32u;
 override HELD: u32 = 0u;
 
-// The weights of every step, by vec4 of steps: lane l of w0_steps[q] is step 4q + l.
-var<workgroup> w0_steps: array<vec4<f32>, STEPS / 4u>;
-var<workgroup> w1_steps: array<vec4<f32>, STEPS / 4u>;
+// The weights of every step, by vec4 of steps: lane l of w0_steps[v] is step 4v + l.
+var<workgroup> w0_steps: array<vec4<real>, STEP_VECS>;
+var<workgroup> w1_steps: array<vec4<real>, STEP_VECS>;
 
+// Invocation lid holds vec4 of steps `lid % STEP_VECS` and sample lane `lid / STEP_VECS`, as in
+// search_errors: every epoch each invocation sums its lane's samples at its 4 steps, the lanes
+// meet in one tree per sum, and lane 0 of each vec4 updates its steps' weights. (Written in
+// `real`, which is f32 wherever gpu-persistent runs it: the conversions are for the f64 build.)
 @compute @workgroup_size(WG)
 fn search_persistent(@builtin(local_invocation_index) lid: u32) {
     let n = params_persistent.n;
+    let lanes = WG / STEP_VECS;
+    let v = lid % STEP_VECS;
+    let lane = lid / STEP_VECS;
     var xs: array<f32, MAX_HELD>;
     var ds: array<f32, MAX_HELD>;
     for (var k = 0u; k < HELD; k = k + 1u) {
-        let i = lid + k * WG;
+        let i = lane + k * lanes;
         if i < n {
             xs[k] = x_held[i];
             ds[k] = d_held[i];
         }
     }
-    for (var q = lid; q < STEPS / 4u; q = q + WG) {
-        let s = 4u * q;
+    if lane == 0u {
+        let s = 4u * v;
         let w = array<vec2<f32>, 4>(w_persistent[s], w_persistent[s + 1u], w_persistent[s + 2u], w_persistent[s + 3u]);
-        w0_steps[q] = vec4<f32>(w[0].x, w[1].x, w[2].x, w[3].x);
-        w1_steps[q] = vec4<f32>(w[0].y, w[1].y, w[2].y, w[3].y);
+        w0_steps[v] = vec4<real>(vec4<f32>(w[0].x, w[1].x, w[2].x, w[3].x));
+        w1_steps[v] = vec4<real>(vec4<f32>(w[0].y, w[1].y, w[2].y, w[3].y));
     }
     workgroupBarrier();
-    let scale = params_persistent.scale;
+    let s = 4u * v;
+    let mu = vec4<real>(vec4<f32>(steps_persistent[s].x, steps_persistent[s + 1u].x, steps_persistent[s + 2u].x, steps_persistent[s + 3u].x));
+    let scale = real(params_persistent.scale);
+    let zero = Sums(vec4<real>(0.0), vec4<real>(0.0));
     for (var epoch = 0u; epoch < params_persistent.epochs; epoch = epoch + 1u) {
-        for (var q = 0u; q < STEPS / 4u; q = q + 1u) {
-            let w0 = w0_steps[q];
-            let w1 = w1_steps[q];
-            var acc_e = vec4<f32>(0.0);
-            var acc_ex = vec4<f32>(0.0);
-            if HELD > 0u {
-                for (var k = 0u; k < HELD; k = k + 1u) {
-                    if lid + k * WG < n {
-                        let e = vec4<f32>(ds[k]) - (w0 + w1 * xs[k]);
-                        acc_e = acc_e + e;
-                        acc_ex = acc_ex + e * xs[k];
-                    }
-                }
-            } else {
-                for (var i = lid; i < n; i = i + WG) {
-                    let xi = x_held[i];
-                    let e = vec4<f32>(d_held[i]) - (w0 + w1 * xi);
-                    acc_e = acc_e + e;
-                    acc_ex = acc_ex + e * xi;
+        let w = Weights(w0_steps[v], w1_steps[v]);
+        var acc = zero;
+        if HELD > 0u {
+            for (var k = 0u; k < HELD; k = k + 1u) {
+                if lane + k * lanes < n {
+                    acc = add_sample(acc, w, real(xs[k]), real(ds[k]));
                 }
             }
-            reduce_lanes(lid, vec4<real>(acc_e));
-            var e = vec4<f32>(0.0);
-            if lid == 0u {
-                e = vec4<f32>(shared_quads[0]);
+        } else {
+            // Streamed: runs of 4·RUN samples summed apart, as in search_errors.
+            var run = zero;
+            var in_run = 0u;
+            for (var i = lane; i < n; i = i + lanes) {
+                run = add_sample(run, w, real(x_held[i]), real(d_held[i]));
+                in_run = in_run + 1u;
+                if in_run == 4u * RUN {
+                    acc = Sums(acc.e + run.e, acc.ex + run.ex);
+                    run = zero;
+                    in_run = 0u;
+                }
             }
-            reduce_lanes(lid, vec4<real>(acc_ex));
-            if lid == 0u {
-                let ex = vec4<f32>(shared_quads[0]);
-                let s = 4u * q;
-                let mu = vec4<f32>(steps_persistent[s].x, steps_persistent[s + 1u].x, steps_persistent[s + 2u].x, steps_persistent[s + 3u].x);
-                w0_steps[q] = w0 + mu * (scale * e);
-                w1_steps[q] = w1 + mu * (scale * ex);
-            }
+            acc = Sums(acc.e + run.e, acc.ex + run.ex);
+        }
+        reduce_lanes(lid, acc.e);
+        var e = vec4<real>(0.0);
+        if lane == 0u {
+            e = shared_quads[lid];
+        }
+        workgroupBarrier();
+        reduce_lanes(lid, acc.ex);
+        if lane == 0u {
+            let ex = shared_quads[lid];
+            w0_steps[v] = w.w0 + mu * (scale * e);
+            w1_steps[v] = w.w1 + mu * (scale * ex);
         }
         // The new weights, before any invocation reads them in the next epoch.
         workgroupBarrier();
     }
-    for (var q = lid; q < STEPS / 4u; q = q + WG) {
+    if lane == 0u {
         for (var l = 0u; l < 4u; l = l + 1u) {
-            w_persistent[4u * q + l] = vec2<f32>(w0_steps[q][l], w1_steps[q][l]);
+            w_persistent[s + l] = vec2<f32>(f32(w0_steps[v][l]), f32(w1_steps[v][l]));
         }
     }
 }

@@ -366,8 +366,8 @@ fn search_kernels_updating_a_step_with_another_steps_mu_are_caught() {
         ),
         (
             "search.wgsl",
-            "let mu = vec4<f32>(steps_persistent[s].x, steps_persistent[s + 1u].x, steps_persistent[s + 2u].x, steps_persistent[s + 3u].x);",
-            "let mu = vec4<f32>(steps_persistent[s].x);",
+            "let mu = vec4<real>(vec4<f32>(steps_persistent[s].x, steps_persistent[s + 1u].x, steps_persistent[s + 2u].x, steps_persistent[s + 3u].x));",
+            "let mu = vec4<real>(vec4<f32>(steps_persistent[s].x));",
         ),
     ];
     let args = search_args("gpu-fused,gpu-persistent,gpu-fused-f64,gpu-fused-f16");

@@ -204,11 +204,11 @@ fn a_gpu_search_over_several_blocks_and_chunks_agrees_with_the_reference() {
     let Some(ctx) = common::gpu_or_skip("gpu search blocks") else {
         return;
     };
-    // Workgroups of 8: K = 37 needs two blocks of 32 steps (padded to 64) and tiles of 32
-    // samples; for gpu-fused a 4 KiB binding cap splits N = 4 099 into five chunks, each with its
-    // own groups (gpu-persistent reads one binding).
-    let settings = |cap| gdbench::gpu::GpuSettings {
-        workgroup_size: Some(8),
+    // gpu-fused on workgroups of 8: K = 37 needs two blocks of 32 steps (padded to 64) and tiles
+    // of 32 samples, and a 4 KiB binding cap splits N = 4 099 into five chunks, each with its own
+    // groups. gpu-persistent (one binding) on 64: 16 vec4s of steps × 4 lanes of samples.
+    let settings = |wg, cap| gdbench::gpu::GpuSettings {
+        workgroup_size: Some(wg),
         max_binding_bytes: cap,
         ..Default::default()
     };
@@ -221,11 +221,13 @@ fn a_gpu_search_over_several_blocks_and_chunks_agrees_with_the_reference() {
         .unwrap()
         .solve_all()
         .unwrap();
-    for (id, cap) in [
-        (SolverId::GpuFused, Some(4096)),
-        (SolverId::GpuPersistent, None),
+    for (id, wg, cap) in [
+        (SolverId::GpuFused, 8, Some(4096)),
+        (SolverId::GpuPersistent, 64, None),
     ] {
-        let mut solver = id.prepare_on(&search, Some(&ctx), &settings(cap)).unwrap();
+        let mut solver = id
+            .prepare_on(&search, Some(&ctx), &settings(wg, cap))
+            .unwrap();
         assert_eq!(
             solver.chunks(),
             Some(if cap.is_some() { 5 } else { 1 }),

@@ -498,9 +498,10 @@ pub fn search_refusal(strategy: Strategy) -> Option<&'static str> {
 }
 
 /// Epochs one gpu-persistent dispatch runs for `n` samples on `wg` invocations (`steps`: a
-/// search's padded steps, `None` for one step): within [`PERSISTENT_LOOP_BUDGET`] loop iterations
-/// per invocation on a software adapter (0 when even one epoch exceeds it), about
-/// [`PERSISTENT_WORK_PER_DISPATCH`] sample-epochs on a GPU (at least 1).
+/// search's padded steps, 4 per vec4 of steps, `None` for one step): within
+/// [`PERSISTENT_LOOP_BUDGET`] loop iterations per invocation on a software adapter (0 when even
+/// one epoch exceeds it), about [`PERSISTENT_WORK_PER_DISPATCH`] sample-epochs on a GPU (at least
+/// 1).
 fn persistent_epochs_per_dispatch(
     n: u64,
     wg: u64,
@@ -508,21 +509,24 @@ fn persistent_epochs_per_dispatch(
     software: bool,
     subgroup_size: u64,
 ) -> u64 {
-    let per_invocation = n.div_ceil(wg);
-    // A search runs its epoch once per vec4 of steps, two trees each, no subgroups.
-    let quads = steps.map_or(1, |s| u64::from(s / 4).max(1));
-    let trees = if steps.is_some() { 2 } else { 1 };
+    // A search splits the invocations into vec4s of steps × lanes of samples and runs two trees
+    // over the lanes per epoch; one step, one tree over all (or subgroup sums).
+    let vecs = steps.map_or(1, |s| u64::from(s / 4).max(1));
+    let lanes = (wg / vecs).max(1);
+    let per_invocation = n.div_ceil(lanes);
     if software {
-        // Loop iterations of invocation 0 per epoch: its samples, the tree (or, with subgroups,
+        // Loop iterations of invocation 0 per epoch: its samples, the trees (or, with subgroups,
         // its pass over the subgroups' totals), the epoch loop.
         let per_epoch = match steps {
-            Some(_) => quads * (per_invocation + trees * u64::from(wg.ilog2()) + 3) + 1,
+            Some(_) => per_invocation + 2 * u64::from(lanes.ilog2()) + 3,
             None => per_invocation + u64::from(wg.ilog2()) + wg / subgroup_size + 3,
         };
         PERSISTENT_LOOP_BUDGET / per_epoch
     } else {
-        // An epoch costs its samples or, for small N, its barriers: a few ns each.
-        let per_epoch = quads * n.max(wg * (trees * u64::from(wg.ilog2()) + 3));
+        // An epoch costs its sample-steps spread over the invocations or, for small N, its
+        // barriers: a few ns each.
+        let trees = if steps.is_some() { 2 } else { 1 };
+        let per_epoch = (n * vecs).max(wg * (trees * u64::from(wg.ilog2()) + 3));
         (PERSISTENT_WORK_PER_DISPATCH / per_epoch).max(1)
     }
 }
@@ -579,10 +583,10 @@ pub(super) fn check(
                 reason: reason.into(),
             });
         }
-        // gpu-persistent works in vec4s of steps; search_errors' blocks are sized below, once
-        // the workgroup size is known.
-        shape.step_vecs = 1;
-        shape.steps = k.next_multiple_of(4);
+        // Both search kernels split a workgroup into a power of two of vec4s of steps × lanes of
+        // samples; search_errors' blocks are bounded below, once its workgroup size is known.
+        shape.step_vecs = k.div_ceil(4).next_power_of_two();
+        shape.steps = 4 * shape.step_vecs;
     }
     match strategy {
         Strategy::Subgroup if !ctx.features.contains(wgpu::Features::SUBGROUP) => {
@@ -629,11 +633,21 @@ pub(super) fn check(
                 .max_binding_bytes
                 .unwrap_or(limits.max_storage_buffer_binding_size)
                 .min(limits.max_buffer_size);
-            let per_invocation = n.div_ceil(wg);
+            let search = shape.step_vecs > 0;
+            if search && u64::from(shape.step_vecs) > wg {
+                return Err(GdError::Unavailable {
+                    reason: format!(
+                        "{k} steps are more vec4s of steps ({}) than its one workgroup has invocations ({wg}); use gpu-fused",
+                        shape.step_vecs
+                    ),
+                });
+            }
+            // Samples per invocation: a lane's share (one step's lane per vec4 of steps).
+            let lanes = wg / u64::from(shape.step_vecs.max(1));
+            let per_invocation = n.div_ceil(lanes);
             if per_invocation <= u64::from(MAX_HELD) {
                 shape.held = per_invocation as u32;
             }
-            let search = shape.step_vecs > 0;
             let software = ctx.info.device_type == wgpu::DeviceType::Cpu;
             let subgroup = u64::from(ctx.info.subgroup_min_size.max(1));
             let per_dispatch = persistent_epochs_per_dispatch(
@@ -695,7 +709,7 @@ mod tests {
         let one = persistent_epochs_per_dispatch(10_000, 1024, None, false, 32);
         assert_eq!(one, PERSISTENT_WORK_PER_DISPATCH / (1024 * 13));
         let search = persistent_epochs_per_dispatch(10_000, 1024, Some(256), false, 32);
-        assert_eq!(search, PERSISTENT_WORK_PER_DISPATCH / (64 * 1024 * 23));
+        assert_eq!(search, PERSISTENT_WORK_PER_DISPATCH / (10_000 * 64));
         assert!(search >= 1 && search < one);
         assert_eq!(
             persistent_epochs_per_dispatch(1 << 30, 1024, Some(4096), false, 32),
@@ -704,11 +718,9 @@ mod tests {
         // On a software adapter: within the loop budget per invocation, 0 when one epoch is over.
         let lava = persistent_epochs_per_dispatch(10_000, 256, None, true, 8);
         assert_eq!(lava, PERSISTENT_LOOP_BUDGET / (40 + 8 + 32 + 3));
+        // 64 vec4s of steps on 256 invocations: 4 lanes of 2 500 samples, trees of 2 levels.
         let lava_search = persistent_epochs_per_dispatch(10_000, 256, Some(256), true, 8);
-        assert_eq!(
-            lava_search,
-            PERSISTENT_LOOP_BUDGET / (64 * (40 + 16 + 3) + 1)
-        );
+        assert_eq!(lava_search, PERSISTENT_LOOP_BUDGET / (2_500 + 4 + 3));
         assert_eq!(
             persistent_epochs_per_dispatch(1 << 24, 256, Some(64), true, 8),
             0
