@@ -82,6 +82,35 @@ fn add_sample(acc: Sums, w: Weights, xi: real, di: real) -> Sums {
     return Sums(acc.e + e, acc.ex + e * xi);
 }
 
+fn add_sums(a: Sums, b: Sums) -> Sums {
+    return Sums(a.e + b.e, a.ex + b.ex);
+}
+
+// Sums over samples in short rounding chains: runs of 4·RUN samples are summed apart and each
+// run's sum is added to `done`.
+struct Chain {
+    done: Sums,
+    run: Sums,
+    in_run: u32,
+}
+
+fn new_chain() -> Chain {
+    let zero = Sums(vec4<real>(0.0), vec4<real>(0.0));
+    return Chain(zero, zero, 0u);
+}
+
+fn chain_add(c: Chain, w: Weights, xi: real, di: real) -> Chain {
+    let next = Chain(c.done, add_sample(c.run, w, xi, di), c.in_run + 1u);
+    if next.in_run == 4u * RUN {
+        return Chain(add_sums(next.done, next.run), new_chain().run, 0u);
+    }
+    return next;
+}
+
+fn chain_total(c: Chain) -> Sums {
+    return add_sums(c.done, c.run);
+}
+
 // A tile of the samples, staged in workgroup memory: WG vec4s of x and of d.
 var<workgroup> tile_x: array<vec4<stored>, WG>;
 var<workgroup> tile_d: array<vec4<stored>, WG>;
@@ -100,12 +129,11 @@ fn search_errors(
     let lane = lid / STEP_VECS;
     let first_step = (wid.x * STEP_VECS + vec_in_block) * 4u;
     let w = weights_at(first_step);
-    let zero = Sums(vec4<real>(0.0), vec4<real>(0.0));
-    var total = zero;
+    var total = Sums(vec4<real>(0.0), vec4<real>(0.0));
     let quads = params_errors.n / 4u;
     // Tiles of WG vec4s, one loaded by each invocation, then every invocation's lane of the tile
-    // summed at its 4 steps. Rounding chains stay short: runs of RUN vec4s (4·RUN samples) are
-    // summed apart, each run's sum added to the tile's, each tile's to the total.
+    // summed at its 4 steps in a Chain (runs of 4·RUN samples), each tile's sum added to the
+    // total.
     for (var tile = wid.y * WG; tile < quads; tile = tile + groups.y * WG) {
         if tile + lid < quads {
             tile_x[lid] = x[tile + lid];
@@ -113,24 +141,15 @@ fn search_errors(
         }
         workgroupBarrier();
         let in_tile = min(WG, quads - tile);
-        var acc = zero;
-        var run = zero;
-        var in_run = 0u;
+        var chain = new_chain();
         for (var q = lane; q < in_tile; q = q + lanes) {
             let xv = vec4<real>(tile_x[q]);
             let dv = vec4<real>(tile_d[q]);
             for (var k = 0u; k < 4u; k = k + 1u) {
-                run = add_sample(run, w, xv[k], dv[k]);
-            }
-            in_run = in_run + 1u;
-            if in_run == RUN {
-                acc = Sums(acc.e + run.e, acc.ex + run.ex);
-                run = zero;
-                in_run = 0u;
+                chain = chain_add(chain, w, xv[k], dv[k]);
             }
         }
-        acc = Sums(acc.e + run.e, acc.ex + run.ex);
-        total = Sums(total.e + acc.e, total.ex + acc.ex);
+        total = add_sums(total, chain_total(chain));
         // Everyone is done with this tile before the next overwrites it.
         workgroupBarrier();
     }
@@ -140,21 +159,30 @@ fn search_errors(
             total = add_sample(total, w, real(x[quads][t]), real(d[quads][t]));
         }
     }
-    // The lanes' sums of each vec4 of steps, by a tree over the lanes; lane 0 writes them.
-    let out = (params_errors.base + wid.y) * STEPS + first_step;
-    reduce_lanes(lid, total.e);
-    var e = vec4<real>(0.0);
+    // The lanes' sums of each vec4 of steps; lane 0 writes them.
+    let sums = reduce_sums(lid, total);
     if lane == 0u {
-        e = shared_quads[lid];
-    }
-    workgroupBarrier();
-    reduce_lanes(lid, total.ex);
-    if lane == 0u {
-        let ex = shared_quads[lid];
+        let out = (params_errors.base + wid.y) * STEPS + first_step;
         for (var s = 0u; s < 4u; s = s + 1u) {
-            partials_out[out + s] = vec2<real>(e[s], ex[s]);
+            partials_out[out + s] = vec2<real>(sums.e[s], sums.ex[s]);
         }
     }
+}
+
+// The lanes' sums of each vec4 of steps (e, then e·x, by reduce_lanes), in lane 0 (invocations
+// lid < STEP_VECS); zero elsewhere. Every invocation must call it.
+fn reduce_sums(lid: u32, acc: Sums) -> Sums {
+    var sums = Sums(vec4<real>(0.0), vec4<real>(0.0));
+    reduce_lanes(lid, acc.e);
+    if lid < STEP_VECS {
+        sums.e = shared_quads[lid];
+    }
+    workgroupBarrier();
+    reduce_lanes(lid, acc.ex);
+    if lid < STEP_VECS {
+        sums.ex = shared_quads[lid];
+    }
+    return sums;
 }
 
 // A tree over the lanes of `value`: shared_quads[v] ends up with the sum of vec4 v's lanes
@@ -240,42 +268,25 @@ fn search_persistent(@builtin(local_invocation_index) lid: u32) {
     let s = 4u * v;
     let mu = vec4<real>(vec4<f32>(steps_persistent[s].x, steps_persistent[s + 1u].x, steps_persistent[s + 2u].x, steps_persistent[s + 3u].x));
     let scale = real(params_persistent.scale);
-    let zero = Sums(vec4<real>(0.0), vec4<real>(0.0));
     for (var epoch = 0u; epoch < params_persistent.epochs; epoch = epoch + 1u) {
         let w = Weights(w0_steps[v], w1_steps[v]);
-        var acc = zero;
+        // A Chain as in search_errors (held samples are fewer than one run).
+        var chain = new_chain();
         if HELD > 0u {
             for (var k = 0u; k < HELD; k = k + 1u) {
                 if lane + k * lanes < n {
-                    acc = add_sample(acc, w, real(xs[k]), real(ds[k]));
+                    chain = chain_add(chain, w, real(xs[k]), real(ds[k]));
                 }
             }
         } else {
-            // Streamed: runs of 4·RUN samples summed apart, as in search_errors.
-            var run = zero;
-            var in_run = 0u;
             for (var i = lane; i < n; i = i + lanes) {
-                run = add_sample(run, w, real(x_held[i]), real(d_held[i]));
-                in_run = in_run + 1u;
-                if in_run == 4u * RUN {
-                    acc = Sums(acc.e + run.e, acc.ex + run.ex);
-                    run = zero;
-                    in_run = 0u;
-                }
+                chain = chain_add(chain, w, real(x_held[i]), real(d_held[i]));
             }
-            acc = Sums(acc.e + run.e, acc.ex + run.ex);
         }
-        reduce_lanes(lid, acc.e);
-        var e = vec4<real>(0.0);
+        let sums = reduce_sums(lid, chain_total(chain));
         if lane == 0u {
-            e = shared_quads[lid];
-        }
-        workgroupBarrier();
-        reduce_lanes(lid, acc.ex);
-        if lane == 0u {
-            let ex = shared_quads[lid];
-            w0_steps[v] = w.w0 + mu * (scale * e);
-            w1_steps[v] = w.w1 + mu * (scale * ex);
+            w0_steps[v] = w.w0 + mu * (scale * sums.e);
+            w1_steps[v] = w.w1 + mu * (scale * sums.ex);
         }
         // The new weights, before any invocation reads them in the next epoch.
         workgroupBarrier();
