@@ -22,6 +22,15 @@ fn steps_across_the_limit(data: &Dataset, k: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Synthetic data of `n` samples (seed 7), [`steps_across_the_limit`] for `k` steps, and the
+/// search of `epochs` epochs over them.
+fn search_across_the_limit(n: usize, k: usize, epochs: u64) -> (Arc<Dataset>, Vec<f64>, Problem) {
+    let data = Arc::new(Dataset::synthetic(n, 0.1, 7).unwrap());
+    let steps = steps_across_the_limit(&data, k);
+    let search = Problem::search(Arc::clone(&data), steps.clone(), epochs).unwrap();
+    (data, steps, search)
+}
+
 #[test]
 fn k_descents_in_one_run_equal_k_single_runs_bit_for_bit() {
     for (n, k, epochs) in [
@@ -30,9 +39,7 @@ fn k_descents_in_one_run_equal_k_single_runs_bit_for_bit() {
         (4_099, 37, 30),
         (300, 256, 20),
     ] {
-        let data = Arc::new(Dataset::synthetic(n, 0.1, 7).unwrap());
-        let steps = steps_across_the_limit(&data, k);
-        let search = Problem::search(Arc::clone(&data), steps.clone(), epochs).unwrap();
+        let (data, steps, search) = search_across_the_limit(n, k, epochs);
         for id in cpu_solvers() {
             let all = id.prepare(&search).unwrap().solve_all().unwrap();
             assert_eq!(all.len(), k, "{id}");
@@ -140,9 +147,7 @@ fn gpu_searches_agree_with_single_gpu_runs_and_the_reference() {
         (4_099, 37, 30),
         (300, 256, 20),
     ] {
-        let data = Arc::new(Dataset::synthetic(n, 0.1, 7).unwrap());
-        let steps = steps_across_the_limit(&data, k);
-        let search = Problem::search(Arc::clone(&data), steps.clone(), epochs).unwrap();
+        let (data, steps, search) = search_across_the_limit(n, k, epochs);
         let expect = Expectations::each(&search);
         let reference = SolverId::REFERENCE
             .prepare(&search)
@@ -212,9 +217,7 @@ fn a_gpu_search_over_several_blocks_and_chunks_agrees_with_the_reference() {
         max_binding_bytes: cap,
         ..Default::default()
     };
-    let data = Arc::new(Dataset::synthetic(4_099, 0.1, 7).unwrap());
-    let steps = steps_across_the_limit(&data, 37);
-    let search = Problem::search(Arc::clone(&data), steps, 30).unwrap();
+    let (_, _, search) = search_across_the_limit(4_099, 37, 30);
     let expect = Expectations::each(&search);
     let reference = SolverId::REFERENCE
         .prepare(&search)
