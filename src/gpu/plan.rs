@@ -497,6 +497,14 @@ pub fn search_refusal(strategy: Strategy) -> Option<&'static str> {
     }
 }
 
+/// How the search kernels split `k` steps: vec4s of steps per workgroup (a power of two, at
+/// most `most`), and the steps padded to whole blocks of that many vec4s.
+fn step_blocks(k: u32, most: u32) -> (u32, u32) {
+    let vecs = k.div_ceil(4);
+    let per_block = vecs.next_power_of_two().min(most);
+    (per_block, vecs.next_multiple_of(per_block) * 4)
+}
+
 /// Epochs one gpu-persistent dispatch runs for `n` samples on `wg` invocations (`steps`: a
 /// search's padded steps, 4 per vec4 of steps, `None` for one step): within
 /// [`PERSISTENT_LOOP_BUDGET`] loop iterations per invocation on a software adapter (0 when even
@@ -583,10 +591,9 @@ pub(super) fn check(
                 reason: reason.into(),
             });
         }
-        // Both search kernels split a workgroup into a power of two of vec4s of steps × lanes of
-        // samples; search_errors' blocks are bounded below, once its workgroup size is known.
-        shape.step_vecs = k.div_ceil(4).next_power_of_two();
-        shape.steps = 4 * shape.step_vecs;
+        // Unbounded here (gpu-persistent refuses more vec4s than invocations); search_errors'
+        // blocks are bounded below, once its workgroup size is known.
+        (shape.step_vecs, shape.steps) = step_blocks(k, u32::MAX);
     }
     match strategy {
         Strategy::Subgroup if !ctx.features.contains(wgpu::Features::SUBGROUP) => {
@@ -614,9 +621,7 @@ pub(super) fn check(
             );
             shape.wg = shape.wg.min(fits);
             // Blocks of 4·STEP_VECS steps: every step in one block up to 4·WG of them.
-            let vecs = k.div_ceil(4);
-            shape.step_vecs = vecs.next_power_of_two().min(shape.wg);
-            shape.steps = vecs.next_multiple_of(shape.step_vecs) * 4;
+            (shape.step_vecs, shape.steps) = step_blocks(k, shape.wg);
             Ok(shape)
         }
         Strategy::FusedF64 | Strategy::FusedDf64 => {

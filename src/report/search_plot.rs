@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 
 use super::Report;
-use super::plot::{legend, line_with_points, log_log_chart, plot_error};
+use super::plot::{legend, line_with_points, log_log_chart, log_range, plot_error};
 use crate::error::{GdError, Result};
 use crate::validate::Status;
 
@@ -36,11 +36,7 @@ pub fn render_search_plot(report: &Report) -> Result<Option<String>> {
         .filter(|d| d.status == Status::Diverged)
         .map(|d| d.mu)
         .collect();
-    let mus = run.descents.iter().map(|d| d.mu).chain([p.max_stable_mu]);
-    let (mu_lo, mu_hi) = mus.fold((f64::INFINITY, 0.0f64), |(lo, hi), m| {
-        (lo.min(m), hi.max(m))
-    });
-    let (mu_lo, mu_hi) = (mu_lo / 1.5, mu_hi * 1.5);
+    let (mu_lo, mu_hi) = log_range(run.descents.iter().map(|d| d.mu).chain([p.max_stable_mu]));
     let (l_lo, l_hi) = converged
         .iter()
         .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, l)| {
