@@ -276,9 +276,9 @@ mod tests {
         assert_eq!(m.kernel, None);
     }
 
-    /// Counts its solves; claims GPU passes, but has no kernel time to give.
+    /// Records when each solve starts; claims GPU passes, but has no kernel time to give.
     struct SlowGpu {
-        solves: std::rc::Rc<std::cell::Cell<u32>>,
+        starts: std::rc::Rc<std::cell::RefCell<Vec<Instant>>>,
     }
 
     impl Solver for SlowGpu {
@@ -286,7 +286,7 @@ mod tests {
             1
         }
         fn descents(&mut self, _: u64) -> Result<Vec<Outcome>> {
-            self.solves.set(self.solves.get() + 1);
+            self.starts.borrow_mut().push(Instant::now());
             std::thread::sleep(Duration::from_millis(20));
             Ok(vec![Outcome {
                 w: [1.0, 2.0],
@@ -300,23 +300,42 @@ mod tests {
 
     #[test]
     fn gpu_rows_warm_up_for_half_a_second_unless_told_not_to() {
+        // Held against the solves' own clock, not against how long a 20 ms sleep takes (a busy
+        // machine oversleeps): warm-up solves start until GPU_WARMUP has passed, and no later.
         let task = crate::progress::Progress::hidden().task("gpu");
-        for (warmup, at_least, at_most) in [(1, 1 + 25, 1000), (0, 1, 1)] {
-            let solves = std::rc::Rc::new(std::cell::Cell::new(0));
-            let counted = std::rc::Rc::clone(&solves);
+        for warmup in [1, 0] {
+            let starts = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+            let recorded = std::rc::Rc::clone(&starts);
             let settings = BenchSettings {
                 warmup,
                 repeat: Some(1),
                 ..BenchSettings::default()
             };
-            let prepare =
-                move || -> Result<Box<dyn Solver>> { Ok(Box::new(SlowGpu { solves: counted })) };
+            let prepare = move || -> Result<Box<dyn Solver>> {
+                Ok(Box::new(SlowGpu { starts: recorded }))
+            };
+            let before = Instant::now();
             measure(prepare, &settings, None, &task).unwrap();
-            // 20 ms solves: 0.5 s of warm-up is at least 25 of them, then one timed.
-            let n = solves.get();
+            let starts = starts.borrow();
+            // The solves after the warm-up: the timed one (no spot check, no kernel time).
+            let warm = &starts[..starts.len() - 1];
+            if warmup == 0 {
+                assert!(warm.is_empty(), "{} warm-up solves", warm.len());
+                continue;
+            }
+            let (last, timed) = (warm[warm.len() - 1], starts[starts.len() - 1]);
+            assert!(warm.len() >= 2, "{} warm-up solves", warm.len());
             assert!(
-                (at_least..=at_most).contains(&n),
-                "warmup {warmup}: {n} solves"
+                timed - before >= GPU_WARMUP,
+                "timing began {:?} after the start",
+                timed - before
+            );
+            // A few ms of slack for the clock reads around the loop's own check; one solve more
+            // than needed would begin at least 20 ms past.
+            assert!(
+                last - before < GPU_WARMUP + Duration::from_millis(5),
+                "a warm-up solve began {:?} after the start, past {GPU_WARMUP:?}",
+                last - before
             );
         }
     }
