@@ -311,9 +311,8 @@ mod tests {
                 repeat: Some(1),
                 ..BenchSettings::default()
             };
-            let prepare = move || -> Result<Box<dyn Solver>> {
-                Ok(Box::new(SlowGpu { starts: recorded }))
-            };
+            let prepare =
+                move || -> Result<Box<dyn Solver>> { Ok(Box::new(SlowGpu { starts: recorded })) };
             let before = Instant::now();
             measure(prepare, &settings, None, &task).unwrap();
             let starts = starts.borrow();

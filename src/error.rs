@@ -111,7 +111,7 @@ pub mod exit {
     pub const BAD_INPUT: u8 = 2;
     /// A run disagreed with the reference.
     pub const MISMATCH: u8 = 3;
-    /// A solver named in --solvers could not run.
+    /// A row failed (`error`), a solver named in --solvers could not run, or no row ran at all.
     pub const NOT_RUN: u8 = 4;
     /// The descent diverged (mu too large); reported, not a fault of gdbench.
     pub const DIVERGED: u8 = 5;

@@ -10,7 +10,7 @@
 //! let reference = SolverId::REFERENCE.prepare(&problem)?.solve()?;
 //! let f32_run = SolverId::CpuFusedF32.prepare(&problem)?.solve()?;
 //! let expect = Expectations::of(&problem); // stability, tolerances, the cross-check
-//! let verdict = judge(&f32_run, &reference, SolverId::CpuFusedF32.precision(), &expect);
+//! let verdict = judge(&f32_run, &reference, SolverId::CpuFusedF32.arithmetic(), &expect);
 //! assert_eq!(verdict.status, Status::Ok);
 //!
 //! // Converged: the descent has reached the least-squares line.

@@ -12,6 +12,7 @@ use crate::cpu;
 use crate::error::{GdError, Result};
 use crate::gpu::{GpuContext, GpuSettings, GpuSolver, NO_ADAPTER_HINT, Strategy};
 use crate::problem::Problem;
+use crate::validate::Arithmetic;
 
 /// Floating-point precision a solver computes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,7 +24,7 @@ pub enum Precision {
     /// IEEE single precision (what GPUs compute in by default).
     F32,
     /// Double-float: pairs of f32 (hi, lo), about 48 significand bits with f32's exponent range;
-    /// judged like f64.
+    /// judged by a rounding model of its own.
     Df64,
     /// IEEE double precision (the reference).
     F64,
@@ -37,6 +38,18 @@ impl fmt::Display for Precision {
             Precision::Df64 => "df64",
             Precision::F64 => "f64",
         })
+    }
+}
+
+impl Precision {
+    /// The arithmetic a row known only by its precision is judged in (a peer's): its summation
+    /// unknown, f64 is taken to sum left to right, the loosest way.
+    pub fn arithmetic(self) -> Arithmetic {
+        match self {
+            Precision::F16 | Precision::F32 => Arithmetic::F32,
+            Precision::Df64 => Arithmetic::Df64,
+            Precision::F64 => Arithmetic::F64Sequential,
+        }
     }
 }
 
@@ -340,6 +353,16 @@ impl SolverId {
             SolverId::GpuFusedDf64 => Some(Strategy::FusedDf64),
             SolverId::GpuFusedF16 => Some(Strategy::FusedF16),
             _ => None,
+        }
+    }
+
+    /// The arithmetic its rounding is modelled in: its precision, and how it takes its sums.
+    pub fn arithmetic(self) -> Arithmetic {
+        match self {
+            SolverId::CpuNaive => Arithmetic::F64Sequential,
+            SolverId::CpuMoments => Arithmetic::Moments,
+            s if s.precision() == Precision::F64 => Arithmetic::F64,
+            s => s.precision().arithmetic(),
         }
     }
 

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+mod best;
 mod row;
 
+use best::best_step;
 pub use row::{
     FLOPS_PER_SAMPLE, Figures, Judging, Row, bytes_per_sample, figures, peak, run_report,
 };
@@ -22,12 +24,12 @@ use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::progress::Progress;
 use crate::report::{
-    AdapterReport, BestStep, ClosedForm, Machine, ProblemSummary, Reference, Report, RowKind,
-    RunReport, StepSizes,
+    AdapterReport, ClosedForm, Machine, ProblemSummary, Reference, Report, RowKind, RunReport,
+    StepSizes,
 };
 use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
 use crate::validate::Status;
-use crate::validate::{Expectations, cross_check, differences};
+use crate::validate::{Arithmetic, Expectations, cross_check, differences};
 
 /// What to run, where, and how to time it.
 #[derive(Debug, Clone)]
@@ -138,6 +140,11 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
     }
 
     let expects = Expectations::each(problem);
+    // Every step is cross-checked (f64 against moments), and every row's arithmetic is judged.
+    let mut arithmetics = vec![Arithmetic::F64, Arithmetic::Moments];
+    arithmetics.extend(jobs.iter().map(|j| j.id.arithmetic()));
+    arithmetics.dedup();
+    Expectations::model_all(&expects, &arithmetics);
     let spot_epochs = expects[0].spot_epochs;
     let spot = Some(spot_epochs);
 
@@ -223,6 +230,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
             let row = Row {
                 name: job.id.name().to_string(),
                 info: job.id.info(job.gpu.as_deref(), problem.n()),
+                arithmetic: job.id.arithmetic(),
                 library: None,
                 algorithmic: job.id == SolverId::CpuMoments,
                 reference: job.id == SolverId::REFERENCE,
@@ -392,43 +400,6 @@ fn rounded_reference(
     })
 }
 
-/// Final losses this close (relative) to the lowest count as equal: past convergence the steps
-/// differ by rounding only.
-pub const LOSS_TIE: f64 = 1e-12;
-
-/// The search's best step: the lowest mean squared error among the reference's descents whose
-/// step converges (every step of a single-step problem that converges); among steps within
-/// [`LOSS_TIE`] of it, the smallest (the most stable step that gets there).
-fn best_step(
-    problem: &Problem,
-    reference: &[Outcome],
-    expects: &[Expectations],
-) -> Option<BestStep> {
-    let sums = problem.data().sums();
-    // (mu, w, loss) of every step that converged.
-    let valid: Vec<(f64, [f64; 2], f64)> = problem
-        .steps()
-        .iter()
-        .zip(reference)
-        .zip(expects)
-        .filter(|((_, o), e)| e.converges() && o.diverged_at.is_none())
-        .map(|((&mu, o), _)| (mu, o.w, sums.loss(o.w)))
-        .filter(|(.., loss)| loss.is_finite())
-        .collect();
-    let lowest = valid.iter().map(|&(.., loss)| loss).reduce(f64::min)?;
-    let tied: Vec<&(f64, [f64; 2], f64)> = valid
-        .iter()
-        .filter(|(.., loss)| *loss <= lowest * (1.0 + LOSS_TIE))
-        .collect();
-    let &&(mu, w, loss) = tied.iter().min_by(|a, b| a.0.total_cmp(&b.0))?;
-    Some(BestStep {
-        mu,
-        w,
-        loss,
-        tied: tied.len(),
-    })
-}
-
 /// A `--baseline` must name a solver or a peer row; the name as rows spell it.
 pub fn checked_baseline(name: &str) -> Result<String> {
     let name = name.trim().to_ascii_lowercase();
@@ -469,6 +440,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
             precision: peer.precision,
             threads: peer.threads,
         },
+        arithmetic: peer.precision.arithmetic(),
         library: Some(peer.library.clone()).filter(|l| !l.is_empty()),
         algorithmic: false,
         reference: false,

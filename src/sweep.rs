@@ -16,7 +16,7 @@ use crate::progress::Progress;
 use crate::report::RunReport;
 use crate::solver::{Group, Solver, SolverId};
 use crate::suite::{SuiteOptions, run_suite};
-use crate::validate::Expectations;
+use crate::validate::{Expectations, Status};
 
 /// Epochs one calibration solve runs.
 const CALIBRATION_EPOCHS: u64 = 3;
@@ -207,6 +207,9 @@ pub struct SweepPoint {
     pub epochs: u64,
     /// One per solver (and adapter), as in `gdbench run`.
     pub runs: Vec<RunReport>,
+    /// Whether the reference disagreed with cpu-moments here (its row may not be in `runs`).
+    #[serde(skip)]
+    pub reference_mismatch: bool,
 }
 
 /// `points` sizes from `min` to `max`, evenly spaced in log, rounded, without repeats.
@@ -303,6 +306,7 @@ pub fn run_sweep(
                 n,
                 k,
                 epochs,
+                reference_mismatch: report.reference.cross_check.status == Status::Mismatch,
                 runs: report.runs,
             });
             on_point(&points)?;

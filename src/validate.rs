@@ -13,24 +13,26 @@
 //! [`crate::Dataset::sane_bound`]). Below it, a row whose weights leave that range is a fault
 //! (`mismatch`), not a property of the data.
 //!
-//! # f64: 1e-9
-//! f64 solvers differ only in summation order: about log N ulps of each epoch's sums, damped by
-//! the descent like any other error. 1e-9 is six orders above that and far below any real fault.
+//! # f64 and df64: the same rounding model, in their own units
+//! A constant (1e-9, what gdbench used before) was six orders above what f64 solvers differ by,
+//! and let through an f64 row that read its data as f32 (8.8e-10 at the article's size) while
+//! credited 16 bytes a sample. f64 and df64 rows are held by the model the f32 rows are (below),
+//! run in their own arithmetic ([`Arithmetic`]): f64's unit roundoff and spacing; for df64 the
+//! pairs' 2⁻⁴⁵ per operation (sums within 3·2⁻⁴⁸, products 7·2⁻⁴⁸) and the data stored as pairs;
+//! sums taken as trees, or left to right (`cpu-naive`, and peers whose summation is unknown), or
+//! from moments (a difference of large sums, systematic throughout). The reference is f64 too, so
+//! every tolerance adds the reference's own allowance to the row's, and none is below
+//! [`rounding::FLOOR_UNITS`] roundings. At the article's size f64 is held to 2.9e-14 (rows
+//! measure 0 to 3e-16) and df64 to 1.8e-12 (measured 2e-14): data stored in f32 misses both by
+//! four orders. `tests/tolerance.rs` runs every f64 and df64 solver on the hard problems below.
 //!
-//! # df64: 1e-9, and its arithmetic proved before the row runs
-//! A double-float pair carries about 48 bits: its sums are within 3·2⁻⁴⁸ and its products
-//! within 7·2⁻⁴⁸ of exact (about 32 to 64 times f64's unit roundoff of 2⁻⁵³), and x and d are
-//! stored to 2⁻⁴⁸. So df64 is an f64 solver with a coarser ulp: what 1e-9 allows f64 covers it
-//! with four orders to spare (measured: 4e-15 at the article's size, 6e-16 with x near 1 000, where
-//! f64 gives 0 and f32 2e-8 to 2e-6). The same tolerance would let through a df64 row that
-//! rounds only its *data* to f32 (that moves the answer by 3e-11 at the article's size: a smaller
-//! problem, not a wrong one), but not one whose arithmetic is f32 (2e-6). Arithmetic is what a
-//! compiler can silently break (reassociation folds two_sum's error to 0; an fma that rounds twice
-//! loses two_prod's), and on easy data a half-broken df64 still lands within 1e-9 (seen: 1e-11
-//! with two_sum folded in one kernel). So before its row runs, gpu-fused-df64 checks its
-//! operations bit for bit on hard cases and runs two epochs of its own kernels on x near 1 000,
-//! where broken arithmetic misses f64 by 1e-8 against df64's 1e-15
-//! ([`crate::gpu::df64::DESCENT_CHECK_TOLERANCE`] = 1e-12); failing either, the row does not run.
+//! # df64's arithmetic proved before the row runs
+//! Arithmetic is what a compiler can silently break (reassociation folds two_sum's error to 0;
+//! an fma that rounds twice loses two_prod's), and on easy data a half-broken df64 may still land
+//! near f64. So before its row runs, gpu-fused-df64 checks its operations bit for bit on hard
+//! cases and runs two epochs of its own kernels on x near 1 000, where broken arithmetic misses
+//! f64 by 1e-8 against df64's 1e-15 ([`crate::gpu::df64::DESCENT_CHECK_TOLERANCE`] = 1e-12);
+//! failing either, the row does not run.
 //!
 //! # f32: a model of the rounding, run beside the descent ([`rounding`])
 //! A bound that grows with the epochs (`u·E`, what gdbench used before) is loose by orders of
@@ -66,7 +68,8 @@
 //! # The reference checked every run
 //! The reference (`cpu-fused`, a pairwise SIMD sum over the samples each epoch) is compared with
 //! the descent from four compensated moments (`cpu-moments`' arithmetic, O(1) per epoch): two
-//! algorithms that share nothing but the update. They must agree to 1e-9.
+//! algorithms that share nothing but the update. They must agree within both sides' rounding
+//! (the f64 model's and the moments model's; 4.3e-14 at the article's size).
 
 pub mod curvature;
 pub mod rounding;
@@ -76,13 +79,11 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::descend_on_moments;
-use crate::problem::{DataSums, Problem, Rounding};
-use crate::solver::{Outcome, Precision};
+use crate::problem::{DataSums, Problem};
+use crate::solver::Outcome;
 use curvature::Curvature;
-use rounding::{F32Bound, f32_bound};
-
-/// Relative tolerance of f64 and df64 solvers (and of the reference against `cpu-moments`).
-pub const F64_TOLERANCE: f64 = 1e-9;
+pub use rounding::Arithmetic;
+use rounding::{Bound, bound};
 
 /// Epochs of the spot check (fewer when the problem has fewer).
 pub const SPOT_EPOCHS: u64 = 8;
@@ -132,10 +133,11 @@ pub struct Expectations {
     pub spot_epochs: u64,
     /// The descent from compensated moments, full and spot: what the reference is checked against.
     pub moments: (Outcome, Outcome),
-    /// The problem, for the f32 model.
+    /// The problem, for the rounding models.
     problem: Problem,
-    /// The f32 model of the full descent and of the spot check, once asked for.
-    f32: OnceLock<Option<(F32Bound, F32Bound)>>,
+    /// The rounding model of the full descent and of the spot check, per [`Arithmetic`] (in
+    /// [`Arithmetic::ALL`]'s order), each run on first use.
+    bounds: [OnceLock<Option<(Bound, Bound)>>; Arithmetic::ALL.len()],
 }
 
 impl Expectations {
@@ -158,7 +160,7 @@ impl Expectations {
                 descend_on_moments(exact, mu, spot_epochs, limit),
             ),
             problem: problem.clone(),
-            f32: OnceLock::new(),
+            bounds: Default::default(),
         }
     }
 
@@ -174,47 +176,59 @@ impl Expectations {
         self.mu < self.max_stable_mu
     }
 
-    /// The f32 model of the full descent and of the spot check; none when the descent does not
-    /// converge (then nothing is compared). Run on first use.
-    pub fn f32_bounds(&self) -> Option<&(F32Bound, F32Bound)> {
-        self.f32
+    /// The rounding model of `arithmetic` for the full descent and for the spot check; none when
+    /// the descent does not converge (then nothing is compared). Run on first use.
+    pub fn bounds(&self, arithmetic: Arithmetic) -> Option<&(Bound, Bound)> {
+        self.bounds[arithmetic.index()]
             .get_or_init(|| {
                 self.converges().then(|| {
                     let p = &self.problem;
-                    let rounded = DataSums::of(p.x(), p.d(), Rounding::F32);
                     let exact = p.data().sums();
-                    (
-                        f32_bound(exact, &rounded, self.mu, self.epochs),
-                        f32_bound(exact, &rounded, self.mu, self.spot_epochs),
-                    )
+                    let stored = match arithmetic.rounding() {
+                        crate::problem::Rounding::None => *exact,
+                        r => DataSums::of(p.x(), p.d(), r),
+                    };
+                    let model = |epochs| bound(arithmetic, exact, &stored, self.mu, epochs);
+                    (model(self.epochs), model(self.spot_epochs))
                 })
             })
             .as_ref()
     }
 
-    /// Relative tolerance of the full descent in `precision` (NaN: nothing can pass).
-    pub fn tolerance(&self, precision: Precision) -> f64 {
-        match precision {
-            Precision::F16 | Precision::F32 => self
-                .f32_bounds()
-                .map_or(f64::NAN, |(full, _)| full.tolerance()),
-            Precision::Df64 | Precision::F64 => F64_TOLERANCE,
-        }
+    /// Runs the rounding models of `arithmetics` for every step of `expects` at once, spread over
+    /// the cores (a search of a thousand steps runs thousands of them), instead of one by one as
+    /// the verdicts first ask.
+    pub fn model_all(expects: &[Self], arithmetics: &[Arithmetic]) {
+        use rayon::prelude::*;
+        expects.par_iter().for_each(|e| {
+            for &a in arithmetics {
+                e.bounds(a);
+            }
+        });
     }
 
-    /// Relative tolerance of the spot check in `precision` (NaN: nothing can pass).
-    pub fn spot_tolerance(&self, precision: Precision) -> f64 {
-        match precision {
-            Precision::F16 | Precision::F32 => self
-                .f32_bounds()
-                .map_or(f64::NAN, |(_, spot)| spot.tolerance()),
-            Precision::Df64 | Precision::F64 => F64_TOLERANCE,
-        }
+    /// The model's relative tolerance for one side in `arithmetic` (NaN: nothing can pass).
+    fn side(&self, arithmetic: Arithmetic, spot: bool) -> f64 {
+        self.bounds(arithmetic).map_or(f64::NAN, |(full, short)| {
+            if spot { short } else { full }.tolerance()
+        })
+    }
+
+    /// Relative tolerance of a full descent in `arithmetic` against the reference: what rounding
+    /// may move each side by, the row's and the f64 reference's (NaN: nothing can pass).
+    pub fn tolerance(&self, arithmetic: Arithmetic) -> f64 {
+        self.side(arithmetic, false) + self.side(Arithmetic::F64, false)
+    }
+
+    /// Relative tolerance of the spot check in `arithmetic` (NaN: nothing can pass).
+    pub fn spot_tolerance(&self, arithmetic: Arithmetic) -> f64 {
+        self.side(arithmetic, true) + self.side(Arithmetic::F64, true)
     }
 
     /// True when the problem converges in f64 but its f32 copy (step and data rounded) does not.
     fn f32_unstable(&self) -> bool {
-        self.f32_bounds().is_some_and(|(full, _)| !full.converges)
+        self.bounds(Arithmetic::F32)
+            .is_some_and(|(full, _)| !full.converges)
     }
 }
 
@@ -248,12 +262,12 @@ pub fn differences(a: &Outcome, b: &Outcome) -> (f64, f64) {
 pub fn judge(
     outcome: &Outcome,
     reference: &Outcome,
-    precision: Precision,
+    arithmetic: Arithmetic,
     expect: &Expectations,
 ) -> Verdict {
     // A descent that cannot converge is compared with nothing: no tolerance applies.
     let tolerance = if expect.converges() {
-        expect.tolerance(precision)
+        expect.tolerance(arithmetic)
     } else {
         f64::NAN
     };
@@ -273,7 +287,7 @@ pub fn judge(
             ),
         };
         (Status::Diverged, message)
-    } else if matches!(precision, Precision::F16 | Precision::F32) && expect.f32_unstable() {
+    } else if arithmetic == Arithmetic::F32 && expect.f32_unstable() {
         (
             Status::Diverged,
             format!(
@@ -299,7 +313,7 @@ pub fn judge(
         (
             Status::Mismatch,
             format!(
-                "differs from the reference by {max_rel_diff:.2e} (relative), over the {precision} tolerance {tolerance:.1e}"
+                "differs from the reference by {max_rel_diff:.2e} (relative), over the {arithmetic} tolerance {tolerance:.1e}"
             ),
         )
     };
@@ -348,15 +362,15 @@ fn check(
     }
 }
 
-/// The spot check: `outcome` (a solve of `expect.spot_epochs` in `precision`) against the
+/// The spot check: `outcome` (a solve of `expect.spot_epochs` in `arithmetic`) against the
 /// reference's own run of as many epochs.
 pub fn spot_check(
     outcome: &Outcome,
     reference: &Outcome,
-    precision: Precision,
+    arithmetic: Arithmetic,
     expect: &Expectations,
 ) -> Check {
-    let tolerance = expect.spot_tolerance(precision);
+    let tolerance = expect.spot_tolerance(arithmetic);
     check(
         outcome,
         reference,
@@ -366,13 +380,14 @@ pub fn spot_check(
     )
 }
 
-/// The reference's full descent against the descent from compensated moments, at 1e-9.
+/// The reference's full descent against the descent from compensated moments, within what
+/// rounding may move each: the reference's f64 sums and the moments' differences of large sums.
 pub fn cross_check(reference: &Outcome, expect: &Expectations) -> Check {
     check(
         reference,
         &expect.moments.0,
         expect.epochs,
-        F64_TOLERANCE,
+        expect.side(Arithmetic::F64, false) + expect.side(Arithmetic::Moments, false),
         expect.converges(),
     )
 }
@@ -398,25 +413,43 @@ mod tests {
         let p = problem(0.01, 100);
         let e = Expectations::of(&p);
         let r = out(3.0, 2.0);
+        let f64_tol = e.tolerance(Arithmetic::F64);
+        assert!(f64_tol > 1e-16 && f64_tol < 1e-12, "{f64_tol}");
         assert_eq!(
-            judge(&out(3.0 + 1e-10, 2.0), &r, Precision::F64, &e).status,
+            judge(
+                &out(3.0 + 3.0 * f64_tol * 0.9, 2.0),
+                &r,
+                Arithmetic::F64,
+                &e
+            )
+            .status,
             Status::Ok
         );
-        let v = judge(&out(3.0 + 1e-6, 2.0), &r, Precision::F64, &e);
+        assert_eq!(
+            judge(
+                &out(3.0 + 3.0 * f64_tol * 1.1, 2.0),
+                &r,
+                Arithmetic::F64,
+                &e
+            )
+            .status,
+            Status::Mismatch
+        );
+        let v = judge(&out(3.0 + 1e-6, 2.0), &r, Arithmetic::F64, &e);
         assert_eq!(v.status, Status::Mismatch);
         assert!(
             (v.max_abs_diff - 1e-6).abs() < 1e-12 && (v.max_rel_diff - 1e-6 / 3.0).abs() < 1e-12
         );
-        let f32_tol = e.tolerance(Precision::F32);
+        let f32_tol = e.tolerance(Arithmetic::F32);
         assert!(f32_tol > 1e-7 && f32_tol < 1e-4, "{f32_tol}");
         let just_in = 3.0 * f32_tol * 0.9;
         let just_out = 3.0 * f32_tol * 1.1;
         assert_eq!(
-            judge(&out(3.0 + just_in, 2.0), &r, Precision::F32, &e).status,
+            judge(&out(3.0 + just_in, 2.0), &r, Arithmetic::F32, &e).status,
             Status::Ok
         );
         assert_eq!(
-            judge(&out(3.0 + just_out, 2.0), &r, Precision::F32, &e).status,
+            judge(&out(3.0 + just_out, 2.0), &r, Arithmetic::F32, &e).status,
             Status::Mismatch
         );
     }
@@ -425,11 +458,11 @@ mod tests {
     fn the_f32_tolerance_does_not_grow_with_the_epochs_once_the_descent_forgets() {
         // mu·λ_min ≈ 0.003: the descent remembers ~330 epochs. Converged, f32 settles within its
         // stagnation radius, and ten times the epochs change nothing (a u·E bound would grow 10×).
-        let converged = Expectations::of(&problem(0.01, 20_000)).tolerance(Precision::F32);
-        let ten_times = Expectations::of(&problem(0.01, 200_000)).tolerance(Precision::F32);
+        let converged = Expectations::of(&problem(0.01, 20_000)).tolerance(Arithmetic::F32);
+        let ten_times = Expectations::of(&problem(0.01, 200_000)).tolerance(Arithmetic::F32);
         assert!(ten_times < 1.5 * converged, "{converged} → {ten_times}");
         assert!(converged < 1e-4, "{converged}");
-        assert!(Expectations::of(&problem(0.01, 1)).tolerance(Precision::F32) < 1e-5);
+        assert!(Expectations::of(&problem(0.01, 1)).tolerance(Arithmetic::F32) < 1e-5);
     }
 
     #[test]
@@ -443,16 +476,16 @@ mod tests {
             w: [1e300, -1e300],
             diverged_at: Some(37),
         };
-        let v = judge(&gone, &gone, Precision::F64, &unstable);
+        let v = judge(&gone, &gone, Arithmetic::F64, &unstable);
         assert_eq!(v.status, Status::Diverged);
         assert!(v.message.contains("epoch 37"), "{}", v.message);
         // Finite weights do not rescue a step that cannot converge.
         assert_eq!(
-            judge(&out(3.0, 2.0), &out(3.0, 2.0), Precision::F64, &unstable).status,
+            judge(&out(3.0, 2.0), &out(3.0, 2.0), Arithmetic::F64, &unstable).status,
             Status::Diverged
         );
         // Leaving the range at a stable step is a fault.
-        let v = judge(&gone, &out(3.0, 2.0), Precision::F64, &stable);
+        let v = judge(&gone, &out(3.0, 2.0), Arithmetic::F64, &stable);
         assert_eq!(v.status, Status::Mismatch);
         assert!(v.message.contains("solver fault"), "{}", v.message);
     }
@@ -470,7 +503,7 @@ mod tests {
 
     /// The f64 descent of `data` at `mu`, as an f32 solver with that fault would end.
     fn faulty(data: &Dataset, mu: f64, epochs: u64) -> Outcome {
-        let sums = DataSums::of(data.x(), data.d(), Rounding::None);
+        let sums = DataSums::of(data.x(), data.d(), crate::problem::Rounding::None);
         descend_on_moments(&sums, mu, epochs, f64::INFINITY)
     }
 
@@ -483,7 +516,7 @@ mod tests {
         let step = judge(
             &faulty(&data, 0.00101, 10_000),
             &reference,
-            Precision::F32,
+            Arithmetic::F32,
             &e,
         );
         assert_eq!(step.status, Status::Mismatch, "{step:?}");
@@ -496,11 +529,44 @@ mod tests {
         .unwrap();
         // The descent on N − 100 samples, with the full data's 2/N as a skipped tail would compute.
         let fewer = faulty(&fewer, 0.001 * n as f64 / data.len() as f64, 10_000);
-        let tail = judge(&fewer, &reference, Precision::F32, &e);
+        let tail = judge(&fewer, &reference, Arithmetic::F32, &e);
         assert_eq!(tail.status, Status::Mismatch, "{tail:?}");
         // 100 missing epochs.
-        let short = judge(&faulty(&data, 0.001, 9_900), &reference, Precision::F32, &e);
+        let short = judge(
+            &faulty(&data, 0.001, 9_900),
+            &reference,
+            Arithmetic::F32,
+            &e,
+        );
         assert_eq!(short.status, Status::Mismatch, "{short:?}");
+    }
+
+    #[test]
+    fn the_f64_and_df64_tolerances_see_data_stored_in_f32() {
+        // What a gpu-fused-f64 or -df64 row that read its data through f32 would end with: the
+        // exact descent on the f32-rounded data (0.5 to 0.9e-9 away, where 1e-9 let it pass).
+        for data in [
+            Dataset::synthetic(10_000, 0.1, 444).unwrap(),
+            Dataset::synthetic(10_000, 0.1, 7).unwrap(),
+        ] {
+            let (p, reference) = article(data.clone(), 0.001, 10_000);
+            let e = Expectations::of(&p);
+            let sums = DataSums::of(data.x(), data.d(), crate::problem::Rounding::F32);
+            let rounded = descend_on_moments(&sums, 0.001, 10_000, f64::INFINITY);
+            for arithmetic in [Arithmetic::F64, Arithmetic::Df64, Arithmetic::F64Sequential] {
+                let v = judge(&rounded, &reference, arithmetic, &e);
+                assert_eq!(v.status, Status::Mismatch, "{arithmetic}: {v:?}");
+                assert!(v.tolerance <= 1e-11, "{arithmetic}: {v:?}");
+            }
+            // The f32 rows keep their own, far wider tolerance: the same answer is fine there.
+            assert_eq!(
+                judge(&rounded, &reference, Arithmetic::F32, &e).status,
+                Status::Ok
+            );
+            // Moments' own arithmetic on the exact data agrees within the cross-check.
+            assert_eq!(cross_check(&reference, &e).status, Status::Ok);
+            assert_eq!(cross_check(&rounded, &e).status, Status::Mismatch);
+        }
     }
 
     #[test]
@@ -512,14 +578,14 @@ mod tests {
         let full = judge(
             &faulty(&data, 0.202, 20_000),
             &reference,
-            Precision::F32,
+            Arithmetic::F32,
             &e,
         );
         assert_eq!(full.status, Status::Ok, "{full:?}");
         let spot = spot_check(
             &faulty(&data, 0.202, e.spot_epochs),
             &e.moments.1,
-            Precision::F32,
+            Arithmetic::F32,
             &e,
         );
         assert_eq!(spot.status, Status::Mismatch, "{spot:?}");
@@ -536,12 +602,12 @@ mod tests {
         assert!(c.max_rel_diff.unwrap() > 1e-9);
         let spot = e.moments.1;
         assert_eq!(
-            spot_check(&spot, &spot, Precision::F32, &e).status,
+            spot_check(&spot, &spot, Arithmetic::F32, &e).status,
             Status::Ok
         );
         let wrong_scale = out(spot.w[0] * 1.001, spot.w[1] * 1.001);
         assert_eq!(
-            spot_check(&wrong_scale, &spot, Precision::F32, &e).status,
+            spot_check(&wrong_scale, &spot, Arithmetic::F32, &e).status,
             Status::Mismatch
         );
     }

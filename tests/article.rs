@@ -5,7 +5,7 @@ mod common;
 use common::{article_fixture, cpu_solvers, solve};
 use gdbench::cpu::closed_form;
 use gdbench::problem::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N};
-use gdbench::validate::{Expectations, Status, judge};
+use gdbench::validate::{Arithmetic, Expectations, Status, judge};
 use gdbench::{Dataset, Precision, Problem, SolverId};
 
 /// The article's pure-Python gradient descent result.
@@ -55,11 +55,11 @@ fn f32_solver_is_within_its_documented_tolerance() {
     let reference = solve(SolverId::REFERENCE, &problem);
     let out = solve(SolverId::CpuFusedF32, &problem);
     let expect = Expectations::of(&problem);
-    let verdict = judge(&out, &reference, Precision::F32, &expect);
+    let verdict = judge(&out, &reference, Arithmetic::F32, &expect);
     assert_eq!(verdict.status, Status::Ok, "{}", verdict.message);
     assert!(verdict.max_rel_diff > 0.0, "f32 rounding should show");
     // Tight: at most 1e-4 at the article's size, so a step 1 % too large (3.6e-4) cannot pass.
-    let tolerance = expect.tolerance(Precision::F32);
+    let tolerance = expect.tolerance(Arithmetic::F32);
     assert!(
         verdict.max_rel_diff < tolerance && tolerance <= 1e-4,
         "{tolerance}"

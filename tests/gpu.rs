@@ -8,7 +8,7 @@ use common::{
     stdout, synthetic,
 };
 use gdbench::gpu::{GpuSettings, PERSISTENT_LOOP_BUDGET, guard};
-use gdbench::validate::{Expectations, Status, judge, spot_check};
+use gdbench::validate::{Arithmetic, Expectations, Status, judge, spot_check};
 use gdbench::{GdError, Precision, Problem, SolverId};
 
 /// Asserts every GPU solver that can run on the adapter at hand agrees with the reference on
@@ -50,7 +50,7 @@ fn all_agree(problem: &Problem, settings: GpuSettings, what: &str) -> Vec<(Solve
         let out = solver
             .solve()
             .unwrap_or_else(|e| panic!("{what}: {id}: {e}"));
-        let v = judge(&out, reference, id.precision(), expect);
+        let v = judge(&out, reference, id.arithmetic(), expect);
         assert_eq!(
             v.status,
             Status::Ok,
@@ -59,7 +59,7 @@ fn all_agree(problem: &Problem, settings: GpuSettings, what: &str) -> Vec<(Solve
             v.message
         );
         let spot = solver.solve_for(expect.spot_epochs).unwrap();
-        let c = spot_check(&spot, reference_spot, id.precision(), expect);
+        let c = spot_check(&spot, reference_spot, id.arithmetic(), expect);
         assert_eq!(c.status, Status::Ok, "{what}: {id} spot check: {c:?}");
         ran.push((
             id,
@@ -182,7 +182,7 @@ fn persistent_splits_epochs_past_the_driver_loop_cap() {
     let v = judge(
         &out,
         &reference,
-        gdbench::Precision::F32,
+        Arithmetic::F32,
         &Expectations::of(&problem),
     );
     assert_eq!(v.status, Status::Ok, "{}", v.message);
@@ -478,7 +478,7 @@ fn the_f64_and_df64_rungs_hold_the_f64_tolerance_where_f32_cannot() {
         let expect = Expectations::of(&problem);
         let reference = solve(SolverId::REFERENCE, &problem);
         let f32_out = solve_on(SolverId::GpuFused, &problem, &ctx);
-        let f32_diff = judge(&f32_out, &reference, Precision::F32, &expect).max_rel_diff;
+        let f32_diff = judge(&f32_out, &reference, Arithmetic::F32, &expect).max_rel_diff;
         // f64 differs from the reference in summation order only; df64 carries about 48 bits.
         for (id, most) in [
             (SolverId::GpuFusedF64, 1e-12),
@@ -494,7 +494,7 @@ fn the_f64_and_df64_rungs_hold_the_f64_tolerance_where_f32_cannot() {
                 other => other.unwrap(),
             };
             let out = solver.solve().unwrap();
-            let v = judge(&out, &reference, id.precision(), &expect);
+            let v = judge(&out, &reference, id.arithmetic(), &expect);
             assert_eq!(v.status, Status::Ok, "{what}: {id}: {}", v.message);
             assert!(v.max_rel_diff < most, "{what}: {id}: {v:?}");
             // The same data in f32 is far from that: the rung is not f32 in disguise.
@@ -622,14 +622,14 @@ fn gpu_fused_f16_is_judged_on_the_rounded_data_and_reports_the_roundings_cost() 
     let against_full = judge(
         &out,
         &solve(SolverId::REFERENCE, &far),
-        Precision::F16,
+        SolverId::GpuFusedF16.arithmetic(),
         &Expectations::of(&far),
     );
     assert_eq!(against_full.status, Status::Mismatch, "{against_full:?}");
     let against_rounded = judge(
         &out,
         &solve(SolverId::REFERENCE, &rounded),
-        Precision::F16,
+        SolverId::GpuFusedF16.arithmetic(),
         &Expectations::of(&rounded),
     );
     assert_eq!(against_rounded.status, Status::Ok, "{against_rounded:?}");

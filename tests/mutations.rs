@@ -417,3 +417,135 @@ fn a_search_adding_its_lanes_across_vec4s_of_steps_is_a_mismatch() {
     };
     assert_eq!(rows.len(), 1, "{rows:?}");
 }
+
+/// gpu-fused's loads with the data passed through f32 first: nothing changes for gpu-fused (f32
+/// already), f16 widens exactly, and gpu-fused-f64 computes on f32-rounded data while credited
+/// 16 bytes a sample.
+const DATA_THROUGH_F32: [(&str, &str, &str); 2] = [
+    (
+        "fused.wgsl",
+        "let xv = vec4<real>(x[j]);",
+        "let xv = vec4<real>(vec4<f32>(x[j]));",
+    ),
+    (
+        "fused.wgsl",
+        "let ev = vec4<real>(d[j])",
+        "let ev = vec4<real>(vec4<f32>(d[j]))",
+    ),
+];
+
+/// `args` (which end in `--solvers`) with the kernels changed by `edits`: the exit code and the
+/// report.
+fn run_mutated(edits: &[(&str, &str, &str)], args: &[&str]) -> (Option<i32>, Value) {
+    let dir = mutated(edits);
+    let out = gdbench(&[args, &["--shaders", dir.path().to_str().unwrap()]].concat());
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
+    (out.status.code(), report)
+}
+
+/// The row of `solver` in `report`.
+fn row<'r>(report: &'r Value, solver: &str) -> &'r Value {
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["solver"] == solver)
+        .unwrap_or_else(|| panic!("no {solver} row: {report}"))
+}
+
+#[test]
+fn an_f64_rung_reading_its_data_through_f32_is_a_mismatch() {
+    let Some(ctx) = gpu_or_skip("f64 data-through-f32 mutation") else {
+        return;
+    };
+    if !ctx.features.contains(wgpu::Features::SHADER_F64) {
+        eprintln!(
+            "f64 data-through-f32 mutation: {} has no SHADER_F64: gpu-fused-f64 not run",
+            ctx.label()
+        );
+        return;
+    }
+    let fixture = common::article_fixture();
+    // The article's data, and the default synthetic data: f32 storage moves the answer by
+    // 8.8e-10 and 4.5e-10, which the old constant 1e-9 let through.
+    for data in [
+        &["--data", fixture.to_str().unwrap()][..],
+        &["--n", "10000"],
+    ] {
+        // ARTICLE without its `--n 10000` (a data file brings its own N).
+        let args = [
+            &ARTICLE[2..],
+            data,
+            &["--solvers", "gpu-fused,gpu-fused-f64"],
+        ]
+        .concat();
+        let (code, report) = run_mutated(&DATA_THROUGH_F32, &args);
+        assert_eq!(code, Some(3), "{data:?}: {}", report["runs"]);
+        assert_eq!(row(&report, "gpu-fused")["status"], "ok", "{data:?}");
+        let f64_row = row(&report, "gpu-fused-f64");
+        assert_eq!(f64_row["status"], "mismatch", "{data:?}: {f64_row}");
+        let diff = f64_row["max_rel_diff"].as_f64().unwrap();
+        let tolerance = f64_row["tolerance"].as_f64().unwrap();
+        assert!(tolerance <= 1e-11, "{data:?}: {f64_row}");
+        assert!(diff > 100.0 * tolerance, "{data:?}: {f64_row}");
+        assert_eq!(f64_row["spot_check"]["status"], "mismatch", "{data:?}");
+    }
+}
+
+/// df64.wgsl's loads with each pair's low word dropped (the data as f32), for problems of more
+/// than `above` samples.
+fn df64_low_words_dropped(above: u32) -> [(&'static str, String, String); 2] {
+    let guard = format!(
+        "select(vec4<f32>(1.0), vec4<f32>(1.0, 0.0, 1.0, 0.0), params_errors.n > {above}u)"
+    );
+    [
+        (
+            "df64.wgsl",
+            "let xv = x[j];".into(),
+            format!("let xv = x[j] * {guard};"),
+        ),
+        (
+            "df64.wgsl",
+            "let dv = d[j];".into(),
+            format!("let dv = d[j] * {guard};"),
+        ),
+    ]
+}
+
+#[test]
+fn a_df64_rung_dropping_its_datas_low_words_is_caught() {
+    if gpu_or_skip("df64 low-word mutation").is_none() {
+        return;
+    }
+    let n = gdbench::gpu::df64::probe_problem().n() as u32;
+    let args = [ARTICLE, &["--solvers", "gpu-fused-df64"]].concat();
+    // Everywhere: the descent self-check (x near 1 000, where the low words matter most) stops
+    // the row before it runs.
+    let edits = df64_low_words_dropped(0);
+    let edits: Vec<(&str, &str, &str)> =
+        edits.iter().map(|(f, a, b)| (*f, &a[..], &b[..])).collect();
+    let (code, report) = run_mutated(&edits, &args);
+    let df64 = row(&report, "gpu-fused-df64");
+    assert_eq!(code, Some(4), "{df64}");
+    assert_eq!(df64["status"], "error", "{df64}");
+    assert!(
+        df64["message"]
+            .as_str()
+            .unwrap()
+            .contains("descent kernels"),
+        "{df64}"
+    );
+    // Only beyond the self-check's size: the tolerance alone must catch it.
+    let edits = df64_low_words_dropped(n);
+    let edits: Vec<(&str, &str, &str)> =
+        edits.iter().map(|(f, a, b)| (*f, &a[..], &b[..])).collect();
+    let (code, report) = run_mutated(&edits, &args);
+    let df64 = row(&report, "gpu-fused-df64");
+    assert_eq!(code, Some(3), "{df64}");
+    assert_eq!(df64["status"], "mismatch", "{df64}");
+    let diff = df64["max_rel_diff"].as_f64().unwrap();
+    let tolerance = df64["tolerance"].as_f64().unwrap();
+    assert!(diff > 10.0 * tolerance, "{df64}");
+}

@@ -4,7 +4,7 @@ mod common;
 
 use common::{cpu_solvers, solve, synthetic};
 use gdbench::cpu::closed_form;
-use gdbench::validate::{Expectations, Status, judge};
+use gdbench::validate::{Arithmetic, Expectations, Status, judge};
 use gdbench::{Dataset, Precision, Problem, SolverId, Source};
 
 fn rel_diff(a: [f64; 2], b: [f64; 2]) -> f64 {
@@ -86,7 +86,7 @@ fn every_solver_agrees_with_the_reference_at_awkward_sizes() {
                 Precision::F16 => (&on_f16, &expect_f16),
                 _ => (&reference, &expect),
             };
-            let v = judge(&solve(id, &p), reference, id.precision(), expect);
+            let v = judge(&solve(id, &p), reference, id.arithmetic(), expect);
             assert_eq!(v.status, Status::Ok, "{id} at N {n}: {}", v.message);
         }
     }
@@ -135,7 +135,7 @@ fn too_large_a_step_diverges_at_the_same_epoch_everywhere() {
     let v = judge(
         &solve(SolverId::CpuNaive, &p),
         &reference,
-        Precision::F64,
+        Arithmetic::F64,
         &Expectations::of(&p),
     );
     assert_eq!(v.status, Status::Diverged);

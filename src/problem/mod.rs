@@ -52,6 +52,8 @@ pub struct Dataset {
 struct Facts {
     sums: DataSums,
     closed_form: Option<[f64; 2]>,
+    /// The least-squares line's mean squared error (its own pass, taken on first use).
+    least_loss: OnceLock<f64>,
 }
 
 impl Dataset {
@@ -110,7 +112,20 @@ impl Dataset {
         self.facts.get_or_init(|| Facts {
             sums: DataSums::of(&self.x, &self.d, Rounding::None),
             closed_form: crate::cpu::closed_form(&self.x, &self.d),
+            least_loss: OnceLock::new(),
         })
+    }
+
+    /// The mean squared error `Σ(d − w0 − w1·x)²/N` of the line `w`: the least-squares line's
+    /// (one compensated pass, taken once) plus `w`'s excess over it ([`DataSums::excess_loss`]),
+    /// so lines a hair apart rank by what separates them, not by the rounding of the data's
+    /// spread.
+    pub fn loss(&self, w: [f64; 2]) -> f64 {
+        let facts = self.facts();
+        let least = *facts
+            .least_loss
+            .get_or_init(|| facts.sums.least_loss(&self.x, &self.d));
+        least + facts.sums.excess_loss(w)
     }
 
     /// The data's power sums (compensated), taken once.

@@ -11,13 +11,21 @@ pub enum Rounding {
     None,
     /// x and d each rounded to f32 first, as every f32 solver stores them.
     F32,
+    /// x and d each stored as a double-float pair of f32 (`hi + lo`, about 48 bits), as
+    /// `gpu-fused-df64` stores them.
+    Df64,
 }
 
 impl Rounding {
-    fn apply(self, v: f64) -> f64 {
+    /// `v` as this rounding stores it.
+    pub fn apply(self, v: f64) -> f64 {
         match self {
             Rounding::None => v,
             Rounding::F32 => f64::from(v as f32),
+            Rounding::Df64 => {
+                let hi = v as f32;
+                f64::from(hi) + f64::from((v - f64::from(hi)) as f32)
+            }
         }
     }
 }
@@ -88,12 +96,36 @@ pub struct DataSums {
 }
 
 impl DataSums {
-    /// Mean squared error `Σ(d − w0 − w1·x)²/N` of the line `w`, from sums taken about the means
-    /// (`Σ(c_d − w1·c_x)²/N + (d̄ − w0 − w1·x̄)²`), so data far from 0 keeps its digits.
-    pub fn loss(&self, [w0, w1]: [f64; 2]) -> f64 {
-        let spread = self.sdd_centred - 2.0 * w1 * self.sxd_centred + w1 * w1 * self.sxx_centred;
+    /// How far the line `w`'s mean squared error lies above the least-squares line's:
+    /// `Σ(x − x̄)²/N·(w1 − w1*)² + (d̄ − w0 − w1·x̄)²`, with `w1* = Σ(x − x̄)(d − d̄)/Σ(x − x̄)²`.
+    /// Each term is a square of a difference taken directly, so the excess keeps its digits down
+    /// to weights within rounding of the least-squares line (the expansion
+    /// `Σ(d − d̄)² − 2·w1·Σ(x − x̄)(d − d̄) + w1²·Σ(x − x̄)²` cancels to rounding noise of the
+    /// data's spread long before).
+    pub fn excess_loss(&self, [w0, w1]: [f64; 2]) -> f64 {
+        let slope = w1 - self.sxd_centred / self.sxx_centred;
         let offset = self.sd / self.n - w0 - w1 * self.sx / self.n;
-        spread.max(0.0) / self.n + offset * offset
+        self.sxx_centred / self.n * slope * slope + offset * offset
+    }
+
+    /// The least-squares line's mean squared error, from one compensated pass over the
+    /// residuals `(d − d̄) − w1*·(x − x̄)` (`x` and `d` the data these sums were taken of).
+    pub fn least_loss(&self, x: &[f64], d: &[f64]) -> f64 {
+        let (mx, md) = (self.sx / self.n, self.sd / self.n);
+        let slope = self.sxd_centred / self.sxx_centred;
+        let total = x
+            .par_chunks(BLOCK)
+            .zip(d.par_chunks(BLOCK))
+            .map(|(xs, ds)| {
+                let mut s = Compensated::default();
+                for (&x, &d) in xs.iter().zip(ds) {
+                    let r = (d - md) - slope * (x - mx);
+                    s.add(r * r);
+                }
+                s
+            })
+            .reduce(Compensated::default, Compensated::merge);
+        total.value() / self.n
     }
 }
 
@@ -242,6 +274,7 @@ mod tests {
             .map(|(i, x)| 1e7 + 2.0 * x + 0.1 * ((i as f64) * 0.7).sin())
             .collect();
         let s = DataSums::of(&x, &d, Rounding::None);
+        let least = s.least_loss(&x, &d);
         for w in [[1e7, 2.0], [1e7 + 0.5, 1.9]] {
             let mut direct = Compensated::default();
             for (&x, &d) in x.iter().zip(&d) {
@@ -249,8 +282,38 @@ mod tests {
                 direct.add(e * e);
             }
             let direct = direct.value() / n as f64;
-            let loss = s.loss(w);
+            let loss = least + s.excess_loss(w);
             assert!((loss / direct - 1.0).abs() < 1e-6, "{loss} vs {direct}");
         }
+    }
+
+    #[test]
+    fn the_excess_loss_ranks_lines_closer_than_the_spread_can_resolve() {
+        // Low noise (1e-3) on a spread of about 1: two lines 1e-9 apart in w1 differ in loss by
+        // about 1e-18, far below the rounding of Σ(d − d̄)² (1e-16), yet the excess ranks them.
+        let n = 1_000;
+        let x: Vec<f64> = (0..n).map(|i| i as f64 * 2.0 / n as f64).collect();
+        let d: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, x)| 3.0 + 2.0 * x + 1e-3 * ((i as f64) * 0.7).sin())
+            .collect();
+        let s = DataSums::of(&x, &d, Rounding::None);
+        let w1 = s.sxd_centred / s.sxx_centred;
+        let w0 = s.sd / s.n - w1 * s.sx / s.n;
+        assert!(
+            s.excess_loss([w0, w1]) < 1e-30,
+            "{}",
+            s.excess_loss([w0, w1])
+        );
+        let near = s.excess_loss([w0, w1 + 1e-9]);
+        let nearer = s.excess_loss([w0, w1 + 5e-10]);
+        assert!(
+            nearer < near && near < 1e-17 && nearer > 0.0,
+            "{nearer} {near}"
+        );
+        // The least-squares loss itself: the noise's mean square, about 1e-6 / 2.
+        let least = s.least_loss(&x, &d);
+        assert!((least - 5e-7).abs() < 5e-8, "{least}");
     }
 }

@@ -90,27 +90,52 @@ impl Report {
             .or_else(|| self.runs.iter().find(|r| !r.descents.is_empty()))
     }
 
-    /// The command's exit code (README, "Exit codes"): Ctrl-C, then the worst outcome: a mismatch
-    /// (a row, or the reference against cpu-moments), then a row the user named (`named` says
-    /// which) that did not run, then divergence.
+    /// The command's exit code (README, "Exit codes"): see [`exit_status`].
     pub fn exit_status(&self, named: impl Fn(&str) -> bool) -> u8 {
-        let runs = &self.runs;
-        if self.interrupted {
-            exit::INTERRUPTED
-        } else if self.reference.cross_check.status == Status::Mismatch
-            || runs.iter().any(|r| r.status == Status::Mismatch)
-        {
-            exit::MISMATCH
-        } else if runs
+        exit_status(
+            &self.runs,
+            self.reference.cross_check.status == Status::Mismatch,
+            self.interrupted,
+            named,
+        )
+    }
+
+    /// True when at least one row ran (was judged `ok`, `mismatch` or `diverged`).
+    pub fn measured_any(&self) -> bool {
+        self.runs
             .iter()
-            .any(|r| matches!(r.status, Status::Error | Status::Unavailable) && named(&r.solver))
-        {
-            exit::NOT_RUN
-        } else if runs.iter().any(|r| r.status == Status::Diverged) {
-            exit::DIVERGED
-        } else {
-            exit::SUCCESS
-        }
+            .any(|r| !matches!(r.status, Status::Error | Status::Unavailable))
+    }
+}
+
+/// The exit code of rows measured together (one run, or every point of a sweep), the first that
+/// applies: Ctrl-C (130); a mismatch, a row's or the reference's against cpu-moments (3); a row
+/// that did not run: any `error`, an `unavailable` row the user named (`named` says which), or
+/// no row measured at all (4); divergence (5); else every row is `ok` (0). Only `unavailable` (a
+/// feature the adapter lacks, a size the strategy does not handle) may be excused, and only in a
+/// group.
+pub fn exit_status<'a>(
+    runs: impl IntoIterator<Item = &'a RunReport>,
+    reference_mismatch: bool,
+    interrupted: bool,
+    named: impl Fn(&str) -> bool,
+) -> u8 {
+    let runs: Vec<&RunReport> = runs.into_iter().collect();
+    let not_run = |r: &RunReport| matches!(r.status, Status::Error | Status::Unavailable);
+    let any = |status: Status| runs.iter().any(|r| r.status == status);
+    if interrupted {
+        exit::INTERRUPTED
+    } else if reference_mismatch || any(Status::Mismatch) {
+        exit::MISMATCH
+    } else if any(Status::Error)
+        || runs.iter().any(|r| not_run(r) && named(&r.solver))
+        || runs.iter().all(|r| not_run(r))
+    {
+        exit::NOT_RUN
+    } else if any(Status::Diverged) {
+        exit::DIVERGED
+    } else {
+        exit::SUCCESS
     }
 }
 
@@ -192,8 +217,9 @@ pub struct BestStep {
     pub w: [f64; 2],
     /// Their mean squared error over the data.
     pub loss: f64,
-    /// Steps whose final loss is within 1e-12 (relative) of the lowest, this one included: past
-    /// convergence they differ by rounding only, and the smallest of them is the best.
+    /// Steps whose final losses the descents cannot tell apart from the lowest (their difference
+    /// within what the reference's rounding may move each), this one included; the smallest of
+    /// them is the best.
     pub tied: usize,
 }
 

@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use super::RowKind;
 use crate::error::{GdError, Result};
 use crate::probe::Ceilings;
+use crate::solver::Precision;
 use crate::sweep::{SweepOver, SweepPoint};
 use crate::validate::Status;
 
@@ -299,7 +300,7 @@ fn ceiling_lines(ceilings: Option<&Ceilings>) -> Vec<(String, f64)> {
 }
 
 /// Renders the sweep as SVG text: three panels against N: µs/epoch, GB/s with the measured
-/// `ceilings` drawn as labelled lines, and Δ ref with the f64 tolerance.
+/// `ceilings` drawn as labelled lines, and Δ ref with the largest f64 and df64 tolerance.
 pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result<String> {
     let roofs = ceiling_lines(ceilings);
     let all = series(points);
@@ -366,12 +367,19 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
             dashed_level(&mut gbs, (n_lo, n_hi), *ceiling, text, at)?;
         }
 
-        // Δ ref: 1e-17 up to the largest difference measured (or the f64 tolerance above it).
-        let tolerance = crate::validate::F64_TOLERANCE;
+        // Δ ref: 1e-17 up to the largest difference measured or the largest f64 and df64
+        // tolerance (each row's own, from its rounding model), whichever is higher.
+        let tolerance = points
+            .iter()
+            .flat_map(|p| &p.runs)
+            .filter(|r| matches!(r.precision, Precision::F64 | Precision::Df64))
+            // The reference's own: what it is held to against cpu-moments.
+            .filter_map(|r| r.tolerance.or(r.cross_check.as_ref().map(|c| c.tolerance)))
+            .fold(f64::NAN, f64::max);
         let worst = all
             .iter()
             .flat_map(|s| s.points.iter().filter_map(|p| p.3))
-            .fold(tolerance, f64::max);
+            .fold(if tolerance.is_nan() { 1e-12 } else { tolerance }, f64::max);
         let mut acc = log_log_chart(
             &accuracy,
             "Δ ref: relative distance from the f64 reference (lower is more exact; 0 drawn at 1e-17)",
@@ -394,16 +402,18 @@ pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result
                 .collect();
             line_with_points(&mut acc, line, Palette99::pick(i).to_rgba(), None)?;
         }
-        let text = format!(
-            "f64 and df64 tolerance {tolerance:.0e} (f32 and f16 rows have their own, per N)"
-        );
-        dashed_level(
-            &mut acc,
-            (n_lo, n_hi),
-            tolerance,
-            text,
-            (n_lo * 1.1, tolerance * 1.5),
-        )?;
+        if tolerance.is_finite() {
+            let text = format!(
+                "f64 and df64 tolerance, at most {tolerance:.1e} (each row's own per N; f32 and f16 rows have theirs)"
+            );
+            dashed_level(
+                &mut acc,
+                (n_lo, n_hi),
+                tolerance,
+                text,
+                (n_lo * 1.1, tolerance * 1.5),
+            )?;
+        }
         root.present().map_err(plot_error)?;
     }
     Ok(svg)

@@ -229,20 +229,23 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         width,
         "  ",
     );
-    let spot_epochs = report
+    let spot = report
         .runs
         .iter()
         .find_map(|r| r.spot_check.as_ref().map(|s| s.epochs))
-        .unwrap_or(0);
-    out += &wrap(
-        &format!(
+        .map_or(String::new(), |epochs| {
+            format!("every row also runs {epochs} epochs checked near rounding. ")
+        });
+    let how = if report.measured_any() {
+        format!(
             "verdicts hold each row's weights against the reference within its precision's tolerance (--wide shows them); \
-             every row also runs {spot_epochs} epochs checked near rounding. Times are the whole descent; spread is ± half \
-             the repeats' range over the median."
-        ),
-        width,
-        "",
-    );
+             {spot}Times are the whole descent; spread is ± half the repeats' range over the median."
+        )
+    } else {
+        "no row was measured: every row is unavailable or an error (each says why), so nothing was timed or checked."
+            .to_string()
+    };
+    out += &wrap(&how, width, "");
     out += &notes(report, width);
     if p.mu.is_search() {
         out += "\n";
@@ -272,7 +275,7 @@ fn search_summary(report: &Report, width: usize) -> String {
                 b.mu,
                 if b.tied > 1 {
                     format!(
-                        "the smallest of {} steps whose final mean squared error is within 1e-12 of the lowest",
+                        "the smallest of {} steps whose final mean squared errors are the lowest within what rounding lets the descents tell apart",
                         b.tied
                     )
                 } else {

@@ -9,7 +9,7 @@ use crate::problem::Dataset;
 use crate::report::DescentReport;
 use crate::report::{PhaseTimes, RowKind, RunReport};
 use crate::solver::{DeviceType, Outcome, Precision, SolverInfo};
-use crate::validate::{Check, Expectations, Status, cross_check, judge, spot_check};
+use crate::validate::{Arithmetic, Check, Expectations, Status, cross_check, judge, spot_check};
 
 /// Flops per sample per epoch: the error (3), Σe (1) and Σe·x (2).
 pub const FLOPS_PER_SAMPLE: f64 = 6.0;
@@ -28,6 +28,8 @@ pub struct Row {
     pub name: String,
     /// Device, precision, threads.
     pub info: SolverInfo,
+    /// The arithmetic its answer is judged in (precision, and how it sums).
+    pub arithmetic: Arithmetic,
     /// Peer rows: library and version.
     pub library: Option<String>,
     /// cpu-moments: not an array benchmark, so no bandwidth and a note.
@@ -233,7 +235,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     };
     let mut notes = Vec::new();
     let judged: Vec<Judged> = (0..m.descents.len())
-        .map(|i| judge_step(row.reference, info.precision, &m, &j, i))
+        .map(|i| judge_step(row.reference, row.arithmetic, &m, &j, i))
         .collect();
     let status = if let [one] = &judged[..] {
         // One step: the row is its descent, as it always was.
@@ -255,7 +257,6 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     if m.spot.is_none() {
         notes.push("spot check not run (interrupted, or the peer sent none)".into());
     }
-    let sums = j.data.sums();
     run.descents = m
         .descents
         .iter()
@@ -264,7 +265,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         .map(|((o, v), e)| DescentReport {
             mu: e.mu,
             w: o.w,
-            loss: Some(sums.loss(o.w))
+            loss: Some(j.data.loss(o.w))
                 .filter(|l| l.is_finite() && o.diverged_at.is_none() && e.converges()),
             status: v.status,
             max_rel_diff: v
@@ -360,7 +361,7 @@ struct Judged {
 /// Step `i` of a row against the reference's step `i`.
 fn judge_step(
     reference: bool,
-    precision: Precision,
+    arithmetic: Arithmetic,
     m: &Measurement,
     j: &Judging,
     i: usize,
@@ -372,7 +373,7 @@ fn judge_step(
         let c = cross_check(outcome, expect);
         let note = match c.status {
             Status::Mismatch => format!(
-                "the reference disagrees with cpu-moments by {:.2e} (relative; tolerance {:.0e}): every verdict of this report is suspect",
+                "the reference disagrees with cpu-moments by {:.2e} (relative; tolerance {:.1e}): every verdict of this report is suspect",
                 c.max_rel_diff.unwrap_or(f64::NAN),
                 c.tolerance
             ),
@@ -387,7 +388,7 @@ fn judge_step(
             cross: Some(c),
         }
     } else {
-        let verdict = judge(outcome, &j.reference[i], precision, expect);
+        let verdict = judge(outcome, &j.reference[i], arithmetic, expect);
         Judged {
             status: verdict.status,
             note: verdict.message.clone(),
@@ -403,7 +404,7 @@ fn judge_step(
         } else {
             &j.reference_spot[i]
         };
-        let check = spot_check(spot, against, precision, expect);
+        let check = spot_check(spot, against, arithmetic, expect);
         if check.status == Status::Mismatch && judged.status == Status::Ok {
             judged.status = Status::Mismatch;
             judged.spot_note = Some(spot_note(&check));
@@ -522,6 +523,7 @@ mod tests {
                 precision,
                 threads: 1,
             },
+            arithmetic: precision.arithmetic(),
             library: None,
             algorithmic: false,
             reference: false,
@@ -603,6 +605,7 @@ mod tests {
                     precision: Precision::F64,
                     threads: 1,
                 },
+                arithmetic: Arithmetic::F64,
                 library: None,
                 algorithmic: false,
                 reference: false,
@@ -734,6 +737,7 @@ mod tests {
                 precision: Precision::F32,
                 threads: 1,
             },
+            arithmetic: Arithmetic::F64,
             library: None,
             algorithmic: false,
             reference: false,
@@ -754,6 +758,58 @@ mod tests {
             run.message.contains("spot check") && run.message.contains("1 repeat: spread unknown"),
             "{}",
             run.message
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_their_precedence() {
+        use crate::error::exit;
+        use crate::report::exit_status;
+        let (base, _) = hand_made(Precision::F64, false, 1000);
+        let row = |name: &str, status: Status| RunReport {
+            solver: name.into(),
+            status,
+            ..base.clone()
+        };
+        let code = |rows: &[RunReport], named: &[&str]| {
+            exit_status(rows, false, false, |r| named.contains(&r))
+        };
+        let (ok, mismatch, diverged) = (
+            row("a", Status::Ok),
+            row("b", Status::Mismatch),
+            row("c", Status::Diverged),
+        );
+        let (error, unavailable) = (row("d", Status::Error), row("e", Status::Unavailable));
+        assert_eq!(code(std::slice::from_ref(&ok), &[]), exit::SUCCESS);
+        // An unavailable row is excused in a group, not when named.
+        assert_eq!(code(&[ok.clone(), unavailable.clone()], &[]), exit::SUCCESS);
+        assert_eq!(
+            code(&[ok.clone(), unavailable.clone()], &["e"]),
+            exit::NOT_RUN
+        );
+        // An error never is, named or not.
+        assert_eq!(code(&[ok.clone(), error.clone()], &[]), exit::NOT_RUN);
+        // Nothing measured is never a success, however excused each row is.
+        assert_eq!(
+            code(&[unavailable.clone(), error.clone()], &[]),
+            exit::NOT_RUN
+        );
+        assert_eq!(code(std::slice::from_ref(&unavailable), &[]), exit::NOT_RUN);
+        assert_eq!(code(&[], &[]), exit::NOT_RUN);
+        // 130 over 3 over 4 over 5 over 0.
+        let all = [ok, mismatch.clone(), diverged.clone(), error.clone()];
+        assert_eq!(exit_status(&all, false, true, |_| false), exit::INTERRUPTED);
+        assert_eq!(code(&all, &[]), exit::MISMATCH);
+        assert_eq!(code(&[diverged.clone(), error], &[]), exit::NOT_RUN);
+        assert_eq!(
+            code(&[diverged.clone(), unavailable], &["e"]),
+            exit::NOT_RUN
+        );
+        assert_eq!(code(std::slice::from_ref(&diverged), &[]), exit::DIVERGED);
+        // The reference against cpu-moments counts as a mismatch whatever the rows say.
+        assert_eq!(
+            exit_status(&[diverged], true, false, |_| false),
+            exit::MISMATCH
         );
     }
 }

@@ -1,10 +1,11 @@
-//! How far an f32 descent may honestly land from the f64 reference: a model of f32 rounding run
-//! beside the descent itself, before any solver runs. The argument is in the `validate` module's
-//! documentation; this file is its arithmetic.
+//! How far a descent in finite precision may honestly land from the exact one: a model of its
+//! rounding run beside the descent itself, before any solver runs. The argument is in the
+//! `validate` module's documentation; this file is its arithmetic.
 //!
-//! The model follows the f32 solver's own problem (data, step and 2/N rounded to f32) in f64 with
-//! the O(1)-per-epoch moments, and carries, per eigen-direction of the Hessian, what each epoch's
-//! roundings can add to the gap between an f32 run and that exact descent:
+//! The model follows the solver's own problem (data, step and 2/N rounded as its [`Arithmetic`]
+//! stores them) in f64 with the O(1)-per-epoch moments, and carries, per eigen-direction of the
+//! Hessian, what each epoch's roundings can add to the gap between the solver's run and that exact
+//! descent:
 //! - **random**: while the weights move by many ulps an epoch, each update rounds to nearest with
 //!   an error of at most half an ulp whose sign varies from epoch to epoch; the direction damps
 //!   what came before by `a = |1 − mu·λ|`, so their sum is a damped random walk (its standard
@@ -13,20 +14,28 @@
 //! - **systematic**: once a weight's step changes by less than an ulp over the direction's memory
 //!   `1/(1 − a)` epochs, its rounding repeats epoch after epoch (the step is constant, or lost
 //!   entirely below half an ulp: the descent stalls). Such errors add up linearly, damped by `a`,
-//!   each at most half an ulp and at most the step the f32 run would take: its own, plus the
+//!   each at most half an ulp and at most the step the run would take: its own, plus the
 //!   restoring steps of the lag built up so far (this is how a stall settles at the stagnation
 //!   radius `ulp/(2·mu·λ)` and no further). A frozen gradient error counts too, if it moves a
-//!   weight that otherwise sits still.
+//!   weight that otherwise sits still; the moments' gradient (a difference of large sums) counts
+//!   as systematic throughout.
 //! - **sweep**: a step that drifts slowly through an ulp's fractions makes a saw-tooth of
 //!   roundings; at most one tooth (`ulp/8` per epoch of its length) is left unbalanced.
-//! - **shift**: rounding the data and the constants to f32 changes the problem itself; the model
-//!   runs that problem exactly, so this part is known, not bounded.
+//! - **shift**: rounding the data and the constants to the solver's format changes the problem
+//!   itself; the model runs that problem exactly, so this part is known, not bounded.
 
 use super::curvature::Curvature;
-use crate::problem::DataSums;
+use crate::problem::{DataSums, Rounding};
 
 /// Unit roundoff of f32: half the spacing of f32 numbers just above 1.
 pub const U32: f64 = 1.0 / (1u64 << 24) as f64;
+
+/// Unit roundoff of f64.
+pub const U64: f64 = f64::EPSILON / 2.0;
+
+/// What one double-float operation may be off by, relative: its sums are within 3·2⁻⁴⁸ and its
+/// products within 7·2⁻⁴⁸ of exact (see `crate::gpu::df64`), so 2⁻⁴⁵ bounds both.
+pub const UDF64: f64 = 1.0 / (1u64 << 45) as f64;
 
 /// Standard deviations of the random parts the tolerance allows (a sum of bounded independent
 /// errors exceeds 6σ with probability below 2·e⁻¹⁸, Hoeffding).
@@ -36,8 +45,18 @@ pub const CONFIDENCE: f64 = 6.0;
 /// model places only approximately.
 pub const SYSTEMATIC_MARGIN: f64 = 2.0;
 
+/// The least a tolerance allows, in units of its arithmetic: a final weight may differ by a few
+/// roundings of its own however exact the descent (the summation order alone moves f64 answers by
+/// up to a dozen units: 1.4e-15 measured at the article's size), and the per-epoch terms estimate
+/// that floor only statistically.
+pub const FLOOR_UNITS: f64 = 16.0;
+
 /// Roundings in evaluating one `e = d − (w0 + w1·x)` and its product with x.
 const EVALUATION_ROUNDINGS: f64 = 3.0;
+
+/// Roundings in one moments gradient `Σd − N·w0 − w1·Σx` (two products, two differences) and in
+/// the compensated sums themselves.
+const MOMENT_ROUNDINGS: f64 = 5.0;
 
 /// The spacing of f32 numbers at `v`'s magnitude (the gap from |v| to the next f32 up).
 pub fn ulp32(v: f64) -> f64 {
@@ -45,17 +64,105 @@ pub fn ulp32(v: f64) -> f64 {
     f64::from(f32::from_bits(f.to_bits() + 1)) - f64::from(f)
 }
 
-/// What the model says of an f32 descent of some epochs, per weight, in absolute terms.
+/// The spacing of f64 numbers at `v`'s magnitude.
+pub fn ulp64(v: f64) -> f64 {
+    let f = v.abs().min(f64::MAX);
+    f64::from_bits(f.to_bits() + 1) - f
+}
+
+/// The arithmetic a descent runs in, as the model sees it: how its data and step are stored, how
+/// fine its numbers are, and how it takes its sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arithmetic {
+    /// f32 data, weights and sums, the sums as trees (f16-storage rows too, on their own data).
+    F32,
+    /// f64 throughout, the sums as trees (pairwise, SIMD lanes, GPU workgroups): the reference.
+    F64,
+    /// f64, each sum taken left to right (`cpu-naive`, and peers whose summation is unknown).
+    F64Sequential,
+    /// f64 updates from four compensated moments (`cpu-moments`, the reference's cross-check):
+    /// a gradient that is a difference of large sums.
+    Moments,
+    /// Double-float pairs of f32, about 48 bits, data stored as pairs (`gpu-fused-df64`).
+    Df64,
+}
+
+impl Arithmetic {
+    /// Every arithmetic, in a fixed order (an index for per-arithmetic caches).
+    pub const ALL: [Arithmetic; 5] = [
+        Arithmetic::F32,
+        Arithmetic::F64,
+        Arithmetic::F64Sequential,
+        Arithmetic::Moments,
+        Arithmetic::Df64,
+    ];
+
+    /// This arithmetic's position in [`Arithmetic::ALL`].
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|&a| a == self).expect("listed")
+    }
+
+    /// How the data (and the step's factors) are stored.
+    pub fn rounding(self) -> Rounding {
+        match self {
+            Arithmetic::F32 => Rounding::F32,
+            Arithmetic::Df64 => Rounding::Df64,
+            _ => Rounding::None,
+        }
+    }
+
+    /// The relative error of one operation.
+    pub fn unit(self) -> f64 {
+        match self {
+            Arithmetic::F32 => U32,
+            Arithmetic::Df64 => UDF64,
+            _ => U64,
+        }
+    }
+
+    /// The spacing of this arithmetic's numbers at `v`'s magnitude.
+    pub fn ulp(self, v: f64) -> f64 {
+        match self {
+            Arithmetic::F32 => ulp32(v),
+            // A pair's low word is within half an f32 ulp of the high word: its own ulp is 2⁻²⁴
+            // of that, and 2⁻²² leaves room for the operations' 3 to 7·2⁻⁴⁸.
+            Arithmetic::Df64 => ulp32(v) / (1u64 << 22) as f64,
+            _ => ulp64(v),
+        }
+    }
+
+    /// The step `mu·2/N` as the solver multiplies by it: `mu` and `2/N` each stored its way.
+    fn step(self, mu: f64, n: f64) -> f64 {
+        let r = self.rounding();
+        r.apply(mu) * r.apply(2.0 / n)
+    }
+}
+
+impl std::fmt::Display for Arithmetic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Arithmetic::F32 => "f32",
+            Arithmetic::F64 => "f64",
+            Arithmetic::F64Sequential => "f64 (sums left to right)",
+            Arithmetic::Moments => "f64 moments",
+            Arithmetic::Df64 => "df64",
+        })
+    }
+}
+
+/// What the model says of a descent of some epochs, per weight, in absolute terms.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct F32Bound {
+pub struct Bound {
     /// Epochs modelled.
     pub epochs: u64,
-    /// Whether the f32 problem itself converges: its step (mu and 2/N rounded to f32) below the
+    /// The relative error of one operation in the modelled arithmetic (the tolerance's floor).
+    pub unit: f64,
+    /// Whether the rounded problem itself converges: its step (mu and 2/N rounded) below the
     /// rounded data's `2/λ_max`. A step within rounding of the limit can converge in f64 only.
     pub converges: bool,
     /// The f64 descent on the exact data (from moments): the scale differences are relative to.
     pub reference: [f64; 2],
-    /// The exact descent on the f32-rounded problem minus `reference`: known, not bounded.
+    /// The exact descent on the rounded problem minus `reference`: known, not bounded.
     pub shift: [f64; 2],
     /// Standard deviation of the random rounding (updates and gradients while the weights move).
     pub random: [f64; 2],
@@ -67,7 +174,7 @@ pub struct F32Bound {
     pub sweep: [f64; 2],
 }
 
-impl F32Bound {
+impl Bound {
     /// The largest per-weight allowance, `shift + CONFIDENCE·random + SYSTEMATIC_MARGIN·systematic
     /// + gradient + sweep`, absolute.
     pub fn allowance(&self) -> [f64; 2] {
@@ -81,27 +188,34 @@ impl F32Bound {
     }
 
     /// The relative tolerance: the allowance over the reference's largest weight (the same
-    /// scale `max_rel_diff` uses), never below one f32 rounding; NaN (nothing passes) when the
-    /// f32 problem does not converge or the allowance is not finite.
+    /// scale `max_rel_diff` uses), never below [`FLOOR_UNITS`] roundings; NaN (nothing passes)
+    /// when the rounded problem does not converge or the allowance is not finite.
     pub fn tolerance(&self) -> f64 {
         let scale = self.reference[0].abs().max(self.reference[1].abs());
         let [a, b] = self.allowance();
+        let floor = FLOOR_UNITS * self.unit;
         if !(self.converges && a.is_finite() && b.is_finite()) {
             f64::NAN
         } else if scale > 0.0 {
-            (a.max(b) / scale).max(U32)
+            (a.max(b) / scale).max(floor)
         } else {
-            U32
+            floor
         }
     }
 }
 
-/// Models an f32 descent of `epochs` epochs at step `mu` on data whose exact sums are `exact` and
-/// whose f32-rounded sums are `rounded`.
-pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> F32Bound {
+/// Models a descent in `arithmetic` of `epochs` epochs at step `mu` on data whose exact sums are
+/// `exact` and whose sums as that arithmetic stores the data are `rounded`.
+pub fn bound(
+    arithmetic: Arithmetic,
+    exact: &DataSums,
+    rounded: &DataSums,
+    mu: f64,
+    epochs: u64,
+) -> Bound {
     let n = exact.n;
-    // What an f32 solver multiplies by: mu and 2/N each rounded to f32.
-    let step = f64::from(mu as f32) * f64::from((2.0 / n) as f32);
+    let unit = arithmetic.unit();
+    let step = arithmetic.step(mu, n);
     let curv = Curvature::of(rounded);
     let decay = curv.decay(step * n / 2.0);
     let pull = curv.lambda.map(|l| step * n / 2.0 * l);
@@ -113,8 +227,14 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
             f64::INFINITY
         }
     });
-    // Summation depth: pairwise levels plus the sequential runs inside SIMD lanes and GPU threads.
-    let depth = (64.0 + n.log2().ceil()).sqrt();
+    // Summation depth: pairwise levels plus the sequential runs inside SIMD lanes and GPU threads;
+    // a sum left to right carries every partial sum's rounding, about √N of them at once.
+    let sequential = arithmetic == Arithmetic::F64Sequential;
+    let (depth, mean_depth) = if sequential {
+        (n.sqrt(), n.sqrt())
+    } else {
+        ((64.0 + n.log2().ceil()).sqrt(), 1.0)
+    };
     // Per direction (a, b): ‖d·(a + b·x)‖₂, ‖a + b·x‖₂ and ‖x·(a + b·x)‖₂ over the samples, for
     // the evaluation errors (each error enters Σe and Σe·x alike, so they partly cancel).
     let norms = v.map(|[a, b]| {
@@ -158,7 +278,7 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
         if !(w[0].is_finite() && w[1].is_finite()) {
             break;
         }
-        let ulp = w.map(ulp32);
+        let ulp = w.map(|x| arithmetic.ulp(x));
         // Epochs over which a weight's step stays within one ulp: its rounding repeats that long.
         let coherence = [0, 1].map(|j| {
             let change = (delta[j].abs() - previous[j].abs()).abs();
@@ -169,7 +289,7 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
             }
         });
         previous = delta;
-        // The step each weight of the f32 run is expected to take: the exact one, plus the
+        // The step each weight of the rounded run is expected to take: the exact one, plus the
         // restoring steps of every direction's lag (systematic, and a typical random one).
         let expected = [0, 1].map(|j| {
             delta[j].abs()
@@ -178,14 +298,22 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
                     .sum::<f64>()
         });
         // Gradient rounding per direction, in weight units: summation (spread and same-sign
-        // parts) and the evaluation of every error.
+        // parts) and the evaluation of every error; from moments, the rounding of each term of
+        // `Σd − N·w0 − w1·Σx` and `Σxd − w0·Σx − w1·Σx²`.
         let sources = [0, 1].map(|i| {
             let [a, b] = v[i];
+            if arithmetic == Arithmetic::Moments {
+                let r = rounded;
+                let terms = [
+                    r.sd.abs() + (n * before[0]).abs() + (before[1] * r.sx).abs(),
+                    r.sxd.abs() + (before[0] * r.sx).abs() + (before[1] * r.sxx).abs(),
+                ];
+                return step * unit * MOMENT_ROUNDINGS * (a.abs() * terms[0] + b.abs() * terms[1]);
+            }
             let [nd, n1, nx] = norms[i];
-            step * U32
+            step * unit
                 * (depth * ((a * rms[0]).powi(2) + (b * rms[1]).powi(2)).sqrt()
-                    + (a * g[0]).abs()
-                    + (b * g[1]).abs()
+                    + mean_depth * ((a * g[0]).abs() + (b * g[1]).abs())
                     + EVALUATION_ROUNDINGS * (nd + before[0].abs() * n1 + before[1].abs() * nx))
         });
         for i in 0..2 {
@@ -202,12 +330,14 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
             }
             let still = (0..2).all(|j| coherence[j] >= span);
             let moves = (0..2).any(|j| expected[j] + v[i][j].abs() * sources[i] >= ulp[j] / 2.0);
-            if !still {
+            // The moments' large terms round the same way epoch after epoch: never averaged away.
+            let frozen = arithmetic == Arithmetic::Moments || (still && moves);
+            if !frozen {
                 spread += sources[i].powi(2);
             }
             variance[i] = decay[i] * decay[i] * variance[i] + spread;
             systematic[i] = decay[i] * systematic[i] + lost;
-            gradient[i] = decay[i] * gradient[i] + if still && moves { sources[i] } else { 0.0 };
+            gradient[i] = decay[i] * gradient[i] + if frozen { sources[i] } else { 0.0 };
             sweep[i] = (decay[i] * sweep[i]).max(tooth);
         }
         let state = [
@@ -227,8 +357,9 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
     let quadratic = |modes: [f64; 2]| {
         [0, 1].map(|j| (v[0][j] * v[0][j] * modes[0] + v[1][j] * v[1][j] * modes[1]).sqrt())
     };
-    F32Bound {
+    Bound {
         epochs,
+        unit,
         converges: step * n / 2.0 * curv.lambda[1] < 2.0,
         reference,
         shift: [w[0] - reference[0], w[1] - reference[1]],
@@ -242,14 +373,33 @@ pub fn f32_bound(exact: &DataSums, rounded: &DataSums, mu: f64, epochs: u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problem::Rounding;
     use crate::{Dataset, Problem, SolverId};
 
     #[test]
-    fn ulps_are_f32_spacings() {
+    fn ulps_are_the_formats_spacings() {
         assert_eq!(ulp32(1.0), f64::from(f32::EPSILON));
         assert_eq!(ulp32(-3.0), 2.0 * f64::from(f32::EPSILON));
         assert_eq!(ulp32(0.0), f64::from(f32::from_bits(1)));
+        assert_eq!(ulp64(1.0), f64::EPSILON);
+        assert_eq!(ulp64(-3.0), 2.0 * f64::EPSILON);
+        assert_eq!(Arithmetic::F64.ulp(3.0), ulp64(3.0));
+        // A double-float pair resolves about 2⁻⁴⁸ of its value: between f64's and f32's.
+        let df = Arithmetic::Df64.ulp(3.0);
+        assert!(df > 8.0 * ulp64(3.0) && df < ulp32(3.0) / 1e5, "{df}");
+    }
+
+    #[test]
+    fn each_arithmetic_stores_data_its_own_way() {
+        let v = 0.1f64;
+        assert_eq!(Arithmetic::F64.rounding().apply(v), v);
+        assert_eq!(Arithmetic::F32.rounding().apply(v), f64::from(0.1f32));
+        let df = Arithmetic::Df64.rounding().apply(v);
+        let [hi, lo] = crate::gpu::df64::split(v);
+        assert_eq!(df, f64::from(hi) + f64::from(lo));
+        assert!(
+            (df - v).abs() < 1e-14 * v && df != f64::from(0.1f32),
+            "{df}"
+        );
     }
 
     /// The exact and the f32-rounded sums of synthetic data (N samples, seed).
@@ -262,9 +412,10 @@ mod tests {
         )
     }
 
-    fn bound_for(problem: &Problem) -> F32Bound {
+    fn bound_for(problem: &Problem) -> Bound {
         let (x, d) = (problem.x(), problem.d());
-        f32_bound(
+        bound(
+            Arithmetic::F32,
             &DataSums::of(x, d, Rounding::None),
             &DataSums::of(x, d, Rounding::F32),
             problem.steps()[0],
@@ -292,9 +443,9 @@ mod tests {
     fn a_settled_model_stops_early_with_the_same_answer() {
         let (exact, rounded) = sums(100, 5);
         // mu·λ_min ≈ 0.06: settled long before 10⁵ epochs, so 10⁹ epochs cost no more.
-        let long = f32_bound(&exact, &rounded, 0.2, 100_000);
+        let long = bound(Arithmetic::F32, &exact, &rounded, 0.2, 100_000);
         let start = std::time::Instant::now();
-        let very_long = f32_bound(&exact, &rounded, 0.2, 1_000_000_000);
+        let very_long = bound(Arithmetic::F32, &exact, &rounded, 0.2, 1_000_000_000);
         assert!(start.elapsed().as_secs_f64() < 5.0);
         assert_eq!(long.allowance(), very_long.allowance());
         assert_eq!(long.reference, very_long.reference);
@@ -307,9 +458,15 @@ mod tests {
         let (exact, rounded) = sums(50, 9);
         let limit = Curvature::of(&exact).max_stable_mu();
         for epochs in [40_000, 40_001] {
-            let all = f32_bound(&exact, &rounded, 0.99 * limit, epochs);
+            let all = bound(Arithmetic::F32, &exact, &rounded, 0.99 * limit, epochs);
             let start = std::time::Instant::now();
-            let many = f32_bound(&exact, &rounded, 0.99 * limit, 1_000_000_000 + epochs);
+            let many = bound(
+                Arithmetic::F32,
+                &exact,
+                &rounded,
+                0.99 * limit,
+                1_000_000_000 + epochs,
+            );
             assert!(start.elapsed().as_secs_f64() < 5.0, "did not stop early");
             assert_eq!(all.allowance(), many.allowance(), "{epochs}");
             assert_eq!(all.reference, many.reference, "{epochs}");
@@ -320,9 +477,9 @@ mod tests {
     fn a_step_that_rounds_past_the_limit_has_no_f32_tolerance() {
         let (exact, rounded) = sums(1000, 9);
         let limit = Curvature::of(&rounded).max_stable_mu();
-        let b = f32_bound(&exact, &rounded, limit * (1.0 + 1e-6), 100);
+        let b = bound(Arithmetic::F32, &exact, &rounded, limit * (1.0 + 1e-6), 100);
         assert!(!b.converges && b.tolerance().is_nan(), "{b:?}");
-        assert!(f32_bound(&exact, &rounded, limit * 0.5, 100).converges);
+        assert!(bound(Arithmetic::F32, &exact, &rounded, limit * 0.5, 100).converges);
     }
 
     #[test]
