@@ -4,6 +4,9 @@
 //!   cross-check against `cpu-moments` fails (and the run exits 3).
 //! - `device-lost`: the first GPU solve of the process destroys its device before it submits
 //!   anything, as a driver reset would, so the lost-device path runs on any adapter.
+//! - `busy-probe`: every all-core probe measurement (read bandwidth, FLOP/s) reads half its
+//!   one-core figure, as on a machine where another program holds the other cores, so the
+//!   disturbed-ceiling path runs on any machine.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,4 +33,14 @@ pub fn perturb_reference(mut reference: Outcome) -> Outcome {
 pub fn lose_device_now() -> bool {
     static DONE: AtomicBool = AtomicBool::new(false);
     injected("device-lost") && !DONE.swap(true, Ordering::SeqCst)
+}
+
+/// The all-core probe figure `all` beside the one-core `one`: halved against it when the
+/// `busy-probe` fault is injected.
+pub fn disturb_all_cores(one: f64, all: f64) -> (f64, f64) {
+    if injected("busy-probe") {
+        (one, one / 2.0)
+    } else {
+        (one, all)
+    }
 }

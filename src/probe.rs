@@ -29,6 +29,7 @@ use serde::Serialize;
 
 use crate::cpu::{Simd, simd_level};
 use crate::error::Result;
+use crate::fault;
 use crate::gpu::GpuContext;
 use crate::gpu::stream;
 
@@ -68,6 +69,51 @@ pub struct CpuCeilings {
     /// The kernel the FLOP/s figures came from, e.g. `avx512 FMA, 12 chains × 512 bits`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flops_kernel: Option<String>,
+    /// True when an all-core figure measured below its one-core figure twice (more threads never
+    /// read or compute slower: something else was running); rows are then held against the
+    /// larger figure.
+    pub disturbed: bool,
+    /// What was disturbed, with both measurements; null when nothing was.
+    pub note: Option<String>,
+}
+
+/// How far below its one-core figure an all-core figure must measure to count as disturbed: the
+/// best of five passes varies by a few per cent from run to run, and on a quiet machine with
+/// memory-bound cores the all-core read is only 5–10 % above one core's.
+pub const DISTURBED_BELOW: f64 = 0.95;
+
+/// True when the all-core figure `all` is below `DISTURBED_BELOW` of the one-core figure `one`
+/// (on one thread they are the same measurement twice: never).
+pub fn below_one_core(one: f64, all: f64, threads: usize) -> bool {
+    threads > 1 && all < DISTURBED_BELOW * one
+}
+
+/// A (one core, all cores) pair from `measure`, measured a second time when all cores came out
+/// below one; true with it when they still do (the machine is busy, not the probe noisy).
+pub fn pair_checked(mut measure: impl FnMut() -> (f64, f64), threads: usize) -> (f64, f64, bool) {
+    let (one, all) = measure();
+    if !below_one_core(one, all, threads) {
+        return (one, all, false);
+    }
+    let (one, all) = measure();
+    (one, all, below_one_core(one, all, threads))
+}
+
+impl CpuCeilings {
+    /// Records that `what` (`read`, `f32 FLOP/s`, ...) measured all cores below one core twice.
+    fn mark_disturbed(&mut self, what: &str, one: f64, all: f64, unit: &str) {
+        self.disturbed = true;
+        let line = format!(
+            "{what}: all {} threads measured {} {unit} against {} on one core, twice: the machine is busy (rows are held against the larger)",
+            self.threads,
+            three_digits(all),
+            three_digits(one)
+        );
+        self.note = Some(match self.note.take() {
+            Some(before) => format!("{before}; {line}"),
+            None => line,
+        });
+    }
 }
 
 /// Measured ceilings of one GPU adapter. The FLOP/s fields are `None` (and absent from JSON)
@@ -138,6 +184,9 @@ impl std::fmt::Display for Ceilings {
                     c.flops_kernel.as_deref().unwrap_or("FMA chains"),
                 )?;
             }
+            if let Some(note) = &c.note {
+                writeln!(f, "CPU probe disturbed: {note}")?;
+            }
             for g in &self.gpu {
                 writeln!(
                     f,
@@ -176,6 +225,9 @@ impl std::fmt::Display for Ceilings {
                 three_digits(one),
                 three_digits(all)
             )?;
+        }
+        if let Some(note) = &c.note {
+            write!(f, " (disturbed: {note})")?;
         }
         for g in &self.gpu {
             write!(
@@ -342,19 +394,36 @@ fn stream_with(threads: usize, floats: usize) -> (u64, Duration) {
     ((threads * STREAMS * per_stream * 4) as u64, fastest)
 }
 
-/// Read bandwidth on one core and on all, over a buffer several times the last-level cache.
+/// Read bandwidth on one core and on all, over a buffer several times the last-level cache; the
+/// pair measured again when all cores read below one ([`below_one_core`]), and marked disturbed
+/// when they still do.
 pub fn cpu_ceilings() -> CpuCeilings {
     let bytes = cpu_buffer_bytes();
-    let floats = (bytes / 4) as usize;
     let threads = crate::machine::cpu_threads();
-    let rate = |(bytes, d): (u64, Duration)| bytes as f64 / d.as_secs_f64() / 1e9;
-    CpuCeilings {
-        read_gb_s_one_core: rate(stream_with(1, floats)),
-        read_gb_s_all_cores: rate(stream_with(threads, floats)),
+    let mut c = CpuCeilings {
         threads,
         buffer_bytes: bytes,
         ..CpuCeilings::default()
+    };
+    remeasure_cpu_bandwidth(&mut c);
+    c
+}
+
+/// Measures the host's read bandwidth (one core, then all) into `c`, a second time when all cores
+/// read below one, and marks it disturbed when they still do.
+pub fn remeasure_cpu_bandwidth(c: &mut CpuCeilings) {
+    let floats = (c.buffer_bytes / 4) as usize;
+    let rate = |(bytes, d): (u64, Duration)| bytes as f64 / d.as_secs_f64() / 1e9;
+    let pair = || {
+        let one = rate(stream_with(1, floats));
+        let all = rate(stream_with(c.threads, floats));
+        fault::disturb_all_cores(one, all)
+    };
+    let (one, all, disturbed) = pair_checked(pair, c.threads);
+    if disturbed {
+        c.mark_disturbed("read bandwidth", one, all, "GB/s");
     }
+    (c.read_gb_s_one_core, c.read_gb_s_all_cores) = (one, all);
 }
 
 /// The adapter's read bandwidth (its own streaming kernel) and submission round trip.
@@ -394,6 +463,9 @@ pub fn measure_flops(ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) {
     c.gflops_f64_one_core = Some(flops.gflops_f64_one_core);
     c.gflops_f64_all_cores = Some(flops.gflops_f64_all_cores);
     c.flops_kernel = Some(flops.kernel);
+    for (what, one, all) in &flops.disturbed {
+        c.mark_disturbed(what, *one, *all, "GFLOP/s");
+    }
     for ctx in adapters {
         let device = ctx.label();
         let Some(g) = ceilings.gpu.iter_mut().find(|g| g.device == device) else {
@@ -462,6 +534,8 @@ pub struct CpuFlops {
     pub threads: usize,
     /// The kernel, e.g. `avx512 FMA, 12 chains × 512 bits`.
     pub kernel: String,
+    /// Figures whose all-core pass measured below one core twice: (what, one core, all cores).
+    pub disturbed: Vec<(String, f64, f64)>,
 }
 
 /// The instructions of the CPU FLOP/s kernel.
@@ -766,15 +840,27 @@ pub fn cpu_flops() -> CpuFlops {
         let (flops, d) = flops_with::<T>(kernel, threads, iters);
         flops / d.as_secs_f64() / 1e9
     }
+    let mut disturbed = Vec::new();
+    let mut pair = |what: &str, measure: &dyn Fn(usize) -> f64| {
+        let once = || fault::disturb_all_cores(measure(1), measure(threads));
+        let (one, all, busy) = pair_checked(once, threads);
+        if busy {
+            disturbed.push((what.to_string(), one, all));
+        }
+        (one, all)
+    };
     let iters32 = flop_iterations::<f32>(kernel);
+    let (f32_one, f32_all) = pair("f32 FLOP/s", &|t| rate::<f32>(kernel, t, iters32));
     let iters64 = flop_iterations::<f64>(kernel);
+    let (f64_one, f64_all) = pair("f64 FLOP/s", &|t| rate::<f64>(kernel, t, iters64));
     CpuFlops {
-        gflops_f32_one_core: rate::<f32>(kernel, 1, iters32),
-        gflops_f32_all_cores: rate::<f32>(kernel, threads, iters32),
-        gflops_f64_one_core: rate::<f64>(kernel, 1, iters64),
-        gflops_f64_all_cores: rate::<f64>(kernel, threads, iters64),
+        gflops_f32_one_core: f32_one,
+        gflops_f32_all_cores: f32_all,
+        gflops_f64_one_core: f64_one,
+        gflops_f64_all_cores: f64_all,
         threads,
         kernel: kernel.describe(),
+        disturbed,
     }
 }
 
@@ -865,6 +951,38 @@ mod tests {
         let (flops, _) = flops_with::<f64>(kernel, 2, 3);
         assert_eq!(flops, (2 * kernel.chains::<f64>() * 3 * 2) as f64);
         assert!(kernel.describe().contains(&format!("{bits} bits")));
+    }
+
+    #[test]
+    fn all_cores_below_one_core_are_measured_again_and_flagged_only_when_they_stay_below() {
+        assert!(!below_one_core(30.0, 31.0, 2));
+        // A quiet memory-bound machine: all cores a hair under one core is noise.
+        assert!(!below_one_core(31.4, 30.0, 2));
+        assert!(below_one_core(116.0, 86.7, 2));
+        // One thread: the same measurement twice, never disturbed.
+        assert!(!below_one_core(30.0, 10.0, 1));
+        let readings = |pairs: Vec<(f64, f64)>| {
+            let mut pairs = pairs.into_iter();
+            let mut calls = 0;
+            let result = pair_checked(
+                || {
+                    calls += 1;
+                    pairs.next().unwrap()
+                },
+                2,
+            );
+            (result, calls)
+        };
+        assert_eq!(readings(vec![(30.0, 40.0)]), ((30.0, 40.0, false), 1));
+        // Below once, then not: the second pair stands, unflagged.
+        assert_eq!(
+            readings(vec![(116.0, 86.7), (115.0, 230.0)]),
+            ((115.0, 230.0, false), 2)
+        );
+        assert_eq!(
+            readings(vec![(116.0, 86.7), (117.0, 80.0)]),
+            ((117.0, 80.0, true), 2)
+        );
     }
 
     #[test]

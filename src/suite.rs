@@ -7,8 +7,9 @@ mod best;
 mod row;
 
 use best::best_step;
+use row::hold_to_ceilings;
 pub use row::{
-    FLOPS_PER_SAMPLE, Figures, Judging, Row, bytes_per_sample, figures, peak, run_report,
+    FLOPS_PER_SAMPLE, Figures, Judging, Row, Share, bytes_per_sample, figures, peak, run_report,
 };
 
 use crate::bench::TimeStats;
@@ -282,19 +283,17 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         .find(|r| r.solver == options.baseline)
         .and_then(|r| r.time_s.as_ref())
         .map(|t| t.median);
-    let mut runs = Vec::new();
-    for mut run in rows {
+    let mut runs = rows;
+    for run in &mut runs {
         run.speedup = baseline_median
             .zip(run.time_s.as_ref())
             .map(|(b, t)| b / t.median);
-        if let Some(c) = &options.ceilings {
-            let (ceiling, pct, note) = peak(&run, problem.n(), c, machine::last_level_cache());
-            (run.peak_gb_s, run.peak_pct) = (ceiling, pct);
-            if let Some(note) = note {
-                run.add_note(&note);
-            }
-        }
-        runs.push(run);
+    }
+    let mut ceilings = options.ceilings.clone();
+    if let Some(c) = ceilings.as_mut() {
+        let llc = machine::last_level_cache();
+        let mut again = |run: &RunReport, c: &mut Ceilings| remeasure(run, c, &options.adapters);
+        hold_to_ceilings(&mut runs, problem.n(), c, llc, &mut again);
     }
 
     let best = best_step(problem, &reference, &expects);
@@ -353,7 +352,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         best_mu: best.as_ref().map(|b| b.mu),
         best,
         baseline: options.baseline.clone(),
-        ceilings: options.ceilings.clone(),
+        ceilings,
         runs,
         interrupted: interrupt::requested(),
     })
@@ -398,6 +397,24 @@ fn rounded_reference(
         spot,
         rel_diff,
     })
+}
+
+/// Measures the ceiling `run` is held against once more: its adapter's, or the host's read
+/// bandwidth (one core and all).
+fn remeasure(run: &RunReport, ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) {
+    if run.kind == RowKind::Gpu {
+        let Some(ctx) = adapters.iter().find(|ctx| ctx.label() == run.device) else {
+            return;
+        };
+        if let Ok(fresh) = crate::gpu::guard::run_row(ctx, || crate::probe::gpu_ceilings(ctx))
+            && let Some(old) = ceilings.gpu.iter_mut().find(|g| g.device == run.device)
+        {
+            old.read_gb_s = fresh.read_gb_s;
+            old.measured_s = fresh.measured_s;
+        }
+    } else {
+        crate::probe::remeasure_cpu_bandwidth(&mut ceilings.cpu);
+    }
 }
 
 /// A `--baseline` must name a solver or a peer row; the name as rows spell it.

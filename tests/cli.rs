@@ -556,8 +556,10 @@ fn the_probe_gives_ceilings_and_rows_their_share_only_out_of_cache() {
         "{cpu}"
     );
     for run in r["runs"].as_array().unwrap() {
+        // Several threads are held against the larger figure (a busy probe can read all cores
+        // below one).
         let expected = if run["threads"].as_u64().unwrap() > 1 {
-            all
+            all.max(one)
         } else {
             one
         };
@@ -572,7 +574,7 @@ fn the_probe_gives_ceilings_and_rows_their_share_only_out_of_cache() {
         );
     }
     // Beyond the last-level cache (f64 x and d: 16 bytes a sample) a share is shown, or a note
-    // says the ceiling is suspect; never a figure over 110 %.
+    // says the ceiling is suspect; never a figure over 100 %.
     let llc = gdbench::machine::last_level_cache().total;
     let n = (3 * llc / 16).max(1 << 20);
     if n <= 40_000_000 {
@@ -583,10 +585,11 @@ fn the_probe_gives_ceilings_and_rows_their_share_only_out_of_cache() {
             match run["peak_pct"].as_f64() {
                 Some(pct) => {
                     assert!((pct - 100.0 * gb / peak).abs() < 1e-9 * pct, "{run}");
-                    assert!(pct <= 110.0, "{run}");
+                    assert!(pct <= 100.0, "{run}");
+                    assert!(run["peak_note"].is_null(), "{run}");
                 }
                 None => assert!(
-                    run["message"]
+                    run["peak_note"]
                         .as_str()
                         .unwrap()
                         .contains("ceiling is suspect"),

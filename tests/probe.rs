@@ -1,13 +1,25 @@
-//! The FLOP/s probe: the GPU kernel computes the chains it is credited with, and `gdbench probe`
-//! prints positive arithmetic peaks (a run, which does not measure them, says nothing of them).
+//! The probe: the GPU kernel computes the chains it is credited with, `gdbench probe` prints
+//! positive arithmetic peaks (a run, which does not measure them, says nothing of them), and an
+//! all-core figure below its one-core figure is measured again and flagged only when it stays
+//! below. The tests here take turns ([`one_at_a_time`]): two probes at once would disturb each
+//! other, and a quiet probe must not be flagged.
 
 mod common;
 
-use common::{gdbench, gpu_or_skip, stderr, stdout};
+use std::sync::{Mutex, MutexGuard};
+
+use common::{Run, gdbench, gpu_or_skip, stderr, stdout};
 use gdbench::gpu::stream::{FMA_MAX_ITERATIONS, fma_chain_params, fma_expected, fma_sums};
+
+/// Held by every test here for its whole run.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 #[test]
 fn the_gpu_fma_kernel_computes_the_chains_it_counts() {
+    let _turn = one_at_a_time();
     let Some(ctx) = gpu_or_skip("GPU FMA kernel") else {
         return;
     };
@@ -54,6 +66,7 @@ fn gflops(line: &str) -> Vec<f64> {
 
 #[test]
 fn gdbench_probe_prints_positive_flop_rates() {
+    let _turn = one_at_a_time();
     let out = gdbench(&["probe"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
@@ -92,6 +105,7 @@ fn gdbench_probe_prints_positive_flop_rates() {
 
 #[test]
 fn a_run_measures_no_flops_and_its_report_says_nothing_of_them() {
+    let _turn = one_at_a_time();
     let out = gdbench(&[
         "--n",
         "2000",
@@ -118,4 +132,52 @@ fn a_run_measures_no_flops_and_its_report_says_nothing_of_them() {
     ] {
         assert!(cpu.get(key).is_none(), "{key}: {cpu}");
     }
+    // Quiet (no other test runs beside it): all cores read at least about what one core does.
+    assert_eq!(cpu["disturbed"], false, "{cpu}");
+    assert!(cpu["note"].is_null(), "{cpu}");
+}
+
+#[test]
+fn an_all_core_figure_below_one_core_twice_is_flagged_and_rows_meet_the_larger() {
+    let _turn = one_at_a_time();
+    // The testing aid halves every all-core measurement, as another program would.
+    let (r, code, err) = Run::bare()
+        .args(&[
+            "--n", "2000", "--epochs", "2", "--repeat", "1", "--warmup", "0",
+        ])
+        .args(&["--solvers", "cpu-threads"])
+        .env("GDBENCH_FAULT", "busy-probe")
+        .json();
+    assert_eq!(code, 0, "{err}");
+    let cpu = &r["ceilings"]["cpu"];
+    assert_eq!(cpu["disturbed"], true, "{cpu}");
+    let (one, all) = (
+        cpu["read_gb_s_one_core"].as_f64().unwrap(),
+        cpu["read_gb_s_all_cores"].as_f64().unwrap(),
+    );
+    assert!(all < one, "{cpu}");
+    assert!(
+        cpu["note"]
+            .as_str()
+            .unwrap()
+            .contains("read bandwidth: all"),
+        "{cpu}"
+    );
+    // cpu-threads runs on every core: held against the one-core figure, the larger.
+    let threads = &r["runs"][0];
+    if threads["threads"].as_u64().unwrap() > 1 {
+        assert_eq!(threads["peak_gb_s"].as_f64().unwrap(), one, "{threads}");
+    }
+    // `gdbench probe` says so, FLOP/s included.
+    let out = Run::bare()
+        .args(&["probe"])
+        .env("GDBENCH_FAULT", "busy-probe")
+        .output();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        text.contains("CPU probe disturbed: read bandwidth"),
+        "{text}"
+    );
+    assert!(text.contains("f32 FLOP/s: all"), "{text}");
 }

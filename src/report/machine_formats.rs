@@ -94,6 +94,8 @@ pub struct CsvRow {
     pub gpu_kernel_s: Option<f64>,
     /// Instrumented solves behind it.
     pub gpu_kernel_solves: Option<usize>,
+    /// Why no kernel time is given although one was measured.
+    pub gpu_kernel_note: Option<String>,
     /// µs per epoch.
     pub epoch_us: Option<f64>,
     /// Epochs per second.
@@ -104,8 +106,10 @@ pub struct CsvRow {
     pub gflop_s: Option<f64>,
     /// The ceiling the row is held against, GB/s.
     pub peak_gb_s: Option<f64>,
-    /// Share of it, %.
+    /// Share of it, % (never above 100).
     pub peak_pct: Option<f64>,
+    /// Why no share is given.
+    pub peak_note: Option<String>,
     /// Baseline median over this median.
     pub speedup: Option<f64>,
     /// Step sizes of the problem, K (each row's descents are in the JSON's `descents`; a sweep
@@ -176,12 +180,14 @@ impl CsvRow {
             readback_s: p.and_then(|p| p.readback_s),
             gpu_kernel_s: p.and_then(|p| p.gpu_kernel_s),
             gpu_kernel_solves: p.and_then(|p| p.gpu_kernel_solves),
+            gpu_kernel_note: p.and_then(|p| p.gpu_kernel_note.clone()),
             epoch_us: run.epoch_us,
             epochs_per_s: run.epochs_per_s,
             effective_gb_s: run.effective_gb_s,
             gflop_s: run.gflop_s,
             peak_gb_s: run.peak_gb_s,
             peak_pct: run.peak_pct,
+            peak_note: run.peak_note.clone(),
             speedup: run.speedup,
             steps,
             descent_s: run.descent_s,

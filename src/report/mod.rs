@@ -328,6 +328,9 @@ pub struct PhaseTimes {
     pub gpu_kernel_s: Option<f64>,
     /// Instrumented solves behind `gpu_kernel_s` (null for CPU rows).
     pub gpu_kernel_solves: Option<usize>,
+    /// Why `gpu_kernel_s` is null although the instrumented solves measured one: it exceeded the
+    /// median wall time of the timed solves (the note gives both); null otherwise.
+    pub gpu_kernel_note: Option<String>,
 }
 
 /// What made a row: one of gdbench's CPU solvers, one of its GPU solvers (on any adapter,
@@ -411,9 +414,12 @@ pub struct RunReport {
     /// The measured read ceiling this row is held against, GB/s: one core, all cores, or its
     /// adapter (see `ceilings`).
     pub peak_gb_s: Option<f64>,
-    /// effective_gb_s as a percentage of peak_gb_s; null when the data fits in a cache or the share
-    /// would exceed 110 % (the message says which).
+    /// effective_gb_s as a percentage of peak_gb_s, never above 100; null when no share is claimed
+    /// (`peak_note` says why).
     pub peak_pct: Option<f64>,
+    /// Why `peak_pct` is null: the data fits in a cache, the probe failed, or the share came out
+    /// above 100 % of a ceiling measured twice (the ceiling is suspect); null when a share is shown.
+    pub peak_note: Option<String>,
     /// Baseline median over this run's median.
     pub speedup: Option<f64>,
     /// Untimed solves before timing.

@@ -13,23 +13,29 @@ use crate::error::Result;
 use crate::probe::Ceilings;
 use crate::sweep::{SweepOver, SweepPoint};
 
-/// The measured compute ceilings as (label, GFLOP/s): CPU f64 and f32 on all cores, each
-/// adapter's f32; only those measured.
+/// The measured compute ceilings as (label, GFLOP/s): CPU f64 and f32 on one core and on all
+/// (single-threaded rows meet the first), each adapter's f32; only those measured. A disturbed
+/// all-core figure is labelled so.
 pub fn compute_lines(ceilings: Option<&Ceilings>) -> Vec<(String, f64)> {
     let Some(c) = ceilings else {
         return Vec::new();
     };
     let threads = c.cpu.threads;
+    let all = if c.cpu.disturbed {
+        format!("{threads} threads (disturbed)")
+    } else {
+        format!("{threads} threads")
+    };
     let mut lines: Vec<(String, Option<f64>)> = vec![
-        (
-            format!("CPU f64, {threads} threads"),
-            c.cpu.gflops_f64_all_cores,
-        ),
-        (
-            format!("CPU f32, {threads} threads"),
-            c.cpu.gflops_f32_all_cores,
-        ),
+        ("CPU f64, 1 core".into(), c.cpu.gflops_f64_one_core),
+        (format!("CPU f64, {all}"), c.cpu.gflops_f64_all_cores),
+        ("CPU f32, 1 core".into(), c.cpu.gflops_f32_one_core),
+        (format!("CPU f32, {all}"), c.cpu.gflops_f32_all_cores),
     ];
+    if threads <= 1 {
+        // One core is all cores: one line each.
+        lines.retain(|(label, _)| !label.ends_with("1 core"));
+    }
     lines.extend(c.gpu.iter().map(|g| {
         (
             format!("{} f32", super::short_device_name(&g.device)),
@@ -117,7 +123,9 @@ mod tests {
         let mut ceilings = Ceilings {
             cpu: CpuCeilings {
                 threads: 2,
+                gflops_f32_one_core: Some(118.0),
                 gflops_f32_all_cores: Some(234.7),
+                gflops_f64_one_core: Some(59.0),
                 gflops_f64_all_cores: Some(117.4),
                 ..Default::default()
             },
@@ -139,7 +147,13 @@ mod tests {
         let labels: Vec<&str> = lines.iter().map(|(l, _)| l.as_str()).collect();
         assert_eq!(
             labels,
-            ["CPU f64, 2 threads", "CPU f32, 2 threads", "H200·vk f32"]
+            [
+                "CPU f64, 1 core",
+                "CPU f64, 2 threads",
+                "CPU f32, 1 core",
+                "CPU f32, 2 threads",
+                "H200·vk f32"
+            ]
         );
         let svg = render_models_plot(&[], Some(&ceilings)).unwrap();
         assert!(svg.contains("ceiling: H200·vk f32 61000 GFLOP/s"), "{svg}");
@@ -157,8 +171,20 @@ mod tests {
             svg.contains("ceiling: CPU f64, 2 threads 117 GFLOP/s"),
             "{svg}"
         );
+        // A disturbed probe says so on its all-core lines.
+        ceilings.cpu.disturbed = true;
+        let labels: Vec<String> = compute_lines(Some(&ceilings))
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        assert!(
+            labels.contains(&"CPU f32, 2 threads (disturbed)".to_string()),
+            "{labels:?}"
+        );
         // Not measured (a run's probe skips FLOP/s): nothing drawn.
+        ceilings.cpu.gflops_f32_one_core = None;
         ceilings.cpu.gflops_f32_all_cores = None;
+        ceilings.cpu.gflops_f64_one_core = None;
         ceilings.cpu.gflops_f64_all_cores = None;
         ceilings.gpu.clear();
         assert!(compute_lines(Some(&ceilings)).is_empty());

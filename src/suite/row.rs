@@ -14,9 +14,6 @@ use crate::validate::{Arithmetic, Check, Expectations, Status, cross_check, judg
 /// Flops per sample per epoch: the error (3), Σe (1) and Σe·x (2).
 pub const FLOPS_PER_SAMPLE: f64 = 6.0;
 
-/// Above this share of its ceiling a row's bandwidth is not printed: the ceiling is suspect.
-pub const OVER_CEILING_PCT: f64 = 110.0;
-
 /// A GPU row's data smaller than this may sit in the GPU's caches (wgpu does not report their
 /// size; L2 is 50–96 MiB on current datacenter cards): no share of DRAM bandwidth is claimed.
 pub const GPU_CACHE_GUESS_BYTES: f64 = 128.0 * 1024.0 * 1024.0;
@@ -98,17 +95,39 @@ pub fn figures(
     }
 }
 
+/// How a row stands against its measured ceiling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Share {
+    /// The ceiling it is held against, GB/s (none when no probe measured one for it).
+    pub ceiling: Option<f64>,
+    /// Its share of that ceiling, % (never above 100).
+    pub pct: Option<f64>,
+    /// Why no share is claimed, when none is.
+    pub note: Option<String>,
+    /// True when the share came out above 100 %: the ceiling was under-measured.
+    pub over: bool,
+}
+
+impl Share {
+    fn none(ceiling: Option<f64>, note: Option<String>) -> Self {
+        Self {
+            ceiling,
+            pct: None,
+            note,
+            over: false,
+        }
+    }
+}
+
 /// The ceiling a row is held against and its share of it, or a note saying why none is claimed:
 /// data in a cache (`llc`, the host's last-level cache, for CPU-type devices) has no share of
-/// memory bandwidth, and a share over [`OVER_CEILING_PCT`] means the ceiling, not the row, is wrong.
-pub fn peak(
-    run: &RunReport,
-    n: usize,
-    ceilings: &Ceilings,
-    llc: LastLevelCache,
-) -> (Option<f64>, Option<f64>, Option<String>) {
+/// memory bandwidth, and a share over 100 % means the ceiling, not the row, is wrong (`over`:
+/// the caller measures it again once). A row on several threads is held against the larger of the
+/// one-core and all-core figures (more threads never read slower; a busy machine can make the
+/// all-core probe read so).
+pub fn peak(run: &RunReport, n: usize, ceilings: &Ceilings, llc: LastLevelCache) -> Share {
     let Some(gb_s) = run.effective_gb_s else {
-        return (None, None, None);
+        return Share::none(None, None);
     };
     let gpu = run.kind == RowKind::Gpu;
     let ceiling = if gpu {
@@ -118,10 +137,11 @@ pub fn peak(
             .find(|g| g.device == run.device)
             .map(|g| g.read_gb_s)
     } else if run.device_type == DeviceType::Cpu {
+        let c = &ceilings.cpu;
         Some(if run.threads > 1 {
-            ceilings.cpu.read_gb_s_all_cores
+            c.read_gb_s_all_cores.max(c.read_gb_s_one_core)
         } else {
-            ceilings.cpu.read_gb_s_one_core
+            c.read_gb_s_one_core
         })
     } else {
         None
@@ -141,7 +161,7 @@ pub fn peak(
                     f.error
                 )
             });
-        return (None, None, note);
+        return Share::none(None, note);
     };
     let bytes = n as f64 * bytes_per_sample(run.precision);
     // One thread's data can fill its own cache instance; several threads' data, every instance.
@@ -156,23 +176,65 @@ pub fn peak(
             human_bytes(bytes),
             human_bytes(llc)
         );
-        return (Some(ceiling), None, Some(note));
+        return Share::none(Some(ceiling), Some(note));
     }
     if run.device_type != DeviceType::Cpu && bytes < GPU_CACHE_GUESS_BYTES {
         let note = format!(
             "{} of data may sit in the GPU's caches, so no share of memory bandwidth",
             human_bytes(bytes)
         );
-        return (Some(ceiling), None, Some(note));
+        return Share::none(Some(ceiling), Some(note));
     }
     let pct = 100.0 * gb_s / ceiling;
-    if pct > OVER_CEILING_PCT {
+    if pct > 100.0 {
         let note = format!(
-            "{pct:.0} % of the measured ceiling ({ceiling:.1} GB/s): the ceiling is suspect, so no share is shown (rerun `gdbench probe`)"
+            "{pct:.0} % of the measured ceiling ({ceiling:.1} GB/s), measured again: the ceiling is suspect, so no share is shown (rerun on a quieter machine)"
         );
-        return (Some(ceiling), None, Some(note));
+        return Share {
+            ceiling: Some(ceiling),
+            pct: None,
+            note: Some(note),
+            over: true,
+        };
     }
-    (Some(ceiling), Some(pct), None)
+    Share {
+        ceiling: Some(ceiling),
+        pct: Some(pct),
+        note: None,
+        over: false,
+    }
+}
+
+/// Holds every row against its measured ceiling ([`peak`]). A share above 100 % means the ceiling
+/// was under-measured: each such ceiling is measured once more (`again`), and every row held
+/// against the figures then; a row still above gets no share, and a note saying so.
+pub(super) fn hold_to_ceilings(
+    runs: &mut [RunReport],
+    n: usize,
+    ceilings: &mut Ceilings,
+    llc: LastLevelCache,
+    again: &mut dyn FnMut(&RunReport, &mut Ceilings),
+) {
+    let mut remeasured: Vec<&str> = Vec::new();
+    for run in runs.iter() {
+        let key = if run.kind == RowKind::Gpu {
+            run.device.as_str()
+        } else {
+            "cpu"
+        };
+        if peak(run, n, ceilings, llc).over && !remeasured.contains(&key) {
+            again(run, ceilings);
+            remeasured.push(key);
+        }
+    }
+    for run in runs.iter_mut() {
+        let share = peak(run, n, ceilings, llc);
+        (run.peak_gb_s, run.peak_pct) = (share.ceiling, share.pct);
+        if let Some(note) = share.note {
+            run.add_note(&note);
+            run.peak_note = Some(note);
+        }
+    }
 }
 
 /// Bytes in KiB, MiB or GiB.
@@ -216,6 +278,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         gflop_s: None,
         peak_gb_s: None,
         peak_pct: None,
+        peak_note: None,
         speedup: None,
         warmup: j.bench.warmup,
         descent_s: None,
@@ -334,16 +397,40 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     run.epochs_per_s = Some(f.epochs_per_s);
     run.gflop_s = f.gflop_s;
     run.prepare_s = Some(m.prepare_s);
+    let (gpu_kernel_s, gpu_kernel_note) = kernel_beside(&m);
+    if let Some(note) = &gpu_kernel_note {
+        run.add_note(note);
+    }
     run.phases = Some(PhaseTimes {
         setup_s: (m.prepare_s - m.phases.upload_s.unwrap_or(0.0)).max(0.0),
         upload_s: m.phases.upload_s,
         compute_s: (m.time.median - m.phases.readback_s.unwrap_or(0.0)).max(0.0),
         readback_s: m.phases.readback_s,
-        gpu_kernel_s: m.kernel.as_ref().and_then(|k| k.median_s),
+        gpu_kernel_s,
         gpu_kernel_solves: m.kernel.as_ref().map(|k| k.solves),
+        gpu_kernel_note,
     });
     run.time_s = Some(m.time);
     run
+}
+
+/// The GPU kernel time to show beside the row's median wall time, or why none is: instrumented
+/// solves (timestamps written) run apart from the timed ones and slower, so their kernel time can
+/// exceed the median wall time of the timed solves; shown there, it would read as more than 100 %
+/// of it. Such a kernel time is left out, and the note gives it with both figures.
+fn kernel_beside(m: &Measurement) -> (Option<f64>, Option<String>) {
+    let Some(kernel) = m.kernel.as_ref().and_then(|k| k.median_s) else {
+        return (None, None);
+    };
+    if kernel <= m.time.median {
+        return (Some(kernel), None);
+    }
+    let note = format!(
+        "kernel time not shown: {} on the instrumented solves exceeds the {} median wall time (timestamps slow a solve)",
+        crate::report::format::time(kernel),
+        crate::report::format::time(m.time.median)
+    );
+    (None, Some(note))
 }
 
 /// One descent of a row, judged: its verdict (or the reference's cross-check) and spot check.
@@ -661,16 +748,20 @@ mod tests {
             assert!(close(run.gflop_s.unwrap(), 6.0 * n as f64 / epoch_s / 1e9));
             // Far beyond the cache: the share of one core's ceiling is shown...
             ceilings.cpu.read_gb_s_one_core = 60.0;
-            let (ceiling, pct, note) = peak(&run, n, &ceilings, LLC);
-            assert_eq!(ceiling, Some(60.0));
+            let share = peak(&run, n, &ceilings, LLC);
+            assert_eq!(share.ceiling, Some(60.0));
             assert!(
-                close(pct.unwrap(), 100.0 * gb_s / 60.0) && note.is_none(),
+                close(share.pct.unwrap(), 100.0 * gb_s / 60.0) && share.note.is_none(),
                 "{precision}"
             );
-            // ...unless it is over 110 % of it: then the ceiling is suspect, not the row.
-            ceilings.cpu.read_gb_s_one_core = gb_s / 1.2;
-            let (_, pct, note) = peak(&run, n, &ceilings, LLC);
-            assert!(pct.is_none() && note.unwrap().contains("ceiling is suspect"));
+            // ...up to 100 % of it exactly...
+            ceilings.cpu.read_gb_s_one_core = gb_s;
+            assert!(close(peak(&run, n, &ceilings, LLC).pct.unwrap(), 100.0));
+            // ...and not one part in a thousand over it: then the ceiling is suspect, not the row.
+            ceilings.cpu.read_gb_s_one_core = gb_s / 1.001;
+            let share = peak(&run, n, &ceilings, LLC);
+            assert!(share.over && share.pct.is_none(), "{share:?}");
+            assert!(share.note.unwrap().contains("ceiling is suspect"));
         }
     }
 
@@ -678,20 +769,20 @@ mod tests {
     fn data_in_cache_gets_no_share_of_memory_bandwidth() {
         // 1 M f64 samples are 16 MiB: within twice one core's 32 MiB cache.
         let (run, ceilings) = hand_made(Precision::F64, false, 1_000_000);
-        let (_, pct, note) = peak(&run, 1_000_000, &ceilings, LLC);
-        assert_eq!(pct, None);
-        assert!(note.unwrap().starts_with("in cache"));
+        let share = peak(&run, 1_000_000, &ceilings, LLC);
+        assert_eq!(share.pct, None);
+        assert!(share.note.unwrap().starts_with("in cache"));
         // 6 M samples (96 MiB) are beyond one core's cache, but within all cores' for 2 threads.
         let (mut run, mut ceilings) = hand_made(Precision::F64, false, 6_000_000);
         ceilings.cpu.read_gb_s_one_core = 100.0;
         ceilings.cpu.read_gb_s_all_cores = 200.0;
-        assert!(peak(&run, 6_000_000, &ceilings, LLC).1.is_some());
+        assert!(peak(&run, 6_000_000, &ceilings, LLC).pct.is_some());
         run.threads = 2;
-        assert!(peak(&run, 6_000_000, &ceilings, LLC).1.is_none());
+        assert!(peak(&run, 6_000_000, &ceilings, LLC).pct.is_none());
         let (run, ceilings) = hand_made(Precision::F32, true, 1000);
-        let (ceiling, pct, note) = peak(&run, 1000, &ceilings, LLC);
-        assert_eq!((ceiling, pct), (Some(1000.0), None));
-        assert!(note.unwrap().contains("GPU's caches"));
+        let share = peak(&run, 1000, &ceilings, LLC);
+        assert_eq!((share.ceiling, share.pct), (Some(1000.0), None));
+        assert!(share.note.unwrap().contains("GPU's caches"));
     }
 
     #[test]
@@ -702,10 +793,12 @@ mod tests {
             device: run.device.clone(),
             error: "out of memory".into(),
         });
-        let (ceiling, pct, note) = peak(&run, 100_000_000, &ceilings, LLC);
-        assert_eq!((ceiling, pct), (None, None));
+        let share = peak(&run, 100_000_000, &ceilings, LLC);
+        assert_eq!((share.ceiling, share.pct), (None, None));
         assert!(
-            note.unwrap()
+            share
+                .note
+                .unwrap()
                 .contains("the probe failed on this adapter (out of memory)")
         );
     }
@@ -811,5 +904,84 @@ mod tests {
             exit_status(&[diverged], true, false, |_| false),
             exit::MISMATCH
         );
+    }
+
+    #[test]
+    fn a_share_over_100_percent_measures_its_ceiling_again_once_then_shows_none() {
+        let n = 20_000_000;
+        let (run, mut ceilings) = hand_made(Precision::F64, false, n);
+        let gb_s = run.effective_gb_s.unwrap();
+        // Two rows on one core, 120 % of its ceiling.
+        ceilings.cpu.read_gb_s_one_core = gb_s / 1.2;
+        let mut runs = vec![run.clone(), run.clone()];
+        // A second measurement that finds twice the first: both rows get a share.
+        let mut calls = 0;
+        let mut doubled = |_: &RunReport, c: &mut Ceilings| {
+            calls += 1;
+            c.cpu.read_gb_s_one_core *= 2.0;
+        };
+        hold_to_ceilings(&mut runs, n, &mut ceilings.clone(), LLC, &mut doubled);
+        assert_eq!(calls, 1);
+        for r in &runs {
+            assert!((r.peak_pct.unwrap() - 60.0).abs() < 1e-9, "{r:?}");
+            assert_eq!(r.peak_note, None);
+        }
+        // One that finds the same: no share, a note, and no third measurement.
+        let mut runs = vec![run.clone(), run];
+        let mut calls = 0;
+        let mut same = |_: &RunReport, _: &mut Ceilings| calls += 1;
+        hold_to_ceilings(&mut runs, n, &mut ceilings, LLC, &mut same);
+        assert_eq!(calls, 1);
+        for r in &runs {
+            assert_eq!(r.peak_pct, None);
+            assert!(
+                r.peak_note
+                    .as_deref()
+                    .unwrap()
+                    .contains("ceiling is suspect")
+            );
+            assert!(r.message.contains("ceiling is suspect"));
+        }
+    }
+
+    #[test]
+    fn several_threads_are_held_against_the_larger_read_ceiling() {
+        let n = 20_000_000;
+        let (mut run, mut ceilings) = hand_made(Precision::F64, false, n);
+        run.threads = 2;
+        let big = LastLevelCache {
+            per_core: 1 << 20,
+            total: 2 << 20,
+        };
+        // A busy probe: all cores read below one.
+        ceilings.cpu.read_gb_s_one_core = 100.0;
+        ceilings.cpu.read_gb_s_all_cores = 60.0;
+        assert_eq!(peak(&run, n, &ceilings, big).ceiling, Some(100.0));
+        ceilings.cpu.read_gb_s_all_cores = 150.0;
+        assert_eq!(peak(&run, n, &ceilings, big).ceiling, Some(150.0));
+    }
+
+    #[test]
+    fn a_kernel_time_above_the_median_wall_time_is_not_shown_beside_it() {
+        let measurement = |kernel_s: f64| Measurement {
+            prepare_s: 0.0,
+            time: TimeStats::from_samples(vec![0.30, 0.358, 0.40]),
+            descents: Vec::new(),
+            repeat_spread: 0.0,
+            phases: Phases::default(),
+            spot: None,
+            kernel: Some(crate::bench::KernelTimes {
+                median_s: Some(kernel_s),
+                solves: 3,
+                note: None,
+            }),
+            note: None,
+            diverged_run_on: false,
+        };
+        assert_eq!(kernel_beside(&measurement(0.3)), (Some(0.3), None));
+        let (shown, note) = kernel_beside(&measurement(0.396));
+        assert_eq!(shown, None);
+        let note = note.unwrap();
+        assert!(note.contains("396") && note.contains("358"), "{note}");
     }
 }
