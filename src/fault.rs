@@ -4,6 +4,10 @@
 //!   cross-check against `cpu-moments` fails (and the run exits 3).
 //! - `device-lost`: the first GPU solve of the process destroys its device before it submits
 //!   anything, as a driver reset would, so the lost-device path runs on any adapter.
+//! - `worker-panic`: cpu-persistent's last worker thread panics in its first epoch, so the path
+//!   where a worker dies (its row an `error`, the other workers stopped, the run going on) runs.
+//! - `worker-park`: cpu-persistent's last worker sleeps 20 ms before epoch 50, as a thread the
+//!   scheduler parks would, so the path where the others go on and it catches up runs.
 //! - `busy-probe`: every all-core probe measurement (read bandwidth, FLOP/s) reads half its
 //!   one-core figure, as on a machine where another program holds the other cores, so the
 //!   disturbed-ceiling path runs on any machine.

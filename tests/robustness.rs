@@ -1,4 +1,5 @@
-//! Bad input that must never panic, divergence as a result, and Ctrl-C keeping what was measured.
+//! Bad input that must never panic, divergence as a result, Ctrl-C keeping what was measured, and
+//! cpu-persistent's workers: one that panics costs its row, one that is parked costs nothing.
 
 mod common;
 
@@ -192,5 +193,87 @@ fn without_an_adapter_gpu_rows_are_unavailable_and_cpu_rows_still_run() {
         } else {
             assert_eq!(run["status"], "ok", "{run}");
         }
+    }
+}
+
+/// Runs gdbench with `args` and `GDBENCH_FAULT=fault`, failing the test if it has not ended
+/// after a minute (a worker spinning forever would hang it): the parsed JSON and exit code.
+fn run_with_fault(args: &[&str], fault: &str) -> (serde_json::Value, Option<i32>) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gdbench"))
+        .args(args)
+        .args(["--no-probe", "--warmup", "0", "--format", "json"])
+        .env("GDBENCH_FAULT", fault)
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("{args:?} with {fault} still running after a minute: a worker hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (report, out.status.code())
+}
+
+/// The row of `solver` in `report`.
+fn row<'r>(report: &'r serde_json::Value, solver: &str) -> &'r serde_json::Value {
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["solver"] == solver)
+        .unwrap()
+}
+
+#[test]
+fn a_cpu_persistent_worker_that_panics_ends_as_its_rows_error_and_the_run_goes_on() {
+    // N = 10 000: two workers where there are two cores (one elsewhere, which panics alone).
+    let args = ["--n", "10000", "--epochs", "2000", "--repeat", "2"];
+    let args = [
+        &args[..],
+        &["--solvers", "cpu-fused,cpu-persistent,cpu-moments"],
+    ]
+    .concat();
+    let (r, code) = run_with_fault(&args, "worker-panic");
+    let persistent = row(&r, "cpu-persistent");
+    assert_eq!(persistent["status"], "error", "{persistent}");
+    let message = persistent["message"].as_str().unwrap();
+    assert!(
+        message.contains("worker thread panicked") && message.contains("worker-panic"),
+        "{message}"
+    );
+    for solver in ["cpu-fused", "cpu-moments"] {
+        assert_eq!(row(&r, solver)["status"], "ok", "{solver}");
+    }
+    assert_eq!(code, Some(4), "an error row fails the command");
+}
+
+#[test]
+fn a_parked_cpu_persistent_worker_changes_nothing_in_the_answer() {
+    // The last worker sleeps 20 ms at epoch 50: the others go on without it, and it catches up
+    // from their posted weights (one step) or leaves the team (a search). Either way the
+    // weights are bit for bit those of an undisturbed run.
+    for mu in ["0.01", "0.001,0.01,0.1"] {
+        let args = [
+            "--n", "10000", "--epochs", "400", "--repeat", "2", "--mu", mu,
+        ];
+        let args = [&args[..], &["--solvers", "cpu-persistent"]].concat();
+        let (quiet, code) = run_with_fault(&args, "none");
+        assert_eq!(code, Some(0), "{}", quiet["runs"]);
+        let (parked, code) = run_with_fault(&args, "worker-park");
+        assert_eq!(code, Some(0), "{}", parked["runs"]);
+        let (quiet, parked) = (
+            row(&quiet, "cpu-persistent"),
+            row(&parked, "cpu-persistent"),
+        );
+        assert_eq!(parked["status"], "ok", "{parked}");
+        assert_eq!(quiet["descents"], parked["descents"], "mu {mu}");
     }
 }

@@ -34,13 +34,13 @@ pub(super) fn descend<T: Real>(
 
 /// One epoch's update of `w` by step `mu` with `f = 2/N`, from the sums `(Σe, Σe·x)`.
 #[inline(always)]
-fn update<T: Real>(w: [T; 2], mu: T, f: T, (s0, s1): (T, T)) -> [T; 2] {
+pub(super) fn update<T: Real>(w: [T; 2], mu: T, f: T, (s0, s1): (T, T)) -> [T; 2] {
     [w[0] + mu * (f * s0), w[1] + mu * (f * s1)]
 }
 
 /// True while both weights are finite and within `limit`: a converging descent's range.
 #[inline(always)]
-fn in_range<T: Real>(w: [T; 2], limit: f64) -> bool {
+pub(super) fn in_range<T: Real>(w: [T; 2], limit: f64) -> bool {
     w.iter().all(|v| v.to_f64().abs() <= limit)
 }
 

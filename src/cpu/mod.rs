@@ -9,6 +9,7 @@ mod naive;
 mod persistent;
 mod real;
 mod sums;
+mod team;
 mod threads;
 
 pub use closed_form::closed_form;
