@@ -148,8 +148,8 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(args.quiet);
     let points = run_sweep(&settings, &options, &mut write_points, &progress)?;
     print!("{}", render_sweep_summary(&points, settings.over));
-    // As a run's, over every point, except that a named solver unavailable at some sizes is
-    // excused as a group's would be: strategies have sizes they do not handle.
+    // As a run's, over every point, except that `unavailable` rows are excused even for a named
+    // solver: strategies have sizes they do not handle.
     Ok(report::exit_status(
         points.iter().flat_map(|p| &p.runs),
         points.iter().any(|p| p.reference_mismatch),

@@ -78,9 +78,9 @@ pub struct CpuCeilings {
 }
 
 /// How far below its one-core figure an all-core figure must measure to count as disturbed: the
-/// best of five passes varies by a few per cent from run to run, and on a quiet machine with
-/// memory-bound cores the all-core read is only 5–10 % above one core's.
-pub const DISTURBED_BELOW: f64 = 0.95;
+/// best of five passes varies by a few per cent from run to run, and on a quiet virtual machine
+/// whose cores share one memory path all cores read about what one does.
+pub const DISTURBED_BELOW: f64 = 0.9;
 
 /// True when the all-core figure `all` is below `DISTURBED_BELOW` of the one-core figure `one`
 /// (on one thread they are the same measurement twice: never).
@@ -405,13 +405,15 @@ pub fn cpu_ceilings() -> CpuCeilings {
         buffer_bytes: bytes,
         ..CpuCeilings::default()
     };
-    remeasure_cpu_bandwidth(&mut c);
+    measure_cpu_bandwidth(&mut c);
     c
 }
 
 /// Measures the host's read bandwidth (one core, then all) into `c`, a second time when all cores
-/// read below one, and marks it disturbed when they still do.
-pub fn remeasure_cpu_bandwidth(c: &mut CpuCeilings) {
+/// read below one, and marks it disturbed when they still do. A probe's figure is a lower bound
+/// of what the machine can read, so each figure keeps the larger of this measurement and the one
+/// `c` held (zero the first time).
+pub fn measure_cpu_bandwidth(c: &mut CpuCeilings) {
     let floats = (c.buffer_bytes / 4) as usize;
     let rate = |(bytes, d): (u64, Duration)| bytes as f64 / d.as_secs_f64() / 1e9;
     let pair = || {
@@ -423,7 +425,8 @@ pub fn remeasure_cpu_bandwidth(c: &mut CpuCeilings) {
     if disturbed {
         c.mark_disturbed("read bandwidth", one, all, "GB/s");
     }
-    (c.read_gb_s_one_core, c.read_gb_s_all_cores) = (one, all);
+    c.read_gb_s_one_core = c.read_gb_s_one_core.max(one);
+    c.read_gb_s_all_cores = c.read_gb_s_all_cores.max(all);
 }
 
 /// The adapter's read bandwidth (its own streaming kernel) and submission round trip.
@@ -957,7 +960,7 @@ mod tests {
     fn all_cores_below_one_core_are_measured_again_and_flagged_only_when_they_stay_below() {
         assert!(!below_one_core(30.0, 31.0, 2));
         // A quiet memory-bound machine: all cores a hair under one core is noise.
-        assert!(!below_one_core(31.4, 30.0, 2));
+        assert!(!below_one_core(31.4, 29.0, 2));
         assert!(below_one_core(116.0, 86.7, 2));
         // One thread: the same measurement twice, never disturbed.
         assert!(!below_one_core(30.0, 10.0, 1));

@@ -202,7 +202,8 @@ pub enum SolverId {
     CpuFusedF16,
     /// The fused pass split across all cores with a pool that lives across epochs.
     CpuThreads,
-    /// Threads that keep their slice for the whole descent and meet at a spin barrier each epoch.
+    /// Threads that keep their slice for the whole descent and share each epoch's sums as a team
+    /// that a parked thread does not hold up.
     CpuPersistent,
     /// O(1) per epoch from four moments: the algorithmic limit, not an array benchmark.
     CpuMoments,
@@ -301,7 +302,7 @@ impl SolverId {
                 "cpu-fused with each epoch's sums split across all cores; the pool lives across epochs"
             }
             SolverId::CpuPersistent => {
-                "the CPU twin of gpu-persistent: one thread per core keeps its slice for the whole descent, a spin barrier per epoch"
+                "the CPU twin of gpu-persistent: one thread per core keeps its slice for the whole descent; a parked thread's slice is summed by the others"
             }
             SolverId::CpuMoments => {
                 "O(1) per epoch from Σx, Σx², Σd, Σxd: the algorithmic limit, not an array benchmark"
@@ -322,10 +323,10 @@ impl SolverId {
                 "gpu-fused with subgroupAdd reductions (adapters with SUBGROUP)"
             }
             SolverId::GpuFusedF64 => {
-                "gpu-fused in f64: data, sums and weights (adapters with SHADER_F64), validated at 1e-9"
+                "gpu-fused in f64: data, sums and weights (adapters with SHADER_F64), held to the f64 rounding model"
             }
             SolverId::GpuFusedDf64 => {
-                "gpu-fused in double-float arithmetic: f32 pairs with error-free transforms, about 48 bits on any GPU, validated at 1e-9"
+                "gpu-fused in double-float arithmetic: f32 pairs with error-free transforms, about 48 bits on any GPU, held to its rounding model"
             }
             SolverId::GpuFusedF16 => {
                 "gpu-fused with x and d stored in f16 (half the bytes), arithmetic in f32 (adapters with SHADER_F16)"
@@ -361,6 +362,7 @@ impl SolverId {
         match self {
             SolverId::CpuNaive => Arithmetic::F64Sequential,
             SolverId::CpuMoments => Arithmetic::Moments,
+            SolverId::GpuFusedF64 => Arithmetic::F64PairedStep,
             s if s.precision() == Precision::F64 => Arithmetic::F64,
             s => s.precision().arithmetic(),
         }

@@ -400,20 +400,28 @@ fn rounded_reference(
 }
 
 /// Measures the ceiling `run` is held against once more: its adapter's, or the host's read
-/// bandwidth (one core and all).
-fn remeasure(run: &RunReport, ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) {
-    if run.kind == RowKind::Gpu {
-        let Some(ctx) = adapters.iter().find(|ctx| ctx.label() == run.device) else {
-            return;
-        };
-        if let Ok(fresh) = crate::gpu::guard::run_row(ctx, || crate::probe::gpu_ceilings(ctx))
-            && let Some(old) = ceilings.gpu.iter_mut().find(|g| g.device == run.device)
-        {
-            old.read_gb_s = fresh.read_gb_s;
-            old.measured_s = fresh.measured_s;
+/// bandwidth (one core and all). A probe's figure is a lower bound of what the device can read,
+/// so the larger of the two measurements stands. False when it could not be measured again.
+fn remeasure(run: &RunReport, ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) -> bool {
+    if run.kind != RowKind::Gpu {
+        crate::probe::measure_cpu_bandwidth(&mut ceilings.cpu);
+        return true;
+    }
+    let Some(ctx) = adapters.iter().find(|ctx| ctx.label() == run.device) else {
+        return false;
+    };
+    let fresh = crate::gpu::guard::run_row(ctx, || crate::probe::gpu_ceilings(ctx));
+    match (
+        fresh,
+        ceilings.gpu.iter_mut().find(|g| g.device == run.device),
+    ) {
+        (Ok(fresh), Some(old)) => {
+            if fresh.read_gb_s > old.read_gb_s {
+                (old.read_gb_s, old.measured_s) = (fresh.read_gb_s, fresh.measured_s);
+            }
+            true
         }
-    } else {
-        crate::probe::remeasure_cpu_bandwidth(&mut ceilings.cpu);
+        _ => false,
     }
 }
 

@@ -257,12 +257,12 @@ fn a_cpu_persistent_worker_that_panics_ends_as_its_rows_error_and_the_run_goes_o
 
 #[test]
 fn a_parked_cpu_persistent_worker_changes_nothing_in_the_answer() {
-    // The last worker sleeps 20 ms at epoch 50: the others go on without it, and it catches up
-    // from their posted weights (one step) or leaves the team (a search). Either way the
-    // weights are bit for bit those of an undisturbed run.
+    // The last worker sleeps 20 ms at epoch 50: the others go on without it (for hundreds of
+    // epochs, of the 4 000), and it rejoins from their posted weights (one step) or leaves the
+    // team (a search). Either way the weights are bit for bit those of an undisturbed run.
     for mu in ["0.01", "0.001,0.01,0.1"] {
         let args = [
-            "--n", "10000", "--epochs", "400", "--repeat", "2", "--mu", mu,
+            "--n", "10000", "--epochs", "4000", "--repeat", "2", "--mu", mu,
         ];
         let args = [&args[..], &["--solvers", "cpu-persistent"]].concat();
         let (quiet, code) = run_with_fault(&args, "none");

@@ -275,3 +275,45 @@ fn sweep_options_of_the_other_kind_and_bad_k_are_refused() {
         "leaves no room for a search",
     );
 }
+
+#[test]
+fn a_sweep_exits_like_a_run_over_all_its_points() {
+    // The reference nudged at every point: every point's cross-check fails, so the sweep exits 3.
+    let out = Run::small_sweep()
+        .env("GDBENCH_FAULT", "reference")
+        .output();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    // Nothing measured at any point (a GPU solver with no adapter, or one whose kernels do not
+    // compile): 4, never 0.
+    let dir = tempfile::tempdir().unwrap();
+    let shaders = dir.path().to_str().unwrap();
+    let dumped = gdbench(&["shaders", "dump", shaders]);
+    assert_eq!(dumped.status.code(), Some(0), "{}", stderr(&dumped));
+    let common_wgsl = dir.path().join("common.wgsl");
+    let text = std::fs::read_to_string(&common_wgsl).unwrap();
+    std::fs::write(&common_wgsl, text + "\nfn broken( {\n").unwrap();
+    let out = gdbench(&[
+        "sweep",
+        "--no-probe",
+        "--quiet",
+        "--solvers",
+        "gpu-fused",
+        "--shaders",
+        shaders,
+        "--n-min",
+        "100",
+        "--n-max",
+        "1000",
+        "--points",
+        "2",
+        "--budget",
+        "0.05",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

@@ -86,11 +86,13 @@ impl<'a> Slices<'a> {
 }
 
 /// One member's view of the team: its index, the wait before summing a missing slice itself
-/// (from its own slice's time), what it knows of the others, and whether it has left.
+/// (from its own slices' times), what it knows of the others, and whether it has left.
 struct Member<'t> {
     team: &'t Team,
     index: usize,
-    last_slice: Duration,
+    /// Its last few slices' times (one in 64 epochs is timed): the shortest is what a slice takes
+    /// when the thread is not parked in the middle of it.
+    slices: [Duration; 4],
     seen: Seen,
     left: Option<Left>,
     /// `GDBENCH_FAULT=worker-panic`: this member panics in the first epoch it runs.
@@ -105,7 +107,7 @@ impl<'t> Member<'t> {
         Self {
             team,
             index,
-            last_slice: Duration::ZERO,
+            slices: [Duration::ZERO; 4],
             seen: Seen::new(threads),
             left: None,
             panics: index + 1 == threads && fault::injected("worker-panic"),
@@ -126,11 +128,11 @@ impl<'t> Member<'t> {
         if self.parks && epoch == 50 {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let redo = RedoAfter::after(self.last_slice);
+        let redo = RedoAfter::after(self.slices.iter().copied().min().unwrap_or_default());
         // A slice's time, for how long to wait for a missing one: taken now and then (reading the
         // clock twice a slice costs a few per cent at the article's size).
         let clock = epoch % 64 == 1;
-        let last = &mut self.last_slice;
+        let last = &mut self.slices[(epoch / 64) as usize % 4];
         let timed = |c: usize, o: &mut [(f64, f64)]| {
             let start = clock.then(Instant::now);
             sum(c, o);
@@ -214,7 +216,12 @@ impl Persistent<'_> {
                 }
             }
         }
-        debug_assert!(stayed.iter().all(|o| *o == stayed[0]));
+        if stayed.iter().any(|o| *o != stayed[0]) {
+            return Err(GdError::Solver {
+                solver: "cpu-persistent",
+                message: format!("its workers ended with different answers: {stayed:?}"),
+            });
+        }
         stayed.into_iter().next().ok_or(GdError::Solver {
             solver: "cpu-persistent",
             message: "every worker left the team".into(),
@@ -251,7 +258,10 @@ impl Persistent<'_> {
                         member.team.post(member.index, epoch, &w);
                     }
                     Err(Left::Behind) => match member.team.latest(&mut w) {
-                        Some(latest) if latest > epoch => epoch = latest,
+                        Some(latest) if latest > epoch => {
+                            epoch = latest;
+                            member.team.post(member.index, epoch, &w);
+                        }
                         _ => member.leave(Left::Behind),
                     },
                     Err(Left::Failed) => member.leave(Left::Failed),

@@ -49,7 +49,7 @@ pub struct Report {
     /// One entry per selected solver, in catalogue order.
     pub runs: Vec<RunReport>,
     /// The step whose reference descent ends with the lowest mean squared error among those that
-    /// converge, the smallest of those within 1e-12 of it (null when none converges).
+    /// converge, the smallest of those tied with it (null when none converges).
     pub best_mu: Option<f64>,
     /// That step's reference weights and loss.
     pub best: Option<BestStep>,
@@ -297,8 +297,8 @@ pub struct Reference {
     pub mu: f64,
     /// `[w0, w1]` (null entries if the reference diverged).
     pub w: [f64; 2],
-    /// The reference against the descent from compensated moments (`cpu-moments`' arithmetic) at
-    /// 1e-9; a mismatch makes every verdict suspect (exit 3).
+    /// The reference against the descent from compensated moments (`cpu-moments`' arithmetic),
+    /// within both sides' modelled rounding; a mismatch makes every verdict suspect (exit 3).
     pub cross_check: Check,
 }
 

@@ -61,7 +61,7 @@ pub fn best_step(
         .filter(|((_, o), e)| e.converges() && o.diverged_at.is_none())
         .map(|((&mu, o), e)| {
             // What the reference's own rounding may have moved each weight by.
-            let delta = e.tolerance(Arithmetic::F64) * o.w[0].abs().max(o.w[1].abs());
+            let delta = e.allowance(Arithmetic::F64).max(0.0) * o.w[0].abs().max(o.w[1].abs());
             Candidate {
                 mu,
                 w: o.w,

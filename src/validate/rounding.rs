@@ -78,6 +78,9 @@ pub enum Arithmetic {
     F32,
     /// f64 throughout, the sums as trees (pairwise, SIMD lanes, GPU workgroups): the reference.
     F64,
+    /// [`Arithmetic::F64`] with mu and 2/N handed over as pairs of f32 and rebuilt in f64 (to
+    /// 2⁻⁴⁸: `gpu-fused-f64`): a constant step error the fast direction magnifies near the limit.
+    F64PairedStep,
     /// f64, each sum taken left to right (`cpu-naive`, and peers whose summation is unknown).
     F64Sequential,
     /// f64 updates from four compensated moments (`cpu-moments`, the reference's cross-check):
@@ -89,9 +92,10 @@ pub enum Arithmetic {
 
 impl Arithmetic {
     /// Every arithmetic, in a fixed order (an index for per-arithmetic caches).
-    pub const ALL: [Arithmetic; 5] = [
+    pub const ALL: [Arithmetic; 6] = [
         Arithmetic::F32,
         Arithmetic::F64,
+        Arithmetic::F64PairedStep,
         Arithmetic::F64Sequential,
         Arithmetic::Moments,
         Arithmetic::Df64,
@@ -124,16 +128,20 @@ impl Arithmetic {
     pub fn ulp(self, v: f64) -> f64 {
         match self {
             Arithmetic::F32 => ulp32(v),
-            // A pair's low word is within half an f32 ulp of the high word: its own ulp is 2⁻²⁴
-            // of that, and 2⁻²² leaves room for the operations' 3 to 7·2⁻⁴⁸.
-            Arithmetic::Df64 => ulp32(v) / (1u64 << 22) as f64,
+            // A pair's low word is within half an f32 ulp of the high word, so its own spacing is
+            // about 2⁻²⁴ of that; 2⁻²¹ of it makes half an ulp (2⁻⁴⁵ to 2⁻⁴⁴ relative) cover the
+            // operations' 3·2⁻⁴⁸ (sums) and 7·2⁻⁴⁸ (products).
+            Arithmetic::Df64 => ulp32(v) / (1u64 << 21) as f64,
             _ => ulp64(v),
         }
     }
 
     /// The step `mu·2/N` as the solver multiplies by it: `mu` and `2/N` each stored its way.
     fn step(self, mu: f64, n: f64) -> f64 {
-        let r = self.rounding();
+        let r = match self {
+            Arithmetic::F64PairedStep => Rounding::Df64,
+            other => other.rounding(),
+        };
         r.apply(mu) * r.apply(2.0 / n)
     }
 }
@@ -142,7 +150,7 @@ impl std::fmt::Display for Arithmetic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Arithmetic::F32 => "f32",
-            Arithmetic::F64 => "f64",
+            Arithmetic::F64 | Arithmetic::F64PairedStep => "f64",
             Arithmetic::F64Sequential => "f64 (sums left to right)",
             Arithmetic::Moments => "f64 moments",
             Arithmetic::Df64 => "df64",
@@ -331,10 +339,11 @@ pub fn bound(
             let still = (0..2).all(|j| coherence[j] >= span);
             let moves = (0..2).any(|j| expected[j] + v[i][j].abs() * sources[i] >= ulp[j] / 2.0);
             // The moments' large terms round the same way epoch after epoch: never averaged away.
-            let frozen = arithmetic == Arithmetic::Moments || (still && moves);
-            if !frozen {
+            let moments = arithmetic == Arithmetic::Moments;
+            if !still && !moments {
                 spread += sources[i].powi(2);
             }
+            let frozen = moments || (still && moves);
             variance[i] = decay[i] * decay[i] * variance[i] + spread;
             systematic[i] = decay[i] * systematic[i] + lost;
             gradient[i] = decay[i] * gradient[i] + if frozen { sources[i] } else { 0.0 };
