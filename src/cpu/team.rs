@@ -23,6 +23,7 @@
 //! A worker that panics sets [`Team::fail`]: the others stop at their next wait instead of
 //! carrying on without it.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
@@ -85,8 +86,10 @@ pub struct Team {
     threads: usize,
     width: usize,
     /// Per thread, chunk and epoch parity: a tag word, then `width` pairs of partial sums as f64
-    /// bits, on cache lines of its own.
-    slots: Vec<Line>,
+    /// bits, on cache lines of its own. A thread's slots for its own chunk exist from the start;
+    /// those for another's only once it sums that chunk (a thousand-step search on many cores
+    /// would otherwise hold threads² slots of tens of KiB).
+    slots: Vec<OnceLock<Box<[Line]>>>,
     /// Cache lines a slot takes.
     slot_lines: usize,
     /// Per thread: a tag word, then the state it posted last ([`Team::post`]).
@@ -106,16 +109,23 @@ impl Team {
     /// A team of `threads` threads, one chunk each, whose partials are at most `width` pairs.
     pub fn new(threads: usize, width: usize) -> Self {
         let slot_lines = (1 + 2 * width).div_ceil(LINE_WORDS);
-        Self {
+        let slots: Vec<OnceLock<Box<[Line]>>> = (0..threads * threads * 2)
+            .map(|_| OnceLock::new())
+            .collect();
+        let team = Self {
             threads,
             width,
-            slots: (0..threads * threads * 2 * slot_lines)
-                .map(|_| Line::default())
-                .collect(),
+            slots,
             slot_lines,
             states: (0..threads).map(|_| Line::default()).collect(),
             failed: AtomicBool::new(false),
+        };
+        for thread in 0..threads {
+            for epoch in [0, 1] {
+                team.lines(thread, thread, epoch);
+            }
         }
+        team
     }
 
     /// Posts `thread`'s `state` at the start of `epoch` (its weights after `epoch − 1` updates),
@@ -173,6 +183,17 @@ impl Team {
         self.failed.load(Ordering::SeqCst)
     }
 
+    /// The cell of `thread`'s slot for `chunk` in `epoch`'s parity.
+    fn cell(&self, thread: usize, chunk: usize, epoch: u64) -> &OnceLock<Box<[Line]>> {
+        &self.slots[(thread * self.threads + chunk) * 2 + (epoch % 2) as usize]
+    }
+
+    /// `thread`'s slot for `chunk` in `epoch`'s parity, made if it is not yet.
+    fn lines(&self, thread: usize, chunk: usize, epoch: u64) -> &[Line] {
+        self.cell(thread, chunk, epoch)
+            .get_or_init(|| (0..self.slot_lines).map(|_| Line::default()).collect())
+    }
+
     /// `thread`'s slot for `chunk` in `epoch`'s parity: its tag, then its words in pairs.
     fn slot(
         &self,
@@ -180,11 +201,20 @@ impl Team {
         chunk: usize,
         epoch: u64,
     ) -> (&AtomicU64, impl Iterator<Item = &AtomicU64>) {
-        let at = ((thread * self.threads + chunk) * 2 + (epoch % 2) as usize) * self.slot_lines;
-        let lines = &self.slots[at..at + self.slot_lines];
-        let mut words = lines.iter().flat_map(|line| &line.0);
+        let mut words = self
+            .lines(thread, chunk, epoch)
+            .iter()
+            .flat_map(|line| &line.0);
         let tag = words.next().expect("a slot has a tag");
         (tag, words)
+    }
+
+    /// The tag of `thread`'s slot for `chunk` in `epoch`'s parity; 0 (nothing written) when the
+    /// slot was never made.
+    fn tag(&self, thread: usize, chunk: usize, epoch: u64) -> u64 {
+        self.cell(thread, chunk, epoch)
+            .get()
+            .map_or(0, |lines| lines[0].0[0].load(Ordering::Acquire))
     }
 
     /// Sums `chunk` for `epoch` with `sum` (into `scratch`) and publishes it in `thread`'s slot.
@@ -194,10 +224,12 @@ impl Team {
         sum: &mut impl FnMut(usize, &mut [(f64, f64)]),
         scratch: &mut [(f64, f64)],
     ) {
-        sum(chunk, scratch);
+        // The slot is marked as being written before the sum, not after: the store that takes
+        // the line back from a reader polling it then overlaps the sum instead of following it.
         let (tag, mut words) = self.slot(thread, chunk, epoch);
         tag.store(written(epoch) + 1, Ordering::Relaxed);
         fence(Ordering::Release);
+        sum(chunk, scratch);
         for &(a, b) in &*scratch {
             let mut put = |v: f64| {
                 let word = words.next().expect("a slot holds width pairs");
@@ -215,7 +247,7 @@ impl Team {
     fn find(&self, chunk: usize, epoch: u64) -> Result<Option<usize>, Left> {
         for k in 0..self.threads {
             let thread = (chunk + k) % self.threads;
-            let tag = self.slot(thread, chunk, epoch).0.load(Ordering::Acquire);
+            let tag = self.tag(thread, chunk, epoch);
             if tag == written(epoch) {
                 return Ok(Some(thread));
             }
