@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{gdbench, gpu_or_skip, stderr, stdout};
+use common::{gdbench, gpu_or_skip, row, stderr, stdout};
 use serde_json::Value;
 
 /// The article's size, one timed repeat.
@@ -445,16 +445,6 @@ fn run_mutated(edits: &[(&str, &str, &str)], args: &[&str]) -> (Option<i32>, Val
     (out.status.code(), report)
 }
 
-/// The row of `solver` in `report`.
-fn row<'r>(report: &'r Value, solver: &str) -> &'r Value {
-    report["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["solver"] == solver)
-        .unwrap_or_else(|| panic!("no {solver} row: {report}"))
-}
-
 #[test]
 fn an_f64_rung_reading_its_data_through_f32_is_a_mismatch() {
     let Some(ctx) = gpu_or_skip("f64 data-through-f32 mutation") else {
@@ -494,24 +484,23 @@ fn an_f64_rung_reading_its_data_through_f32_is_a_mismatch() {
     }
 }
 
-/// df64.wgsl's loads with each pair's low word dropped (the data as f32), for problems of more
-/// than `above` samples.
-fn df64_low_words_dropped(above: u32) -> [(&'static str, String, String); 2] {
+/// The article's size on gpu-fused-df64 with df64.wgsl's loads dropping each pair's low word
+/// (the data as f32) for problems of more than `above` samples: the exit code and the row.
+fn df64_low_words_dropped(above: u32) -> (Option<i32>, Value) {
     let guard = format!(
         "select(vec4<f32>(1.0), vec4<f32>(1.0, 0.0, 1.0, 0.0), params_errors.n > {above}u)"
     );
-    [
-        (
-            "df64.wgsl",
-            "let xv = x[j];".into(),
-            format!("let xv = x[j] * {guard};"),
-        ),
-        (
-            "df64.wgsl",
-            "let dv = d[j];".into(),
-            format!("let dv = d[j] * {guard};"),
-        ),
-    ]
+    let (x, d) = (
+        format!("let xv = x[j] * {guard};"),
+        format!("let dv = d[j] * {guard};"),
+    );
+    let edits = [
+        ("df64.wgsl", "let xv = x[j];", x.as_str()),
+        ("df64.wgsl", "let dv = d[j];", d.as_str()),
+    ];
+    let args = [ARTICLE, &["--solvers", "gpu-fused-df64"]].concat();
+    let (code, report) = run_mutated(&edits, &args);
+    (code, row(&report, "gpu-fused-df64").clone())
 }
 
 #[test]
@@ -519,30 +508,15 @@ fn a_df64_rung_dropping_its_datas_low_words_is_caught() {
     if gpu_or_skip("df64 low-word mutation").is_none() {
         return;
     }
-    let n = gdbench::gpu::df64::probe_problem().n() as u32;
-    let args = [ARTICLE, &["--solvers", "gpu-fused-df64"]].concat();
     // Everywhere: the descent self-check (x near 1 000, where the low words matter most) stops
     // the row before it runs.
-    let edits = df64_low_words_dropped(0);
-    let edits: Vec<(&str, &str, &str)> =
-        edits.iter().map(|(f, a, b)| (*f, &a[..], &b[..])).collect();
-    let (code, report) = run_mutated(&edits, &args);
-    let df64 = row(&report, "gpu-fused-df64");
+    let (code, df64) = df64_low_words_dropped(0);
     assert_eq!(code, Some(4), "{df64}");
     assert_eq!(df64["status"], "error", "{df64}");
-    assert!(
-        df64["message"]
-            .as_str()
-            .unwrap()
-            .contains("descent kernels"),
-        "{df64}"
-    );
+    let message = df64["message"].as_str().unwrap();
+    assert!(message.contains("descent kernels"), "{df64}");
     // Only beyond the self-check's size: the tolerance alone must catch it.
-    let edits = df64_low_words_dropped(n);
-    let edits: Vec<(&str, &str, &str)> =
-        edits.iter().map(|(f, a, b)| (*f, &a[..], &b[..])).collect();
-    let (code, report) = run_mutated(&edits, &args);
-    let df64 = row(&report, "gpu-fused-df64");
+    let (code, df64) = df64_low_words_dropped(gdbench::gpu::df64::probe_problem().n() as u32);
     assert_eq!(code, Some(3), "{df64}");
     assert_eq!(df64["status"], "mismatch", "{df64}");
     let diff = df64["max_rel_diff"].as_f64().unwrap();

@@ -5,7 +5,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{Run, refuses};
+use common::{Run, refuses, row};
 use serde_json::Value;
 
 /// An executable shell script standing in for the interpreter.
@@ -31,15 +31,6 @@ fn numpy_peer_args(python: &str) -> [&str; 6] {
         "--python",
         python,
     ]
-}
-
-fn row<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["solver"] == name)
-        .unwrap_or_else(|| panic!("no {name} row in {report}"))
 }
 
 #[test]

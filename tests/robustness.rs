@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{gpu_or_skip, gpu_solvers, may_be_unavailable, refuses, synthetic};
+use common::{gpu_or_skip, gpu_solvers, may_be_unavailable, refuses, row, synthetic};
 use gdbench::Dataset;
 use gdbench::gpu::GpuSettings;
 use proptest::prelude::*;
@@ -220,16 +220,6 @@ fn run_with_fault(args: &[&str], fault: &str) -> (serde_json::Value, Option<i32>
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (report, out.status.code())
-}
-
-/// The row of `solver` in `report`.
-fn row<'r>(report: &'r serde_json::Value, solver: &str) -> &'r serde_json::Value {
-    report["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["solver"] == solver)
-        .unwrap()
 }
 
 #[test]

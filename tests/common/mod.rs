@@ -286,3 +286,13 @@ pub fn write_npy(path: &Path, descr: &str, fortran: bool, shape: &[usize], data:
     bytes.extend_from_slice(data);
     std::fs::write(path, bytes).unwrap();
 }
+
+/// The row of `solver` in a JSON report (a panic naming it when there is none).
+pub fn row<'r>(report: &'r serde_json::Value, solver: &str) -> &'r serde_json::Value {
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["solver"] == solver)
+        .unwrap_or_else(|| panic!("no {solver} row in {report}"))
+}
