@@ -102,9 +102,7 @@ impl Report {
 
     /// True when at least one row ran (was judged `ok`, `mismatch` or `diverged`).
     pub fn measured_any(&self) -> bool {
-        self.runs
-            .iter()
-            .any(|r| !matches!(r.status, Status::Error | Status::Unavailable))
+        self.runs.iter().any(RunReport::ran)
     }
 }
 
@@ -121,15 +119,14 @@ pub fn exit_status<'a>(
     named: impl Fn(&str) -> bool,
 ) -> u8 {
     let runs: Vec<&RunReport> = runs.into_iter().collect();
-    let not_run = |r: &RunReport| matches!(r.status, Status::Error | Status::Unavailable);
     let any = |status: Status| runs.iter().any(|r| r.status == status);
     if interrupted {
         exit::INTERRUPTED
     } else if reference_mismatch || any(Status::Mismatch) {
         exit::MISMATCH
     } else if any(Status::Error)
-        || runs.iter().any(|r| not_run(r) && named(&r.solver))
-        || runs.iter().all(|r| not_run(r))
+        || runs.iter().any(|r| !r.ran() && named(&r.solver))
+        || !runs.iter().any(|r| r.ran())
     {
         exit::NOT_RUN
     } else if any(Status::Diverged) {
@@ -437,6 +434,12 @@ impl RunReport {
             self.message.push_str("; ");
         }
         self.message.push_str(note);
+    }
+
+    /// True when the row ran and was judged (`ok`, `mismatch` or `diverged`), not `unavailable`
+    /// or an `error`.
+    pub fn ran(&self) -> bool {
+        !matches!(self.status, Status::Error | Status::Unavailable)
     }
 
     /// A GPU solver's row on a CPU-type adapter (lavapipe, llvmpipe): CPU timings in a GPU's
