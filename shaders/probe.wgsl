@@ -84,3 +84,35 @@ fn fma_peak(@builtin(global_invocation_id) gid: vec3<u32>) {
     let total = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
     sums[i] = (total.x + total.y) + (total.z + total.w);
 }
+
+// The adapter's fixed costs, for the latency wall of the solvers' rows (src/gpu/latency.rs):
+//   tick     — one workgroup that adds 1 to sums[0]: a dispatch that does next to nothing but
+//              writes, so wgpu orders it after the one before, as the solvers' chained dispatches.
+//              Bindings: 4 sums: array<f32> (read_write).
+//   barriers — one workgroup of WG invocations passing params.n workgroup barriers, each after
+//              a store to workgroup memory, as a one-workgroup kernel's reduction does; writes the
+//              count so the loop cannot be dropped. Keep params.n under 65 535 (llvmpipe's loop cap).
+//              Bindings: 3 params (n = barriers), 4 sums: array<f32> (read_write).
+// Workgroup: one of WG invocations (the solvers' one-workgroup size), both kernels.
+
+@compute @workgroup_size(WG)
+fn tick(@builtin(local_invocation_index) lid: u32) {
+    if lid == 0u {
+        sums[0] = sums[0] + 1.0;
+    }
+}
+
+var<workgroup> passed: array<u32, WG>;
+
+@compute @workgroup_size(WG)
+fn barriers(@builtin(local_invocation_index) lid: u32) {
+    passed[lid] = 0u;
+    for (var k = 0u; k < params.n; k = k + 1u) {
+        passed[lid] = passed[lid] + 1u;
+        workgroupBarrier();
+    }
+    workgroupBarrier();
+    if lid == 0u {
+        sums[0] = f32(passed[(lid + 1u) % WG]);
+    }
+}

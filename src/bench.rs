@@ -13,19 +13,25 @@ pub use crate::stats::TimeStats;
 /// How many times to solve, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BenchSettings {
-    /// Untimed solves before the timed ones (first-touch page faults, caches, lazy init).
+    /// Untimed solves before the timed ones (first-touch page faults, caches, lazy init); 0 skips
+    /// every warm-up, a GPU row's included.
     pub warmup: u32,
-    /// Timed solves; `None` picks a count from `budget`.
+    /// Timed solves; `None` samples until the median's 95 % interval is within
+    /// [`BenchSettings::TARGET_CI`] or `budget` is spent.
     pub repeat: Option<u32>,
-    /// With no fixed `repeat`: aim for about this much timed solving per solver.
+    /// With no fixed `repeat`: the most timed solving per row (a solve that would pass it is not
+    /// started, so one long solve may be all a row gets).
     pub budget: Duration,
+    /// The row runs on a software adapter (lavapipe, llvmpipe): no clocks to raise, so its GPU
+    /// warm-up is a short solve only, and its kernel time (its CPU time) is not measured apart.
+    pub software: bool,
 }
 
 impl BenchSettings {
-    /// Fewest timed solves an automatic count gives.
-    pub const MIN_AUTO_REPEATS: u32 = 1;
-    /// Most timed solves an automatic count gives.
-    pub const MAX_AUTO_REPEATS: u32 = 10;
+    /// Most timed solves automatic sampling takes.
+    pub const MAX_AUTO_REPEATS: u32 = 200;
+    /// Automatic sampling stops once the median's 95 % interval is within ± this share of it.
+    pub const TARGET_CI: f64 = 0.02;
 }
 
 impl Default for BenchSettings {
@@ -33,7 +39,8 @@ impl Default for BenchSettings {
         Self {
             warmup: 1,
             repeat: None,
-            budget: Duration::from_secs(3),
+            budget: Duration::from_secs(2),
+            software: false,
         }
     }
 }
@@ -57,6 +64,8 @@ pub struct Measurement {
     pub kernel: Option<KernelTimes>,
     /// What the solver said about how it ran ([`crate::solver::Solver::note`]).
     pub note: Option<String>,
+    /// The timed solves' dispatches, submissions and barriers per epoch (GPU solvers).
+    pub pacing: Option<crate::solver::Pacing>,
     /// Whether diverged descents kept computing to the end of the solve
     /// ([`crate::solver::Solver::diverged_steps_run_on`]).
     pub diverged_run_on: bool,
@@ -76,9 +85,19 @@ pub struct KernelTimes {
 /// Instrumented solves for kernel time at most (fewer when one solve is long).
 pub const KERNEL_SOLVES: u32 = 3;
 
-/// The least time a GPU row spends warming up (with `--warmup` ≥ 1), so the card is at its working
-/// clocks when timing starts.
-pub const GPU_WARMUP: Duration = Duration::from_millis(500);
+/// Epochs of the short solves that open a GPU row's warm-up: they build pipelines and touch
+/// buffers, and the time of a few against four times as many estimates a whole solve's.
+pub const WARM_EPOCHS: u64 = 8;
+
+/// A GPU solve estimated to take at least this long is its own warm-up (clocks rise within its
+/// first part): it gets only the short solves.
+pub const SELF_WARM: Duration = Duration::from_millis(500);
+
+/// A GPU warm-up ends when its last [`WARM_AGREE_SOLVES`] whole solves agree within this share.
+pub const WARM_AGREE: f64 = 0.03;
+
+/// Whole solves whose times must agree before a GPU counts as warm.
+pub const WARM_AGREE_SOLVES: usize = 3;
 
 /// Runs `prepare` (timed apart), warms the solver up, times its solves, then (untimed) runs the
 /// spot check's `spot_epochs` solve and the instrumented solves that give GPU kernel time.
@@ -94,59 +113,18 @@ pub fn measure<'p>(
     let mut solver = black_box(prepare()?);
     let prepare_s = start.elapsed().as_secs_f64();
 
-    let warmup = u64::from(settings.warmup);
-    if let Some(repeat) = settings.repeat {
-        task.set_steps(warmup + u64::from(repeat));
-    }
-    let mut estimate = None;
-    // A GPU idles at low clocks and takes a while to leave them: its warm-up goes on until
-    // GPU_WARMUP has passed (an H200 read 2.6× slower in 10 ms solves straight after idling).
-    let floor = if solver.has_gpu_passes() && settings.warmup > 0 {
-        GPU_WARMUP.min(settings.budget)
+    if solver.has_gpu_passes() {
+        warm_gpu(&mut *solver, settings, task)?;
     } else {
-        Duration::ZERO
-    };
-    let warm_start = Instant::now();
-    let mut solves = 0;
-    while solves < settings.warmup || (warm_start.elapsed() < floor && !interrupt::requested()) {
-        solves += 1;
-        task.set_message(format!("warm-up {solves}"));
-        let start = Instant::now();
-        black_box(solver.solve_all()?);
-        estimate = Some(start.elapsed());
-        if solves <= settings.warmup {
-            task.step();
+        for solve in 1..=settings.warmup {
+            task.set_message(format!("warm-up {solve}"));
+            black_box(solver.solve_all()?);
         }
     }
-    if let (None, Some(one)) = (settings.repeat, estimate) {
-        task.set_steps(warmup + u64::from(auto_repeats(one, settings.budget)));
-    }
-
-    let mut times = Vec::new();
-    let mut outcomes: Vec<Vec<Outcome>> = Vec::new();
-    loop {
-        task.set_message(format!("repeat {}", times.len() + 1));
-        let start = Instant::now();
-        let outcome = match solver.solve_all() {
-            Ok(o) => black_box(o),
-            // Ctrl-C inside a solve: keep the repeats already timed, if any.
-            Err(GdError::Interrupted) if !times.is_empty() => break,
-            Err(e) => return Err(e),
-        };
-        let took = start.elapsed();
-        times.push(took.as_secs_f64());
-        outcomes.push(outcome);
-        let wanted = settings
-            .repeat
-            .unwrap_or_else(|| auto_repeats(estimate.unwrap_or(took), settings.budget));
-        task.set_steps(warmup + u64::from(wanted));
-        task.step();
-        if times.len() as u32 >= wanted || interrupt::requested() {
-            break;
-        }
-    }
+    let (times, mut outcomes) = time_solves(&mut *solver, settings, task)?;
     let time = TimeStats::from_samples(times);
     let phases = solver.phases();
+    let pacing = solver.pacing();
 
     let last = outcomes.pop().expect("at least one timed solve");
     let repeat_spread = outcomes
@@ -169,8 +147,108 @@ pub fn measure<'p>(
         spot,
         kernel,
         note: solver.note(),
+        pacing,
         diverged_run_on: solver.diverged_steps_run_on(),
     })
+}
+
+/// Warms a GPU row up (none with `warmup` 0): short solves build its pipelines; then, unless it
+/// runs on a software adapter or one solve is estimated to be its own warm-up ([`SELF_WARM`]),
+/// whole solves until the last [`WARM_AGREE_SOLVES`] agree within [`WARM_AGREE`] (a GPU idles
+/// at low clocks: an H200 read 2.6× slower in 10 ms solves straight after idling), for at most
+/// the row's budget.
+fn warm_gpu(solver: &mut dyn Solver, settings: &BenchSettings, task: &Task) -> Result<()> {
+    if settings.warmup == 0 {
+        return Ok(());
+    }
+    task.set_message("warm-up: pipelines");
+    let epochs = solver.epochs();
+    let few = WARM_EPOCHS.min(epochs);
+    let timed = |solver: &mut dyn Solver, epochs: u64| -> Result<f64> {
+        let start = Instant::now();
+        black_box(solver.descents(epochs)?);
+        Ok(start.elapsed().as_secs_f64())
+    };
+    timed(solver, few)?;
+    let short = timed(solver, few)?;
+    let longer = timed(solver, (4 * few).min(epochs))?;
+    let per_epoch = ((longer - short) / (3 * few) as f64).max(0.0);
+    let estimate = short + per_epoch * epochs.saturating_sub(few) as f64;
+    if settings.software || estimate >= SELF_WARM.as_secs_f64() {
+        return Ok(());
+    }
+    let start = Instant::now();
+    let mut times: Vec<f64> = Vec::new();
+    while !interrupt::requested() && start.elapsed() < settings.budget {
+        task.set_message(format!("warm-up {}", times.len() + 1));
+        let solve = Instant::now();
+        black_box(solver.solve_all()?);
+        times.push(solve.elapsed().as_secs_f64());
+        if let Some(last) = times.len().checked_sub(WARM_AGREE_SOLVES).map(|i| &times[i..]) {
+            let (lo, hi) = last
+                .iter()
+                .fold((f64::INFINITY, 0.0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+            if times.len() >= settings.warmup as usize && hi <= lo * (1.0 + WARM_AGREE) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The timed solves: `repeat` of them, or (automatic) until the median's 95 % interval is within
+/// [`BenchSettings::TARGET_CI`], [`BenchSettings::MAX_AUTO_REPEATS`] are in, or the next solve
+/// would pass the budget. Returns each solve's seconds and descents.
+fn time_solves(
+    solver: &mut dyn Solver,
+    settings: &BenchSettings,
+    task: &Task,
+) -> Result<(Vec<f64>, Vec<Vec<Outcome>>)> {
+    let warmup = u64::from(settings.warmup);
+    if let Some(repeat) = settings.repeat {
+        task.set_steps(warmup + u64::from(repeat));
+    }
+    task.set_position(warmup);
+    let start = Instant::now();
+    let mut times = Vec::new();
+    let mut outcomes: Vec<Vec<Outcome>> = Vec::new();
+    loop {
+        task.set_message(format!("repeat {}", times.len() + 1));
+        let solve = Instant::now();
+        let outcome = match solver.solve_all() {
+            Ok(o) => black_box(o),
+            // Ctrl-C inside a solve: keep the repeats already timed, if any.
+            Err(GdError::Interrupted) if !times.is_empty() => break,
+            Err(e) => return Err(e),
+        };
+        let took = solve.elapsed();
+        times.push(took.as_secs_f64());
+        outcomes.push(outcome);
+        if settings.repeat.is_none() {
+            // The bar's length: the solves that still fit the budget at this pace.
+            let left = settings.budget.saturating_sub(start.elapsed()).as_secs_f64();
+            let more = (left / took.as_secs_f64().max(1e-9)).min(f64::from(u32::MAX)) as u64;
+            let cap = u64::from(BenchSettings::MAX_AUTO_REPEATS);
+            task.set_steps(warmup + (times.len() as u64 + more).min(cap));
+        }
+        task.set_position(warmup + times.len() as u64);
+        let done = match settings.repeat {
+            Some(repeat) => times.len() as u32 >= repeat,
+            None => {
+                let tight = TimeStats::from_samples(times.clone())
+                    .ci_half_width()
+                    .is_some_and(|h| h <= BenchSettings::TARGET_CI);
+                tight
+                    || times.len() as u32 >= BenchSettings::MAX_AUTO_REPEATS
+                    || start.elapsed() + took > settings.budget
+            }
+        };
+        if done || interrupt::requested() {
+            break;
+        }
+    }
+    task.set_steps(warmup + times.len() as u64);
+    Ok((times, outcomes))
 }
 
 /// Up to [`KERNEL_SOLVES`] instrumented solves (as many as fit the budget) when the solver has GPU
@@ -184,6 +262,16 @@ fn kernel_times(
     if !solver.has_gpu_passes() {
         return Ok(None);
     }
+    if settings.software {
+        return Ok(Some(KernelTimes {
+            median_s: None,
+            solves: 0,
+            note: Some(
+                "kernel time not measured: on a software adapter it is CPU time, and the wall time says it"
+                    .into(),
+            ),
+        }));
+    }
     if time.median > settings.budget.as_secs_f64() {
         return Ok(Some(KernelTimes {
             median_s: None,
@@ -194,8 +282,8 @@ fn kernel_times(
             )),
         }));
     }
-    let solves =
-        auto_repeats(Duration::from_secs_f64(time.median), settings.budget).min(KERNEL_SOLVES);
+    let fits = (settings.budget.as_secs_f64() / time.median.max(1e-9)).floor() as u32;
+    let solves = fits.clamp(1, KERNEL_SOLVES);
     let mut readings = Vec::new();
     let mut note = None;
     for _ in 0..solves {
@@ -218,26 +306,9 @@ fn kernel_times(
     }))
 }
 
-/// Timed solves that fit `budget` given one solve takes `one`, within the automatic bounds.
-fn auto_repeats(one: Duration, budget: Duration) -> u32 {
-    let fits = budget.as_secs_f64() / one.as_secs_f64().max(1e-9);
-    (fits.floor() as u32).clamp(
-        BenchSettings::MIN_AUTO_REPEATS,
-        BenchSettings::MAX_AUTO_REPEATS,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn automatic_repeats_fit_the_budget_within_bounds() {
-        let s = Duration::from_secs;
-        assert_eq!(auto_repeats(Duration::from_millis(1), s(3)), 10);
-        assert_eq!(auto_repeats(Duration::from_millis(700), s(3)), 4);
-        assert_eq!(auto_repeats(s(60), s(3)), 1);
-    }
 
     use crate::{Problem, SolverId};
 
@@ -276,18 +347,29 @@ mod tests {
         assert_eq!(m.kernel, None);
     }
 
-    /// Records when each solve starts; claims GPU passes, but has no kernel time to give.
-    struct SlowGpu {
-        starts: std::rc::Rc<std::cell::RefCell<Vec<Instant>>>,
+    /// A GPU whose whole solves (100 epochs) take `whole_ms[i]` for the i-th (the last entry
+    /// thereafter), as clocks rising from idle would; a shorter solve takes `epoch_ms` an epoch.
+    /// Logs each solve's epochs; claims GPU passes, but has no kernel time to give.
+    struct WarmingGpu {
+        log: std::rc::Rc<std::cell::RefCell<Vec<u64>>>,
+        whole_ms: Vec<u64>,
+        epoch_ms: f64,
     }
 
-    impl Solver for SlowGpu {
+    impl Solver for WarmingGpu {
         fn epochs(&self) -> u64 {
-            1
+            100
         }
-        fn descents(&mut self, _: u64) -> Result<Vec<Outcome>> {
-            self.starts.borrow_mut().push(Instant::now());
-            std::thread::sleep(Duration::from_millis(20));
+        fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
+            let mut log = self.log.borrow_mut();
+            let ms = if epochs == 100 {
+                let whole = log.iter().filter(|&&e| e == 100).count();
+                self.whole_ms[whole.min(self.whole_ms.len() - 1)] as f64
+            } else {
+                self.epoch_ms * epochs as f64
+            };
+            log.push(epochs);
+            std::thread::sleep(Duration::from_secs_f64(ms / 1e3));
             Ok(vec![Outcome {
                 w: [1.0, 2.0],
                 diverged_at: None,
@@ -298,44 +380,69 @@ mod tests {
         }
     }
 
-    #[test]
-    fn gpu_rows_warm_up_for_half_a_second_unless_told_not_to() {
-        // Held against the solves' own clock, not against how long a 20 ms sleep takes (a busy
-        // machine oversleeps): warm-up solves start until GPU_WARMUP has passed, and no later.
+    /// The epochs of every solve `measure` runs on a [`WarmingGpu`] with one timed repeat.
+    fn solves(whole_ms: &[u64], epoch_ms: f64, warmup: u32, software: bool) -> Vec<u64> {
+        let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let fake = WarmingGpu {
+            log: std::rc::Rc::clone(&log),
+            whole_ms: whole_ms.to_vec(),
+            epoch_ms,
+        };
+        let settings = BenchSettings {
+            warmup,
+            repeat: Some(1),
+            software,
+            ..BenchSettings::default()
+        };
         let task = crate::progress::Progress::hidden().task("gpu");
-        for warmup in [1, 0] {
-            let starts = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-            let recorded = std::rc::Rc::clone(&starts);
-            let settings = BenchSettings {
-                warmup,
-                repeat: Some(1),
-                ..BenchSettings::default()
-            };
-            let prepare =
-                move || -> Result<Box<dyn Solver>> { Ok(Box::new(SlowGpu { starts: recorded })) };
-            let before = Instant::now();
-            measure(prepare, &settings, None, &task).unwrap();
-            let starts = starts.borrow();
-            // The solves after the warm-up: the timed one (no spot check, no kernel time).
-            let warm = &starts[..starts.len() - 1];
-            if warmup == 0 {
-                assert!(warm.is_empty(), "{} warm-up solves", warm.len());
-                continue;
-            }
-            let (last, timed) = (warm[warm.len() - 1], starts[starts.len() - 1]);
-            assert!(warm.len() >= 2, "{} warm-up solves", warm.len());
-            assert!(
-                timed - before >= GPU_WARMUP,
-                "timing began {:?} after the start",
-                timed - before
-            );
-            // A few ms of slack for the clock reads around the loop's own check; one solve more
-            // than needed would begin at least 20 ms past.
-            assert!(
-                last - before < GPU_WARMUP + Duration::from_millis(5),
-                "a warm-up solve began {:?} after the start, past {GPU_WARMUP:?}",
-                last - before
-            );
-        }
+        let prepare = move || -> Result<Box<dyn Solver>> { Ok(Box::new(fake)) };
+        measure(prepare, &settings, None, &task).unwrap();
+        log.take()
+    }
+
+    #[test]
+    fn a_gpu_warms_up_until_its_solves_agree() {
+        // Short solves first (8, 8 and 32 epochs: pipelines, and the estimate of a whole solve),
+        // then whole solves: 80, 60, 40 ms while "clocks rise", then 20 ms. Timing may begin only
+        // once three solves at 20 ms agree: six whole warm-up solves at least (sleeps only ever
+        // oversleep, which can add solves, never remove them), then the one timed.
+        let log = solves(&[80, 60, 40, 20], 0.1, 1, false);
+        assert_eq!(log[..3], [8, 8, 32], "{log:?}");
+        let whole = log[3..].iter().filter(|&&e| e == 100).count();
+        assert!(whole > 6, "{whole} whole solves: {log:?}");
+        assert!(log[3..].iter().all(|&e| e == 100), "{log:?}");
+    }
+
+    #[test]
+    fn a_long_solve_a_software_adapter_and_no_warmup_get_no_whole_warm_up_solves() {
+        // 10 ms an epoch: a whole solve is estimated at a second, its own warm-up.
+        assert_eq!(solves(&[1000], 10.0, 1, false), [8, 8, 32, 100]);
+        // A software adapter has no clocks to raise.
+        assert_eq!(solves(&[80, 60, 40, 20], 0.1, 1, true), [8, 8, 32, 100]);
+        assert_eq!(solves(&[80, 60, 40, 20], 0.1, 0, false), [100]);
+    }
+
+    #[test]
+    fn automatic_sampling_stops_at_a_tight_interval() {
+        // A deterministic CPU solve of steady length: the interval is tight once six repeats are
+        // in (the fewest that give one); a loose one would sample on to the budget.
+        let problem =
+            Problem::new(crate::Dataset::synthetic(1000, 0.1, 1).unwrap(), 0.01, 20).unwrap();
+        let settings = BenchSettings {
+            warmup: 1,
+            repeat: None,
+            budget: Duration::from_secs(60),
+            software: false,
+        };
+        let task = crate::progress::Progress::hidden().task("cpu-fused");
+        let m = measure(|| SolverId::CpuFused.prepare(&problem), &settings, None, &task).unwrap();
+        let n = m.time.repeats.len();
+        assert!(n >= crate::stats::CI_MIN_REPEATS, "{n} repeats");
+        assert!(
+            m.time.ci_half_width().unwrap() <= BenchSettings::TARGET_CI
+                || n == BenchSettings::MAX_AUTO_REPEATS as usize,
+            "{:?}",
+            m.time
+        );
     }
 }

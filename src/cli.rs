@@ -333,7 +333,8 @@ pub struct RunArgs {
     /// Load x,d from a file instead: .csv (two columns, optional header) or .npy (N×2 float64/float32).
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Timed repeats per solver [default: as many as fit about 3 s, between 1 and 10].
+    /// Timed repeats per solver [default: until the median's 95 % interval is within ±2 %, or
+    /// about 2 s of solving are spent].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: Option<u32>,
     /// Peer rows on the same data: python, numpy, tensorflow, torch, jax, or all (comma-separated).
@@ -356,6 +357,10 @@ pub struct RunArgs {
     /// however wide; the default fits 100 columns.
     #[arg(long)]
     pub wide: bool,
+    /// After the table, each row in detail: its wall with the figures behind it (the latency
+    /// model's dispatches, submissions and barriers), its spread, its tolerance and its notes.
+    #[arg(long)]
+    pub explain: bool,
     /// No progress bars on standard error.
     #[arg(long, short)]
     pub quiet: bool,

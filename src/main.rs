@@ -85,6 +85,7 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
             .flatten()
             .map(|(_, columns)| usize::from(columns)),
         wide: args.wide,
+        explain: args.explain,
     };
     let text = report::render(&report, args.format.into(), &style)?;
     match &args.output {

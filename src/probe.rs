@@ -138,6 +138,10 @@ pub struct GpuCeilings {
     /// How the FLOP/s figure was timed: `timestamps` or `wall clock`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gflops_f32_timed_by: Option<String>,
+    /// The cost of one dependent dispatch and of one workgroup barrier (the latency wall); absent
+    /// when not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<crate::gpu::latency::Latency>,
 }
 
 /// Every ceiling measured for a run.
@@ -207,6 +211,13 @@ impl std::fmt::Display for Ceilings {
                         g.gflops_f32_timed_by.as_deref().unwrap_or("?"),
                     )?;
                 }
+                if let Some(l) = &g.latency {
+                    writeln!(
+                        f,
+                        "{}: one more dispatch in a dependent chain {:.2} µs, one workgroup barrier {:.0} ns ({} invocations; wall clock, the fastest of 5 each)",
+                        g.device, l.dispatch_us, l.barrier_ns, l.barrier_wg,
+                    )?;
+                }
             }
             for failure in &self.gpu_failures {
                 writeln!(f, "{}: the probe failed: {}", failure.device, failure.error)?;
@@ -239,7 +250,14 @@ impl std::fmt::Display for Ceilings {
             if let Some(gflops) = g.gflops_f32 {
                 write!(f, ", computes {} f32 GFLOP/s", three_digits(gflops))?;
             }
-            write!(f, ", {:.0} µs per submission round trip", g.round_trip_us)?;
+            write!(f, ", {:.0} µs a submission", g.round_trip_us)?;
+            if let Some(l) = &g.latency {
+                write!(
+                    f,
+                    ", {:.1} µs a dispatch, {:.0} ns a barrier",
+                    l.dispatch_us, l.barrier_ns
+                )?;
+            }
         }
         for failure in &self.gpu_failures {
             write!(
@@ -249,10 +267,7 @@ impl std::fmt::Display for Ceilings {
                 failure.error
             )?;
         }
-        write!(
-            f,
-            " (% peak is GB/s against these, shown only for data beyond the caches)"
-        )
+        Ok(())
     }
 }
 
@@ -441,6 +456,10 @@ pub fn gpu_ceilings(ctx: &Arc<GpuContext>) -> Result<GpuCeilings> {
         round_trip_us: stream::round_trip_us(ctx)?,
         gflops_f32: None,
         gflops_f32_timed_by: None,
+        latency: Some(crate::gpu::latency::latency(
+            ctx,
+            crate::gpu::default_single_workgroup(ctx),
+        )?),
     })
 }
 

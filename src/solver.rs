@@ -114,6 +114,18 @@ pub struct Phases {
     pub readback_s: Option<f64>,
 }
 
+/// How a solve's epochs reach a GPU: the counts that, times the adapter's measured costs, give
+/// the least time an epoch can take (its latency wall).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Pacing {
+    /// Dispatches per epoch (a persistent kernel's: one over the epochs each dispatch runs).
+    pub dispatches_per_epoch: f64,
+    /// Submissions per epoch in the last solve.
+    pub submissions_per_epoch: f64,
+    /// Workgroup barriers one workgroup passes in sequence per epoch (one-workgroup kernels).
+    pub barriers_per_epoch: f64,
+}
+
 /// GPU seconds of one solve's passes by timestamp queries, or why there is no valid reading.
 pub type KernelReading = std::result::Result<f64, String>;
 
@@ -159,6 +171,12 @@ pub trait Solver {
     /// there is no valid reading. `None` for solvers without GPU passes. Never called inside a
     /// wall-timed repeat.
     fn kernel_time(&mut self) -> Option<Result<KernelReading>> {
+        None
+    }
+
+    /// The last solve's dispatches, submissions and barriers per epoch (GPU solvers; `None`
+    /// elsewhere).
+    fn pacing(&self) -> Option<Pacing> {
         None
     }
 

@@ -20,6 +20,33 @@ pub struct TimeStats {
     pub outliers: usize,
     /// Each repeat in the order run.
     pub repeats: Vec<f64>,
+    /// A distribution-free 95 % confidence interval of the median, `[lo, hi]` (order statistics
+    /// of the repeats); null with fewer than [`CI_MIN_REPEATS`] repeats, which cannot give one.
+    pub ci95: Option<[f64; 2]>,
+}
+
+/// Fewest repeats whose extremes bracket the median with at least 95 % confidence (1 − 2/2⁶).
+pub const CI_MIN_REPEATS: usize = 6;
+
+/// The 1-based rank `j` of the order statistics `[x(j), x(n+1−j)]` that bracket the median of `n`
+/// repeats with at least 95 % confidence: the largest `j` with P(Binomial(n, ½) < j) ≤ 2.5 %.
+/// `None` below [`CI_MIN_REPEATS`].
+fn median_ci_rank(n: usize) -> Option<usize> {
+    if n < CI_MIN_REPEATS {
+        return None;
+    }
+    // P(B ≤ k) for B ~ Binomial(n, ½), summed in logs so that large n does not underflow.
+    let ln_half_n = n as f64 * 0.5f64.ln();
+    let (mut ln_choose, mut cumulative, mut j) = (0.0f64, 0.0, 0);
+    for k in 0..n {
+        cumulative += (ln_choose + ln_half_n).exp();
+        if cumulative > 0.025 {
+            break;
+        }
+        j = k + 1;
+        ln_choose += ((n - k) as f64).ln() - ((k + 1) as f64).ln();
+    }
+    Some(j.max(1))
 }
 
 /// Modified z-score beyond which a repeat counts as an outlier.
@@ -70,8 +97,15 @@ impl TimeStats {
             mean,
             stddev,
             outliers,
+            ci95: median_ci_rank(sorted.len()).map(|j| [sorted[j - 1], sorted[sorted.len() - j]]),
             repeats: samples,
         }
+    }
+
+    /// The 95 % interval's larger side over the median (0.02 for ±2 %), when there is one.
+    pub fn ci_half_width(&self) -> Option<f64> {
+        let [lo, hi] = self.ci95?;
+        (self.median > 0.0).then(|| (self.median - lo).max(hi - self.median) / self.median)
     }
 
     /// A warning when the repeats disagree enough to doubt the median: a coefficient of variation
@@ -104,6 +138,22 @@ mod tests {
         assert_eq!(odd.repeats, [3.0, 1.0, 2.0]);
         let even = TimeStats::from_samples(vec![4.0, 1.0, 3.0, 2.0]);
         assert_eq!((even.median, even.min, even.max), (2.5, 1.0, 4.0));
+    }
+
+    #[test]
+    fn the_median_interval_takes_the_binomial_ranks() {
+        // n = 6: only the extremes cover 95 % (1 − 2/64 = 96.9 %); n = 9: the 2nd and 8th
+        // (1 − 2·10/512 = 96.1 %; the 3rd and 7th would cover 82 %); n = 5 has no 95 % interval.
+        assert_eq!(median_ci_rank(5), None);
+        assert_eq!(median_ci_rank(6), Some(1));
+        assert_eq!(median_ci_rank(8), Some(1));
+        assert_eq!(median_ci_rank(9), Some(2));
+        // The normal approximation's rank for n = 100: 50 − 1.96·5 ≈ 40.2, so 40.
+        assert_eq!(median_ci_rank(100), Some(40));
+        let t = TimeStats::from_samples((1..=9).map(f64::from).rev().collect());
+        assert_eq!(t.ci95, Some([2.0, 8.0]));
+        assert_eq!(t.ci_half_width(), Some(0.6));
+        assert_eq!(TimeStats::from_samples(vec![1.0; 5]).ci95, None);
     }
 
     #[test]

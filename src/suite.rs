@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 mod best;
+pub mod bound;
 mod row;
 
 use best::best_step;
@@ -25,8 +26,8 @@ use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::progress::Progress;
 use crate::report::{
-    AdapterReport, ClosedForm, Machine, ProblemSummary, Reference, Report, RowKind, RunReport,
-    StepSizes,
+    AdapterReport, ClosedForm, Machine, Note, NoteKind, ProblemSummary, Reference, Report,
+    RowKind, RunReport, StepSizes, Summary, summarise,
 };
 use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
 use crate::validate::Status;
@@ -82,7 +83,7 @@ impl SuiteOptions {
             self.adapters = opened.contexts;
         }
         if probe {
-            self.ceilings = Some(crate::probe::measure(&self.adapters));
+            self.ceilings = Some(crate::probe::measure_with_flops(&self.adapters));
         }
         Ok(())
     }
@@ -204,10 +205,14 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
             })
         } else {
             let task = progress.task(job.label());
+            let bench = BenchSettings {
+                software: job.gpu.as_ref().is_some_and(|c| c.device_type() == DeviceType::Cpu),
+                ..options.bench
+            };
             let row = || {
                 measure(
                     || job.id.prepare_on(problem, job.gpu.as_ref(), &options.gpu),
-                    &options.bench,
+                    &bench,
                     spot,
                     &task,
                 )
@@ -256,8 +261,11 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
                     if run.status != Status::Unavailable {
                         run.data_rounding_rel_diff = r.rel_diff;
                         let cost = r.rel_diff.map_or("an unknown amount".into(), |d| format!("{d:.1e}"));
-                        run.add_note(&format!(
-                            "judged on the f16-rounded data (storing in f16 moves the f64 answer by {cost})"
+                        run.add_note(Note::shared(
+                            NoteKind::F16Data,
+                            format!("judged on the f16-rounded data (storing in f16 moves the f64 answer by {cost})"),
+                            format!("judged on the f16-rounded data: storing in f16 moves the f64 answer by {cost}"),
+                            "",
                         ));
                     }
                     run
@@ -298,6 +306,9 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         let llc = machine::last_level_cache();
         let mut again = |run: &RunReport, c: &mut Ceilings| remeasure(run, c, &options.adapters);
         hold_to_ceilings(&mut runs, problem.n(), c, llc, &mut again);
+        for run in &mut runs {
+            run.bound = bound::classify(run, problem.n(), c, llc);
+        }
     }
 
     let best = best_step(problem, &reference, &expects);
@@ -306,7 +317,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         .as_ref()
         .and_then(|b| problem.steps().iter().position(|&mu| mu == b.mu))
         .unwrap_or(0);
-    Ok(Report {
+    let mut report = Report {
         gdbench_version: env!("CARGO_PKG_VERSION"),
         build: if cfg!(debug_assertions) {
             "debug"
@@ -359,7 +370,10 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         ceilings,
         runs,
         interrupted: interrupt::requested(),
-    })
+        summary: Summary::default(),
+    };
+    report.summary = summarise(&report);
+    Ok(report)
 }
 
 /// The f64 descents on the f16-rounded data: what f16-storage rows are judged against.
@@ -501,6 +515,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> (Row, Result<Measuremen
             spot,
             kernel: None,
             note: None,
+            pacing: None,
             diverged_run_on: false,
         }),
         (Status::Unavailable, _) => Err(GdError::Unavailable {

@@ -131,7 +131,7 @@ fn table_has_a_row_per_solver_and_the_closed_form() {
         assert!((0.0..4.0).contains(&w0), "{cols:?}");
     }
     assert!(
-        text.contains("closed form (least squares): w0 = "),
+        text.contains("closed form (least squares): w0 = ") && text.contains("verdict: fastest: "),
         "{text}"
     );
     assert!(text.contains("not an array benchmark"), "{text}");
@@ -410,7 +410,7 @@ fn markdown_is_a_table_with_the_baseline_column() {
     assert!(table[1].starts_with("|---|"), "{text}");
     for row in &table[2..] {
         let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
-        assert_eq!(cells.len(), 15, "{row}");
+        assert_eq!(cells.len(), 16, "{row}");
         assert!(matches!(cells[6], "ok" | "ref"), "{row}");
         assert!(
             cells[9].contains(" … ") && cells[10] == "2",
@@ -419,7 +419,7 @@ fn markdown_is_a_table_with_the_baseline_column() {
     }
     // The notes travel with the table: two repeats cannot show a spread.
     assert!(
-        text.contains("Notes:") && text.contains("2 repeats: spread unknown"),
+        text.contains("Notes:") && text.contains("2 repeats: too few for a 95 % interval"),
         "{text}"
     );
     let fused = table
@@ -677,7 +677,7 @@ fn the_default_table_fits_100_columns_with_every_solver_and_a_legend() {
     );
     let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
     assert!(widest <= 100, "{widest} columns:\n{text}");
-    let header = text.lines().find(|l| l.contains("verdict")).unwrap();
+    let header = text.lines().find(|l| l.starts_with(" solver")).unwrap();
     assert!(
         header.contains("µs/epoch") && header.contains("spread"),
         "{header}"
@@ -694,7 +694,7 @@ fn the_default_table_fits_100_columns_with_every_solver_and_a_legend() {
             .args(&["--solvers", "cpu-fused", "--wide"])
             .output(),
     );
-    let header = wide.lines().find(|l| l.contains("verdict")).unwrap();
+    let header = wide.lines().find(|l| l.starts_with(" solver")).unwrap();
     assert!(
         header.contains("w0") && header.contains("min … max"),
         "{header}"

@@ -7,6 +7,7 @@ pub mod guard;
 mod plan;
 pub mod shaders;
 mod solver;
+pub mod latency;
 pub mod stream;
 mod timestamps;
 pub mod translate;
@@ -16,5 +17,5 @@ pub use context::{
     AdapterChoice, AdapterSummary, GpuContext, NO_ADAPTER_HINT, Opened, WAIT_TIMEOUT,
     list_adapters, open, parse_backend,
 };
-pub use plan::{MAX_HELD, MAX_PARTIALS};
+pub use plan::{MAX_HELD, MAX_PARTIALS, default_single_workgroup};
 pub use solver::{GpuSettings, GpuSolver, PERSISTENT_LOOP_BUDGET, Strategy};

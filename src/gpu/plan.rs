@@ -393,6 +393,20 @@ impl Schedule {
         }
     }
 
+    /// Dispatches per epoch, and the barriers per epoch of its one-workgroup kernels (a tree
+    /// reduction over `single_wg` invocations: log₂ of it plus one; gpu-persistent's epoch one
+    /// more, for its weights).
+    pub fn per_epoch(&self, single_wg: u32) -> (f64, f64) {
+        let tree = f64::from(single_wg.max(1).ilog2() + 1);
+        match self {
+            Schedule::Persistent(p) => (1.0 / p.per_dispatch as f64, tree + 1.0),
+            Schedule::PerEpoch(steps) | Schedule::Batched(steps) => {
+                let single = steps.iter().filter(|s| s.workgroups == [1, 1]).count();
+                (steps.len() as f64, single as f64 * tree)
+            }
+        }
+    }
+
     /// Readies a solve of `epochs` epochs (the persistent remainder's epoch count).
     pub fn begin_solve(&self, ctx: &GpuContext, epochs: u64) {
         if let Schedule::Persistent(p) = self {
@@ -462,6 +476,25 @@ pub const MAX_PARTIALS: u64 = 2048;
 /// `MAX_HELD` of `shaders/persistent.wgsl`); beyond `MAX_HELD` × its invocations, it streams
 /// them from memory each epoch.
 pub const MAX_HELD: u32 = 32;
+
+/// Invocations of the one-workgroup kernels (persistent, fused finish) on `ctx` when
+/// `--workgroup-size` does not set them: the adapter's most, up to 1 024; 256 on a software
+/// adapter, which runs a workgroup's invocations as coroutines on one CPU thread, so a wider
+/// single workgroup only adds switches at its barriers.
+pub fn default_single_workgroup(ctx: &GpuContext) -> u32 {
+    let limits = &ctx.limits;
+    let largest = power_of_two_at_most(
+        limits
+            .max_compute_invocations_per_workgroup
+            .min(limits.max_compute_workgroup_size_x)
+            .min(MAX_SINGLE_WORKGROUP),
+    );
+    if ctx.info.device_type == wgpu::DeviceType::Cpu {
+        DEFAULT_WORKGROUP_SIZE.min(largest)
+    } else {
+        largest
+    }
+}
 
 /// How a strategy's kernels are sized for one problem on one adapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -568,13 +601,10 @@ pub(super) fn check(
             });
         }
         Some(wg) => (wg, wg),
-        // A software adapter runs a workgroup's invocations as coroutines on one CPU thread, so
-        // a wider single workgroup only adds switches at its barriers: 256 there too.
-        None if ctx.info.device_type == wgpu::DeviceType::Cpu => {
-            let wg = DEFAULT_WORKGROUP_SIZE.min(largest);
-            (wg, wg)
-        }
-        None => (DEFAULT_WORKGROUP_SIZE.min(largest), largest),
+        None => (
+            DEFAULT_WORKGROUP_SIZE.min(largest),
+            default_single_workgroup(ctx),
+        ),
     };
     let k = problem.steps().len() as u32;
     let mut shape = Shape {

@@ -23,7 +23,7 @@ use super::shaders::{ITEMS_PER_INVOCATION, ShaderSources};
 use super::timestamps::PassTimer;
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
-use crate::solver::{KernelReading, Outcome, Phases, Solver};
+use crate::solver::{KernelReading, Outcome, Pacing, Phases, Solver};
 
 /// How a GPU solver organises an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +127,10 @@ pub struct GpuSolver {
     timing: bool,
     /// How df64 kernels multiply on this adapter (gpu-fused-df64 only).
     product: Option<Product>,
+    /// Invocations of the one-workgroup kernels.
+    single_wg: u32,
+    /// Submissions and epochs of the last solve.
+    submitted: std::cell::Cell<(u64, u64)>,
 }
 
 impl GpuSolver {
@@ -227,6 +231,8 @@ impl GpuSolver {
             timer,
             timing: false,
             product,
+            single_wg: shape.single_wg,
+            submitted: std::cell::Cell::new((0, 0)),
         })
     }
 
@@ -267,6 +273,8 @@ impl GpuSolver {
             &self.schedule.steps_for(first_epoch, epochs, total),
             writes,
         );
+        let (submissions, epochs) = self.submitted.get();
+        self.submitted.set((submissions + 1, epochs));
         Ok(self.ctx.queue.submit([encoder.finish()]))
     }
 
@@ -307,6 +315,7 @@ impl GpuSolver {
         let zeros = vec![0u8; (self.pairs * 2 * self.real.bytes()) as usize];
         self.ctx.queue.write_buffer(&self.w, 0, &zeros);
         self.schedule.begin_solve(&self.ctx, epochs);
+        self.submitted.set((0, epochs));
         let unit = self.schedule.unit();
         // Weights are read back at checkpoints about a second apart (a read-back drains the
         // queue): each step seen out of range keeps the weights and epoch it was seen at (its
@@ -451,6 +460,16 @@ impl Solver for GpuSolver {
 
     fn chunks(&self) -> Option<usize> {
         Some(self.data.chunks.len())
+    }
+
+    fn pacing(&self) -> Option<Pacing> {
+        let (dispatches_per_epoch, barriers_per_epoch) = self.schedule.per_epoch(self.single_wg);
+        let (submissions, epochs) = self.submitted.get();
+        Some(Pacing {
+            dispatches_per_epoch,
+            submissions_per_epoch: submissions as f64 / epochs.max(1) as f64,
+            barriers_per_epoch,
+        })
     }
 
     fn note(&self) -> Option<String> {

@@ -144,7 +144,7 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
 
 /// What [`Dispatches::best`] measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Timing {
+pub(super) struct Timing {
     /// Seconds of one dispatch in the best attempt.
     per_dispatch_s: f64,
     /// `"timestamps"` or `"wall clock"`.
@@ -156,7 +156,7 @@ struct Timing {
 /// One kernel's dispatches, recorded back to back in one compute pass and timed: the probes'
 /// shared timing machinery (timestamps where the adapter has valid ones, else the wall clock less
 /// one submission round trip).
-struct Dispatches<'a> {
+pub(super) struct Dispatches<'a> {
     ctx: &'a GpuContext,
     kernel: &'a wgpu::ComputePipeline,
     bind_group: &'a wgpu::BindGroup,
@@ -168,7 +168,7 @@ struct Dispatches<'a> {
 
 impl<'a> Dispatches<'a> {
     /// Dispatches of `groups` workgroups of `kernel` with `bind_group` (group 0).
-    fn new(
+    pub(super) fn new(
         ctx: &'a GpuContext,
         kernel: &'a wgpu::ComputePipeline,
         bind_group: &'a wgpu::BindGroup,
@@ -186,7 +186,7 @@ impl<'a> Dispatches<'a> {
 
     /// `passes` dispatches in one timed compute pass: (wall seconds, GPU seconds if validly
     /// timed).
-    fn run(&mut self, passes: u32) -> Result<(f64, Option<f64>)> {
+    pub(super) fn run(&mut self, passes: u32) -> Result<(f64, Option<f64>)> {
         let ctx = self.ctx;
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         if let Some(t) = self.timer.as_mut() {

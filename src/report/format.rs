@@ -5,7 +5,7 @@ use crate::bench::TimeStats;
 use crate::solver::DeviceType;
 use crate::validate::Status;
 
-use super::RunReport;
+use super::{BoundKind, RunReport};
 
 /// The placeholder for a figure that does not exist.
 pub const DASH: &str = "–";
@@ -67,14 +67,16 @@ pub fn bytes(b: f64) -> String {
     }
 }
 
-/// The repeats' spread as ± half their range over the median (`±0.4%`), or the number of repeats
-/// when there are too few to have one (`1 rep`, `2 reps`): never a spread that was not measured.
+/// The median's 95 % confidence interval as its larger side over the median (`±0.4%`), or the
+/// number of repeats when there are too few to give one (`1 rep`, `5 reps`): never a spread that
+/// was not measured.
 pub fn spread(t: &TimeStats) -> String {
-    match t.repeats.len() {
-        1 => "1 rep".into(),
-        2 => "2 reps".into(),
-        _ if t.median > 0.0 => {
-            let half = 50.0 * (t.max - t.min) / t.median;
+    match t.ci_half_width() {
+        None if t.repeats.len() == 1 => "1 rep".into(),
+        None if t.ci95.is_none() => format!("{} reps", t.repeats.len()),
+        None => DASH.into(),
+        Some(h) => {
+            let half = 100.0 * h;
             if half < 0.05 {
                 "±0.0%".into()
             } else if half < 10.0 {
@@ -83,7 +85,6 @@ pub fn spread(t: &TimeStats) -> String {
                 format!("±{half:.0}%")
             }
         }
-        _ => DASH.into(),
     }
 }
 
@@ -192,11 +193,26 @@ pub(super) fn compact_columns(baseline: &str) -> Vec<Column> {
             r.time_s.as_ref().map_or_else(|| DASH.into(), spread)
         }),
         Column::new("GB/s", true, 4, |r| or_dash(r.effective_gb_s, gb_s)),
-        Column::new("% peak", true, 5, |r| or_dash(r.peak_pct, pct)),
+        Column::new("bound", false, 5, bound),
         Column::new(&format!("× {baseline}"), true, 0, |r| {
             or_dash(r.speedup, ratio)
         }),
     ]
+}
+
+/// The wall a row hits, short: `lat 82%`, `bw 94%`, `fma 61%`, `cache`, `overhead`, or a dash.
+pub fn bound(run: &RunReport) -> String {
+    let Some(b) = &run.bound else {
+        return DASH.into();
+    };
+    let share = |p: Option<f64>| p.map_or(String::new(), |p| format!(" {:.0}%", p.min(100.0)));
+    match b.kind {
+        BoundKind::Latency => format!("lat{}", share(b.share)),
+        BoundKind::Bandwidth => format!("bw{}", share(b.share)),
+        BoundKind::Compute => format!("fma{}", share(b.share)),
+        BoundKind::Cache => "cache".into(),
+        BoundKind::Overhead => "overhead".into(),
+    }
 }
 
 /// The columns a step-size search adds after the spread: the time per descent (a solve over
@@ -247,6 +263,7 @@ pub(super) fn wide_columns(baseline: &str) -> Vec<Column> {
         Column::new("µs/epoch", true, 0, |r| or_dash(r.epoch_us, epoch_us)),
         Column::new("GB/s", true, 0, |r| or_dash(r.effective_gb_s, gb_s)),
         Column::new("% peak", true, 0, |r| or_dash(r.peak_pct, pct)),
+        Column::new("bound", false, 0, bound),
         Column::new(&format!("× {baseline}"), true, 0, |r| {
             or_dash(r.speedup, ratio)
         }),
@@ -285,11 +302,12 @@ mod tests {
     fn a_spread_is_only_given_where_it_was_measured() {
         assert_eq!(spread(&TimeStats::from_samples(vec![1.0])), "1 rep");
         assert_eq!(spread(&TimeStats::from_samples(vec![1.0, 1.1])), "2 reps");
-        // Median 1.0, range 0.98…1.02: ± 2 %.
-        let t = TimeStats::from_samples(vec![0.98, 1.0, 1.02]);
-        assert_eq!(spread(&t), "±2.0%");
-        let wide = TimeStats::from_samples(vec![1.0, 1.0, 1.5]);
-        assert_eq!(spread(&wide), "±25%");
+        assert_eq!(spread(&TimeStats::from_samples(vec![1.0; 5])), "5 reps");
+        // Six repeats: the interval is their extremes, 0.98 … 1.03 around a median of 1.0.
+        let t = TimeStats::from_samples(vec![0.98, 1.0, 1.0, 1.0, 1.0, 1.03]);
+        assert_eq!(spread(&t), "±3.0%");
+        let wide = TimeStats::from_samples(vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.5]);
+        assert_eq!(spread(&wide), "±50%");
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! The JSON form is a contract other tools read (README, "JSON report").
 
 mod compare;
+mod explain;
 pub mod format;
 mod machine_formats;
 mod models_plot;
 mod output;
 mod plot;
 mod search_plot;
+mod summary;
 mod table;
 
 use serde::Serialize;
@@ -19,6 +21,7 @@ pub use models_plot::{compute_lines, render_models_plot};
 pub use output::write_atomically;
 pub use plot::{Series, crossovers, render_plot, series, series_over};
 pub use search_plot::render_search_plot;
+pub use summary::{GpuVsCpu, RowRef, Summary, reason, summarise};
 pub use table::{MAX_WIDTH, TextStyle, render_sweep_summary, render_table, text_width};
 
 use crate::bench::TimeStats;
@@ -55,6 +58,40 @@ pub struct Report {
     pub best: Option<BestStep>,
     /// True when Ctrl-C stopped the run: rows not measured by then are `error` rows saying so.
     pub interrupted: bool,
+    /// The verdict: the fastest validated row, each adapter's fastest GPU row against the fastest
+    /// CPU row and why, a search's best step; and those in words.
+    pub summary: Summary,
+}
+
+/// The wall a row hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BoundKind {
+    /// Fixed costs (dispatches, submissions, barriers) take at least half of an epoch.
+    Latency,
+    /// Data beyond the caches, read at half or more of the measured read ceiling.
+    Bandwidth,
+    /// Half or more of the measured FMA ceiling.
+    Compute,
+    /// Data in a cache, and neither bandwidth- nor compute-bound.
+    Cache,
+    /// None of the above: the time goes elsewhere (synchronisation, the solver's own overhead).
+    Overhead,
+}
+
+/// Which wall a row hits, and how close it comes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bound {
+    /// `latency`, `bandwidth`, `compute`, `cache` or `overhead`.
+    pub kind: BoundKind,
+    /// The row's share of `ceiling`, %: the modelled fixed costs over its epoch (latency), its
+    /// GB/s over the read ceiling (bandwidth), its GFLOP/s over the FMA ceiling (compute, and
+    /// cache rows, whose arithmetic is what a cache leaves); null for overhead.
+    pub share: Option<f64>,
+    /// What it is held against, in `unit`.
+    pub ceiling: Option<f64>,
+    /// `µs/epoch`, `GB/s` or `GFLOP/s`.
+    pub unit: Option<&'static str>,
 }
 
 /// The formats a report renders to.
@@ -373,8 +410,11 @@ pub struct RunReport {
     pub status: Status,
     /// True for the f64 reference's own row (`cpu-fused`): cross-checked, not judged against itself.
     pub reference: bool,
-    /// Why the status is not ok, or a note on the solver; empty otherwise.
+    /// Why the status is not ok, or a note on the solver; empty otherwise: the sentences of
+    /// `notes`, `; `-separated.
     pub message: String,
+    /// The row's notes, each with its kind (`noisy`, `ceiling`, `kernel-time`, …).
+    pub notes: Vec<Note>,
     /// Final `[w0, w1]`; null when the solver did not run.
     pub w: Option<[f64; 2]>,
     /// Largest absolute weight difference from the reference.
@@ -419,6 +459,11 @@ pub struct RunReport {
     pub peak_note: Option<String>,
     /// Baseline median over this run's median.
     pub speedup: Option<f64>,
+    /// The wall the row hits, from its own figures and the machine's measured ceilings: null for
+    /// rows not `ok`, cpu-moments and runs without a probe.
+    pub bound: Option<Bound>,
+    /// GPU rows: dispatches, submissions and barriers per epoch (the latency wall's counts).
+    pub pacing: Option<crate::solver::Pacing>,
     /// Untimed solves before timing.
     pub warmup: u32,
     /// Median time per descent: the whole run over its step sizes (all of them share each solve).
@@ -427,13 +472,83 @@ pub struct RunReport {
     pub descents: Vec<DescentReport>,
 }
 
+/// What a row's note is about: the report groups notes by kind, one line each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoteKind {
+    /// Why the row is not `ok`: a mismatch, a divergence, an error, unavailable.
+    Verdict,
+    /// The short descent checked near rounding, or a search's steps.
+    Check,
+    /// The repeats disagree enough to doubt the median.
+    Noisy,
+    /// Too few repeats for a spread.
+    Repeats,
+    /// GPU kernel time not measured or not shown.
+    KernelTime,
+    /// The solver's answers differ between repeats.
+    Nondeterministic,
+    /// The row ran edited shaders (`--shaders`).
+    Shaders,
+    /// What the solver said about how it ran here (a fallback it took).
+    Solver,
+    /// cpu-moments: an algorithmic shortcut, not an array benchmark.
+    Algorithmic,
+    /// An f16-storage row judged on the f16-rounded data.
+    F16Data,
+    /// Why the row has no share of a ceiling: data in cache, a failed or suspect probe.
+    Ceiling,
+}
+
+/// One note on a row: its kind and the sentence (JSON `notes`; `message` joins the sentences).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    /// What it is about.
+    pub kind: NoteKind,
+    /// The sentence, for this row.
+    pub text: String,
+    /// For notes whose sentences differ by row only in a figure: the sentence rows share and this
+    /// row's figure, so the report says it once (`noisy …: cpu-fused 3 %, cpu-threads 5 %`).
+    #[serde(skip)]
+    pub shared: Option<(String, String)>,
+}
+
+impl Note {
+    /// A note whose sentence is the same wherever it applies.
+    pub fn new(kind: NoteKind, text: impl Into<String>) -> Self {
+        Self {
+            kind,
+            text: text.into(),
+            shared: None,
+        }
+    }
+
+    /// A note whose rows share `headline` and differ in `detail`.
+    pub fn shared(
+        kind: NoteKind,
+        text: impl Into<String>,
+        headline: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            text: text.into(),
+            shared: Some((headline.into(), detail.into())),
+        }
+    }
+}
+
 impl RunReport {
-    /// Appends `note` to the row's notes (`; `-separated).
-    pub fn add_note(&mut self, note: &str) {
+    /// Adds `note` to the row's notes, and its sentence to `message` (`; `-separated).
+    pub fn add_note(&mut self, note: Note) {
+        if note.text.is_empty() {
+            return;
+        }
         if !self.message.is_empty() {
             self.message.push_str("; ");
         }
-        self.message.push_str(note);
+        self.message.push_str(&note.text);
+        self.notes.push(note);
     }
 
     /// True when the row ran and was judged (`ok`, `mismatch` or `diverged`), not `unavailable`

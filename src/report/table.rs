@@ -5,7 +5,7 @@
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, LineStyle, Table};
 
 use super::format::{self, Column, compact_columns, or_dash, search_columns, wide_columns};
-use super::{Report, RunReport};
+use super::{NoteKind, Report, RowKind, RunReport};
 use crate::problem::Source;
 use crate::sweep::SweepOver;
 use crate::validate::Status;
@@ -22,6 +22,8 @@ pub struct TextStyle {
     pub terminal_width: Option<usize>,
     /// Every column (weights, Δ ref, median, GPU kernel, min … max, repeats), however wide.
     pub wide: bool,
+    /// Each row in detail after the notes (`--explain`).
+    pub explain: bool,
 }
 
 impl TextStyle {
@@ -130,7 +132,7 @@ fn runs_table(report: &Report, style: &TextStyle) -> String {
 }
 
 /// `text` wrapped to `width`, later lines indented by `indent`.
-fn wrap(text: &str, width: usize, indent: &str) -> String {
+pub(super) fn wrap(text: &str, width: usize, indent: &str) -> String {
     // Never split a word at its hyphen: `gpu-persistent` and `--repeat` stay whole.
     let options = textwrap::Options::new(width)
         .subsequent_indent(indent)
@@ -187,71 +189,74 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
     }
     if let Some(c) = &report.ceilings {
         out += &wrap(&format!("ceilings: {c}"), width, "          ");
-        out += "\n";
     }
+    for (i, line) in report.summary.lines.iter().enumerate() {
+        let head = if i == 0 { "verdict: " } else { "         " };
+        out += &wrap(&format!("{head}{line}"), width, "           ");
+    }
+    out += "\n";
 
     out += &runs_table(report, style);
     out += "\n";
     out += &legend(report, width);
-    out += "\n";
-
-    out += &match report.closed_form.w {
-        Some([c0, c1]) => wrap(
-            &format!(
-                "closed form (least squares): w0 = {c0:.8}, w1 = {c1:.8} (where the descent heads as epochs grow)"
-            ),
-            width,
-            "  ",
-        ),
-        None => wrap(
-            "closed form (least squares): undetermined (the spread of x under- or overflows f64)",
-            width,
-            "  ",
-        ),
-    };
-    let c = &report.reference.cross_check;
-    let agreement = match c.max_rel_diff {
-        Some(0.0) => "identical".to_string(),
-        Some(d) => format!("Δ {d:.1e}"),
-        None => "not comparable".to_string(),
-    };
-    let w = report.reference.w;
-    let at = if p.mu.is_search() {
-        format!(" at mu = {}", report.reference.mu)
-    } else {
-        String::new()
-    };
-    out += &wrap(
-        &format!(
-            "reference: {} (f64, `ref`){at}: w0 = {:.10}, w1 = {:.10}; against cpu-moments' independent arithmetic: {agreement}, tolerance {:.0e}: {}",
-            report.reference.solver, w[0], w[1], c.tolerance, c.status,
-        ),
-        width,
-        "  ",
-    );
-    let spot = report
-        .runs
-        .iter()
-        .find_map(|r| r.spot_check.as_ref().map(|s| s.epochs))
-        .map_or(String::new(), |epochs| {
-            format!("every row also runs {epochs} epochs checked near rounding. ")
-        });
+    out += &reference_line(report, width);
     let how = if report.measured_any() {
+        let spot = report
+            .runs
+            .iter()
+            .find_map(|r| r.spot_check.as_ref().map(|s| s.epochs))
+            .map_or(String::new(), |epochs| {
+                format!(" (and {epochs} epochs checked near rounding)")
+            });
         format!(
-            "verdicts hold each row's weights against the reference within its precision's tolerance (--wide shows them); \
-             {spot}Times are the whole descent; spread is ± half the repeats' range over the median."
+            "how to read: verdict: weights within each precision's tolerance of the reference{spot}; \
+             spread: the median's 95 % interval; bound: the wall each row hits (lat, bw, fma: its share \
+             of that measured ceiling; cache; overhead); --explain says more per row."
         )
     } else {
         "no row was measured: every row is unavailable or an error (each says why), so nothing was timed or checked."
             .to_string()
     };
-    out += &wrap(&how, width, "");
+    out += &wrap(&how, width, "  ");
     out += &notes(report, width);
+    if style.explain {
+        out += "\n";
+        out += &super::explain::explain(report, width);
+    }
     if p.mu.is_search() {
         out += "\n";
         out += &search_summary(report, width);
     }
     out
+}
+
+/// The reference's weights and its cross-check against cpu-moments, and the closed form.
+fn reference_line(report: &Report, width: usize) -> String {
+    let c = &report.reference.cross_check;
+    let agreement = match c.max_rel_diff {
+        Some(0.0) => "identical to".to_string(),
+        Some(d) => format!("Δ {d:.1e} from"),
+        None => "not comparable with".to_string(),
+    };
+    let w = report.reference.w;
+    let at = if report.problem.mu.is_search() {
+        format!(" at mu = {}", report.reference.mu)
+    } else {
+        String::new()
+    };
+    let closed = match report.closed_form.w {
+        Some([c0, c1]) => format!("closed form (least squares): w0 = {c0:.8}, w1 = {c1:.8}"),
+        None => "closed form (least squares): undetermined (the spread of x under- or overflows f64)"
+            .into(),
+    };
+    wrap(
+        &format!(
+            "reference: {} (f64){at}: w0 = {:.10}, w1 = {:.10}, {agreement} cpu-moments (tolerance {:.0e}): {}; {closed}",
+            report.reference.solver, w[0], w[1], c.tolerance, c.status,
+        ),
+        width,
+        "  ",
+    )
 }
 
 /// Steps a search's summary lists one by one; more are sampled evenly (JSON has them all).
@@ -358,43 +363,109 @@ fn legend(report: &Report, width: usize) -> String {
     lines.into_iter().map(|l| wrap(&l, width, "    ")).collect()
 }
 
-/// One line per distinct note, naming every row that has it; a mismatch also gives its weights.
+/// One note line: the sentence its rows share and the rows, each with its own figure.
+struct NoteLine<'a> {
+    kind: NoteKind,
+    sentence: String,
+    /// True when rows share `sentence` as a headline and each has a figure of its own.
+    shared: bool,
+    rows: Vec<(&'a RunReport, String)>,
+}
+
+/// The notes grouped: one line per kind of note and sentence, naming the rows it concerns
+/// (`every CPU row` when it is all of them), in the order of [`NoteKind`]; a mismatch also
+/// gives its weights.
 fn notes(report: &Report, width: usize) -> String {
-    let mut notes: Vec<(Vec<&str>, String)> = Vec::new();
+    let mut lines: Vec<NoteLine> = Vec::new();
     for run in &report.runs {
-        let mut message = run.message.clone();
+        for note in &run.notes {
+            let (sentence, detail, shared) = match &note.shared {
+                Some((headline, detail)) => (headline.clone(), detail.clone(), true),
+                None => (note.text.clone(), String::new(), false),
+            };
+            match lines
+                .iter_mut()
+                .find(|l| l.kind == note.kind && l.sentence == sentence)
+            {
+                Some(line) => line.rows.push((run, detail)),
+                None => lines.push(NoteLine {
+                    kind: note.kind,
+                    sentence,
+                    shared,
+                    rows: vec![(run, detail)],
+                }),
+            }
+        }
         if let (Status::Mismatch, Some([w0, w1])) = (run.status, run.w) {
             let r = report.reference.w;
-            message += &format!(
-                "; w0 = {w0:.10}, w1 = {w1:.10} against the reference's {:.10}, {:.10}",
-                r[0], r[1]
-            );
-        }
-        if message.is_empty() {
-            continue;
-        }
-        match notes.iter_mut().find(|(_, m)| *m == message) {
-            Some((solvers, _)) if !solvers.contains(&run.solver.as_str()) => {
-                solvers.push(&run.solver)
-            }
-            Some(_) => {}
-            None => notes.push((vec![&run.solver], message)),
+            lines.push(NoteLine {
+                kind: NoteKind::Verdict,
+                sentence: format!(
+                    "w0 = {w0:.10}, w1 = {w1:.10} against the reference's {:.10}, {:.10}",
+                    r[0], r[1]
+                ),
+                shared: false,
+                rows: vec![(run, String::new())],
+            });
         }
     }
-    notes
+    lines.sort_by_key(|l| l.kind as u8);
+    lines
         .into_iter()
-        .map(|(solvers, message)| {
-            wrap(
-                &format!(
-                    "  {}: {}",
-                    solvers.join(", "),
-                    message.trim_start_matches("; ")
-                ),
-                width,
-                "      ",
-            )
+        .map(|line| {
+            let rows = name_rows(report, &line.rows);
+            let text = if line.shared {
+                format!("{}: {rows}", line.sentence)
+            } else {
+                format!("{rows}: {}", line.sentence)
+            };
+            wrap(&format!("  {text}"), width, "      ")
         })
         .collect()
+}
+
+/// The rows of a note: `every row`, `every array row` (all but cpu-moments), `every CPU row`,
+/// `every GPU row` or `every peer row` when they are all of those that ran (with their distinct
+/// figures), else each by name with its figure.
+fn name_rows(report: &Report, rows: &[(&RunReport, String)]) -> String {
+    let ran: Vec<&RunReport> = report.runs.iter().filter(|r| r.ran()).collect();
+    let is_all = |keep: &dyn Fn(&RunReport) -> bool| {
+        let of: Vec<&RunReport> = ran.iter().copied().filter(|r| keep(r)).collect();
+        of.len() > 1
+            && of.iter().all(|r| rows.iter().any(|(x, _)| std::ptr::eq(*x, *r)))
+            && rows.iter().all(|(x, _)| of.iter().any(|r| std::ptr::eq(*x, *r)))
+    };
+    let groups: [(&str, &dyn Fn(&RunReport) -> bool); 5] = [
+        ("every row", &|_| true),
+        ("every array row", &|r| r.gflop_s.is_some() || r.kind != RowKind::Cpu),
+        ("every CPU row", &|r| r.kind == RowKind::Cpu),
+        ("every GPU row", &|r| r.kind == RowKind::Gpu),
+        ("every peer row", &|r| r.kind == RowKind::Peer),
+    ];
+    if let Some((name, _)) = groups.iter().find(|(_, keep)| is_all(*keep)) {
+        let mut details: Vec<&str> = Vec::new();
+        for (_, d) in rows {
+            if !d.is_empty() && !details.contains(&d.as_str()) {
+                details.push(d);
+            }
+        }
+        return match details.len() {
+            0 => name.to_string(),
+            1..=4 => format!("{name} ({})", details.join(", ")),
+            _ => name.to_string(),
+        };
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (run, detail) in rows {
+        let name = match detail.as_str() {
+            "" => run.solver.clone(),
+            d => format!("{} ({d})", run.solver),
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names.join(", ")
 }
 
 /// A sweep's summary: per N (or K) a line per row (verdict, µs/epoch and GB/s, or µs per
@@ -469,7 +540,7 @@ mod tests {
         let report = report();
         let text = render_table(&report, &TextStyle::default());
         assert!(widest(&text) <= MAX_WIDTH, "{text}");
-        let header = text.lines().find(|l| l.contains("verdict")).unwrap();
+        let header = text.lines().find(|l| l.starts_with(" solver")).unwrap();
         for column in [
             "solver",
             "device",
@@ -477,7 +548,7 @@ mod tests {
             "µs/epoch",
             "spread",
             "GB/s",
-            "% peak",
+            "bound",
         ] {
             assert!(header.contains(column), "{column} missing: {header}");
         }
@@ -497,7 +568,7 @@ mod tests {
                 ..TextStyle::default()
             },
         );
-        let header = wide.lines().find(|l| l.contains("verdict")).unwrap();
+        let header = wide.lines().find(|l| l.starts_with(" solver")).unwrap();
         for column in [
             "w0",
             "w1",
@@ -506,6 +577,8 @@ mod tests {
             "GPU kernel",
             "min … max",
             "reps",
+            "% peak",
+            "bound",
         ] {
             assert!(header.contains(column), "{column} missing: {header}");
         }
@@ -521,11 +594,11 @@ mod tests {
         };
         let text = render_table(&report, &style);
         assert!(widest(&text) <= 60, "{text}");
-        let header = text.lines().find(|l| l.contains("verdict")).unwrap();
+        let header = text.lines().find(|l| l.starts_with(" solver")).unwrap();
         for column in ["solver", "verdict", "µs/epoch", "× cpu-naive"] {
             assert!(header.contains(column), "{column} missing: {header}");
         }
-        assert!(!header.contains("% peak"), "{header}");
+        assert!(!header.contains("bound"), "{header}");
         // Every row is still one line: as many lines between the rules as rows plus the header.
         let rules: Vec<usize> = text
             .lines()
@@ -542,7 +615,10 @@ mod tests {
         let run = &mut report.runs[2];
         run.status = Status::Mismatch;
         run.w = Some([1.25, -0.5]);
-        run.message = "differs from the reference".into();
+        run.add_note(crate::report::Note::new(
+            NoteKind::Verdict,
+            "differs from the reference",
+        ));
         let text = render_table(&report, &TextStyle::default());
         let note = text
             .lines()

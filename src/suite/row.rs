@@ -1,13 +1,13 @@
 //! One row of the report from one measurement: the verdicts (full descent and spot check), the
 //! figures derived from the median time, the share of a measured ceiling, and the notes.
 
-use crate::bench::{BenchSettings, Measurement};
+use crate::bench::{BenchSettings, Measurement, TimeStats};
 use crate::error::GdError;
 use crate::machine::LastLevelCache;
 use crate::probe::Ceilings;
 use crate::problem::Dataset;
 use crate::report::DescentReport;
-use crate::report::{PhaseTimes, RowKind, RunReport};
+use crate::report::{Note, NoteKind, PhaseTimes, RowKind, RunReport};
 use crate::solver::{DeviceType, Outcome, Precision, SolverInfo};
 use crate::validate::{Arithmetic, Check, Expectations, Status, cross_check, judge, spot_check};
 
@@ -106,6 +106,8 @@ pub struct Share {
     pub note: Option<String>,
     /// True when the share came out above 100 %: the ceiling was under-measured.
     pub over: bool,
+    /// Data in a cache: the headline rows in cache share and this row's data size.
+    pub in_cache: Option<(String, String)>,
 }
 
 impl Share {
@@ -115,6 +117,14 @@ impl Share {
             pct: None,
             note,
             over: false,
+            in_cache: None,
+        }
+    }
+
+    fn cached(ceiling: f64, note: String, headline: String, detail: String) -> Self {
+        Self {
+            in_cache: Some((headline, detail)),
+            ..Self::none(Some(ceiling), Some(note))
         }
     }
 }
@@ -164,26 +174,27 @@ pub fn peak(run: &RunReport, n: usize, ceilings: &Ceilings, llc: LastLevelCache)
         return Share::none(None, note);
     };
     let bytes = n as f64 * bytes_per_sample(run.precision);
-    // One thread's data can fill its own cache instance; several threads' data, every instance.
-    let llc = if run.threads > 1 {
-        llc.total
-    } else {
-        llc.per_core
-    } as f64;
-    if run.device_type == DeviceType::Cpu && bytes <= 2.0 * llc {
+    let llc = cache_beside(run, llc);
+    if run.device_type == DeviceType::Cpu && in_cache(run, n, llc) {
         let note = format!(
             "in cache: {} of data beside a {} last-level cache, so no share of memory bandwidth",
             human_bytes(bytes),
             human_bytes(llc)
         );
-        return Share::none(Some(ceiling), Some(note));
+        let headline = format!(
+            "in cache: data beside a {} last-level cache, so no share of memory bandwidth",
+            human_bytes(llc)
+        );
+        return Share::cached(ceiling, note, headline, human_bytes(bytes));
     }
-    if run.device_type != DeviceType::Cpu && bytes < GPU_CACHE_GUESS_BYTES {
+    if in_cache(run, n, llc) {
         let note = format!(
             "{} of data may sit in the GPU's caches, so no share of memory bandwidth",
             human_bytes(bytes)
         );
-        return Share::none(Some(ceiling), Some(note));
+        let headline =
+            "data that may sit in the GPU's caches, so no share of memory bandwidth".to_string();
+        return Share::cached(ceiling, note, headline, human_bytes(bytes));
     }
     let pct = 100.0 * gb_s / ceiling;
     if pct > 100.0 {
@@ -191,18 +202,40 @@ pub fn peak(run: &RunReport, n: usize, ceilings: &Ceilings, llc: LastLevelCache)
             "{pct:.0} % of the measured ceiling ({ceiling:.1} GB/s): the ceiling is suspect, so no share is shown"
         );
         return Share {
-            ceiling: Some(ceiling),
-            pct: None,
-            note: Some(note),
             over: true,
+            ..Share::none(Some(ceiling), Some(note))
         };
     }
     Share {
-        ceiling: Some(ceiling),
         pct: Some(pct),
-        note: None,
-        over: false,
+        ..Share::none(Some(ceiling), None)
     }
+}
+
+/// The last-level cache a CPU-type row's data sits beside, bytes: one thread's data can fill its
+/// own cache instance; several threads' data, every instance.
+fn cache_beside(run: &RunReport, llc: LastLevelCache) -> f64 {
+    (if run.threads > 1 {
+        llc.total
+    } else {
+        llc.per_core
+    }) as f64
+}
+
+/// True when a row's data (in its precision) may sit in a cache: within twice the last-level
+/// cache `llc_bytes` beside it on a CPU-type device, under [`GPU_CACHE_GUESS_BYTES`] on a GPU.
+pub fn in_cache(run: &RunReport, n: usize, llc_bytes: f64) -> bool {
+    let bytes = n as f64 * bytes_per_sample(run.precision);
+    if run.device_type == DeviceType::Cpu {
+        bytes <= 2.0 * llc_bytes
+    } else {
+        bytes < GPU_CACHE_GUESS_BYTES
+    }
+}
+
+/// [`in_cache`] with the cache beside the row chosen from the host's.
+pub fn data_in_cache(run: &RunReport, n: usize, llc: LastLevelCache) -> bool {
+    in_cache(run, n, cache_beside(run, llc))
 }
 
 /// Holds every row against its measured ceiling ([`peak`]). A share above 100 % means the ceiling
@@ -244,7 +277,12 @@ pub(super) fn hold_to_ceilings(
                     ", and could not be measured again"
                 };
             }
-            run.add_note(&note);
+            run.add_note(match share.in_cache {
+                Some((headline, detail)) => {
+                    Note::shared(NoteKind::Ceiling, note.clone(), headline, detail)
+                }
+                None => Note::new(NoteKind::Ceiling, note.clone()),
+            });
             run.peak_note = Some(note);
         }
     }
@@ -274,6 +312,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         status: Status::Error,
         reference: row.reference,
         message: String::new(),
+        notes: Vec::new(),
         w: None,
         max_abs_diff: None,
         max_rel_diff: None,
@@ -293,6 +332,8 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         peak_pct: None,
         peak_note: None,
         speedup: None,
+        bound: None,
+        pacing: None,
         warmup: j.bench.warmup,
         descent_s: None,
         descents: Vec::new(),
@@ -301,11 +342,11 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         Ok(m) => m,
         Err(GdError::Unavailable { reason }) => {
             run.status = Status::Unavailable;
-            run.message = reason;
+            run.add_note(Note::new(NoteKind::Verdict, reason));
             return run;
         }
         Err(e) => {
-            run.message = e.to_string();
+            run.add_note(Note::new(NoteKind::Verdict, e.to_string()));
             return run;
         }
     };
@@ -315,8 +356,8 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         .collect();
     let status = if let [one] = &judged[..] {
         // One step: the row is its descent, as it always was.
-        notes.push(one.note.clone());
-        notes.extend(one.spot_note.clone());
+        notes.push(Note::new(NoteKind::Verdict, one.note.clone()));
+        notes.extend(one.spot_note.clone().map(|n| Note::new(NoteKind::Check, n)));
         run.cross_check = one.cross.clone();
         run.spot_check = one.spot.clone();
         if let Some(v) = one.verdict.as_ref().filter(|_| !row.reference) {
@@ -331,7 +372,10 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         search_verdict(&mut run, &judged, &j, &mut notes)
     };
     if m.spot.is_none() {
-        notes.push("spot check not run (interrupted, or the peer sent none)".into());
+        notes.push(Note::new(
+            NoteKind::Check,
+            "spot check not run (interrupted, or the peer sent none)",
+        ));
     }
     run.descents = m
         .descents
@@ -352,37 +396,33 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
             diverged_at_epoch: o.diverged_at,
         })
         .collect();
-    notes.extend(m.time.noise_warning());
-    let repeats = m.time.repeats.len();
-    if repeats < 3 {
-        notes.push(format!(
-            "{repeats} repeat{}: spread unknown",
-            if repeats == 1 { "" } else { "s" }
-        ));
-    }
+    notes.extend(noise_note(&m.time));
+    notes.extend(repeats_note(&m.time));
     if let Some(k) = &m.kernel {
-        notes.extend(k.note.clone());
+        notes.extend(k.note.clone().map(|n| Note::new(NoteKind::KernelTime, n)));
     }
     if m.repeat_spread > 0.0 {
-        notes.push(format!(
-            "repeats disagree by up to {:.1e}: the solver is not deterministic",
-            m.repeat_spread
+        notes.push(Note::new(
+            NoteKind::Nondeterministic,
+            format!(
+                "repeats disagree by up to {:.1e}: the solver is not deterministic",
+                m.repeat_spread
+            ),
         ));
     }
-    notes.extend(row.note);
-    notes.extend(m.note.clone());
+    notes.extend(row.note.map(|n| Note::new(NoteKind::Shaders, n)));
+    notes.extend(m.note.clone().map(|n| Note::new(NoteKind::Solver, n)));
     if row.algorithmic {
-        notes.push(
-            "algorithmic limit: O(1) per epoch from precomputed moments, not an array benchmark"
-                .into(),
-        );
+        notes.push(Note::new(
+            NoteKind::Algorithmic,
+            "algorithmic limit: O(1) per epoch from precomputed moments, not an array benchmark",
+        ));
     }
     run.status = status;
-    run.message = notes
-        .into_iter()
-        .filter(|n| !n.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
+    run.pacing = m.pacing;
+    for note in notes {
+        run.add_note(note);
+    }
     let steps = m.descents.len();
     // A descent that diverged stopped there (on the CPU): the run's epochs are its longest
     // descent's, its work every descent's epochs. On a GPU diverged descents run on with the
@@ -412,7 +452,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     run.prepare_s = Some(m.prepare_s);
     let (gpu_kernel_s, gpu_kernel_note) = kernel_beside(&m);
     if let Some(note) = &gpu_kernel_note {
-        run.add_note(note);
+        run.add_note(Note::new(NoteKind::KernelTime, note.clone()));
     }
     run.phases = Some(PhaseTimes {
         setup_s: (m.prepare_s - m.phases.upload_s.unwrap_or(0.0)).max(0.0),
@@ -425,6 +465,47 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     });
     run.time_s = Some(m.time);
     run
+}
+
+/// The noisy-repeats note, when the repeats disagree enough to doubt the median.
+fn noise_note(time: &TimeStats) -> Option<Note> {
+    let text = time.noise_warning()?;
+    let cv = if time.mean > 0.0 {
+        time.stddev / time.mean
+    } else {
+        0.0
+    };
+    Some(Note::shared(
+        NoteKind::Noisy,
+        text,
+        "noisy repeats (stddev/mean; close other programs or add --repeat)",
+        format!("{:.0} %", 100.0 * cv),
+    ))
+}
+
+/// The note of a row with too few repeats for a 95 % interval of its median.
+fn repeats_note(time: &TimeStats) -> Option<Note> {
+    if time.ci95.is_some() {
+        return None;
+    }
+    let n = time.repeats.len();
+    let text = if n == 1 {
+        "1 timed solve: no spread (one solve took most of the time budget)".to_string()
+    } else {
+        format!(
+            "{n} repeats: too few for a 95 % interval of the median ({} needed)",
+            crate::stats::CI_MIN_REPEATS
+        )
+    };
+    Some(Note::shared(
+        NoteKind::Repeats,
+        text,
+        format!(
+            "too few repeats for a spread (a 95 % interval needs {}; one long solve fills the time budget)",
+            crate::stats::CI_MIN_REPEATS
+        ),
+        n.to_string(),
+    ))
 }
 
 /// The GPU kernel time to show beside the row's median wall time, or why none is: instrumented
@@ -521,7 +602,7 @@ fn search_verdict(
     run: &mut RunReport,
     judged: &[Judged],
     j: &Judging,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Note>,
 ) -> Status {
     let steps = judged.len();
     let worst = |f: fn(&crate::validate::Verdict) -> f64| {
@@ -564,15 +645,18 @@ fn search_verdict(
         .count();
     if let Some(&i) = mismatches.first() {
         let v = &judged[i];
-        notes.push(format!(
-            "{} of {steps} descents mismatch; at mu = {}: {}",
-            mismatches.len(),
-            j.expect[i].mu,
-            [v.note.as_str(), v.spot_note.as_deref().unwrap_or("")]
-                .into_iter()
-                .filter(|n| !n.is_empty())
-                .collect::<Vec<_>>()
-                .join("; ")
+        notes.push(Note::new(
+            NoteKind::Verdict,
+            format!(
+                "{} of {steps} descents mismatch; at mu = {}: {}",
+                mismatches.len(),
+                j.expect[i].mu,
+                [v.note.as_str(), v.spot_note.as_deref().unwrap_or("")]
+                    .into_iter()
+                    .filter(|n| !n.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
         ));
         return Status::Mismatch;
     }
@@ -595,12 +679,17 @@ fn spot_note(check: &Check) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::bench::TimeStats;
     use crate::probe::{CpuCeilings, GpuCeilings};
     use crate::solver::Phases;
     use crate::{Dataset, Problem};
+
+    /// An `ok` f64 CPU row of 100 samples, from a real judging, to be edited by a test.
+    pub(crate) fn empty_row() -> RunReport {
+        hand_made(Precision::F64, false, 100).0
+    }
 
     fn hand_made(precision: Precision, gpu: bool, n: usize) -> (RunReport, Ceilings) {
         let problem = Problem::new(Dataset::synthetic(n, 0.1, 1).unwrap(), 0.01, 40).unwrap();
@@ -640,6 +729,7 @@ mod tests {
             spot: Some(vec![expect.moments.1]),
             kernel: None,
             note: None,
+            pacing: None,
             diverged_run_on: false,
         };
         let j = Judging {
@@ -721,6 +811,7 @@ mod tests {
                 spot: Some(spot.clone()),
                 kernel: None,
                 note: None,
+                pacing: None,
                 diverged_run_on: run_on,
             };
             let j = Judging {
@@ -833,6 +924,7 @@ mod tests {
             spot: Some(vec![wrong]),
             kernel: None,
             note: None,
+            pacing: None,
             diverged_run_on: false,
         };
         let row = Row {
@@ -861,7 +953,7 @@ mod tests {
         assert_eq!(run.status, Status::Mismatch);
         assert_eq!(run.spot_check.as_ref().unwrap().status, Status::Mismatch);
         assert!(
-            run.message.contains("spot check") && run.message.contains("1 repeat: spread unknown"),
+            run.message.contains("spot check") && run.message.contains("1 timed solve: no spread"),
             "{}",
             run.message
         );
@@ -997,6 +1089,7 @@ mod tests {
                 note: None,
             }),
             note: None,
+            pacing: None,
             diverged_run_on: false,
         };
         assert_eq!(kernel_beside(&measurement(0.3)), (Some(0.3), None));

@@ -1,0 +1,203 @@
+//! Which wall each row hits: latency (fixed costs per epoch), bandwidth (data beyond the caches,
+//! read at half the measured ceiling or more), compute (half the measured FMA ceiling or more),
+//! cache (data in a cache, neither of those) or overhead (none of them), from the row's own
+//! figures and the machine's measured ceilings.
+
+use crate::machine::LastLevelCache;
+use crate::probe::{Ceilings, GpuCeilings};
+use crate::report::{Bound, BoundKind, RowKind, RunReport};
+use crate::solver::{DeviceType, Precision};
+use crate::validate::Status;
+
+/// The share of a wall (%) from which a row counts as hitting it.
+pub const BOUND_SHARE: f64 = 50.0;
+
+/// The least time an epoch of a GPU row can take on its adapter, µs: its dispatches, submissions
+/// and barriers per epoch times their measured costs.
+pub fn latency_floor_us(run: &RunReport, adapter: &GpuCeilings) -> Option<f64> {
+    let (pacing, latency) = (run.pacing?, adapter.latency?);
+    Some(
+        pacing.dispatches_per_epoch * latency.dispatch_us
+            + pacing.submissions_per_epoch * adapter.round_trip_us
+            + pacing.barriers_per_epoch * latency.barrier_ns * 1e-3,
+    )
+}
+
+/// The FMA ceiling a row's arithmetic is held against, GFLOP/s: its device's, in its precision
+/// (f16 storage computes in f32), on all cores when it runs on several. None for df64, whose
+/// operations are many f32 ones, and where none was measured.
+pub fn fma_ceiling(run: &RunReport, ceilings: &Ceilings) -> Option<f64> {
+    let f32_like = matches!(run.precision, Precision::F32 | Precision::F16);
+    if run.kind == RowKind::Gpu {
+        let adapter = ceilings.gpu.iter().find(|g| g.device == run.device)?;
+        return f32_like.then_some(adapter.gflops_f32).flatten();
+    }
+    if run.device_type != DeviceType::Cpu || run.precision == Precision::Df64 {
+        return None;
+    }
+    let c = &ceilings.cpu;
+    let (one, all) = if f32_like {
+        (c.gflops_f32_one_core?, c.gflops_f32_all_cores?)
+    } else {
+        (c.gflops_f64_one_core?, c.gflops_f64_all_cores?)
+    };
+    Some(if run.threads > 1 { one.max(all) } else { one })
+}
+
+/// The wall `run` hits (None for rows that are not `ok`, cpu-moments, or without a time). The
+/// largest share of the latency, bandwidth and compute walls at or above [`BOUND_SHARE`] wins;
+/// else `cache` when its data fits a cache, else `overhead`.
+pub fn classify(
+    run: &RunReport,
+    n: usize,
+    ceilings: &Ceilings,
+    llc: LastLevelCache,
+) -> Option<Bound> {
+    let epoch_us = run.epoch_us?;
+    if run.status != Status::Ok || run.gflop_s.is_none() {
+        return None;
+    }
+    let bound = |kind, share: Option<f64>, ceiling: Option<f64>, unit| Bound {
+        kind,
+        share,
+        ceiling,
+        unit,
+    };
+    let mut walls: Vec<Bound> = Vec::new();
+    if let Some(adapter) = ceilings.gpu.iter().find(|g| g.device == run.device) {
+        if let Some(floor) = latency_floor_us(run, adapter).filter(|_| run.kind == RowKind::Gpu) {
+            let share = 100.0 * floor / epoch_us;
+            walls.push(bound(BoundKind::Latency, Some(share), Some(floor), Some("µs/epoch")));
+        }
+    }
+    if let Some(pct) = run.peak_pct {
+        walls.push(bound(BoundKind::Bandwidth, Some(pct), run.peak_gb_s, Some("GB/s")));
+    }
+    let fma = fma_ceiling(run, ceilings);
+    let compute_share = fma.zip(run.gflop_s).map(|(c, g)| 100.0 * g / c);
+    if let Some(share) = compute_share {
+        walls.push(bound(BoundKind::Compute, Some(share), fma, Some("GFLOP/s")));
+    }
+    let hit = walls
+        .into_iter()
+        .filter(|w| w.share.is_some_and(|s| s >= BOUND_SHARE))
+        .max_by(|a, b| a.share.unwrap_or(0.0).total_cmp(&b.share.unwrap_or(0.0)));
+    if let Some(wall) = hit {
+        return Some(wall);
+    }
+    if super::row::data_in_cache(run, n, llc) {
+        return Some(bound(BoundKind::Cache, compute_share, fma, Some("GFLOP/s")));
+    }
+    Some(bound(BoundKind::Overhead, None, None, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::latency::Latency;
+    use crate::probe::CpuCeilings;
+    use crate::report::{NoteKind, Note};
+    use crate::solver::Pacing;
+
+    const LLC: LastLevelCache = LastLevelCache {
+        per_core: 32 << 20,
+        total: 32 << 20,
+    };
+
+    fn ceilings() -> Ceilings {
+        Ceilings {
+            cpu: CpuCeilings {
+                read_gb_s_one_core: 10.0,
+                read_gb_s_all_cores: 20.0,
+                threads: 2,
+                gflops_f32_one_core: Some(100.0),
+                gflops_f32_all_cores: Some(200.0),
+                gflops_f64_one_core: Some(50.0),
+                gflops_f64_all_cores: Some(100.0),
+                ..CpuCeilings::default()
+            },
+            gpu: vec![GpuCeilings {
+                device: "gpu".into(),
+                read_gb_s: 1000.0,
+                round_trip_us: 20.0,
+                gflops_f32: Some(10_000.0),
+                latency: Some(Latency {
+                    dispatch_us: 4.0,
+                    barrier_ns: 100.0,
+                    barrier_wg: 256,
+                }),
+                ..GpuCeilings::default()
+            }],
+            gpu_failures: Vec::new(),
+        }
+    }
+
+    /// An `ok` row of `kind` on 1 thread in f64 with the given figures.
+    fn row(kind: RowKind, epoch_us: f64, gflop_s: f64, peak_pct: Option<f64>) -> RunReport {
+        let mut run = crate::suite::row::tests::empty_row();
+        run.kind = kind;
+        run.status = Status::Ok;
+        run.epoch_us = Some(epoch_us);
+        run.gflop_s = Some(gflop_s);
+        run.peak_pct = peak_pct;
+        run.peak_gb_s = peak_pct.map(|_| 10.0);
+        if kind == RowKind::Gpu {
+            run.device = "gpu".into();
+            run.device_type = DeviceType::DiscreteGpu;
+            run.precision = Precision::F32;
+        }
+        run
+    }
+
+    #[test]
+    fn each_wall_is_named_from_its_share() {
+        let c = ceilings();
+        let kind = |run: &RunReport, n| classify(run, n, &c, LLC).map(|b| b.kind);
+        // Bandwidth: data beyond the caches at 80 % of the read ceiling.
+        assert_eq!(kind(&row(RowKind::Cpu, 1.0, 1.0, Some(80.0)), 1 << 26), Some(BoundKind::Bandwidth));
+        // Compute: 30 of f64's 50 GFLOP/s on one core, in cache.
+        assert_eq!(kind(&row(RowKind::Cpu, 1.0, 30.0, None), 1000), Some(BoundKind::Compute));
+        // Neither, data in cache: cache, with its share of the FMA ceiling.
+        let cache = classify(&row(RowKind::Cpu, 1.0, 10.0, None), 1000, &c, LLC).unwrap();
+        assert_eq!((cache.kind, cache.share, cache.ceiling), (BoundKind::Cache, Some(20.0), Some(50.0)));
+        // Neither, data beyond the caches at 20 %: overhead.
+        assert_eq!(kind(&row(RowKind::Cpu, 1.0, 10.0, Some(20.0)), 1 << 26), Some(BoundKind::Overhead));
+        // On two threads the all-core FMA ceiling (100): 30 GFLOP/s is no longer half of it.
+        let mut two = row(RowKind::Cpu, 1.0, 30.0, None);
+        two.threads = 2;
+        assert_eq!(kind(&two, 1000), Some(BoundKind::Cache));
+        // Not ok, or cpu-moments (no flops): no wall.
+        let mut bad = row(RowKind::Cpu, 1.0, 30.0, None);
+        bad.status = Status::Mismatch;
+        assert_eq!(kind(&bad, 1000), None);
+        let mut moments = row(RowKind::Cpu, 1.0, 30.0, None);
+        moments.gflop_s = None;
+        assert_eq!(kind(&moments, 1000), None);
+    }
+
+    #[test]
+    fn a_gpu_row_is_latency_bound_when_its_fixed_costs_fill_an_epoch() {
+        let c = ceilings();
+        // 3 dispatches (12 µs), 1 submission (20 µs), 9 barriers (0.9 µs) an epoch: 32.9 µs.
+        let mut multipass = row(RowKind::Gpu, 40.0, 1.0, None);
+        multipass.pacing = Some(Pacing {
+            dispatches_per_epoch: 3.0,
+            submissions_per_epoch: 1.0,
+            barriers_per_epoch: 9.0,
+        });
+        let b = classify(&multipass, 1000, &c, LLC).unwrap();
+        assert_eq!(b.kind, BoundKind::Latency);
+        assert!((b.ceiling.unwrap() - 32.9).abs() < 1e-9, "{b:?}");
+        assert!((b.share.unwrap() - 82.25).abs() < 1e-9, "{b:?}");
+        // The same row ten times slower: its fixed costs explain a tenth; data fits the GPU's
+        // caches, so `cache`.
+        multipass.epoch_us = Some(400.0);
+        assert_eq!(classify(&multipass, 1000, &c, LLC).unwrap().kind, BoundKind::Cache);
+        // Bandwidth wins over latency when its share is larger.
+        multipass.epoch_us = Some(40.0);
+        multipass.peak_pct = Some(95.0);
+        multipass.peak_gb_s = Some(1000.0);
+        assert_eq!(classify(&multipass, 1 << 28, &c, LLC).unwrap().kind, BoundKind::Bandwidth);
+        let _ = Note::new(NoteKind::Check, "");
+    }
+}
