@@ -117,7 +117,7 @@ pub enum ShadersCommand {
 pub enum Format {
     /// An aligned table for people.
     Table,
-    /// The JSON contract documented in README.
+    /// The JSON contract documented in docs/json.md.
     Json,
     /// One row per run with a header row, for spreadsheets.
     Csv,

@@ -1,4 +1,4 @@
-//! Loading CSV and .npy datasets: the forms the README promises, and the ones it refuses.
+//! Loading CSV and .npy datasets: the forms docs/options.md promises, and the ones it refuses.
 
 mod common;
 

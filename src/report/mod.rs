@@ -1,5 +1,5 @@
 //! The report: what a run of gdbench found, as one serialisable value, and its renderings.
-//! The JSON form is a contract other tools read (README, "JSON report").
+//! The JSON form is a contract other tools read (docs/json.md).
 
 mod compare;
 mod explain;
@@ -99,7 +99,7 @@ pub struct Bound {
 pub enum Format {
     /// The aligned table for people (see [`TextStyle`]).
     Table,
-    /// The JSON contract (README, "JSON report").
+    /// The JSON contract (docs/json.md).
     Json,
     /// One [`CsvRow`] per run.
     Csv,
