@@ -267,7 +267,7 @@ fn kernel_times(
             median_s: None,
             solves: 0,
             note: Some(
-                "kernel time not measured: on a software adapter it is CPU time, and the wall time says it"
+                "kernel time not measured: on a software adapter it is CPU time"
                     .into(),
             ),
         }));

@@ -226,17 +226,18 @@ impl std::fmt::Display for Ceilings {
         }
         write!(
             f,
-            "CPU reads {:.1} GB/s on one core, {:.1} GB/s on {} threads",
-            c.read_gb_s_one_core, c.read_gb_s_all_cores, c.threads
+            "CPU reads {:.1} / {:.1} GB/s",
+            c.read_gb_s_one_core, c.read_gb_s_all_cores
         )?;
         if let (Some(one), Some(all)) = (c.gflops_f32_one_core, c.gflops_f32_all_cores) {
             write!(
                 f,
-                ", computes {} / {} f32 GFLOP/s",
+                ", FMA {} / {} f32 GFLOP/s",
                 three_digits(one),
                 three_digits(all)
             )?;
         }
+        write!(f, " (1 / {} threads)", c.threads)?;
         if let Some(note) = &c.note {
             write!(f, " (disturbed: {note})")?;
         }
@@ -248,14 +249,15 @@ impl std::fmt::Display for Ceilings {
                 g.read_gb_s,
             )?;
             if let Some(gflops) = g.gflops_f32 {
-                write!(f, ", computes {} f32 GFLOP/s", three_digits(gflops))?;
+                write!(f, ", FMA {} f32 GFLOP/s", three_digits(gflops))?;
             }
             write!(f, ", {:.0} µs a submission", g.round_trip_us)?;
             if let Some(l) = &g.latency {
                 write!(
                     f,
-                    ", {:.1} µs a dispatch, {:.0} ns a barrier",
-                    l.dispatch_us, l.barrier_ns
+                    ", {:.1} µs a dispatch, {:.1} µs a barrier",
+                    l.dispatch_us,
+                    l.barrier_ns * 1e-3
                 )?;
             }
         }

@@ -97,7 +97,7 @@ fn wall(b: &super::Bound) -> String {
     };
     match b.kind {
         BoundKind::Latency => {
-            format!("latency: dispatches, submissions and barriers take {share} of an epoch")
+            format!("latency: dispatches, submissions, barriers take {share} of an epoch")
         }
         BoundKind::Bandwidth => format!("bandwidth: {share} of the measured {}", ceiling("GB/s")),
         BoundKind::Compute => format!("compute: {share} of the measured {}", ceiling("GFLOP/s")),
@@ -165,14 +165,18 @@ pub fn summarise(report: &Report) -> Summary {
         let gpu_speedup = cpu.epoch_us.unwrap_or(0.0) / gpu.epoch_us.unwrap_or(f64::NAN);
         let place = if adapter.software {
             format!(
-                "on {}, CPU emulation (CPU timings, not GPU speed)",
+                "on {} (CPU emulation: CPU timings, not GPU speed)",
                 format::short_device_name(&adapter.device)
             )
         } else {
-            format!("on {} ({})", format::short_device_name(&adapter.device), adapter.device_type)
+            format!(
+                "on {} ({})",
+                format::short_device_name(&adapter.device),
+                adapter.device_type
+            )
         };
         lines.push(format!(
-            "GPU against CPU: {place}, the fastest GPU row, {}, is {} than {}{}",
+            "GPU against CPU: {place} the fastest GPU row, {}, is {} than {}{}",
             gpu.solver,
             faster_or_slower(gpu_speedup),
             cpu.solver,

@@ -206,12 +206,12 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
             .iter()
             .find_map(|r| r.spot_check.as_ref().map(|s| s.epochs))
             .map_or(String::new(), |epochs| {
-                format!(" (and {epochs} epochs checked near rounding)")
+                format!(" (and {epochs} epochs near rounding)")
             });
         format!(
-            "how to read: verdict: weights within each precision's tolerance of the reference{spot}; \
-             spread: the median's 95 % interval; bound: the wall each row hits (lat, bw, fma: its share \
-             of that measured ceiling; cache; overhead); --explain says more per row."
+            "how to read: verdict: within its precision's tolerance of the reference{spot}; spread: \
+             the median's 95 % interval; bound: the wall it hits (lat, bw, fma: its share of that \
+             measured ceiling; cache; overhead); --explain: each row in detail"
         )
     } else {
         "no row was measured: every row is unavailable or an error (each says why), so nothing was timed or checked."
@@ -340,22 +340,37 @@ fn legend(report: &Report, width: usize) -> String {
             lines.push(line);
         }
     };
+    // The CPU rows' short names in one line: `cpu ×1, cpu ×2: MODEL on 1, 2 of its N threads`.
+    let mut cpu: Vec<(String, usize)> = Vec::new();
+    for run in report.runs.iter().filter(|r| {
+        r.device_type == crate::solver::DeviceType::Cpu && !r.is_gpu_emulation()
+    }) {
+        let short = format::short_device(run);
+        if !cpu.iter().any(|(s, _)| *s == short) {
+            cpu.push((short, run.threads));
+        }
+    }
+    if !cpu.is_empty() {
+        let names: Vec<&str> = cpu.iter().map(|(s, _)| s.as_str()).collect();
+        let threads: Vec<String> = cpu.iter().map(|(_, t)| t.to_string()).collect();
+        add(format!(
+            "{}: {} on {} of its {} threads",
+            names.join(", "),
+            m.cpu,
+            threads.join(", "),
+            m.threads
+        ));
+    }
     for run in &report.runs {
         let short = format::short_device(run);
-        let line = if run.is_gpu_emulation() {
-            format!(
-                "{short}: {}, CPU emulation of a GPU: CPU timings, not GPU speed",
+        if run.is_gpu_emulation() {
+            add(format!(
+                "{short}: {}: CPU emulation, CPU timings",
                 run.device
-            )
-        } else if run.device_type == crate::solver::DeviceType::Cpu {
-            format!(
-                "{short}: {} on {} of {} threads",
-                m.cpu, run.threads, m.threads
-            )
-        } else {
-            format!("{short}: {} ({})", run.device, run.device_type)
-        };
-        add(line);
+            ));
+        } else if run.device_type != crate::solver::DeviceType::Cpu {
+            add(format!("{short}: {} ({})", run.device, run.device_type));
+        }
         if let Some(library) = &run.library {
             add(format!("{}: {library}", run.solver));
         }
@@ -558,7 +573,8 @@ mod tests {
         );
         // The short device is explained in the legend.
         assert!(
-            text.contains("cpu ×1: ") && text.contains(&report.machine.cpu),
+            text.lines()
+                .any(|l| l.starts_with("cpu ×1") && l.contains(&report.machine.cpu)),
             "{text}"
         );
         let wide = render_table(

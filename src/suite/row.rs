@@ -182,7 +182,7 @@ pub fn peak(run: &RunReport, n: usize, ceilings: &Ceilings, llc: LastLevelCache)
             human_bytes(llc)
         );
         let headline = format!(
-            "in cache: data beside a {} last-level cache, so no share of memory bandwidth",
+            "in cache (beside a {} last-level cache: no share of memory bandwidth)",
             human_bytes(llc)
         );
         return Share::cached(ceiling, note, headline, human_bytes(bytes));
@@ -478,7 +478,7 @@ fn noise_note(time: &TimeStats) -> Option<Note> {
     Some(Note::shared(
         NoteKind::Noisy,
         text,
-        "noisy repeats (stddev/mean; close other programs or add --repeat)",
+        "noisy (stddev/mean of the repeats; close other programs)",
         format!("{:.0} %", 100.0 * cv),
     ))
 }
@@ -501,7 +501,7 @@ fn repeats_note(time: &TimeStats) -> Option<Note> {
         NoteKind::Repeats,
         text,
         format!(
-            "too few repeats for a spread (a 95 % interval needs {}; one long solve fills the time budget)",
+            "too few repeats for a spread (a 95 % interval needs {})",
             crate::stats::CI_MIN_REPEATS
         ),
         n.to_string(),

@@ -1,0 +1,159 @@
+//! The wall each row hits (`bound`), the verdict above the table (`summary`) and the default
+//! report's size, on runs whose answer is known: a CPU row whose data sit in cache, one that
+//! streams data several times the last-level cache, a GPU row whose epoch is a few tiny
+//! dispatches. Each run probes the machine; the tests take turns so none disturbs another's
+//! timing.
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::{Run, stdout};
+use serde_json::Value;
+
+/// One probed run at a time: the bandwidth case needs the machine to itself.
+static TURN: Mutex<()> = Mutex::new(());
+
+/// A probed run of `args` (no `--no-probe`), three repeats, no warm-up: its JSON report.
+fn probed(args: &[&str]) -> Value {
+    let (report, code, stderr) = Run::bare()
+        .args(&["--repeat", "3", "--quiet"])
+        .args(args)
+        .json();
+    assert_eq!(code, 0, "{stderr}");
+    report
+}
+
+fn row<'a>(report: &'a Value, solver: &str) -> &'a Value {
+    common::row(report, solver)
+}
+
+#[test]
+fn a_cpu_row_whose_data_sit_in_cache_is_cache_bound_with_its_share_of_the_fma_ceiling() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    // 10 000 f64 samples: 156 KiB, inside any last-level cache.
+    let report = probed(&["--solvers", "cpu-fused", "--n", "10000", "--epochs", "200"]);
+    let run = row(&report, "cpu-fused");
+    let bound = &run["bound"];
+    assert_eq!(bound["kind"], "cache", "{bound}");
+    let fma = report["ceilings"]["cpu"]["gflops_f64_one_core"].as_f64().unwrap();
+    assert_eq!(bound["ceiling"].as_f64(), Some(fma), "{bound}");
+    let share = 100.0 * run["gflop_s"].as_f64().unwrap() / fma;
+    assert!((bound["share"].as_f64().unwrap() - share).abs() < 1e-9 * share, "{bound}");
+    assert!(share < 50.0, "{bound}");
+    // The verdict names it (the only row), in words and in facts.
+    let summary = &report["summary"];
+    assert_eq!(summary["fastest"]["solver"], "cpu-fused", "{summary}");
+    assert!(summary["lines"][0].as_str().unwrap().starts_with("fastest: cpu-fused ("));
+}
+
+#[test]
+fn cpu_threads_streaming_data_beyond_the_caches_is_bandwidth_bound() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    // Data three times the rule's reach (twice the last-level cache), and at least 2e7 samples.
+    let llc = gdbench::machine::last_level_cache().total as f64;
+    let n = (3.0 * 2.0 * llc / 16.0).max(2e7) as u64;
+    let report = probed(&["--solvers", "cpu-threads", "--n", &n.to_string(), "--epochs", "3"]);
+    let run = row(&report, "cpu-threads");
+    let bound = &run["bound"];
+    assert_eq!(bound["kind"], "bandwidth", "{bound}");
+    assert_eq!(bound["share"], run["peak_pct"], "{bound}");
+    assert_eq!(bound["ceiling"], run["peak_gb_s"], "{bound}");
+    assert!(bound["share"].as_f64().unwrap() >= 50.0, "{bound}");
+}
+
+#[test]
+fn a_gpu_row_of_tiny_dispatches_is_latency_bound_and_the_verdict_compares_it_with_the_cpu() {
+    let Some(_) = common::gpu_or_skip("latency-bound GPU row") else {
+        return;
+    };
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    // N = 1 000: an epoch of gpu-multipass is three dispatches and a submission of next to
+    // nothing, on any adapter.
+    let report = probed(&[
+        "--solvers",
+        "cpu-fused,cpu-fused-f32,cpu-moments,gpu-multipass,gpu-persistent",
+        "--n",
+        "1000",
+        "--epochs",
+        "500",
+    ]);
+    let multipass = row(&report, "gpu-multipass");
+    let bound = &multipass["bound"];
+    assert_eq!(bound["kind"], "latency", "{bound}");
+    // The latency model: its counts times the adapter's measured costs.
+    let adapter = report["ceilings"]["gpu"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["device"] == multipass["device"])
+        .unwrap();
+    let (p, l) = (&multipass["pacing"], &adapter["latency"]);
+    let f = |v: &Value| v.as_f64().unwrap();
+    let floor = f(&p["dispatches_per_epoch"]) * f(&l["dispatch_us"])
+        + f(&p["submissions_per_epoch"]) * f(&adapter["round_trip_us"])
+        + f(&p["barriers_per_epoch"]) * f(&l["barrier_ns"]) * 1e-3;
+    assert!((f(&bound["ceiling"]) - floor).abs() <= 1e-9 * floor, "{bound} vs {floor}");
+    assert_eq!(f(&p["submissions_per_epoch"]), 1.0, "{p}");
+    let share = 100.0 * floor / f(&multipass["epoch_us"]);
+    assert!((f(&bound["share"]) - share).abs() <= 1e-9 * share, "{bound}");
+
+    // The verdict: the fastest GPU row against the fastest CPU row that reads the data (not
+    // cpu-moments), by their medians, in words that agree with the figure.
+    let runs = report["runs"].as_array().unwrap();
+    let fastest = |kind: &str| {
+        runs.iter()
+            .filter(|r| r["kind"] == kind && r["status"] == "ok" && r["solver"] != "cpu-moments")
+            .min_by(|a, b| f(&a["epoch_us"]).total_cmp(&f(&b["epoch_us"])))
+            .unwrap()
+    };
+    let (gpu, cpu) = (fastest("gpu"), fastest("cpu"));
+    let versus = &report["summary"]["gpu_vs_cpu"][0];
+    assert_eq!(versus["gpu"]["solver"], gpu["solver"], "{versus}");
+    assert_eq!(versus["cpu"]["solver"], cpu["solver"], "{versus}");
+    let speedup = f(&cpu["epoch_us"]) / f(&gpu["epoch_us"]);
+    assert!((f(&versus["gpu_speedup"]) - speedup).abs() <= 1e-9 * speedup, "{versus}");
+    let line = report["summary"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .find(|l| l.starts_with("GPU against CPU"))
+        .unwrap();
+    let word = if speedup >= 1.0 { "faster" } else { "slower" };
+    assert!(line.contains(&format!("{}, is ", gpu["solver"].as_str().unwrap())), "{line}");
+    assert!(line.contains(word), "{line}");
+    assert_eq!(
+        line.contains("CPU emulation"),
+        versus["software"].as_bool().unwrap(),
+        "{line}"
+    );
+    // cpu-moments, an O(1) shortcut, is named apart from the fastest row that reads the data.
+    let first = report["summary"]["lines"][0].as_str().unwrap();
+    if report["summary"]["fastest"]["solver"] == "cpu-moments" {
+        assert!(first.contains("cpu-moments' O(1)-per-epoch shortcut"), "{first}");
+    }
+}
+
+#[test]
+fn the_default_report_of_every_solver_fits_fifty_lines_of_a_hundred_columns() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Run::bare()
+        .args(&["--n", "2000", "--epochs", "200", "--repeat", "3", "--quiet"])
+        .output();
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() <= 50, "{} lines:\n{text}", lines.len());
+    let widest = lines.iter().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 100, "{widest} columns:\n{text}");
+    // Every solver has its row, and the verdict stands above the table.
+    for id in gdbench::solver::SolverId::ALL {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!(" {} ", id.name()))),
+            "{id} missing:\n{text}"
+        );
+    }
+    let verdict = lines.iter().position(|l| l.starts_with("verdict: ")).unwrap();
+    let header = lines.iter().position(|l| l.starts_with(" solver ")).unwrap();
+    assert!(verdict < header, "{text}");
+}
