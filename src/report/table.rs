@@ -130,7 +130,7 @@ fn runs_table(report: &Report, style: &TextStyle) -> String {
 }
 
 /// `text` wrapped to `width`, later lines indented by `indent`.
-fn wrap(text: &str, width: usize, indent: &str) -> String {
+pub(super) fn wrap(text: &str, width: usize, indent: &str) -> String {
     // Never split a word at its hyphen: `gpu-persistent` and `--repeat` stay whole.
     let options = textwrap::Options::new(width)
         .subsequent_indent(indent)
