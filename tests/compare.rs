@@ -135,28 +135,43 @@ fn the_same_distribution_twice_is_no_clear_change() {
     let mut shuffled = NOISY.to_vec();
     shuffled.reverse();
     shuffled.swap(0, 2);
+    // A median 3 % slower, beyond the 2 % threshold, but within the repeats' 8 % noise.
+    let mut shifted = scaled(&NOISY, 1.03);
+    shifted.rotate_left(1);
     let (_dir, a, b) = pair(
-        &[run("cpu-fused", &NOISY), run("cpu-threads", &NOISY)],
-        &[run("cpu-fused", &NOISY), run("cpu-threads", &shuffled)],
+        &[
+            run("cpu-fused", &NOISY),
+            run("cpu-threads", &NOISY),
+            run("cpu-naive", &NOISY),
+        ],
+        &[
+            run("cpu-fused", &NOISY),
+            run("cpu-threads", &shuffled),
+            run("cpu-naive", &shifted),
+        ],
     );
     let (v, code) = compare_json(&a, &b, &["--fail-if-slower", "1"]);
     assert_eq!(code, 0, "{v}");
-    for solver in ["cpu-fused", "cpu-threads"] {
+    for (solver, ratio) in [
+        ("cpu-fused", 1.0),
+        ("cpu-threads", 1.0),
+        ("cpu-naive", 1.03),
+    ] {
         let r = row(&v, solver);
         assert_eq!(r["verdict"], "no clear change", "{r}");
-        assert_eq!(r["ratio"], 1.0, "{r}");
+        assert!((r["ratio"].as_f64().unwrap() - ratio).abs() < 1e-9, "{r}");
         let (lo, hi) = (
             r["ci95"][0].as_f64().unwrap(),
             r["ci95"][1].as_f64().unwrap(),
         );
         assert!(
-            lo < 0.99 && hi > 1.01,
+            lo < 0.99 && hi > 1.03,
             "the noise shows in the interval: {r}"
         );
     }
     let out = compare(&a, &b, &["--fail-if-slower", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out).matches("no clear change").count(), 2);
+    assert_eq!(stdout(&out).matches("no clear change").count(), 3);
 }
 
 #[test]
