@@ -298,10 +298,10 @@ fn ratio_cell(r: &Compared) -> String {
 /// Widest device cell, in characters.
 const DEVICE_CHARS: usize = 16;
 
-/// A device in at most [`DEVICE_CHARS`] characters: [`short_device_name`], its name cut further
-/// (keeping the backend) when that is still too long.
+/// A device in at most [`DEVICE_CHARS`] characters: [`short_device_name`] without trademark signs,
+/// its name cut further (keeping the backend) when that is still too long.
 fn device_cell(device: &str) -> String {
-    let short = short_device_name(device);
+    let short = short_device_name(&device.replace("(R)", "").replace("(TM)", ""));
     if short.chars().count() <= DEVICE_CHARS {
         return short;
     }
@@ -665,6 +665,21 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("EPYC 9B14 96-Co…: AMD EPYC"), "{text}");
+    }
+
+    #[test]
+    fn devices_shorten_to_16_characters_keeping_the_backend() {
+        assert_eq!(device_cell("Intel(R) Xeon(R) Processor"), "Xeon Processor");
+        assert_eq!(
+            device_cell("Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz"),
+            "Core i7-8700K C…"
+        );
+        assert_eq!(
+            device_cell("NVIDIA GeForce RTX 4090 Laptop GPU (discrete) [vulkan]"),
+            "RTX 4090 Lap…·vk"
+        );
+        assert_eq!(device_cell("NVIDIA H200 [vulkan]"), "H200·vk");
+        assert_eq!(device_cell("cpu"), "cpu");
     }
 
     #[test]
