@@ -73,14 +73,10 @@ pub enum Command {
         #[arg(long)]
         backend: Option<String>,
     },
-    /// Compare two JSON reports (two machines, or before and after a change): per solver, the
-    /// medians per epoch, their ratio, and whether the spreads overlap.
-    Compare {
-        /// The first report (A).
-        a: PathBuf,
-        /// The second report (B).
-        b: PathBuf,
-    },
+    /// Compare two JSON reports (two machines, or before and after a change): per solver, B's
+    /// median time per epoch over A's with a 95 % bootstrap interval, and a verdict: faster,
+    /// slower, no clear change or cannot tell (see docs/compare.md).
+    Compare(CompareArgs),
     /// Work with the WGSL shaders: write the built-in ones out, or check edited ones.
     #[command(subcommand)]
     Shaders(ShadersCommand),
@@ -90,6 +86,35 @@ pub enum Command {
         #[arg(long)]
         backend: Option<String>,
     },
+}
+
+/// Options of `gdbench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first report (A).
+    pub a: PathBuf,
+    /// The second report (B).
+    pub b: PathBuf,
+    /// Smallest change that counts, in percent: `slower` when the whole interval of B / A lies
+    /// above 1 + PCT/100, `faster` when it lies below 1 / (1 + PCT/100).
+    #[arg(long, default_value_t = report::DEFAULT_THRESHOLD_PCT, allow_negative_numbers = true, value_name = "PCT")]
+    pub threshold: f64,
+    /// Exit 6 when a row is `slower` with its interval's lower bound above 1 + PCT/100 as well;
+    /// `cannot tell` rows never fail.
+    #[arg(long, allow_negative_numbers = true, value_name = "PCT")]
+    pub fail_if_slower: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+}
+
+/// Formats of `gdbench compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    /// A table for people, within 100 columns.
+    Table,
+    /// One JSON object (docs/compare.md lists its fields).
+    Json,
 }
 
 /// `gdbench shaders ...`.

@@ -115,6 +115,9 @@ pub mod exit {
     pub const NOT_RUN: u8 = 4;
     /// The descent diverged (mu too large); reported, not a fault of gdbench.
     pub const DIVERGED: u8 = 5;
+    /// `gdbench compare --fail-if-slower PCT`: a row of B is `slower` than A's, with its 95 %
+    /// interval's lower bound above 1 + PCT/100.
+    pub const REGRESSED: u8 = 6;
     /// Ctrl-C: the report holds what was measured before it.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -160,5 +163,7 @@ mod tests {
             message: String::new(),
         };
         assert_eq!(solver.exit_code(), 4);
+        // Not an error's: `compare --fail-if-slower` returns it, as README's table says.
+        assert_eq!(exit::REGRESSED, 6);
     }
 }

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use cli::{Cli, Command, RunArgs, ShadersCommand, SweepArgs, backends};
+use cli::{Cli, Command, CompareArgs, CompareFormat, RunArgs, ShadersCommand, SweepArgs, backends};
 use gdbench::error::exit;
 use gdbench::gpu::{self, AdapterChoice, shaders, translate::Target};
 use gdbench::progress::Progress;
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         Some(Command::Solvers) => Ok(print(&gdbench::solver::catalogue())),
         Some(Command::Adapters { backend }) => adapters(backend.as_deref()),
         Some(Command::Probe { adapter, backend }) => probe(&adapter, backend.as_deref()),
-        Some(Command::Compare { a, b }) => compare(&a, &b),
+        Some(Command::Compare(args)) => compare(&args),
         Some(Command::Shaders(ShadersCommand::Dump { dir })) => dump_shaders(&dir),
         Some(Command::Shaders(ShadersCommand::Check { path, targets })) => {
             check_shaders(&path, &targets)
@@ -178,11 +178,43 @@ fn probe(adapter: &str, backend: Option<&str>) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-fn compare(a: &Path, b: &Path) -> anyhow::Result<u8> {
-    let (ra, rb) = (report::read_report(a, "A")?, report::read_report(b, "B")?);
-    let comparison = report::compare(&ra, &rb)?;
-    let (a, b) = (a.display().to_string(), b.display().to_string());
-    Ok(print(&report::render_comparison(&comparison, &a, &b)))
+/// `gdbench compare`: the flags checked before the files are read; exit 6 when `--fail-if-slower`
+/// finds a row slower beyond its percentage (each such row named on stderr).
+fn compare(args: &CompareArgs) -> anyhow::Result<u8> {
+    let threshold = report::check_percent("--threshold", args.threshold)?;
+    let fail_if_slower = args
+        .fail_if_slower
+        .map(|pct| report::check_percent("--fail-if-slower", pct))
+        .transpose()?;
+    let (ra, rb) = (
+        report::read_report(&args.a, "A")?,
+        report::read_report(&args.b, "B")?,
+    );
+    let comparison = report::compare(&ra, &rb, threshold)?;
+    let (a, b) = (args.a.display().to_string(), args.b.display().to_string());
+    print!(
+        "{}",
+        match args.format {
+            CompareFormat::Table => report::render_comparison(&comparison, &a, &b),
+            CompareFormat::Json => report::render_comparison_json(&comparison, &a, &b),
+        }
+    );
+    let Some(pct) = fail_if_slower else {
+        return Ok(exit::SUCCESS);
+    };
+    let regressions = comparison.regressions(pct);
+    for r in &regressions {
+        let [lo, _] = r.ci95.unwrap_or_default();
+        eprintln!(
+            "gdbench: {} ({}) is slower in B beyond {pct} %: B / A is at least {lo:.3} (95 % interval)",
+            r.solver, r.device
+        );
+    }
+    Ok(if regressions.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::REGRESSED
+    })
 }
 
 fn dump_shaders(dir: &Path) -> anyhow::Result<u8> {

@@ -55,7 +55,8 @@ pub const OUTLIER_Z: f64 = 3.5;
 /// Coefficient of variation above which a row is flagged as noisy.
 pub const NOISY_CV: f64 = 0.05;
 
-fn median_of_sorted(sorted: &[f64]) -> f64 {
+/// The median of an ascending, non-empty slice (the mean of the middle two when even).
+pub(crate) fn median_of_sorted(sorted: &[f64]) -> f64 {
     let mid = sorted.len() / 2;
     if sorted.len() % 2 == 1 {
         sorted[mid]

@@ -1,62 +1,137 @@
-//! `gdbench compare A.json B.json`: per solver and device, the two per-epoch medians, their ratio,
-//! and whether the repeats' spreads overlap (then the difference may be noise).
+//! `gdbench compare A.json B.json`: per solver and device, B's median time per epoch over A's,
+//! with a 95 % bootstrap interval over both reports' repeats, and a verdict at a threshold:
+//! `faster`, `slower`, `no clear change`, or `cannot tell`. docs/compare.md is its manual.
 
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
 use serde_json::Value;
 
-use super::table::styled_table;
+use super::format::{epoch_us, short_device_name};
+use super::table::{MAX_WIDTH, styled_table, wrap};
 use crate::error::{GdError, Result};
-
-/// One row present in both reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Compared {
-    /// Solver (or peer) name.
-    pub solver: String,
-    /// Device name.
-    pub device: String,
-    /// µs per epoch in A and B (median), when both ran.
-    pub a_us: Option<f64>,
-    /// See `a_us`.
-    pub b_us: Option<f64>,
-    /// B over A: above 1, B is slower.
-    pub ratio: Option<f64>,
-    /// True when the [min, max] ranges per epoch overlap: the difference may be noise.
-    pub overlap: bool,
-    /// Why the two cannot be compared (a side that is not `ok`, or has fewer than
-    /// [`MIN_REPEATS`] repeats), when they cannot.
-    pub caveat: Option<String>,
-}
+use crate::stats::median_of_sorted;
 
 /// Repeats each side needs before a difference in speed can be told from noise.
 pub const MIN_REPEATS: usize = 3;
 
-/// Why a run cannot take part in a comparison of speed, if it cannot.
-fn unfit(run: &Value, which: &str) -> Option<String> {
-    let status = run["status"].as_str().unwrap_or("unknown");
-    if status != "ok" {
-        let shown = match status {
-            "unavailable" | "error" => format!("{status}: not run"),
-            other => other.to_string(),
-        };
-        return Some(format!("{which} is {shown}"));
+/// Bootstrap resamples per row.
+pub const RESAMPLES: usize = 10_000;
+
+/// The default `--threshold`, in percent.
+pub const DEFAULT_THRESHOLD_PCT: f64 = 2.0;
+
+/// Seed of every row's resampling stream ("gdbench!"): the same reports always give the same
+/// intervals, whatever other rows they hold.
+const SEED: u64 = 0x6764_6265_6e63_6821;
+
+/// What a row says about B's speed against A's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// B's interval lies wholly below 1 / (1 + threshold): B is faster.
+    #[serde(rename = "faster")]
+    Faster,
+    /// B's interval lies wholly above 1 + threshold: B is slower.
+    #[serde(rename = "slower")]
+    Slower,
+    /// The interval reaches into [1 / (1 + threshold), 1 + threshold].
+    #[serde(rename = "no clear change")]
+    NoClearChange,
+    /// A side is not `ok`, has no times or too few repeats (the row's caveat says which).
+    #[serde(rename = "cannot tell")]
+    CannotTell,
+}
+
+impl Verdict {
+    /// The verdict as the table and the JSON write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Faster => "faster",
+            Verdict::Slower => "slower",
+            Verdict::NoClearChange => "no clear change",
+            Verdict::CannotTell => "cannot tell",
+        }
     }
-    let repeats = run["time_s"]["repeats"].as_array().map_or(0, Vec::len);
-    (repeats < MIN_REPEATS).then(|| {
-        format!(
-            "cannot tell: {which} has {repeats} repeat{} ({MIN_REPEATS} needed for a spread)",
-            if repeats == 1 { "" } else { "s" }
-        )
-    })
+
+    /// The verdict of the interval `[lo, hi]` of B / A at `threshold_pct` percent.
+    pub fn of_interval([lo, hi]: [f64; 2], threshold_pct: f64) -> Self {
+        let bar = 1.0 + threshold_pct / 100.0;
+        if lo > bar {
+            Verdict::Slower
+        } else if hi < 1.0 / bar {
+            Verdict::Faster
+        } else {
+            Verdict::NoClearChange
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row present in both reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Compared {
+    /// Solver (or peer) name.
+    pub solver: String,
+    /// Device name, in full.
+    pub device: String,
+    /// A's median µs per epoch, when it has one.
+    pub a_us: Option<f64>,
+    /// B's median µs per epoch, when it has one.
+    pub b_us: Option<f64>,
+    /// `b_us / a_us`: above 1, B is slower. None when the verdict is `cannot tell`.
+    pub ratio: Option<f64>,
+    /// The 95 % bootstrap interval of the ratio (percentiles 2.5 and 97.5). None when the
+    /// verdict is `cannot tell`.
+    pub ci95: Option<[f64; 2]>,
+    /// What the interval says at the threshold.
+    pub verdict: Verdict,
+    /// Why the verdict is `cannot tell` (`B is mismatch`, `A has only 2 repeats`...), else None.
+    pub caveat: Option<String>,
 }
 
 /// The comparison of two reports.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    /// The smallest change in percent a verdict other than `no clear change` needs.
+    pub threshold: f64,
+    /// Bootstrap resamples behind each interval.
+    pub resamples: usize,
     /// Rows in both, in A's order.
     pub rows: Vec<Compared>,
-    /// `solver (device)` rows only one report has.
+    /// `solver (device) only in A|B`: rows only one report has.
     pub unmatched: Vec<String>,
     /// Differences in the problem (N, epochs, mu, data) worth knowing.
     pub warnings: Vec<String>,
+}
+
+impl Comparison {
+    /// The rows that fail `--fail-if-slower pct`: `slower`, with the interval's lower bound above
+    /// 1 + pct/100 as well (so the bar is the larger of `pct` and the threshold). `cannot tell`
+    /// rows never count.
+    pub fn regressions(&self, pct: f64) -> Vec<&Compared> {
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Slower)
+            .filter(|r| r.ci95.is_some_and(|[lo, _]| lo > 1.0 + pct / 100.0))
+            .collect()
+    }
+}
+
+/// `value` as a percentage for the flag `name`: finite and ≥ 0, else a one-line error naming it.
+pub fn check_percent(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(GdError::InvalidParameter {
+            name,
+            problem: format!("{value} is not a percentage: give a finite number ≥ 0, e.g. 2"),
+        })
+    }
 }
 
 fn bad(which: &str, problem: &str) -> GdError {
@@ -66,26 +141,101 @@ fn bad(which: &str, problem: &str) -> GdError {
     }
 }
 
-/// Per-epoch median, min and max in µs of a run object, if it has times.
-fn per_epoch(run: &Value) -> Option<(f64, f64, f64)> {
-    let t = &run["time_s"];
-    let (median, min, max) = (
-        t["median"].as_f64()?,
-        t["min"].as_f64()?,
-        t["max"].as_f64()?,
-    );
-    let us = run["epoch_us"].as_f64()?;
-    let scale = us / median;
-    Some((us, min * scale, max * scale))
-}
-
 fn key(run: &Value) -> (String, String) {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     (text(&run["solver"]), text(&run["device"]))
 }
 
-/// Compares report `b` against report `a`.
-pub fn compare(a: &Value, b: &Value) -> Result<Comparison> {
+/// A run's repeats in µs per epoch: each whole-solve time scaled by `epoch_us / time_s.median`,
+/// so reports of different epoch counts compare per epoch. Or why the run cannot take part.
+fn repeats_per_epoch(run: &Value, which: &str) -> std::result::Result<Vec<f64>, String> {
+    let status = run["status"].as_str().unwrap_or("unknown");
+    if status != "ok" {
+        return Err(format!("{which} is {status}"));
+    }
+    let t = &run["time_s"];
+    let usable = |v: f64| v.is_finite() && v > 0.0;
+    let scale = t["median"]
+        .as_f64()
+        .zip(run["epoch_us"].as_f64())
+        .filter(|&(median, us)| usable(median) && usable(us))
+        .map(|(median, us)| us / median);
+    let repeats: Option<Vec<f64>> = t["repeats"].as_array().and_then(|list| {
+        list.iter()
+            .map(|v| v.as_f64().filter(|&s| usable(s)))
+            .collect()
+    });
+    let (Some(scale), Some(repeats)) = (scale, repeats.filter(|r| !r.is_empty())) else {
+        return Err(format!("{which} has no times"));
+    };
+    if repeats.len() < MIN_REPEATS {
+        let n = repeats.len();
+        let s = if n == 1 { "" } else { "s" };
+        return Err(format!("{which} has only {n} repeat{s}"));
+    }
+    Ok(repeats.into_iter().map(|s| s * scale).collect())
+}
+
+/// The median of `sample` resampled with replacement into `buffer` (as long as `sample`).
+fn resampled_median(sample: &[f64], buffer: &mut [f64], rng: &mut ChaCha8Rng) -> f64 {
+    for slot in buffer.iter_mut() {
+        *slot = sample[rng.random_range(0..sample.len())];
+    }
+    buffer.sort_by(f64::total_cmp);
+    median_of_sorted(buffer)
+}
+
+/// The `q` quantile of an ascending, non-empty slice, interpolating between neighbours.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let (below, above) = (h.floor() as usize, h.ceil() as usize);
+    sorted[below] + (h - below as f64) * (sorted[above] - sorted[below])
+}
+
+/// The 95 % percentile-bootstrap interval of median(B) / median(A): each side resampled with
+/// replacement on its own, [`RESAMPLES`] times, from a fixed seed.
+fn ratio_interval(a: &[f64], b: &[f64]) -> [f64; 2] {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let (mut buf_a, mut buf_b) = (vec![0.0; a.len()], vec![0.0; b.len()]);
+    let mut ratios: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let median_a = resampled_median(a, &mut buf_a, &mut rng);
+            resampled_median(b, &mut buf_b, &mut rng) / median_a
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    [quantile(&ratios, 0.025), quantile(&ratios, 0.975)]
+}
+
+/// The row of two runs with the same solver and device.
+fn compare_runs(ra: &Value, rb: &Value, threshold: f64) -> Compared {
+    let (solver, device) = key(ra);
+    let (a_us, b_us) = (ra["epoch_us"].as_f64(), rb["epoch_us"].as_f64());
+    let sides = repeats_per_epoch(ra, "A").and_then(|a| Ok((a, repeats_per_epoch(rb, "B")?)));
+    let (ratio, ci95, verdict, caveat) = match sides {
+        Ok((a, b)) => {
+            let ci = ratio_interval(&a, &b);
+            // Both medians were checked finite and positive with the repeats.
+            let ratio = b_us.zip(a_us).map(|(b, a)| b / a);
+            (ratio, Some(ci), Verdict::of_interval(ci, threshold), None)
+        }
+        Err(why) => (None, None, Verdict::CannotTell, Some(why)),
+    };
+    Compared {
+        solver,
+        device,
+        a_us,
+        b_us,
+        ratio,
+        ci95,
+        verdict,
+        caveat,
+    }
+}
+
+/// Compares report `b` against report `a` at `threshold` percent (see [`Verdict`]).
+pub fn compare(a: &Value, b: &Value, threshold: f64) -> Result<Comparison> {
+    let threshold = check_percent("--threshold", threshold)?;
     let runs = |v: &Value, which: &str| -> Result<Vec<Value>> {
         v["runs"]
             .as_array()
@@ -107,22 +257,7 @@ pub fn compare(a: &Value, b: &Value) -> Result<Comparison> {
     for run in &ra {
         let k = key(run);
         match rb.iter().find(|r| key(r) == k) {
-            Some(other) => {
-                let (pa, pb) = (per_epoch(run), per_epoch(other));
-                let caveat = unfit(run, "A").or_else(|| unfit(other, "B"));
-                rows.push(Compared {
-                    solver: k.0,
-                    device: k.1,
-                    a_us: pa.map(|p| p.0),
-                    b_us: pb.map(|p| p.0),
-                    ratio: pa
-                        .zip(pb)
-                        .filter(|_| caveat.is_none())
-                        .map(|(x, y)| y.0 / x.0),
-                    overlap: pa.zip(pb).is_some_and(|(x, y)| x.1 <= y.2 && y.1 <= x.2),
-                    caveat,
-                });
-            }
+            Some(other) => rows.push(compare_runs(run, other, threshold)),
             None => unmatched.push(format!("{} ({}) only in A", k.0, k.1)),
         }
     }
@@ -133,13 +268,53 @@ pub fn compare(a: &Value, b: &Value) -> Result<Comparison> {
         }
     }
     Ok(Comparison {
+        threshold,
+        resamples: RESAMPLES,
         rows,
         unmatched,
         warnings,
     })
 }
 
-/// The comparison as a table with its notes.
+/// `ratio [lo, hi]`: three decimals below 10, one below 100, none above; or the caveat.
+fn ratio_cell(r: &Compared) -> String {
+    match (r.ratio, r.ci95, &r.caveat) {
+        (_, _, Some(caveat)) => caveat.clone(),
+        (Some(x), Some([lo, hi]), None) => {
+            let top = hi.max(x);
+            let d = if top < 10.0 {
+                3
+            } else if top < 100.0 {
+                1
+            } else {
+                0
+            };
+            format!("{x:.d$} [{lo:.d$}, {hi:.d$}]")
+        }
+        _ => "–".to_string(),
+    }
+}
+
+/// Widest device cell, in characters.
+const DEVICE_CHARS: usize = 16;
+
+/// A device in at most [`DEVICE_CHARS`] characters: [`short_device_name`] without trademark signs,
+/// its name cut further (keeping the backend) when that is still too long.
+fn device_cell(device: &str) -> String {
+    let short = short_device_name(&device.replace("(R)", "").replace("(TM)", ""));
+    if short.chars().count() <= DEVICE_CHARS {
+        return short;
+    }
+    let (name, backend) = match short.rsplit_once('·') {
+        Some((name, backend)) => (name, format!("·{backend}")),
+        None => (short.as_str(), String::new()),
+    };
+    let keep = DEVICE_CHARS.saturating_sub(backend.chars().count() + 1);
+    let name: String = name.trim_end_matches('…').chars().take(keep).collect();
+    format!("{}…{backend}", name.trim_end())
+}
+
+/// The comparison as a table (within [`MAX_WIDTH`] columns) with its notes.
 pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
     let mut table = styled_table(
         &[
@@ -147,34 +322,64 @@ pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
             "device",
             "A µs/epoch",
             "B µs/epoch",
-            "B / A",
-            "note",
+            "B / A [95 % CI]",
+            "verdict",
         ],
-        &[2, 3, 4],
+        &[2, 3],
     );
-    let num = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "–".to_string(), f);
+    let us = |v: Option<f64>| v.map_or_else(|| "–".to_string(), epoch_us);
+    let mut legend: Vec<String> = Vec::new();
     for r in &c.rows {
-        let note = match (&r.caveat, r.ratio) {
-            (Some(caveat), _) => caveat.clone(),
-            (None, None) => "not timed in both".to_string(),
-            (None, Some(_)) if r.overlap => "spreads overlap: may be noise".to_string(),
-            (None, Some(x)) if x > 1.0 => format!("B {:.1}× slower", x),
-            (None, Some(x)) => format!("B {:.1}× faster", 1.0 / x),
-        };
+        let device = device_cell(&r.device);
+        let entry = format!("{device}: {}", r.device);
+        if device != r.device && !legend.contains(&entry) {
+            legend.push(entry);
+        }
         table.add_row([
             r.solver.clone(),
-            r.device.clone(),
-            num(r.a_us, &|v| format!("{v:.3}")),
-            num(r.b_us, &|v| format!("{v:.3}")),
-            num(r.ratio, &|v| format!("{v:.3}")),
-            note,
+            device,
+            us(r.a_us),
+            us(r.b_us),
+            ratio_cell(r),
+            r.verdict.to_string(),
         ]);
     }
+    let bar = 1.0 + c.threshold / 100.0;
+    let rule = format!(
+        "B / A: B's median µs per epoch over A's, with its 95 % bootstrap interval over both \
+         reports' repeats; slower when the interval lies above {bar:.3}, faster when below {:.3} \
+         (--threshold {} %)",
+        1.0 / bar,
+        c.threshold
+    );
     let mut out = format!("A: {a_name}\nB: {b_name}\n\n{table}\n");
-    for line in c.warnings.iter().chain(&c.unmatched) {
-        out += &format!("  {line}\n");
+    for line in legend
+        .iter()
+        .chain([&rule])
+        .chain(&c.warnings)
+        .chain(&c.unmatched)
+    {
+        out += &wrap(&format!("  {line}"), MAX_WIDTH, "    ");
     }
     out
+}
+
+/// The comparison as one JSON object: `a`, `b` (the reports as named), `threshold`, `resamples`,
+/// `rows`, `unmatched` and `warnings`.
+pub fn render_comparison_json(c: &Comparison, a_name: &str, b_name: &str) -> String {
+    #[derive(Serialize)]
+    struct Document<'c> {
+        a: &'c str,
+        b: &'c str,
+        #[serde(flatten)]
+        comparison: &'c Comparison,
+    }
+    let document = Document {
+        a: a_name,
+        b: b_name,
+        comparison: c,
+    };
+    serde_json::to_string_pretty(&document).expect("a comparison serialises") + "\n"
 }
 
 /// Reads and parses a report file for `compare`.
@@ -193,41 +398,75 @@ pub fn read_report(path: &std::path::Path, which: &str) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::text_width;
     use serde_json::json;
 
-    fn report(n: u64, runs: Value) -> Value {
-        json!({"problem": {"n": n, "epochs": 10, "mu": 0.001}, "runs": runs})
+    fn report(n: u64, epochs: u64, runs: Value) -> Value {
+        json!({"problem": {"n": n, "epochs": epochs, "mu": 0.001}, "runs": runs})
     }
 
-    fn run(solver: &str, us: f64, min: f64, max: f64) -> Value {
-        // 10 epochs: the medians and extremes in seconds are 10 × µs × 1e-6.
-        json!({"solver": solver, "device": "cpu", "epoch_us": us, "status": "ok",
-               "time_s": {"median": us * 1e-5, "min": min * 1e-5, "max": max * 1e-5,
-                          "repeats": [0.1, 0.1, 0.1]}})
+    /// A run of `epochs` epochs whose repeats are `seconds` (whole solves).
+    fn run_on(solver: &str, device: &str, epochs: u64, seconds: &[f64]) -> Value {
+        let mut sorted = seconds.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let median = median_of_sorted(&sorted);
+        json!({"solver": solver, "device": device, "status": "ok",
+               "epoch_us": median / epochs as f64 * 1e6,
+               "time_s": {"median": median, "min": sorted[0], "max": sorted[sorted.len() - 1],
+                          "repeats": seconds}})
+    }
+
+    fn run(solver: &str, seconds: &[f64]) -> Value {
+        run_on(solver, "cpu", 10, seconds)
+    }
+
+    const A: [f64; 5] = [1.00, 1.01, 0.99, 1.005, 0.995];
+
+    fn times(factor: f64) -> Vec<f64> {
+        A.iter().map(|s| s * factor).collect()
+    }
+
+    fn row<'c>(c: &'c Comparison, solver: &str) -> &'c Compared {
+        c.rows.iter().find(|r| r.solver == solver).unwrap()
     }
 
     #[test]
-    fn ratios_overlaps_and_unmatched_rows() {
+    fn a_clear_slowdown_a_clear_speedup_and_noise() {
+        let mut shuffled = times(1.0);
+        shuffled.reverse();
         let a = report(
             100,
+            10,
             json!([
-                run("x", 10.0, 9.0, 11.0),
-                run("y", 10.0, 9.9, 10.1),
-                run("a-only", 1.0, 1.0, 1.0)
+                run("slow", &A),
+                run("fast", &A),
+                run("same", &A),
+                run("a-only", &A)
             ]),
         );
         let b = report(
             200,
+            10,
             json!([
-                run("x", 10.5, 10.0, 12.0),
-                run("y", 5.0, 4.9, 5.1),
-                run("b-only", 1.0, 1.0, 1.0)
+                run("slow", &times(1.10)),
+                run("fast", &times(0.5)),
+                run("same", &shuffled),
+                run("b-only", &A)
             ]),
         );
-        let c = compare(&a, &b).unwrap();
-        assert_eq!(c.rows.len(), 2);
-        assert!(c.rows[0].overlap && (c.rows[0].ratio.unwrap() - 1.05).abs() < 1e-12);
-        assert!(!c.rows[1].overlap && (c.rows[1].ratio.unwrap() - 0.5).abs() < 1e-12);
+        let c = compare(&a, &b, 2.0).unwrap();
+        let slow = row(&c, "slow");
+        let [lo, hi] = slow.ci95.unwrap();
+        assert!((slow.ratio.unwrap() - 1.10).abs() < 1e-9, "{slow:?}");
+        assert!(lo <= 1.10 && 1.10 <= hi && lo > 1.02, "{slow:?}");
+        assert_eq!(slow.verdict, Verdict::Slower);
+        let fast = row(&c, "fast");
+        assert!((fast.ratio.unwrap() - 0.5).abs() < 1e-9, "{fast:?}");
+        assert_eq!(fast.verdict, Verdict::Faster);
+        let same = row(&c, "same");
+        let [lo, hi] = same.ci95.unwrap();
+        assert!(lo < 1.0 && 1.0 < hi, "{same:?}");
+        assert_eq!(same.verdict, Verdict::NoClearChange);
         assert_eq!(
             c.unmatched,
             ["a-only (cpu) only in A", "b-only (cpu) only in B"]
@@ -237,38 +476,229 @@ mod tests {
             ["the problems differ in n: A has 100, B has 200"]
         );
         let text = render_comparison(&c, "a.json", "b.json");
+        assert!(text.contains("1.100 ["), "{text}");
+        assert!(text.contains("no clear change"), "{text}");
+    }
+
+    #[test]
+    fn the_interval_is_reproducible_and_ignores_the_other_rows() {
+        // Forty distinct repeats a side: resampled medians take many values, so another stream
+        // would move the percentiles.
+        let a: Vec<f64> = (0..40).map(|i| 1.0 + (i * 17 % 40) as f64 * 1e-3).collect();
+        let b: Vec<f64> = (0..40)
+            .map(|i| 1.03 + (i * 23 % 40) as f64 * 1.3e-3)
+            .collect();
+        let once = ratio_interval(&a, &b);
+        assert_eq!(once, ratio_interval(&a, &b));
+        let alone = compare(
+            &report(1, 10, json!([run("x", &a)])),
+            &report(1, 10, json!([run("x", &b)])),
+            2.0,
+        )
+        .unwrap();
+        let among = compare(
+            &report(1, 10, json!([run("w", &A), run("x", &a)])),
+            &report(1, 10, json!([run("w", &times(2.0)), run("x", &b)])),
+            2.0,
+        )
+        .unwrap();
+        assert_eq!(alone.rows[0].ci95, row(&among, "x").ci95);
+    }
+
+    #[test]
+    fn three_repeats_give_the_range_of_the_ratios() {
+        // With three repeats a resample's median is the smallest with probability 7/27, so the
+        // percentiles are the extreme ratios: min(B)/max(A) and max(B)/min(A).
+        let (a, b) = ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]);
+        let [lo, hi] = ratio_interval(&a, &b);
         assert!(
-            text.contains("spreads overlap") && text.contains("B 2.0× faster"),
-            "{text}"
+            (lo - 4.0 / 3.0).abs() < 1e-12 && (hi - 6.0).abs() < 1e-12,
+            "{lo} {hi}"
         );
     }
 
     #[test]
-    fn rows_that_failed_or_have_no_spread_get_no_speed_verdict() {
-        let mut mismatch = run("x", 5.0, 4.9, 5.1);
+    fn the_verdict_needs_the_whole_interval_beyond_the_threshold() {
+        assert_eq!(Verdict::of_interval([1.03, 1.2], 2.0), Verdict::Slower);
+        assert_eq!(
+            Verdict::of_interval([1.01, 1.2], 2.0),
+            Verdict::NoClearChange
+        );
+        assert_eq!(Verdict::of_interval([1.01, 1.2], 0.0), Verdict::Slower);
+        assert_eq!(Verdict::of_interval([0.5, 0.97], 2.0), Verdict::Faster);
+        // 1/1.02 = 0.98039: symmetric with `slower` in the ratio's logarithm.
+        assert_eq!(
+            Verdict::of_interval([0.5, 0.981], 2.0),
+            Verdict::NoClearChange
+        );
+        assert_eq!(
+            Verdict::of_interval([0.9, 1.1], 2.0),
+            Verdict::NoClearChange
+        );
+    }
+
+    #[test]
+    fn epochs_that_differ_are_compared_per_epoch() {
+        // B ran twice the epochs in 2.2 times the time: 10 % slower per epoch.
+        let a = report(1, 10, json!([run_on("x", "cpu", 10, &A)]));
+        let b = report(1, 20, json!([run_on("x", "cpu", 20, &times(2.2))]));
+        let c = compare(&a, &b, 2.0).unwrap();
+        let [lo, hi] = c.rows[0].ci95.unwrap();
+        assert!((c.rows[0].ratio.unwrap() - 1.1).abs() < 1e-9, "{c:?}");
+        assert!(lo > 1.05 && hi < 1.15, "{c:?}");
+        assert_eq!(c.rows[0].verdict, Verdict::Slower);
+        assert_eq!(
+            c.warnings,
+            ["the problems differ in epochs: A has 10, B has 20"]
+        );
+    }
+
+    #[test]
+    fn rows_that_failed_or_have_no_spread_cannot_tell() {
+        let mut mismatch = run("x", &A);
         mismatch["status"] = json!("mismatch");
-        let mut once = run("y", 5.0, 5.0, 5.0);
-        once["time_s"]["repeats"] = json!([0.1]);
-        let mut missing = run("z", 5.0, 5.0, 5.0);
+        let twice = run("y", &[0.1, 0.1]);
+        let mut missing = run("z", &A);
         missing["status"] = json!("unavailable");
+        missing["epoch_us"] = Value::Null;
+        let mut untimed = run("t", &A);
+        untimed["time_s"] = Value::Null;
         let a = report(
             100,
-            json!([
-                run("x", 10.0, 9.9, 10.1),
-                run("y", 10.0, 9.9, 10.1),
-                run("z", 1.0, 1.0, 1.0)
-            ]),
+            10,
+            json!([run("x", &A), run("y", &A), run("z", &A), run("t", &A)]),
         );
-        let b = report(100, json!([mismatch, once, missing]));
-        let c = compare(&a, &b).unwrap();
-        assert!(c.rows.iter().all(|r| r.ratio.is_none()), "{c:?}");
+        let b = report(100, 10, json!([mismatch, twice, missing, untimed]));
+        let c = compare(&a, &b, 2.0).unwrap();
+        for r in &c.rows {
+            assert_eq!(r.verdict, Verdict::CannotTell, "{r:?}");
+            assert!(r.ratio.is_none() && r.ci95.is_none(), "{r:?}");
+        }
+        let caveats: Vec<_> = c
+            .rows
+            .iter()
+            .map(|r| r.caveat.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            caveats,
+            [
+                "B is mismatch",
+                "B has only 2 repeats",
+                "B is unavailable",
+                "B has no times"
+            ]
+        );
+        assert!(c.regressions(0.0).is_empty());
         let text = render_comparison(&c, "a.json", "b.json");
-        assert!(text.contains("B is mismatch"), "{text}");
-        assert!(text.contains("cannot tell: B has 1 repeat"), "{text}");
-        assert!(text.contains("B is unavailable: not run"), "{text}");
+        assert!(text.contains("B has only 2 repeats  cannot tell"), "{text}");
+        assert_eq!(text.matches("cannot tell").count(), 4, "{text}");
+    }
+
+    #[test]
+    fn regressions_need_the_lower_bound_beyond_the_percentage() {
+        let a = report(1, 10, json!([run("x", &A), run("y", &A)]));
+        let b = report(1, 10, json!([run("x", &times(1.10)), run("y", &A)]));
+        let c = compare(&a, &b, 2.0).unwrap();
+        let names = |pct| -> Vec<&str> {
+            c.regressions(pct)
+                .iter()
+                .map(|r| r.solver.as_str())
+                .collect()
+        };
+        assert_eq!(names(5.0), ["x"]);
+        assert!(names(20.0).is_empty());
+        // At a 20 % threshold the row is not `slower`, so a lower --fail-if-slower cannot fail it.
+        let lenient = compare(&a, &b, 20.0).unwrap();
+        assert!(lenient.regressions(0.0).is_empty());
+    }
+
+    #[test]
+    fn percentages_must_be_finite_and_not_negative() {
+        assert_eq!(check_percent("--threshold", 0.0).unwrap(), 0.0);
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            let e = check_percent("--threshold", bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid --threshold: "), "{e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        let a = report(1, 10, json!([]));
+        assert!(compare(&a, &a, -1.0).is_err());
+    }
+
+    #[test]
+    fn the_table_fits_100_columns_with_long_names() {
+        let devices = [
+            "NVIDIA GeForce RTX 4090 Laptop GPU (discrete) [vulkan]",
+            "AMD EPYC 9B14 96-Core Processor with a very long marketing name",
+            "llvmpipe (LLVM 19.1.7, 256 bits) [vulkan]",
+        ];
+        let solvers = ["gpu-fused-df64", "cpu-persistent", "tensorflow-v1"];
+        let (mut ra, mut rb) = (Vec::new(), Vec::new());
+        // µs per epoch of 7 digits in A (10 s an epoch), and B from 4 000 times slower to 1 000
+        // times faster.
+        for (i, (solver, device)) in solvers.iter().zip(devices).enumerate() {
+            ra.push(run_on(solver, device, 10, &times(100.0)));
+            let factor = [4321.5, 1.0, 0.001][i];
+            rb.push(run_on(solver, device, 10, &times(100.0 * factor)));
+        }
+        let mut failed = run_on("gpu-persistent", devices[0], 10, &times(100.0));
+        ra.push(failed.clone());
+        failed["status"] = json!("unavailable");
+        rb.push(failed);
+        rb.push(run_on("cpu-threads", devices[1], 10, &[1.0, 1.0]));
+        ra.push(run_on("cpu-threads", devices[1], 10, &A));
+        let c = compare(
+            &report(100_000_000, 10, json!(ra)),
+            &report(100, 10_000_000, json!(rb)),
+            2.0,
+        )
+        .unwrap();
+        let text = render_comparison(&c, "before.json", "after.json");
+        for line in text.lines() {
+            assert!(text_width(line) <= MAX_WIDTH, "{line:?} in\n{text}");
+        }
         assert!(
-            !text.contains("faster") && !text.contains("slower"),
+            text.contains("A is unavailable") || text.contains("B is unavailable"),
             "{text}"
         );
+        assert!(
+            text.contains("RTX 4090 Lap…·vk: NVIDIA GeForce RTX 4090"),
+            "{text}"
+        );
+        assert!(text.contains("EPYC 9B14 96-Co…: AMD EPYC"), "{text}");
+    }
+
+    #[test]
+    fn devices_shorten_to_16_characters_keeping_the_backend() {
+        assert_eq!(device_cell("Intel(R) Xeon(R) Processor"), "Xeon Processor");
+        assert_eq!(
+            device_cell("Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz"),
+            "Core i7-8700K C…"
+        );
+        assert_eq!(
+            device_cell("NVIDIA GeForce RTX 4090 Laptop GPU (discrete) [vulkan]"),
+            "RTX 4090 Lap…·vk"
+        );
+        assert_eq!(device_cell("NVIDIA H200 [vulkan]"), "H200·vk");
+        assert_eq!(device_cell("cpu"), "cpu");
+    }
+
+    #[test]
+    fn the_json_carries_every_field() {
+        let a = report(1, 10, json!([run("x", &A), run("y", &A)]));
+        let b = report(1, 10, json!([run("x", &times(1.10)), run("y", &[0.1])]));
+        let c = compare(&a, &b, 2.0).unwrap();
+        let v: Value = serde_json::from_str(&render_comparison_json(&c, "a", "b")).unwrap();
+        assert_eq!((v["a"].as_str(), v["b"].as_str()), (Some("a"), Some("b")));
+        assert_eq!(v["threshold"], 2.0);
+        assert_eq!(v["resamples"], RESAMPLES);
+        let x = &v["rows"][0];
+        assert_eq!(x["verdict"], "slower");
+        assert_eq!(x["ci95"].as_array().unwrap().len(), 2);
+        assert!(x["caveat"].is_null());
+        let y = &v["rows"][1];
+        assert_eq!(y["verdict"], "cannot tell");
+        assert!(y["ratio"].is_null() && y["ci95"].is_null());
+        assert_eq!(y["caveat"], "B has only 1 repeat");
+        assert!(v["unmatched"].as_array().unwrap().is_empty());
     }
 }

@@ -14,7 +14,10 @@ mod table;
 
 use serde::Serialize;
 
-pub use compare::{Compared, Comparison, compare, read_report, render_comparison};
+pub use compare::{
+    Compared, Comparison, DEFAULT_THRESHOLD_PCT, MIN_REPEATS, RESAMPLES, Verdict, check_percent,
+    compare, read_report, render_comparison, render_comparison_json,
+};
 pub use format::short_device_name;
 pub use machine_formats::{CsvRow, render_csv, render_markdown, render_sweep_csv};
 pub use models_plot::{compute_lines, render_models_plot};
