@@ -184,10 +184,14 @@ fn warm_gpu(solver: &mut dyn Solver, settings: &BenchSettings, task: &Task) -> R
         let solve = Instant::now();
         black_box(solver.solve_all()?);
         times.push(solve.elapsed().as_secs_f64());
-        if let Some(last) = times.len().checked_sub(WARM_AGREE_SOLVES).map(|i| &times[i..]) {
-            let (lo, hi) = last
-                .iter()
-                .fold((f64::INFINITY, 0.0f64), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+        if let Some(last) = times
+            .len()
+            .checked_sub(WARM_AGREE_SOLVES)
+            .map(|i| &times[i..])
+        {
+            let (lo, hi) = last.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &t| {
+                (lo.min(t), hi.max(t))
+            });
             if times.len() >= settings.warmup as usize && hi <= lo * (1.0 + WARM_AGREE) {
                 break;
             }
@@ -226,7 +230,10 @@ fn time_solves(
         outcomes.push(outcome);
         if settings.repeat.is_none() {
             // The bar's length: the solves that still fit the budget at this pace.
-            let left = settings.budget.saturating_sub(start.elapsed()).as_secs_f64();
+            let left = settings
+                .budget
+                .saturating_sub(start.elapsed())
+                .as_secs_f64();
             let more = (left / took.as_secs_f64().max(1e-9)).min(f64::from(u32::MAX)) as u64;
             let cap = u64::from(BenchSettings::MAX_AUTO_REPEATS);
             task.set_steps(warmup + (times.len() as u64 + more).min(cap));
@@ -266,10 +273,7 @@ fn kernel_times(
         return Ok(Some(KernelTimes {
             median_s: None,
             solves: 0,
-            note: Some(
-                "kernel time not measured: on a software adapter it is CPU time"
-                    .into(),
-            ),
+            note: Some("kernel time not measured: on a software adapter it is CPU time".into()),
         }));
     }
     if time.median > settings.budget.as_secs_f64() {
@@ -435,7 +439,13 @@ mod tests {
             software: false,
         };
         let task = crate::progress::Progress::hidden().task("cpu-fused");
-        let m = measure(|| SolverId::CpuFused.prepare(&problem), &settings, None, &task).unwrap();
+        let m = measure(
+            || SolverId::CpuFused.prepare(&problem),
+            &settings,
+            None,
+            &task,
+        )
+        .unwrap();
         let n = m.time.repeats.len();
         assert!(n >= crate::stats::CI_MIN_REPEATS, "{n} repeats");
         assert!(

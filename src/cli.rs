@@ -172,8 +172,9 @@ pub struct SolverArgs {
     /// Solvers to run: names and the groups cpu, gpu, ladder (every precision of the fused pass), all, comma-separated (see `gdbench solvers`).
     #[arg(long, default_value = "all", value_name = "LIST")]
     pub solvers: String,
-    /// Untimed warm-up solves per solver before timing (GPU rows go on warming up for 0.5 s, so
-    /// the card leaves its idle clocks; 0 skips warm-up altogether).
+    /// Untimed warm-up solves per CPU row before timing; a GPU row warms up with short solves,
+    /// then (on a real GPU) whole solves until three agree, so the card leaves its idle clocks;
+    /// 0 skips warm-up altogether.
     #[arg(long, default_value_t = 1)]
     pub warmup: u32,
     /// GPU adapter(s) for the GPU solvers: auto (a real GPU first), all, an index or part of a
@@ -190,8 +191,9 @@ pub struct SolverArgs {
     /// 256; gpu-persistent and the fused kernels' finish: the adapter's most, up to 1024].
     #[arg(long)]
     pub workgroup_size: Option<u32>,
-    /// Skip measuring the machine's ceilings (CPU read bandwidth, each adapter's bandwidth and
-    /// round trip) that rows are held against; saves about a second.
+    /// Skip measuring the machine's ceilings (CPU read bandwidth and FLOP/s, each adapter's
+    /// bandwidth, FLOP/s, round trip, dispatch and barrier costs) that rows are held against:
+    /// saves a few seconds, and leaves the bound column and the verdict's reasons empty.
     #[arg(long)]
     pub no_probe: bool,
     /// The row speed-ups are relative to: a solver or a peer row name.

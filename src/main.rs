@@ -126,12 +126,6 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
     let mut options = args.common.options(None)?;
     args.common.open_and_probe(&mut options)?;
     options.bench.budget = settings.budget;
-    if settings.over == SweepOver::Models
-        && let Some(ceilings) = options.ceilings.as_mut()
-    {
-        // K moves the work towards compute: the FLOP/s ceilings are what the points approach.
-        probe::measure_flops(ceilings, &options.adapters);
-    }
     let ceilings = options.ceilings.clone();
     let mut write_points = |points: &[SweepPoint]| -> gdbench::Result<()> {
         if let (Some(path), Some(format)) = (&args.output, output) {

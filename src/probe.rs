@@ -7,9 +7,9 @@
 //!   over at least 50 ms of GPU work (see [`crate::gpu::stream`]), and the round trip of one
 //!   empty submission.
 //!
-//! And, only where asked ([`measure_with_flops`], [`measure_flops`]: `gdbench probe`, and the
-//! code a sweep over many step sizes holds its rows with), the arithmetic peaks, an FMA counted
-//! as 2 flops (a multiply and an add):
+//! And ([`measure_with_flops`], [`measure_flops`]: every probed run, `gdbench probe`), the
+//! arithmetic peaks, an FMA counted as 2 flops (a multiply and an add), that a row's compute
+//! share is held against:
 //! - CPU: f32 and f64 FLOP/s on one core and on every core: [`FLOP_REGS`] registers of
 //!   independent FMA chains `a = fma(a, m, c)` as wide as the CPU's SIMD (AVX-512 or AVX2 with
 //!   FMA; elsewhere a portable mul+add, 2 flops as well), kept in registers; best of
@@ -17,9 +17,8 @@
 //! - each GPU adapter: f32 FLOP/s of independent FMA chains on vec4<f32> in registers
 //!   ([`crate::gpu::stream::fma_peak`]), timed like the streaming kernel, its results checked
 //!   against a CPU twin.
-//!
-//! `gdbench run` measures no FLOP/s (nothing in its table is held against them): its report
-//! leaves those fields out rather than filling them with anything.
+//! - each GPU adapter: the cost of one more dispatch and of one workgroup barrier
+//!   ([`crate::gpu::latency`]), the latency wall's prices.
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -1090,7 +1089,10 @@ mod tests {
             "{full}"
         );
         let line = format!("{c}");
-        assert!(line.contains("computes 118 / 230 f32 GFLOP/s"), "{line}");
-        assert!(line.contains("computes 66900 f32 GFLOP/s"), "{line}");
+        assert!(
+            line.contains("FMA 118 / 230 f32 GFLOP/s (1 / 2 threads)"),
+            "{line}"
+        );
+        assert!(line.contains("FMA 66900 f32 GFLOP/s"), "{line}");
     }
 }

@@ -26,8 +26,8 @@ use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::progress::Progress;
 use crate::report::{
-    AdapterReport, ClosedForm, Machine, Note, NoteKind, ProblemSummary, Reference, Report,
-    RowKind, RunReport, StepSizes, Summary, summarise,
+    AdapterReport, ClosedForm, Machine, Note, NoteKind, ProblemSummary, Reference, Report, RowKind,
+    RunReport, StepSizes, Summary, summarise,
 };
 use crate::solver::{DeviceType, Group, Outcome, Precision, Selected, SolverId, SolverInfo};
 use crate::validate::Status;
@@ -206,7 +206,10 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         } else {
             let task = progress.task(job.label());
             let bench = BenchSettings {
-                software: job.gpu.as_ref().is_some_and(|c| c.device_type() == DeviceType::Cpu),
+                software: job
+                    .gpu
+                    .as_ref()
+                    .is_some_and(|c| c.device_type() == DeviceType::Cpu),
                 ..options.bench
             };
             let row = || {

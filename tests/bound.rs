@@ -36,15 +36,25 @@ fn a_cpu_row_whose_data_sit_in_cache_is_cache_bound_with_its_share_of_the_fma_ce
     let run = row(&report, "cpu-fused");
     let bound = &run["bound"];
     assert_eq!(bound["kind"], "cache", "{bound}");
-    let fma = report["ceilings"]["cpu"]["gflops_f64_one_core"].as_f64().unwrap();
+    let fma = report["ceilings"]["cpu"]["gflops_f64_one_core"]
+        .as_f64()
+        .unwrap();
     assert_eq!(bound["ceiling"].as_f64(), Some(fma), "{bound}");
     let share = 100.0 * run["gflop_s"].as_f64().unwrap() / fma;
-    assert!((bound["share"].as_f64().unwrap() - share).abs() < 1e-9 * share, "{bound}");
+    assert!(
+        (bound["share"].as_f64().unwrap() - share).abs() < 1e-9 * share,
+        "{bound}"
+    );
     assert!(share < 50.0, "{bound}");
     // The verdict names it (the only row), in words and in facts.
     let summary = &report["summary"];
     assert_eq!(summary["fastest"]["solver"], "cpu-fused", "{summary}");
-    assert!(summary["lines"][0].as_str().unwrap().starts_with("fastest: cpu-fused ("));
+    assert!(
+        summary["lines"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("fastest: cpu-fused (")
+    );
 }
 
 #[test]
@@ -53,7 +63,14 @@ fn cpu_threads_streaming_data_beyond_the_caches_is_bandwidth_bound() {
     // Data three times the rule's reach (twice the last-level cache), and at least 2e7 samples.
     let llc = gdbench::machine::last_level_cache().total as f64;
     let n = (3.0 * 2.0 * llc / 16.0).max(2e7) as u64;
-    let report = probed(&["--solvers", "cpu-threads", "--n", &n.to_string(), "--epochs", "3"]);
+    let report = probed(&[
+        "--solvers",
+        "cpu-threads",
+        "--n",
+        &n.to_string(),
+        "--epochs",
+        "3",
+    ]);
     let run = row(&report, "cpu-threads");
     let bound = &run["bound"];
     assert_eq!(bound["kind"], "bandwidth", "{bound}");
@@ -68,13 +85,13 @@ fn a_gpu_row_of_tiny_dispatches_is_latency_bound_and_the_verdict_compares_it_wit
         return;
     };
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    // N = 1 000: an epoch of gpu-multipass is three dispatches and a submission of next to
-    // nothing, on any adapter.
+    // N = 256: an epoch of gpu-multipass is three dispatches of one workgroup each and a
+    // submission, of next to nothing, on any adapter.
     let report = probed(&[
         "--solvers",
         "cpu-fused,cpu-fused-f32,cpu-moments,gpu-multipass,gpu-persistent",
         "--n",
-        "1000",
+        "256",
         "--epochs",
         "500",
     ]);
@@ -93,10 +110,16 @@ fn a_gpu_row_of_tiny_dispatches_is_latency_bound_and_the_verdict_compares_it_wit
     let floor = f(&p["dispatches_per_epoch"]) * f(&l["dispatch_us"])
         + f(&p["submissions_per_epoch"]) * f(&adapter["round_trip_us"])
         + f(&p["barriers_per_epoch"]) * f(&l["barrier_ns"]) * 1e-3;
-    assert!((f(&bound["ceiling"]) - floor).abs() <= 1e-9 * floor, "{bound} vs {floor}");
+    assert!(
+        (f(&bound["ceiling"]) - floor).abs() <= 1e-9 * floor,
+        "{bound} vs {floor}"
+    );
     assert_eq!(f(&p["submissions_per_epoch"]), 1.0, "{p}");
     let share = 100.0 * floor / f(&multipass["epoch_us"]);
-    assert!((f(&bound["share"]) - share).abs() <= 1e-9 * share, "{bound}");
+    assert!(
+        (f(&bound["share"]) - share).abs() <= 1e-9 * share,
+        "{bound}"
+    );
 
     // The verdict: the fastest GPU row against the fastest CPU row that reads the data (not
     // cpu-moments), by their medians, in words that agree with the figure.
@@ -112,7 +135,10 @@ fn a_gpu_row_of_tiny_dispatches_is_latency_bound_and_the_verdict_compares_it_wit
     assert_eq!(versus["gpu"]["solver"], gpu["solver"], "{versus}");
     assert_eq!(versus["cpu"]["solver"], cpu["solver"], "{versus}");
     let speedup = f(&cpu["epoch_us"]) / f(&gpu["epoch_us"]);
-    assert!((f(&versus["gpu_speedup"]) - speedup).abs() <= 1e-9 * speedup, "{versus}");
+    assert!(
+        (f(&versus["gpu_speedup"]) - speedup).abs() <= 1e-9 * speedup,
+        "{versus}"
+    );
     let line = report["summary"]["lines"]
         .as_array()
         .unwrap()
@@ -121,7 +147,10 @@ fn a_gpu_row_of_tiny_dispatches_is_latency_bound_and_the_verdict_compares_it_wit
         .find(|l| l.starts_with("GPU against CPU"))
         .unwrap();
     let word = if speedup >= 1.0 { "faster" } else { "slower" };
-    assert!(line.contains(&format!("{}, is ", gpu["solver"].as_str().unwrap())), "{line}");
+    assert!(
+        line.contains(&format!("{}, is ", gpu["solver"].as_str().unwrap())),
+        "{line}"
+    );
     assert!(line.contains(word), "{line}");
     assert_eq!(
         line.contains("CPU emulation"),
@@ -131,7 +160,10 @@ fn a_gpu_row_of_tiny_dispatches_is_latency_bound_and_the_verdict_compares_it_wit
     // cpu-moments, an O(1) shortcut, is named apart from the fastest row that reads the data.
     let first = report["summary"]["lines"][0].as_str().unwrap();
     if report["summary"]["fastest"]["solver"] == "cpu-moments" {
-        assert!(first.contains("cpu-moments' O(1)-per-epoch shortcut"), "{first}");
+        assert!(
+            first.contains("cpu-moments' O(1)-per-epoch shortcut"),
+            "{first}"
+        );
     }
 }
 
@@ -149,11 +181,19 @@ fn the_default_report_of_every_solver_fits_fifty_lines_of_a_hundred_columns() {
     // Every solver has its row, and the verdict stands above the table.
     for id in gdbench::solver::SolverId::ALL {
         assert!(
-            lines.iter().any(|l| l.starts_with(&format!(" {} ", id.name()))),
+            lines
+                .iter()
+                .any(|l| l.starts_with(&format!(" {} ", id.name()))),
             "{id} missing:\n{text}"
         );
     }
-    let verdict = lines.iter().position(|l| l.starts_with("verdict: ")).unwrap();
-    let header = lines.iter().position(|l| l.starts_with(" solver ")).unwrap();
+    let verdict = lines
+        .iter()
+        .position(|l| l.starts_with("verdict: "))
+        .unwrap();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with(" solver "))
+        .unwrap();
     assert!(verdict < header, "{text}");
 }

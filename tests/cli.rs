@@ -357,20 +357,34 @@ fn csv_has_a_header_and_a_row_per_run_with_every_json_figure() {
                 ("descents", _) => vec!["steps".into()],
                 ("time_s", Value::Object(t)) => t
                     .keys()
-                    .map(|k| match k.as_str() {
-                        "repeats" => "times_s".to_string(),
-                        "outliers" => "outliers".to_string(),
-                        other => format!("{other}_s"),
+                    .flat_map(|k| match k.as_str() {
+                        "repeats" => vec!["times_s".to_string()],
+                        "outliers" => vec!["outliers".to_string()],
+                        "ci95" => vec!["ci95_lo_s".to_string(), "ci95_hi_s".to_string()],
+                        other => vec![format!("{other}_s")],
                     })
                     .chain(["repeats".to_string()])
                     .collect(),
+                ("bound", Value::Object(b)) => b
+                    .keys()
+                    .map(|k| match k.as_str() {
+                        "kind" => "bound".to_string(),
+                        other => format!("bound_{other}"),
+                    })
+                    .collect(),
+                ("pacing", Value::Object(p)) => p.keys().cloned().collect(),
+                // The notes' sentences are `message`; their kinds stay in the JSON.
+                ("notes", _) => vec!["message".to_string()],
                 ("phases", Value::Object(p)) => p.keys().cloned().collect(),
                 ("spot_check", Value::Object(c)) => c.keys().map(|k| format!("spot_{k}")).collect(),
                 ("cross_check", Value::Object(c)) => {
                     c.keys().map(|k| format!("cross_check_{k}")).collect()
                 }
                 // A nested figure this row lacks (another row has it, and is checked there).
-                ("time_s" | "phases" | "spot_check" | "cross_check", Value::Null) => Vec::new(),
+                (
+                    "time_s" | "phases" | "spot_check" | "cross_check" | "bound" | "pacing",
+                    Value::Null,
+                ) => Vec::new(),
                 (other, _) => vec![other.to_string()],
             };
             for column in columns {
@@ -684,7 +698,8 @@ fn the_default_table_fits_100_columns_with_every_solver_and_a_legend() {
     );
     // Every row's short device is explained under the table.
     assert!(
-        text.lines().any(|l| l.starts_with("cpu ×1") && l.contains(" threads")),
+        text.lines()
+            .any(|l| l.starts_with("cpu ×1") && l.contains(" threads")),
         "{text}"
     );
     assert!(

@@ -307,6 +307,14 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
                     None if phases["gpu_kernel_note"].is_string() => {
                         assert!(note.contains("kernel time not shown"), "{run}")
                     }
+                    // A software adapter's kernel time is its CPU time: not measured apart.
+                    None if run["device_type"] == "cpu" => {
+                        assert_eq!(solves, 0, "{run}");
+                        assert!(
+                            note.contains("kernel time not measured: on a software adapter"),
+                            "{run}"
+                        );
+                    }
                     None => assert!(note.contains("kernel time not reported"), "{run}"),
                 }
             }

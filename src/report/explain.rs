@@ -28,11 +28,7 @@ pub fn explain(report: &Report, width: usize) -> String {
 fn timing(run: &RunReport) -> Option<String> {
     let t = run.time_s.as_ref()?;
     let interval = match t.ci95 {
-        Some([lo, hi]) => format!(
-            "95 % interval {} … {}",
-            format::time(lo),
-            format::time(hi)
-        ),
+        Some([lo, hi]) => format!("95 % interval {} … {}", format::time(lo), format::time(hi)),
         None => "no interval".into(),
     };
     Some(format!(
@@ -48,22 +44,28 @@ fn timing(run: &RunReport) -> Option<String> {
 /// Its distance from the reference against its tolerance.
 fn check(run: &RunReport) -> Option<String> {
     let (d, tol) = (run.max_rel_diff?, run.tolerance?);
-    Some(format!("Δ ref {d:.1e} within a tolerance of {tol:.1e}"))
+    Some(format!("Δ ref {d:.1e} (tolerance {tol:.1e})"))
 }
 
 /// The wall, with the figures it was judged from.
 fn wall(report: &Report, run: &RunReport) -> Option<String> {
     let b = run.bound.as_ref()?;
     let share = b.share.map_or("–".to_string(), |s| format!("{s:.0} %"));
-    let ceiling = b
-        .ceiling
-        .map_or("–".to_string(), |c| format!("{} {}", format::gb_s(c), b.unit.unwrap_or("")));
+    let ceiling = b.ceiling.map_or("–".to_string(), |c| {
+        format!("{} {}", format::gb_s(c), b.unit.unwrap_or(""))
+    });
     let mut text = match b.kind {
-        BoundKind::Latency => format!("latency-bound: the modelled fixed costs, {ceiling}, are {share} of its epoch"),
+        BoundKind::Latency => {
+            format!("latency-bound: the modelled fixed costs, {ceiling}, are {share} of its epoch")
+        }
         BoundKind::Bandwidth => format!("bandwidth-bound: {share} of the {ceiling} read ceiling"),
         BoundKind::Compute => format!("compute-bound: {share} of the {ceiling} FMA ceiling"),
-        BoundKind::Cache => format!("data in cache, neither bandwidth- nor compute-bound: {share} of the {ceiling} FMA ceiling"),
-        BoundKind::Overhead => "no wall explains its time: neither latency, bandwidth, compute nor cache".into(),
+        BoundKind::Cache => format!(
+            "data in cache, neither bandwidth- nor compute-bound: {share} of the {ceiling} FMA ceiling"
+        ),
+        BoundKind::Overhead => {
+            "no wall explains its time: neither latency, bandwidth, compute nor cache".into()
+        }
     };
     let adapter = report
         .ceilings

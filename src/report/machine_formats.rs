@@ -117,7 +117,25 @@ pub struct CsvRow {
     pub steps: usize,
     /// Median time per descent, s.
     pub descent_s: Option<f64>,
-    /// Notes.
+    /// The wall the row hits: latency, bandwidth, compute, cache or overhead.
+    pub bound: Option<String>,
+    /// Its share of that wall's ceiling, %.
+    pub bound_share: Option<f64>,
+    /// That ceiling, in `bound_unit`.
+    pub bound_ceiling: Option<f64>,
+    /// µs/epoch, GB/s or GFLOP/s.
+    pub bound_unit: Option<String>,
+    /// GPU rows: dispatches per epoch.
+    pub dispatches_per_epoch: Option<f64>,
+    /// GPU rows: submissions per epoch.
+    pub submissions_per_epoch: Option<f64>,
+    /// GPU rows: one-workgroup barriers per epoch.
+    pub barriers_per_epoch: Option<f64>,
+    /// The median's 95 % interval, low end, s (none under 6 repeats).
+    pub ci95_lo_s: Option<f64>,
+    /// Its high end, s.
+    pub ci95_hi_s: Option<f64>,
+    /// Notes (their kinds are in the JSON's `notes`).
     pub message: String,
 }
 
@@ -191,6 +209,19 @@ impl CsvRow {
             speedup: run.speedup,
             steps,
             descent_s: run.descent_s,
+            bound: run.bound.as_ref().and_then(|b| {
+                serde_json::to_value(b.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+            }),
+            bound_share: run.bound.as_ref().and_then(|b| b.share),
+            bound_ceiling: run.bound.as_ref().and_then(|b| b.ceiling),
+            bound_unit: run.bound.as_ref().and_then(|b| b.unit.map(str::to_owned)),
+            dispatches_per_epoch: run.pacing.map(|p| p.dispatches_per_epoch),
+            submissions_per_epoch: run.pacing.map(|p| p.submissions_per_epoch),
+            barriers_per_epoch: run.pacing.map(|p| p.barriers_per_epoch),
+            ci95_lo_s: t.and_then(|t| t.ci95).map(|c| c[0]),
+            ci95_hi_s: t.and_then(|t| t.ci95).map(|c| c[1]),
             message: run.message.clone(),
         }
     }

@@ -65,7 +65,11 @@ fn row_ref(run: &RunReport) -> Option<RowRef> {
 /// The fastest `ok` row among `rows`.
 fn fastest<'a>(rows: impl Iterator<Item = &'a RunReport>) -> Option<&'a RunReport> {
     rows.filter(|r| r.status == Status::Ok && r.epoch_us.is_some())
-        .min_by(|a, b| a.epoch_us.unwrap_or(0.0).total_cmp(&b.epoch_us.unwrap_or(0.0)))
+        .min_by(|a, b| {
+            a.epoch_us
+                .unwrap_or(0.0)
+                .total_cmp(&b.epoch_us.unwrap_or(0.0))
+        })
 }
 
 /// `3.2× faster` or `42× slower`: how a row of `time` compares with one of `other`.
@@ -73,7 +77,10 @@ fn faster_or_slower(speedup: f64) -> String {
     if speedup >= 1.0 {
         format!("{}× faster", format::ratio(speedup).trim_end_matches('×'))
     } else {
-        format!("{}× slower", format::ratio(1.0 / speedup).trim_end_matches('×'))
+        format!(
+            "{}× slower",
+            format::ratio(1.0 / speedup).trim_end_matches('×')
+        )
     }
 }
 
@@ -113,13 +120,16 @@ fn wall(b: &super::Bound) -> String {
 pub fn summarise(report: &Report) -> Summary {
     let runs = &report.runs;
     let baseline = &report.baseline;
-    let array = |r: &&RunReport| !(r.kind == RowKind::Cpu && r.effective_gb_s.is_none() && r.gflop_s.is_none());
+    let array = |r: &&RunReport| {
+        !(r.kind == RowKind::Cpu && r.effective_gb_s.is_none() && r.gflop_s.is_none())
+    };
     let top = fastest(runs.iter());
     let top_array = fastest(runs.iter().filter(array));
     let mut lines = Vec::new();
     let speed = |r: &RunReport| {
-        r.speedup
-            .map_or(String::new(), |s| format!(", {} {baseline}", format::ratio(s)))
+        r.speedup.map_or(String::new(), |s| {
+            format!(", {} {baseline}", format::ratio(s))
+        })
     };
     let figures = |r: &RunReport| {
         format!(
@@ -130,9 +140,9 @@ pub fn summarise(report: &Report) -> Summary {
     };
     let mut fastest_array = None;
     match (top, top_array) {
-        (None, _) => lines.push(
-            "no row was validated: nothing to compare (each row says why below)".into(),
-        ),
+        (None, _) => {
+            lines.push("no row was validated: nothing to compare (each row says why below)".into())
+        }
         (Some(t), Some(a)) if !std::ptr::eq(t, a) => {
             lines.push(format!(
                 "fastest: {} ({}{}); only cpu-moments' O(1)-per-epoch shortcut beats it ({})",
@@ -153,7 +163,9 @@ pub fn summarise(report: &Report) -> Summary {
     let cpu = fastest(runs.iter().filter(|r| r.kind == RowKind::Cpu).filter(array));
     let mut gpu_vs_cpu = Vec::new();
     for adapter in &report.machine.adapters {
-        let on = runs.iter().filter(|r| r.kind == RowKind::Gpu && r.device == adapter.device);
+        let on = runs
+            .iter()
+            .filter(|r| r.kind == RowKind::Gpu && r.device == adapter.device);
         let Some(gpu) = fastest(on) else {
             lines.push(format!(
                 "GPU: no row ran validated on {} (each row says why below)",
@@ -194,7 +206,11 @@ pub fn summarise(report: &Report) -> Summary {
     if report.machine.adapters.is_empty() && runs.iter().any(|r| r.kind == RowKind::Gpu) {
         lines.push("GPU: no adapter found, so no GPU row ran (see the gpu rows' note)".into());
     }
-    if let Some(b) = report.best.as_ref().filter(|_| report.problem.mu.is_search()) {
+    if let Some(b) = report
+        .best
+        .as_ref()
+        .filter(|_| report.problem.mu.is_search())
+    {
         lines.push(format!(
             "best step: mu = {}{}",
             b.mu,
@@ -209,7 +225,7 @@ pub fn summarise(report: &Report) -> Summary {
         fastest: top.and_then(row_ref),
         fastest_array,
         gpu_vs_cpu,
-        best_mu: report.best_mu,
+        best_mu: report.best_mu.filter(|_| report.problem.mu.is_search()),
         lines,
     }
 }

@@ -246,8 +246,10 @@ fn reference_line(report: &Report, width: usize) -> String {
     };
     let closed = match report.closed_form.w {
         Some([c0, c1]) => format!("closed form (least squares): w0 = {c0:.8}, w1 = {c1:.8}"),
-        None => "closed form (least squares): undetermined (the spread of x under- or overflows f64)"
-            .into(),
+        None => {
+            "closed form (least squares): undetermined (the spread of x under- or overflows f64)"
+                .into()
+        }
     };
     wrap(
         &format!(
@@ -342,9 +344,11 @@ fn legend(report: &Report, width: usize) -> String {
     };
     // The CPU rows' short names in one line: `cpu ×1, cpu ×2: MODEL on 1, 2 of its N threads`.
     let mut cpu: Vec<(String, usize)> = Vec::new();
-    for run in report.runs.iter().filter(|r| {
-        r.device_type == crate::solver::DeviceType::Cpu && !r.is_gpu_emulation()
-    }) {
+    for run in report
+        .runs
+        .iter()
+        .filter(|r| r.device_type == crate::solver::DeviceType::Cpu && !r.is_gpu_emulation())
+    {
         let short = format::short_device(run);
         if !cpu.iter().any(|(s, _)| *s == short) {
             cpu.push((short, run.threads));
@@ -447,12 +451,19 @@ fn name_rows(report: &Report, rows: &[(&RunReport, String)]) -> String {
     let is_all = |keep: &dyn Fn(&RunReport) -> bool| {
         let of: Vec<&RunReport> = ran.iter().copied().filter(|r| keep(r)).collect();
         of.len() > 1
-            && of.iter().all(|r| rows.iter().any(|(x, _)| std::ptr::eq(*x, *r)))
-            && rows.iter().all(|(x, _)| of.iter().any(|r| std::ptr::eq(*x, *r)))
+            && of
+                .iter()
+                .all(|r| rows.iter().any(|(x, _)| std::ptr::eq(*x, *r)))
+            && rows
+                .iter()
+                .all(|(x, _)| of.iter().any(|r| std::ptr::eq(*x, *r)))
     };
-    let groups: [(&str, &dyn Fn(&RunReport) -> bool); 5] = [
+    type Keep<'k> = &'k dyn Fn(&RunReport) -> bool;
+    let groups: [(&str, Keep); 5] = [
         ("every row", &|_| true),
-        ("every array row", &|r| r.gflop_s.is_some() || r.kind != RowKind::Cpu),
+        ("every array row", &|r| {
+            r.gflop_s.is_some() || r.kind != RowKind::Cpu
+        }),
         ("every CPU row", &|r| r.kind == RowKind::Cpu),
         ("every GPU row", &|r| r.kind == RowKind::Gpu),
         ("every peer row", &|r| r.kind == RowKind::Peer),

@@ -64,14 +64,26 @@ pub fn classify(
         unit,
     };
     let mut walls: Vec<Bound> = Vec::new();
-    if let Some(adapter) = ceilings.gpu.iter().find(|g| g.device == run.device) {
-        if let Some(floor) = latency_floor_us(run, adapter).filter(|_| run.kind == RowKind::Gpu) {
-            let share = 100.0 * floor / epoch_us;
-            walls.push(bound(BoundKind::Latency, Some(share), Some(floor), Some("µs/epoch")));
-        }
+    let adapter = ceilings.gpu.iter().find(|g| g.device == run.device);
+    if let Some(floor) = adapter
+        .and_then(|a| latency_floor_us(run, a))
+        .filter(|_| run.kind == RowKind::Gpu)
+    {
+        let share = 100.0 * floor / epoch_us;
+        walls.push(bound(
+            BoundKind::Latency,
+            Some(share),
+            Some(floor),
+            Some("µs/epoch"),
+        ));
     }
     if let Some(pct) = run.peak_pct {
-        walls.push(bound(BoundKind::Bandwidth, Some(pct), run.peak_gb_s, Some("GB/s")));
+        walls.push(bound(
+            BoundKind::Bandwidth,
+            Some(pct),
+            run.peak_gb_s,
+            Some("GB/s"),
+        ));
     }
     let fma = fma_ceiling(run, ceilings);
     let compute_share = fma.zip(run.gflop_s).map(|(c, g)| 100.0 * g / c);
@@ -96,7 +108,7 @@ mod tests {
     use super::*;
     use crate::gpu::latency::Latency;
     use crate::probe::CpuCeilings;
-    use crate::report::{NoteKind, Note};
+    use crate::report::{Note, NoteKind};
     use crate::solver::Pacing;
 
     const LLC: LastLevelCache = LastLevelCache {
@@ -154,14 +166,26 @@ mod tests {
         let c = ceilings();
         let kind = |run: &RunReport, n| classify(run, n, &c, LLC).map(|b| b.kind);
         // Bandwidth: data beyond the caches at 80 % of the read ceiling.
-        assert_eq!(kind(&row(RowKind::Cpu, 1.0, 1.0, Some(80.0)), 1 << 26), Some(BoundKind::Bandwidth));
+        assert_eq!(
+            kind(&row(RowKind::Cpu, 1.0, 1.0, Some(80.0)), 1 << 26),
+            Some(BoundKind::Bandwidth)
+        );
         // Compute: 30 of f64's 50 GFLOP/s on one core, in cache.
-        assert_eq!(kind(&row(RowKind::Cpu, 1.0, 30.0, None), 1000), Some(BoundKind::Compute));
+        assert_eq!(
+            kind(&row(RowKind::Cpu, 1.0, 30.0, None), 1000),
+            Some(BoundKind::Compute)
+        );
         // Neither, data in cache: cache, with its share of the FMA ceiling.
         let cache = classify(&row(RowKind::Cpu, 1.0, 10.0, None), 1000, &c, LLC).unwrap();
-        assert_eq!((cache.kind, cache.share, cache.ceiling), (BoundKind::Cache, Some(20.0), Some(50.0)));
+        assert_eq!(
+            (cache.kind, cache.share, cache.ceiling),
+            (BoundKind::Cache, Some(20.0), Some(50.0))
+        );
         // Neither, data beyond the caches at 20 %: overhead.
-        assert_eq!(kind(&row(RowKind::Cpu, 1.0, 10.0, Some(20.0)), 1 << 26), Some(BoundKind::Overhead));
+        assert_eq!(
+            kind(&row(RowKind::Cpu, 1.0, 10.0, Some(20.0)), 1 << 26),
+            Some(BoundKind::Overhead)
+        );
         // On two threads the all-core FMA ceiling (100): 30 GFLOP/s is no longer half of it.
         let mut two = row(RowKind::Cpu, 1.0, 30.0, None);
         two.threads = 2;
@@ -192,12 +216,18 @@ mod tests {
         // The same row ten times slower: its fixed costs explain a tenth; data fits the GPU's
         // caches, so `cache`.
         multipass.epoch_us = Some(400.0);
-        assert_eq!(classify(&multipass, 1000, &c, LLC).unwrap().kind, BoundKind::Cache);
+        assert_eq!(
+            classify(&multipass, 1000, &c, LLC).unwrap().kind,
+            BoundKind::Cache
+        );
         // Bandwidth wins over latency when its share is larger.
         multipass.epoch_us = Some(40.0);
         multipass.peak_pct = Some(95.0);
         multipass.peak_gb_s = Some(1000.0);
-        assert_eq!(classify(&multipass, 1 << 28, &c, LLC).unwrap().kind, BoundKind::Bandwidth);
+        assert_eq!(
+            classify(&multipass, 1 << 28, &c, LLC).unwrap().kind,
+            BoundKind::Bandwidth
+        );
         let _ = Note::new(NoteKind::Check, "");
     }
 }

@@ -490,7 +490,7 @@ fn repeats_note(time: &TimeStats) -> Option<Note> {
     }
     let n = time.repeats.len();
     let text = if n == 1 {
-        "1 timed solve: no spread (one solve took most of the time budget)".to_string()
+        "1 timed solve: no spread".to_string()
     } else {
         format!(
             "{n} repeats: too few for a 95 % interval of the median ({} needed)",
