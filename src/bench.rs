@@ -202,7 +202,8 @@ fn warm_gpu(solver: &mut dyn Solver, settings: &BenchSettings, task: &Task) -> R
 
 /// The timed solves: `repeat` of them, or (automatic) until the median's 95 % interval is within
 /// [`BenchSettings::TARGET_CI`], [`BenchSettings::MAX_AUTO_REPEATS`] are in, or the next solve
-/// would pass the budget. Returns each solve's seconds and descents.
+/// would pass the budget (on a software adapter: once, when the budget cannot hold the repeats an
+/// interval needs). Returns each solve's seconds and descents.
 fn time_solves(
     solver: &mut dyn Solver,
     settings: &BenchSettings,
@@ -245,7 +246,12 @@ fn time_solves(
                 let tight = TimeStats::from_samples(times.clone())
                     .ci_half_width()
                     .is_some_and(|h| h <= BenchSettings::TARGET_CI);
+                // On a software adapter, a solve so long that the budget cannot hold the
+                // repeats an interval needs is timed once: more would not give one either.
+                let no_interval = settings.software
+                    && took * crate::stats::CI_MIN_REPEATS as u32 > settings.budget;
                 tight
+                    || no_interval
                     || times.len() as u32 >= BenchSettings::MAX_AUTO_REPEATS
                     || start.elapsed() + took > settings.budget
             }
@@ -386,6 +392,17 @@ mod tests {
 
     /// The epochs of every solve `measure` runs on a [`WarmingGpu`] with one timed repeat.
     fn solves(whole_ms: &[u64], epoch_ms: f64, warmup: u32, software: bool) -> Vec<u64> {
+        solves_with(whole_ms, epoch_ms, warmup, software, Some(1))
+    }
+
+    /// The same with `repeat` timed solves (`None`: automatic).
+    fn solves_with(
+        whole_ms: &[u64],
+        epoch_ms: f64,
+        warmup: u32,
+        software: bool,
+        repeat: Option<u32>,
+    ) -> Vec<u64> {
         let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let fake = WarmingGpu {
             log: std::rc::Rc::clone(&log),
@@ -394,7 +411,7 @@ mod tests {
         };
         let settings = BenchSettings {
             warmup,
-            repeat: Some(1),
+            repeat,
             software,
             ..BenchSettings::default()
         };
@@ -424,6 +441,14 @@ mod tests {
         // A software adapter has no clocks to raise.
         assert_eq!(solves(&[80, 60, 40, 20], 0.1, 1, true), [8, 8, 32, 100]);
         assert_eq!(solves(&[80, 60, 40, 20], 0.1, 0, false), [100]);
+    }
+
+    #[test]
+    fn a_long_solve_on_a_software_adapter_is_timed_once() {
+        // 400 ms a solve: six (an interval's least) would take 2.4 s, past the 2 s budget; a
+        // second solve would not give an interval either.
+        let log = solves_with(&[400], 0.01, 1, true, None);
+        assert_eq!(log, [8, 8, 32, 100], "{log:?}");
     }
 
     #[test]
