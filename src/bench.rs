@@ -39,7 +39,7 @@ impl Default for BenchSettings {
         Self {
             warmup: 1,
             repeat: None,
-            budget: Duration::from_secs(2),
+            budget: Duration::from_millis(1500),
             software: false,
         }
     }
@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn a_long_solve_on_a_software_adapter_is_timed_once() {
-        // 400 ms a solve: six (an interval's least) would take 2.4 s, past the 2 s budget; a
+        // 400 ms a solve: six (an interval's least) would take 2.4 s, past the 1.5 s budget; a
         // second solve would not give an interval either.
         let log = solves_with(&[400], 0.01, 1, true, None);
         assert_eq!(log, [8, 8, 32, 100], "{log:?}");

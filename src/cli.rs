@@ -361,7 +361,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Timed repeats per solver [default: until the median's 95 % interval is within ±2 %, or
-    /// about 2 s of solving are spent].
+    /// about 1.5 s of solving are spent].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: Option<u32>,
     /// Peer rows on the same data: python, numpy, tensorflow, torch, jax, or all (comma-separated).
