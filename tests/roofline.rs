@@ -250,12 +250,14 @@ fn check(report: &Value, svg: &str) {
     }
 }
 
-/// A run with the probe on, its JSON report and its roofline written to files: both, parsed.
-fn run_with_roofline(solvers: &str) -> (Value, String, i32, String) {
+/// A run with the probe on (and `extra`), its JSON report and its roofline written to files:
+/// both, parsed.
+fn run_with_roofline(solvers: &str, extra: &[&str]) -> (Value, String, i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let (json, svg) = (dir.path().join("r.json"), dir.path().join("r.svg"));
     let out = Run::bare()
         .args(&["--solvers", solvers, "--n", "20000", "--epochs", "200"])
+        .args(extra)
         .args(&[
             "--repeat", "3", "--warmup", "0", "--quiet", "--format", "json",
         ])
@@ -272,7 +274,7 @@ fn run_with_roofline(solvers: &str) -> (Value, String, i32, String) {
 #[test]
 fn the_cpu_roofline_draws_the_reports_rows_under_its_ceilings() {
     let (report, svg, code, err) =
-        run_with_roofline("cpu-fused,cpu-fused-f32,cpu-fused-f16,cpu-moments");
+        run_with_roofline("cpu-fused,cpu-fused-f32,cpu-fused-f16,cpu-moments", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
     assert!(report["ceilings"]["cpu"]["gflops_f64_all_cores"].is_number());
@@ -293,8 +295,22 @@ fn the_cpu_roofline_draws_the_reports_rows_under_its_ceilings() {
 }
 
 #[test]
+fn a_search_of_k_steps_stands_at_k_times_a_steps_intensity() {
+    let (report, svg, code, err) =
+        run_with_roofline("cpu-fused,cpu-fused-f32", &["--mu", "0.001,0.002,0.004"]);
+    assert_eq!(code, 0, "{err}");
+    check(&report, &svg);
+    let x: Vec<f64> = parse(&svg)[0].points.iter().map(|p| p.x).collect();
+    assert_eq!(x.len(), 2, "{x:?}");
+    assert!(
+        x.contains(&(3.0 * 6.0 / 16.0)) && x.contains(&(3.0 * 6.0 / 8.0)),
+        "{x:?}"
+    );
+}
+
+#[test]
 fn each_adapter_gets_a_panel_of_its_own() {
-    let (report, svg, code, err) = run_with_roofline("cpu-fused,gpu-fused");
+    let (report, svg, code, err) = run_with_roofline("cpu-fused,gpu-fused", &[]);
     if report["machine"]["adapters"].as_array().unwrap().is_empty() {
         missing_in_ci_or_skip(
             "each_adapter_gets_a_panel_of_its_own: no GPU adapter",
