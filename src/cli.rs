@@ -380,6 +380,11 @@ pub struct RunArgs {
     /// LO..HI:K).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Draw the run's roofline into FILE.svg: per device, attained GFLOP/s against flops per
+    /// byte read, under the measured read-bandwidth and FMA ceilings (needs the probe: not with
+    /// --no-probe).
+    #[arg(long, value_name = "FILE.svg")]
+    pub roofline: Option<PathBuf>,
     /// Every column in the table (weights, Δ ref, median, GPU kernel time, min … max, repeats),
     /// however wide; the default fits 100 columns.
     #[arg(long)]
@@ -394,6 +399,33 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `--roofline`, checked before anything runs: an .svg path, and the probe on (the picture
+    /// is its ceilings).
+    pub fn check_roofline(&self) -> Result<(), GdError> {
+        let Some(path) = &self.roofline else {
+            return Ok(());
+        };
+        let refuse = |problem: String| GdError::InvalidParameter {
+            name: "--roofline",
+            problem,
+        };
+        if !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+        {
+            return Err(refuse(format!(
+                "`{}` does not end in .svg: the roofline is an SVG picture",
+                path.display()
+            )));
+        }
+        if self.common.no_probe {
+            return Err(refuse(
+                "draws the measured ceilings, which --no-probe skips: drop --no-probe (the probe takes about a second)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The problem: synthetic or from `--data`, checked.
     pub fn problem(&self) -> Result<Problem, GdError> {
         let steps = parse_steps(&self.mu)?;

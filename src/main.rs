@@ -71,6 +71,7 @@ fn print(text: &str) -> u8 {
 
 /// `gdbench run`: every input checked, then adapters and ceilings, the suite, the report.
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
+    args.check_roofline()?;
     let mut options = args.common.options(args.repeat)?;
     let problem = args.problem()?;
     options.peers = args.peers(options.bench.budget)?;
@@ -110,6 +111,12 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
                 "gdbench: no plot written to {}: no row ran the search (add cpu-fused to --solvers)",
                 plot.display()
             ),
+        }
+    }
+    if let Some(path) = &args.roofline {
+        write_atomically(path, &report::render_roofline(&report)?)?;
+        if !args.quiet {
+            eprintln!("gdbench: wrote {}", path.display());
         }
     }
     Ok(report.exit_status(|row| options.named(row)))

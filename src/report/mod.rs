@@ -8,6 +8,7 @@ mod machine_formats;
 mod models_plot;
 mod output;
 mod plot;
+mod roofline;
 mod search_plot;
 mod summary;
 mod table;
@@ -23,6 +24,7 @@ pub use machine_formats::{CsvRow, render_csv, render_markdown, render_sweep_csv}
 pub use models_plot::{compute_lines, render_models_plot};
 pub use output::write_atomically;
 pub use plot::{Series, crossovers, render_plot, series, series_over};
+pub use roofline::{intensity, render_roofline};
 pub use search_plot::render_search_plot;
 pub use summary::{GpuVsCpu, RowRef, Summary, reason, summarise};
 pub use table::{MAX_WIDTH, TextStyle, render_sweep_summary, render_table, text_width};
