@@ -479,7 +479,7 @@ fn noise_note(time: &TimeStats) -> Option<Note> {
         NoteKind::Noisy,
         text,
         "noisy (stddev/mean of the repeats; close other programs)",
-        format!("{:.0} %", 100.0 * cv),
+        format!("{:.0}%", 100.0 * cv),
     ))
 }
 
