@@ -348,7 +348,7 @@ fn xml(text: &str) -> String {
 }
 
 /// Draws `panel`'s ceilings on `chart` over the ranges `x` and `y`: slopes clipped to the frame,
-/// labelled along their upper part; horizontal lines labelled at the left (where the slopes run
+/// labelled above their middle; horizontal lines labelled at the left (where the slopes run
 /// below them), staggered rightwards when close to the one below.
 fn draw_roofs<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, LogLog>,
@@ -370,7 +370,7 @@ fn draw_roofs<DB: DrawingBackend>(
                 READ_COLOR.stroke_width(2),
             ))
             .map_err(plot_error)?;
-        // Along the line, a little further up for each slope, just above its left side.
+        // Along the line, a little further up for each slope, just above it.
         let t = 0.45 + 0.15 * i as f64;
         let at = a * (b / a).powf(t.min(0.9));
         let style = label(READ_COLOR, Pos::new(HPos::Right, VPos::Bottom));
