@@ -348,8 +348,9 @@ fn xml(text: &str) -> String {
 }
 
 /// Draws `panel`'s ceilings on `chart` over the ranges `x` and `y`: slopes clipped to the frame,
-/// labelled above their middle; horizontal lines labelled at the left (where the slopes run
-/// below them), staggered rightwards when close to the one below.
+/// labelled between the highest point and the lowest horizontal line; horizontal lines labelled
+/// at the left (where the slopes run below them), staggered rightwards when close to the one
+/// below.
 fn draw_roofs<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, LogLog>,
     panel: &Panel,
@@ -358,6 +359,18 @@ fn draw_roofs<DB: DrawingBackend>(
 ) -> Result<()> {
     let label = |color: RGBColor, pos: Pos| ("sans-serif", 12).into_font().color(&color).pos(pos);
     let slopes: Vec<&Roof> = panel.roofs.iter().filter(|r| r.read).collect();
+    let below = panel
+        .roofs
+        .iter()
+        .filter(|r| !r.read)
+        .map(|r| r.value)
+        .fold(y_hi, f64::min);
+    let above = 1.5 * panel.points.iter().map(|p| p.y).fold(y_lo, f64::max);
+    let label_y = if above < below {
+        (above * below).sqrt()
+    } else {
+        below / 3.0
+    };
     for (i, roof) in slopes.iter().enumerate() {
         let a = x_lo.max(y_lo / roof.value);
         let b = x_hi.min(y_hi / roof.value);
@@ -370,9 +383,9 @@ fn draw_roofs<DB: DrawingBackend>(
                 READ_COLOR.stroke_width(2),
             ))
             .map_err(plot_error)?;
-        // Along the line, a little further up for each slope, just above it.
-        let t = 0.45 + 0.15 * i as f64;
-        let at = a * (b / a).powf(t.min(0.9));
+        // Just above the line, midway (on the log scale) between the highest point and the
+        // lowest horizontal ceiling, clear of both's labels; each further slope's lower down.
+        let at = (label_y / 1.7f64.powi(i as i32) / roof.value).clamp(a, b);
         let style = label(READ_COLOR, Pos::new(HPos::Right, VPos::Bottom));
         chart
             .draw_series(std::iter::once(Text::new(
