@@ -116,116 +116,129 @@ fn wall(b: &super::Bound) -> String {
     }
 }
 
+/// A row that reads the data every epoch: not cpu-moments' O(1) shortcut.
+fn reads_data(r: &&RunReport) -> bool {
+    !(r.kind == RowKind::Cpu && r.effective_gb_s.is_none() && r.gflop_s.is_none())
+}
+
 /// The verdict of a report whose rows, speed-ups and walls are in.
 pub fn summarise(report: &Report) -> Summary {
     let runs = &report.runs;
-    let baseline = &report.baseline;
-    let array = |r: &&RunReport| {
-        !(r.kind == RowKind::Cpu && r.effective_gb_s.is_none() && r.gflop_s.is_none())
-    };
-    let top = fastest(runs.iter());
-    let top_array = fastest(runs.iter().filter(array));
-    let mut lines = Vec::new();
-    let speed = |r: &RunReport| {
-        r.speedup.map_or(String::new(), |s| {
-            format!(", {} {baseline}", format::ratio(s))
-        })
-    };
-    let figures = |r: &RunReport| {
-        format!(
-            "{} µs/epoch{}",
-            format::epoch_us(r.epoch_us.unwrap_or(0.0)),
-            speed(r)
-        )
-    };
-    let mut fastest_array = None;
-    match (top, top_array) {
-        (None, _) => {
-            lines.push("no row was validated: nothing to compare (each row says why below)".into())
-        }
-        (Some(t), Some(a)) if !std::ptr::eq(t, a) => {
-            lines.push(format!(
-                "fastest: {} ({}{}); only cpu-moments' O(1)-per-epoch shortcut beats it ({})",
-                a.solver,
-                figures(a),
-                reason(a),
-                figures(t)
-            ));
-            fastest_array = row_ref(a);
-        }
-        (Some(t), _) => lines.push(format!(
-            "fastest: {} ({}{})",
-            t.solver,
-            figures(t),
-            reason(t)
-        )),
-    }
-    let cpu = fastest(runs.iter().filter(|r| r.kind == RowKind::Cpu).filter(array));
+    let (first, fastest_array) = fastest_line(report);
+    let mut lines = vec![first];
+    let cpu = fastest(
+        runs.iter()
+            .filter(|r| r.kind == RowKind::Cpu)
+            .filter(reads_data),
+    );
     let mut gpu_vs_cpu = Vec::new();
     for adapter in &report.machine.adapters {
-        let on = runs
-            .iter()
-            .filter(|r| r.kind == RowKind::Gpu && r.device == adapter.device);
-        let Some(gpu) = fastest(on) else {
-            lines.push(format!(
-                "GPU: no row ran validated on {} (each row says why below)",
-                format::short_device_name(&adapter.device)
-            ));
-            continue;
-        };
-        let Some(cpu) = cpu else { continue };
-        let gpu_speedup = cpu.epoch_us.unwrap_or(0.0) / gpu.epoch_us.unwrap_or(f64::NAN);
-        let place = if adapter.software {
-            format!(
-                "on {} (CPU emulation: CPU timings, not GPU speed)",
-                format::short_device_name(&adapter.device)
-            )
-        } else {
-            format!(
-                "on {} ({})",
-                format::short_device_name(&adapter.device),
-                adapter.device_type
-            )
-        };
-        lines.push(format!(
-            "GPU against CPU: {place} the fastest GPU row, {}, is {} than {}{}",
-            gpu.solver,
-            faster_or_slower(gpu_speedup),
-            cpu.solver,
-            reason(gpu)
-        ));
-        if let (Some(g), Some(c)) = (row_ref(gpu), row_ref(cpu)) {
-            gpu_vs_cpu.push(GpuVsCpu {
-                gpu: g,
-                cpu: c,
-                gpu_speedup,
-                software: adapter.software,
-            });
-        }
+        let (line, versus) = gpu_line(report, adapter, cpu);
+        lines.extend(line);
+        gpu_vs_cpu.extend(versus);
     }
     if report.machine.adapters.is_empty() && runs.iter().any(|r| r.kind == RowKind::Gpu) {
         lines.push("GPU: no adapter found, so no GPU row ran (see the gpu rows' note)".into());
     }
-    if let Some(b) = report
-        .best
-        .as_ref()
-        .filter(|_| report.problem.mu.is_search())
-    {
-        lines.push(format!(
-            "best step: mu = {}{}",
-            b.mu,
-            if b.tied > 1 {
-                format!(" (the smallest of {} tied steps)", b.tied)
-            } else {
-                String::new()
-            }
-        ));
+    let search = report.problem.mu.is_search();
+    if let Some(b) = report.best.as_ref().filter(|_| search) {
+        let tied = match b.tied {
+            1 => String::new(),
+            k => format!(" (the smallest of {k} tied steps)"),
+        };
+        lines.push(format!("best step: mu = {}{tied}", b.mu));
     }
     Summary {
-        fastest: top.and_then(row_ref),
+        fastest: fastest(runs.iter()).and_then(row_ref),
         fastest_array,
         gpu_vs_cpu,
-        best_mu: report.best_mu.filter(|_| report.problem.mu.is_search()),
+        best_mu: report.best_mu.filter(|_| search),
         lines,
     }
+}
+
+/// `1.234 µs/epoch, 5.6× cpu-naive`: a row's median and its speed-up over the baseline.
+fn figures(report: &Report, r: &RunReport) -> String {
+    let speed = r.speedup.map_or(String::new(), |s| {
+        format!(", {} {}", format::ratio(s), report.baseline)
+    });
+    format!(
+        "{} µs/epoch{speed}",
+        format::epoch_us(r.epoch_us.unwrap_or(0.0))
+    )
+}
+
+/// The verdict's first line: the fastest validated row and its wall (cpu-moments' shortcut
+/// named apart, then the fastest row that reads the data is returned too).
+fn fastest_line(report: &Report) -> (String, Option<RowRef>) {
+    let runs = &report.runs;
+    match (
+        fastest(runs.iter()),
+        fastest(runs.iter().filter(reads_data)),
+    ) {
+        (None, _) => (
+            "no row was validated: nothing to compare (each row says why below)".into(),
+            None,
+        ),
+        (Some(t), Some(a)) if !std::ptr::eq(t, a) => (
+            format!(
+                "fastest: {} ({}{}); only cpu-moments' O(1)-per-epoch shortcut beats it ({})",
+                a.solver,
+                figures(report, a),
+                reason(a),
+                figures(report, t)
+            ),
+            row_ref(a),
+        ),
+        (Some(t), _) => (
+            format!(
+                "fastest: {} ({}{})",
+                t.solver,
+                figures(report, t),
+                reason(t)
+            ),
+            None,
+        ),
+    }
+}
+
+/// An adapter's line: its fastest validated GPU row against `cpu`, the fastest CPU row that
+/// reads the data, in words with the GPU row's wall (or why there is none to compare).
+fn gpu_line(
+    report: &Report,
+    adapter: &super::AdapterReport,
+    cpu: Option<&RunReport>,
+) -> (Option<String>, Option<GpuVsCpu>) {
+    let short = format::short_device_name(&adapter.device);
+    let on = report
+        .runs
+        .iter()
+        .filter(|r| r.kind == RowKind::Gpu && r.device == adapter.device);
+    let Some(gpu) = fastest(on) else {
+        let line = format!("GPU: no row ran validated on {short} (each row says why below)");
+        return (Some(line), None);
+    };
+    let Some(cpu) = cpu else {
+        return (None, None);
+    };
+    let gpu_speedup = cpu.epoch_us.unwrap_or(0.0) / gpu.epoch_us.unwrap_or(f64::NAN);
+    let place = if adapter.software {
+        format!("on {short} (CPU emulation: CPU timings, not GPU speed)")
+    } else {
+        format!("on {short} ({})", adapter.device_type)
+    };
+    let line = format!(
+        "GPU against CPU: {place} the fastest GPU row, {}, is {} than {}{}",
+        gpu.solver,
+        faster_or_slower(gpu_speedup),
+        cpu.solver,
+        reason(gpu)
+    );
+    let versus = row_ref(gpu).zip(row_ref(cpu)).map(|(g, c)| GpuVsCpu {
+        gpu: g,
+        cpu: c,
+        gpu_speedup,
+        software: adapter.software,
+    });
+    (Some(line), versus)
 }
