@@ -106,7 +106,6 @@ fn a_gpu_row_of_tiny_dispatches_is_latency_bound_and_the_verdict_compares_it_wit
     );
     let multipass = row(&report, "gpu-multipass");
     let bound = &multipass["bound"];
-    assert_eq!(bound["kind"], "latency", "{bound}");
     // The latency model: its counts times the adapter's measured costs.
     let adapter = report["ceilings"]["gpu"]
         .as_array()
@@ -116,19 +115,35 @@ fn a_gpu_row_of_tiny_dispatches_is_latency_bound_and_the_verdict_compares_it_wit
         .unwrap();
     let (p, l) = (&multipass["pacing"], &adapter["latency"]);
     let f = |v: &Value| v.as_f64().unwrap();
+    // The counts are known: three one-workgroup dispatches of 256 invocations an epoch (a tree
+    // of log2(256) + 1 = 9 barriers each) and a submission an epoch.
+    assert_eq!(f(&p["dispatches_per_epoch"]), 3.0, "{p}");
+    assert_eq!(f(&p["submissions_per_epoch"]), 1.0, "{p}");
+    assert_eq!(f(&p["barriers_per_epoch"]), 27.0, "{p}");
     let floor = f(&p["dispatches_per_epoch"]) * f(&l["dispatch_us"])
         + f(&p["submissions_per_epoch"]) * f(&adapter["round_trip_us"])
         + f(&p["barriers_per_epoch"]) * f(&l["barrier_ns"]) * 1e-3;
-    assert!(
-        (f(&bound["ceiling"]) - floor).abs() <= 1e-9 * floor,
-        "{bound} vs {floor}"
-    );
-    assert_eq!(f(&p["submissions_per_epoch"]), 1.0, "{p}");
+    // Its wall is latency whenever the probed costs fill half its epoch: 76-106 % in most runs
+    // on lavapipe, whose probed costs vary two- to threefold from run to run (its threads'
+    // wake-ups), so a run may fall short; then no other wall is claimed for it either.
     let share = 100.0 * floor / f(&multipass["epoch_us"]);
-    assert!(
-        (f(&bound["share"]) - share).abs() <= 1e-9 * share,
-        "{bound}"
-    );
+    if share >= 50.0 {
+        assert_eq!(bound["kind"], "latency", "{bound}");
+        assert!(
+            (f(&bound["share"]) - share).abs() <= 1e-9 * share,
+            "{bound}"
+        );
+        assert!(
+            (f(&bound["ceiling"]) - floor).abs() <= 1e-9 * floor,
+            "{bound} vs {floor}"
+        );
+    } else {
+        eprintln!("gpu-multipass: the probed fixed costs are {share:.0} % of its epoch here");
+        assert!(
+            matches!(bound["kind"].as_str(), Some("cache" | "overhead")),
+            "{bound}"
+        );
+    }
 
     // The verdict: the fastest GPU row against the fastest CPU row that reads the data (not
     // cpu-moments), by their medians, in words that agree with the figure.
