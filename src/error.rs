@@ -167,3 +167,8 @@ mod tests {
         assert_eq!(exit::REGRESSED, 6);
     }
 }
+
+/// wgpu's and naga's multi-line error reports folded into one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

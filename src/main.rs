@@ -229,7 +229,7 @@ fn dump_shaders(dir: &Path) -> anyhow::Result<u8> {
 /// failure, or the file with the targets it passed.
 fn check_shaders(path: &Path, targets: &str) -> anyhow::Result<u8> {
     let targets = Target::parse_list(targets)?;
-    let verdicts = shaders::check_path(path, &targets)?;
+    let verdicts = gdbench::gpu::check::check_path(path, &targets)?;
     for v in &verdicts {
         if v.failures.is_empty() {
             let passed: Vec<&str> = v.passed.iter().map(|t| t.name()).collect();

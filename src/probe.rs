@@ -448,18 +448,20 @@ pub fn measure_cpu_bandwidth(c: &mut CpuCeilings) {
 /// The adapter's read bandwidth (its own streaming kernel) and submission round trip.
 pub fn gpu_ceilings(ctx: &Arc<GpuContext>) -> Result<GpuCeilings> {
     let read = stream::read_bandwidth(ctx)?;
+    let round_trip_us = stream::round_trip_us(ctx)?;
     Ok(GpuCeilings {
         device: ctx.label(),
         read_gb_s: read.read_gb_s,
         buffer_bytes: read.bytes,
         timed_by: read.timed_by.to_string(),
         measured_s: read.measured_s,
-        round_trip_us: stream::round_trip_us(ctx)?,
+        round_trip_us,
         gflops_f32: None,
         gflops_f32_timed_by: None,
         latency: Some(crate::gpu::latency::latency(
             ctx,
             crate::gpu::default_single_workgroup(ctx),
+            round_trip_us,
         )?),
     })
 }

@@ -31,7 +31,7 @@
 //! an fma that rounds twice loses two_prod's), and on easy data a half-broken df64 may still land
 //! near f64. So before its row runs, gpu-fused-df64 checks its operations bit for bit on hard
 //! cases and runs two epochs of its own kernels on x near 1 000, where broken arithmetic misses
-//! f64 by 1e-8 against df64's 1e-15 ([`crate::gpu::df64::DESCENT_CHECK_TOLERANCE`] = 1e-12);
+//! f64 by 1e-8 against df64's 1e-15 ([`crate::gpu::df64_check::DESCENT_CHECK_TOLERANCE`] = 1e-12);
 //! failing either, the row does not run.
 //!
 //! # f32: a model of the rounding, run beside the descent ([`rounding`])

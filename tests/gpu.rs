@@ -531,7 +531,7 @@ fn df64_arithmetic_survives_this_adapters_compiler() {
     let Some(ctx) = gpu_or_skip("df64 self-check") else {
         return;
     };
-    match gdbench::gpu::df64::self_check(&ctx, &Default::default()) {
+    match gdbench::gpu::df64_check::self_check(&ctx, &Default::default()) {
         Ok(product) => eprintln!("df64 on {}: products by {product:?}", ctx.label()),
         Err(GdError::Unavailable { reason })
             if may_be_unavailable(SolverId::GpuFusedDf64, &ctx, &reason) =>

@@ -516,7 +516,7 @@ fn a_df64_rung_dropping_its_datas_low_words_is_caught() {
     let message = df64["message"].as_str().unwrap();
     assert!(message.contains("descent kernels"), "{df64}");
     // Only beyond the self-check's size: the tolerance alone must catch it.
-    let (code, df64) = df64_low_words_dropped(gdbench::gpu::df64::probe_problem().n() as u32);
+    let (code, df64) = df64_low_words_dropped(gdbench::gpu::df64_check::probe_problem().n() as u32);
     assert_eq!(code, Some(3), "{df64}");
     assert_eq!(df64["status"], "mismatch", "{df64}");
     let diff = df64["max_rel_diff"].as_f64().unwrap();

@@ -400,7 +400,7 @@ fn open_adapter(index: usize, adapter: wgpu::Adapter) -> Result<Arc<GpuContext>>
     let sink = Arc::clone(&faults);
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
         let mut f = sink.lock().unwrap_or_else(|p| p.into_inner());
-        f.push(super::shaders::one_line(&e.to_string()));
+        f.push(crate::error::one_line(&e.to_string()));
     }));
     let lost = Arc::new(Mutex::new(None));
     let sink = Arc::clone(&lost);
@@ -409,7 +409,7 @@ fn open_adapter(index: usize, adapter: wgpu::Adapter) -> Result<Arc<GpuContext>>
         let message = if message.is_empty() {
             String::new()
         } else {
-            format!(": {}", super::shaders::one_line(&message))
+            format!(": {}", crate::error::one_line(&message))
         };
         lost.get_or_insert(format!("{reason:?}{message}"));
     });

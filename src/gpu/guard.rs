@@ -49,7 +49,7 @@ pub fn catch_panic<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
         let message = CAUGHT
             .with(|c| c.borrow_mut().take())
             .unwrap_or_else(|| "(no message)".into());
-        super::shaders::one_line(&message)
+        crate::error::one_line(&message)
     })
 }
 

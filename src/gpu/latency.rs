@@ -100,16 +100,17 @@ fn least_difference(d: &mut Dispatches, short: u32, long: u32) -> Result<f64> {
 
 /// Measures the cost of one dispatch of one workgroup of `barrier_wg` invocations (a chain of
 /// [`CHAIN`] against one) and of one barrier in such a workgroup (many barriers against none),
-/// each by the wall clock.
-pub fn latency(ctx: &GpuContext, barrier_wg: u32) -> Result<Latency> {
+/// each by the wall clock, on an adapter whose empty submission takes `round_trip_us`.
+pub fn latency(ctx: &GpuContext, barrier_wg: u32, round_trip_us: f64) -> Result<Latency> {
+    let round_trip_s = round_trip_us * 1e-6;
     // One workgroup of the one-workgroup kernels' size: what a dispatch of the finish or
     // reduction pass starts, however little it does.
     let tick = Kernel::new(ctx, "tick", barrier_wg)?;
-    let mut chain = Dispatches::new(ctx, &tick.pipeline, &tick.bind_group, 1)?;
+    let mut chain = Dispatches::new(ctx, &tick.pipeline, &tick.bind_group, 1, round_trip_s);
     let dispatch_s = least_difference(&mut chain, 1, CHAIN + 1)? / f64::from(CHAIN);
 
     let kernel = Kernel::new(ctx, "barriers", barrier_wg)?;
-    let mut one = Dispatches::new(ctx, &kernel.pipeline, &kernel.bind_group, 1)?;
+    let mut one = Dispatches::new(ctx, &kernel.pipeline, &kernel.bind_group, 1, round_trip_s);
     // One dispatch passing `n` barriers against one passing none, the fastest of each.
     let mut timed = |n: u32, attempts: usize| -> Result<f64> {
         let (mut none, mut many) = (f64::INFINITY, f64::INFINITY);

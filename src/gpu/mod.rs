@@ -1,11 +1,14 @@
 //! The GPU side: adapters, shaders (pipelines), buffers and the GPU solvers (wgpu, WGSL).
 
 mod buffers;
+pub mod check;
 pub mod context;
 pub mod df64;
+pub mod df64_check;
 pub mod guard;
 pub mod latency;
 mod plan;
+pub mod settings;
 pub mod shaders;
 mod solver;
 pub mod stream;
@@ -18,4 +21,5 @@ pub use context::{
     list_adapters, open, parse_backend,
 };
 pub use plan::{MAX_HELD, MAX_PARTIALS, default_single_workgroup};
-pub use solver::{GpuSettings, GpuSolver, PERSISTENT_LOOP_BUDGET, Strategy};
+pub use settings::{GpuSettings, PERSISTENT_LOOP_BUDGET, Strategy};
+pub use solver::GpuSolver;

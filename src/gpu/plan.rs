@@ -3,10 +3,12 @@
 
 use super::buffers::{self, DeviceData, Params, Real};
 use super::context::GpuContext;
+use super::settings::{
+    GpuSettings, PERSISTENT_LOOP_BUDGET, PERSISTENT_WORK_PER_DISPATCH, Strategy,
+};
 use super::shaders::{
     DEFAULT_WORKGROUP_SIZE, MAX_SINGLE_WORKGROUP, ShaderFile, ShaderSources, pipeline_with,
 };
-use super::solver::{GpuSettings, PERSISTENT_LOOP_BUDGET, PERSISTENT_WORK_PER_DISPATCH, Strategy};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 

@@ -4,11 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{GdError, Result};
+use crate::error::{GdError, Result, one_line};
 
 use super::buffers::Real;
 use super::context::GpuContext;
-use super::translate::{Target, translate};
 
 /// Default invocations per workgroup (the `WG` override constant) of the streaming kernels.
 pub const DEFAULT_WORKGROUP_SIZE: u32 = 256;
@@ -21,7 +20,7 @@ pub const ITEMS_PER_INVOCATION: u32 = 8;
 /// File name of the part prepended to every kernel file.
 pub const COMMON_FILE: &str = "common.wgsl";
 /// The built-in common part: override constants, `Params`, the workgroup tree.
-const COMMON: &str = include_str!("../../shaders/common.wgsl");
+pub(super) const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
 /// A kernel file of `shaders/`, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +180,12 @@ impl ShaderSources {
     }
 }
 
-fn assemble(common: String, common_path: String, body: &str, file_path: String) -> Assembled {
+pub(super) fn assemble(
+    common: String,
+    common_path: String,
+    body: &str,
+    file_path: String,
+) -> Assembled {
     let mut source = common;
     if !source.ends_with('\n') {
         source.push('\n');
@@ -254,88 +258,6 @@ pub fn validated(
         }
     })?;
     Ok((module, info))
-}
-
-/// What `shaders check` found in one file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileVerdict {
-    /// The file.
-    pub path: PathBuf,
-    /// The targets every entry point translated for (none when validation failed).
-    pub passed: Vec<Target>,
-    /// One line per failure: `path:line:col: message`, or `path:line:col: target: message`.
-    pub failures: Vec<String>,
-}
-
-/// Checks `path` (one .wgsl, or every .wgsl in a folder but `common.wgsl`) as the solvers would
-/// compile it: the folder's `common.wgsl` (or the built-in one) before each file, validated by
-/// naga, then translated for each of `targets`. An unreadable path or an empty folder is an error.
-pub fn check_path(path: &Path, targets: &[Target]) -> Result<Vec<FileVerdict>> {
-    let bad = |problem: String| GdError::InvalidParameter {
-        name: "shaders check",
-        problem,
-    };
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))
-    };
-    let (dir, files) = if path.is_dir() {
-        let entries = std::fs::read_dir(path)
-            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
-            .filter(|p| p.file_name().is_some_and(|n| n != COMMON_FILE))
-            .collect();
-        files.sort();
-        (path.to_path_buf(), files)
-    } else if path.is_file() {
-        (
-            path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            vec![path.to_path_buf()],
-        )
-    } else {
-        return Err(bad(format!(
-            "{} is neither a .wgsl file nor a folder",
-            path.display()
-        )));
-    };
-    if files.is_empty() {
-        return Err(bad(format!("no .wgsl files in {}", path.display())));
-    }
-    let common_path = dir.join(COMMON_FILE);
-    let (common, common_name) = if common_path.is_file() && common_path != path {
-        (read(&common_path)?, common_path.display().to_string())
-    } else {
-        (COMMON.to_string(), format!("{COMMON_FILE} (built in)"))
-    };
-    files
-        .into_iter()
-        .map(|file| {
-            let text = read(&file)?;
-            let a = assemble(
-                common.clone(),
-                common_name.clone(),
-                &text,
-                file.display().to_string(),
-            );
-            let mut verdict = FileVerdict {
-                path: file,
-                passed: Vec::new(),
-                failures: Vec::new(),
-            };
-            if let Err(e) = check_assembled(&a) {
-                verdict.failures.push(e);
-                return Ok(verdict);
-            }
-            for &target in targets {
-                match translate(&a, target) {
-                    Ok(_) => verdict.passed.push(target),
-                    Err(e) => verdict.failures.push(e),
-                }
-            }
-            Ok(verdict)
-        })
-        .collect()
 }
 
 /// Compiles `entry` of `file` into a compute pipeline with workgroup size `wg`; a shader or
@@ -454,11 +376,6 @@ pub fn dump(dir: &Path) -> Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
-}
-
-/// wgpu's and naga's multi-line error reports folded into one line.
-pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -17,79 +17,14 @@ use std::time::{Duration, Instant};
 
 use super::buffers::{self, DeviceData, Params, Real};
 use super::context::GpuContext;
-use super::df64::Product;
+use super::df64_check::Product;
 use super::plan::{Builder, Schedule, Step, check};
-use super::shaders::{ITEMS_PER_INVOCATION, ShaderSources};
+use super::settings::{GpuSettings, Strategy};
+use super::shaders::ITEMS_PER_INVOCATION;
 use super::timestamps::PassTimer;
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 use crate::solver::{KernelReading, Outcome, Pacing, Phases, Solver};
-
-/// How a GPU solver organises an epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    /// Error, reduction levels, update; one submission per epoch.
-    Multipass,
-    /// The multi-pass kernels, many epochs per submission.
-    Batched,
-    /// Error inside the first reduction; last level and update in one dispatch.
-    Fused,
-    /// One workgroup, many epochs per dispatch.
-    Persistent,
-    /// Fused, with subgroup reductions.
-    Subgroup,
-    /// Fused in f64 (data, sums and weights), where the adapter has SHADER_F64.
-    FusedF64,
-    /// Fused with x and d stored in f16 (arithmetic in f32), where the adapter has SHADER_F16.
-    FusedF16,
-    /// Fused in double-float arithmetic (pairs of f32) on any adapter whose compiler keeps the
-    /// error-free transforms (checked first: [`super::df64::self_check`]).
-    FusedDf64,
-}
-
-impl Strategy {
-    /// The type the strategy's kernels compute and store in.
-    pub fn real(self) -> Real {
-        match self {
-            Strategy::FusedF64 => Real::F64,
-            Strategy::FusedF16 => Real::F16,
-            Strategy::FusedDf64 => Real::Df64,
-            _ => Real::F32,
-        }
-    }
-}
-
-/// Settings that shape the GPU work.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GpuSettings {
-    /// Invocations per workgroup (a power of two) of every kernel; `None`: 256 for the streaming
-    /// kernels, the adapter's most (up to 1 024) for the one-workgroup ones.
-    pub workgroup_size: Option<u32>,
-    /// Cap on one storage binding in bytes, below the adapter's (to exercise chunking in tests).
-    pub max_binding_bytes: Option<u64>,
-    /// Where the kernels' WGSL comes from (built in, or `--shaders DIR`).
-    pub shaders: ShaderSources,
-}
-
-impl Default for GpuSettings {
-    fn default() -> Self {
-        Self {
-            workgroup_size: None,
-            max_binding_bytes: None,
-            shaders: ShaderSources::builtin(),
-        }
-    }
-}
-
-/// Loop iterations one invocation of the persistent kernel may run per dispatch on a software
-/// adapter. llvmpipe (lavapipe) stops an invocation after 65 535 in all and silently returns
-/// wrong weights; GPUs have no such cap.
-pub const PERSISTENT_LOOP_BUDGET: u64 = 60_000;
-
-/// Work one persistent dispatch may run on a GPU, in sample-epochs (an epoch of small N counts
-/// as its invocations × barriers): milliseconds of one workgroup's work, so batches can still be
-/// sized to BATCH_TARGET and stay clear of OS watchdogs.
-pub const PERSISTENT_WORK_PER_DISPATCH: u64 = 1 << 26;
 
 /// Time between divergence checks of a solve (each reads the weights back, draining the queue).
 const DIVERGENCE_CHECK: Duration = Duration::from_secs(1);
@@ -146,8 +81,8 @@ impl GpuSolver {
         let product = match strategy {
             Strategy::FusedDf64 => {
                 check(&ctx, strategy, problem, settings)?;
-                let product = super::df64::self_check(&ctx, &settings.shaders)?;
-                let probe = super::df64::probe_problem();
+                let product = super::df64_check::self_check(&ctx, &settings.shaders)?;
+                let probe = super::df64_check::probe_problem();
                 let reference = crate::solver::SolverId::REFERENCE
                     .prepare(&probe)?
                     .solve()?
@@ -155,7 +90,11 @@ impl GpuSolver {
                 let descent = |product| -> Result<()> {
                     let mut solver =
                         Self::build(ctx.clone(), strategy, &probe, settings, Some(product))?;
-                    super::df64::judge_descent(&settings.shaders, solver.solve()?.w, reference)
+                    super::df64_check::judge_descent(
+                        &settings.shaders,
+                        solver.solve()?.w,
+                        reference,
+                    )
                 };
                 // An fma fused in df64_ops but not in the descent kernels: Dekker's split there.
                 match (descent(product), product) {

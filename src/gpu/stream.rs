@@ -131,7 +131,8 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
         ..Params::default()
     };
     ctx.queue.write_buffer(&params, 0, bytemuck::bytes_of(&p));
-    let mut dispatches = Dispatches::new(ctx, &kernel, &bind_group, groups)?;
+    let round_trip_s = round_trip_us(ctx)? * 1e-6;
+    let mut dispatches = Dispatches::new(ctx, &kernel, &bind_group, groups, round_trip_s);
     let best = dispatches.best()?;
     let bytes = 2 * per_array;
     Ok(StreamRead {
@@ -167,21 +168,24 @@ pub(super) struct Dispatches<'a> {
 }
 
 impl<'a> Dispatches<'a> {
-    /// Dispatches of `groups` workgroups of `kernel` with `bind_group` (group 0).
+    /// Dispatches of `groups` workgroups of `kernel` with `bind_group` (group 0), on an adapter
+    /// whose empty submission takes `round_trip_s` ([`round_trip_us`], measured once by the
+    /// caller and shared by its probes).
     pub(super) fn new(
         ctx: &'a GpuContext,
         kernel: &'a wgpu::ComputePipeline,
         bind_group: &'a wgpu::BindGroup,
         groups: u32,
-    ) -> Result<Self> {
-        Ok(Self {
+        round_trip_s: f64,
+    ) -> Self {
+        Self {
             ctx,
             kernel,
             bind_group,
             groups,
             timer: PassTimer::new(ctx),
-            round_trip: round_trip_us(ctx)? * 1e-6,
-        })
+            round_trip: round_trip_s,
+        }
     }
 
     /// `passes` dispatches in one timed compute pass: (wall seconds, GPU seconds if validly
@@ -465,7 +469,14 @@ pub fn fma_peak(ctx: &GpuContext) -> Result<FmaPeak> {
     let kernel = FmaKernel::new(ctx, groups * wg)?;
     let (m, c) = fma_chain_params(FMA_CAL_ITERATIONS);
     kernel.set(ctx, m, c, FMA_CAL_ITERATIONS);
-    let mut dispatches = Dispatches::new(ctx, &kernel.pipeline, &kernel.bind_group, kernel.groups)?;
+    let round_trip_s = round_trip_us(ctx)? * 1e-6;
+    let mut dispatches = Dispatches::new(
+        ctx,
+        &kernel.pipeline,
+        &kernel.bind_group,
+        kernel.groups,
+        round_trip_s,
+    );
     // The calibration's time includes the dispatch's fixed cost, so this errs on the short side;
     // `best` then adds dispatches.
     let calibration = dispatches.one()?;

@@ -7,10 +7,10 @@ use std::fmt;
 
 use super::plan::MAX_HELD;
 use super::shaders::{
-    Assembled, DEFAULT_WORKGROUP_SIZE, ITEMS_PER_INVOCATION, MAX_SINGLE_WORKGROUP, one_line,
-    position, validated,
+    Assembled, DEFAULT_WORKGROUP_SIZE, ITEMS_PER_INVOCATION, MAX_SINGLE_WORKGROUP, position,
+    validated,
 };
-use crate::error::{GdError, Result};
+use crate::error::{GdError, Result, one_line};
 
 /// A shading language naga can translate WGSL into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,90 @@
+//! `gdbench shaders check`: each kernel file validated by naga as the solvers would compile it,
+//! then translated for each backend's shading language.
+
+use std::path::{Path, PathBuf};
+
+use super::shaders::{COMMON, COMMON_FILE, assemble, check_assembled};
+use super::translate::{Target, translate};
+use crate::error::{GdError, Result};
+
+/// What `shaders check` found in one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileVerdict {
+    /// The file.
+    pub path: PathBuf,
+    /// The targets every entry point translated for (none when validation failed).
+    pub passed: Vec<Target>,
+    /// One line per failure: `path:line:col: message`, or `path:line:col: target: message`.
+    pub failures: Vec<String>,
+}
+
+/// Checks `path` (one .wgsl, or every .wgsl in a folder but `common.wgsl`) as the solvers would
+/// compile it: the folder's `common.wgsl` (or the built-in one) before each file, validated by
+/// naga, then translated for each of `targets`. An unreadable path or an empty folder is an error.
+pub fn check_path(path: &Path, targets: &[Target]) -> Result<Vec<FileVerdict>> {
+    let bad = |problem: String| GdError::InvalidParameter {
+        name: "shaders check",
+        problem,
+    };
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))
+    };
+    let (dir, files) = if path.is_dir() {
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+            .filter(|p| p.file_name().is_some_and(|n| n != COMMON_FILE))
+            .collect();
+        files.sort();
+        (path.to_path_buf(), files)
+    } else if path.is_file() {
+        (
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            vec![path.to_path_buf()],
+        )
+    } else {
+        return Err(bad(format!(
+            "{} is neither a .wgsl file nor a folder",
+            path.display()
+        )));
+    };
+    if files.is_empty() {
+        return Err(bad(format!("no .wgsl files in {}", path.display())));
+    }
+    let common_path = dir.join(COMMON_FILE);
+    let (common, common_name) = if common_path.is_file() && common_path != path {
+        (read(&common_path)?, common_path.display().to_string())
+    } else {
+        (COMMON.to_string(), format!("{COMMON_FILE} (built in)"))
+    };
+    files
+        .into_iter()
+        .map(|file| {
+            let text = read(&file)?;
+            let a = assemble(
+                common.clone(),
+                common_name.clone(),
+                &text,
+                file.display().to_string(),
+            );
+            let mut verdict = FileVerdict {
+                path: file,
+                passed: Vec::new(),
+                failures: Vec::new(),
+            };
+            if let Err(e) = check_assembled(&a) {
+                verdict.failures.push(e);
+                return Ok(verdict);
+            }
+            for &target in targets {
+                match translate(&a, target) {
+                    Ok(_) => verdict.passed.push(target),
+                    Err(e) => verdict.failures.push(e),
+                }
+            }
+            Ok(verdict)
+        })
+        .collect()
+}
