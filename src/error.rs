@@ -138,6 +138,11 @@ impl GdError {
     }
 }
 
+/// wgpu's and naga's multi-line error reports folded into one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,9 +171,4 @@ mod tests {
         // Not an error's: `compare --fail-if-slower` returns it, as README's table says.
         assert_eq!(exit::REGRESSED, 6);
     }
-}
-
-/// wgpu's and naga's multi-line error reports folded into one line.
-pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

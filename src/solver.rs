@@ -14,6 +14,18 @@ use crate::gpu::{GpuContext, GpuSettings, GpuSolver, NO_ADAPTER_HINT, Strategy};
 use crate::problem::Problem;
 use crate::validate::Arithmetic;
 
+/// Flops per sample per epoch: the error (3), Σe (1) and Σe·x (2).
+pub const FLOPS_PER_SAMPLE: f64 = 6.0;
+
+/// Bytes of x and d one epoch reads per sample in `precision`.
+pub fn bytes_per_sample(precision: Precision) -> f64 {
+    match precision {
+        Precision::F16 => 4.0,
+        Precision::F32 => 8.0,
+        Precision::Df64 | Precision::F64 => 16.0,
+    }
+}
+
 /// Floating-point precision a solver computes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

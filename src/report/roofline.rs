@@ -19,7 +19,7 @@ use super::{Bound, BoundKind, Report, RowKind, RunReport};
 use crate::error::{GdError, Result};
 use crate::probe::{Ceilings, three_digits};
 use crate::solver::DeviceType;
-use crate::suite::{FLOPS_PER_SAMPLE, bytes_per_sample};
+use crate::solver::{FLOPS_PER_SAMPLE, bytes_per_sample};
 use crate::validate::Status;
 
 /// Width of the picture, pixels.

@@ -97,7 +97,7 @@ pub fn classify(
     if let Some(wall) = hit {
         return Some(wall);
     }
-    if super::row::data_in_cache(run, n, llc) {
+    if super::ceiling::data_in_cache(run, n, llc) {
         return Some(bound(BoundKind::Cache, compute_share, fma, Some("GFLOP/s")));
     }
     Some(bound(BoundKind::Overhead, None, None, None))
@@ -146,7 +146,7 @@ mod tests {
 
     /// An `ok` row of `kind` on 1 thread in f64 with the given figures.
     fn row(kind: RowKind, epoch_us: f64, gflop_s: f64, peak_pct: Option<f64>) -> RunReport {
-        let mut run = crate::suite::row::tests::empty_row();
+        let mut run = crate::suite::fixtures::empty_row();
         run.kind = kind;
         run.status = Status::Ok;
         run.epoch_us = Some(epoch_us);

@@ -1,311 +1,139 @@
-//! One row of the report from one measurement: the verdicts (full descent and spot check), the
-//! figures derived from the median time, the share of a measured ceiling, and the notes.
+//! One row of the report from one measurement, in stages: the verdicts ([`super::judge`]), the
+//! notes, and the figures derived from the median time (speed-up and ceiling come later, once
+//! every row is in).
 
-use crate::bench::{BenchSettings, Measurement, TimeStats};
+use super::figures::figures;
+use super::jobs::{Job, Timed};
+use super::judge::{self, Judged, Judging, Row};
+use super::reference::{ReferenceRun, Rounded};
+use crate::bench::{Measurement, TimeStats};
 use crate::error::GdError;
-use crate::machine::LastLevelCache;
-use crate::probe::Ceilings;
-use crate::problem::Dataset;
-use crate::report::DescentReport;
-use crate::report::{Note, NoteKind, PhaseTimes, RowKind, RunReport};
-use crate::solver::{DeviceType, Outcome, Precision, SolverInfo};
-use crate::validate::{Arithmetic, Check, Expectations, Status, cross_check, judge, spot_check};
+use crate::gpu::GpuSettings;
+use crate::problem::Problem;
+use crate::report::{DescentReport, Note, NoteKind, PhaseTimes, RowKind, RunReport};
+use crate::solver::{Outcome, Precision, SolverId, bytes_per_sample};
+use crate::validate::Status;
 
-/// Flops per sample per epoch: the error (3), Σe (1) and Σe·x (2).
-pub const FLOPS_PER_SAMPLE: f64 = 6.0;
-
-/// A GPU row's data smaller than this may sit in the GPU's caches (wgpu does not report their
-/// size; L2 is 50–96 MiB on current datacenter cards): no share of DRAM bandwidth is claimed.
-pub const GPU_CACHE_GUESS_BYTES: f64 = 128.0 * 1024.0 * 1024.0;
-
-/// What a row is, apart from its measurement.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// Solver or peer name.
-    pub name: String,
-    /// Device, precision, threads.
-    pub info: SolverInfo,
-    /// The arithmetic its answer is judged in (precision, and how it sums).
-    pub arithmetic: Arithmetic,
-    /// Peer rows: library and version.
-    pub library: Option<String>,
-    /// cpu-moments: not an array benchmark, so no bandwidth and a note.
-    pub algorithmic: bool,
-    /// The f64 reference's own row (`cpu-fused`): cross-checked, not judged against itself.
-    pub reference: bool,
-    /// CPU solver, GPU solver (its share of a ceiling is the adapter's) or peer.
-    pub kind: RowKind,
-    /// Anything else the row's reader should know.
-    pub note: Option<String>,
-}
-
-/// What every row of a problem is judged against, step by step.
-#[derive(Debug, Clone, Copy)]
-pub struct Judging<'a> {
-    /// Stability, tolerances and the cross-check's answer, per step.
-    pub expect: &'a [Expectations],
-    /// The reference's full descents, per step.
-    pub reference: &'a [Outcome],
-    /// The reference's spot-check descents, per step.
-    pub reference_spot: &'a [Outcome],
-    /// The data (its size, and its sums for each descent's loss).
-    pub data: &'a Dataset,
-    /// Warm-up and repeats, for the report.
-    pub bench: &'a BenchSettings,
-}
-
-/// Bytes of x and d one epoch reads per sample in `precision`.
-pub fn bytes_per_sample(precision: Precision) -> f64 {
-    match precision {
-        Precision::F16 => 4.0,
-        Precision::F32 => 8.0,
-        Precision::Df64 | Precision::F64 => 16.0,
-    }
-}
-
-/// Rates derived from the median time of a descent.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Figures {
-    /// Microseconds per epoch.
-    pub epoch_us: f64,
-    /// Epochs per second.
-    pub epochs_per_s: f64,
-    /// Bytes of x and d per epoch over the time per epoch, GB/s (none for the algorithmic limit).
-    pub effective_gb_s: Option<f64>,
-    /// [`FLOPS_PER_SAMPLE`] per sample per epoch over the time per epoch, GFLOP/s (likewise).
-    pub gflop_s: Option<f64>,
-}
-
-/// The figures of `epochs` epochs over `n` samples taking `median_s`, `steps` descents per epoch on
-/// average (1 outside a search), reading `bytes_per_sample` once per epoch (none: not an array
-/// benchmark).
-pub fn figures(
-    n: usize,
-    steps: f64,
-    epochs: u64,
-    median_s: f64,
-    bytes_per_sample: Option<f64>,
-) -> Figures {
-    let epoch_s = median_s / epochs as f64;
-    Figures {
-        epoch_us: epoch_s * 1e6,
-        epochs_per_s: 1.0 / epoch_s,
-        effective_gb_s: bytes_per_sample.map(|b| n as f64 * b / epoch_s / 1e9),
-        gflop_s: bytes_per_sample.map(|_| FLOPS_PER_SAMPLE * n as f64 * steps / epoch_s / 1e9),
-    }
-}
-
-/// How a row stands against its measured ceiling.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Share {
-    /// The ceiling it is held against, GB/s (none when no probe measured one for it).
-    pub ceiling: Option<f64>,
-    /// Its share of that ceiling, % (never above 100).
-    pub pct: Option<f64>,
-    /// Why no share is claimed, when none is.
-    pub note: Option<String>,
-    /// True when the share came out above 100 %: the ceiling was under-measured.
-    pub over: bool,
-    /// Data in a cache: the headline rows in cache share and this row's data size.
-    pub in_cache: Option<(String, String)>,
-}
-
-impl Share {
-    fn none(ceiling: Option<f64>, note: Option<String>) -> Self {
-        Self {
-            ceiling,
-            pct: None,
-            note,
-            over: false,
-            in_cache: None,
-        }
-    }
-
-    fn cached(ceiling: f64, note: String, headline: String, detail: String) -> Self {
-        Self {
-            in_cache: Some((headline, detail)),
-            ..Self::none(Some(ceiling), Some(note))
-        }
-    }
-}
-
-/// The ceiling a row is held against and its share of it, or a note saying why none is claimed:
-/// data in a cache (`llc`, the host's last-level cache, for CPU-type devices) has no share of
-/// memory bandwidth, and a share over 100 % means the ceiling, not the row, is wrong (`over`:
-/// the caller measures it again once). A row on several threads is held against the larger of the
-/// one-core and all-core figures (more threads never read slower; a busy machine can make the
-/// all-core probe read so).
-pub fn peak(run: &RunReport, n: usize, ceilings: &Ceilings, llc: LastLevelCache) -> Share {
-    let Some(gb_s) = run.effective_gb_s else {
-        return Share::none(None, None);
-    };
-    let gpu = run.kind == RowKind::Gpu;
-    let ceiling = if gpu {
-        ceilings
-            .gpu
-            .iter()
-            .find(|g| g.device == run.device)
-            .map(|g| g.read_gb_s)
-    } else if run.device_type == DeviceType::Cpu {
-        let c = &ceilings.cpu;
-        Some(if run.threads > 1 {
-            c.read_gb_s_all_cores.max(c.read_gb_s_one_core)
-        } else {
-            c.read_gb_s_one_core
-        })
-    } else {
-        None
-    };
-    let Some(ceiling) = ceiling else {
-        let note = gpu
-            .then(|| {
-                ceilings
-                    .gpu_failures
-                    .iter()
-                    .find(|f| f.device == run.device)
-            })
-            .flatten()
-            .map(|f| {
-                format!(
-                    "no share of a ceiling: the probe failed on this adapter ({})",
-                    f.error
-                )
-            });
-        return Share::none(None, note);
-    };
-    let bytes = n as f64 * bytes_per_sample(run.precision);
-    let llc = cache_beside(run, llc);
-    if run.device_type == DeviceType::Cpu && in_cache(run, n, llc) {
-        let note = format!(
-            "in cache: {} of data beside a {} last-level cache, so no share of memory bandwidth",
-            human_bytes(bytes),
-            human_bytes(llc)
-        );
-        let headline = format!(
-            "in cache (beside a {} last-level cache: no share of memory bandwidth)",
-            human_bytes(llc)
-        );
-        return Share::cached(ceiling, note, headline, human_bytes(bytes));
-    }
-    if in_cache(run, n, llc) {
-        let note = format!(
-            "{} of data may sit in the GPU's caches, so no share of memory bandwidth",
-            human_bytes(bytes)
-        );
-        let headline =
-            "data that may sit in the GPU's caches, so no share of memory bandwidth".to_string();
-        return Share::cached(ceiling, note, headline, human_bytes(bytes));
-    }
-    let pct = 100.0 * gb_s / ceiling;
-    if pct > 100.0 {
-        let note = format!(
-            "{pct:.0} % of the measured ceiling ({ceiling:.1} GB/s): the ceiling is suspect, so no share is shown"
-        );
-        return Share {
-            over: true,
-            ..Share::none(Some(ceiling), Some(note))
-        };
-    }
-    Share {
-        pct: Some(pct),
-        ..Share::none(Some(ceiling), None)
-    }
-}
-
-/// The last-level cache a CPU-type row's data sits beside, bytes: one thread's data can fill its
-/// own cache instance; several threads' data, every instance.
-fn cache_beside(run: &RunReport, llc: LastLevelCache) -> f64 {
-    (if run.threads > 1 {
-        llc.total
-    } else {
-        llc.per_core
-    }) as f64
-}
-
-/// True when a row's data (in its precision) may sit in a cache: within twice the last-level
-/// cache `llc_bytes` beside it on a CPU-type device, under [`GPU_CACHE_GUESS_BYTES`] on a GPU.
-pub fn in_cache(run: &RunReport, n: usize, llc_bytes: f64) -> bool {
-    let bytes = n as f64 * bytes_per_sample(run.precision);
-    if run.device_type == DeviceType::Cpu {
-        bytes <= 2.0 * llc_bytes
-    } else {
-        bytes < GPU_CACHE_GUESS_BYTES
-    }
-}
-
-/// [`in_cache`] with the cache beside the row chosen from the host's.
-pub fn data_in_cache(run: &RunReport, n: usize, llc: LastLevelCache) -> bool {
-    in_cache(run, n, cache_beside(run, llc))
-}
-
-/// Holds every row against its measured ceiling ([`peak`]). A share above 100 % means the ceiling
-/// was under-measured: each such ceiling is measured once more (`again`, false when it could
-/// not be), and every row held against the figures then; a row still above gets no share, and a
-/// note saying so.
-pub(super) fn hold_to_ceilings(
-    runs: &mut [RunReport],
-    n: usize,
-    ceilings: &mut Ceilings,
-    llc: LastLevelCache,
-    again: &mut dyn FnMut(&RunReport, &mut Ceilings) -> bool,
-) {
-    let key = |run: &RunReport| {
-        if run.kind == RowKind::Gpu {
-            run.device.clone()
-        } else {
-            "cpu".to_string()
-        }
-    };
-    let mut tried: Vec<(String, bool)> = Vec::new();
-    for run in runs.iter() {
-        if peak(run, n, ceilings, llc).over && !tried.iter().any(|(k, _)| *k == key(run)) {
-            let measured = again(run, ceilings);
-            tried.push((key(run), measured));
-        }
-    }
-    for run in runs.iter_mut() {
-        let share = peak(run, n, ceilings, llc);
-        (run.peak_gb_s, run.peak_pct) = (share.ceiling, share.pct);
-        if let Some(mut note) = share.note {
-            if share.over {
-                let twice = tried
-                    .iter()
-                    .any(|(k, measured)| *k == key(run) && *measured);
-                note += if twice {
-                    ", though measured twice"
-                } else {
-                    ", and could not be measured again"
-                };
+/// Every measured job as a row of the report, judged against the reference (f16-storage rows
+/// against the reference on the f16-rounded data).
+pub(super) fn judge_all(
+    problem: &Problem,
+    measured: Vec<Timed>,
+    judging: Judging,
+    reference: &ReferenceRun,
+    gpu: &GpuSettings,
+) -> Vec<RunReport> {
+    measured
+        .into_iter()
+        .map(|(job, m)| {
+            let row = job_row(&job, problem, gpu);
+            match (job.id.precision(), &reference.rounded) {
+                (Precision::F16, Some(Ok(rounded))) => f16_row(row, m, judging, rounded),
+                _ => run_report(row, m, judging),
             }
-            run.add_note(match share.in_cache {
-                Some((headline, detail)) => {
-                    Note::shared(NoteKind::Ceiling, note.clone(), headline, detail)
-                }
-                None => Note::new(NoteKind::Ceiling, note.clone()),
-            });
-            run.peak_note = Some(note);
-        }
+        })
+        .collect()
+}
+
+/// What a solver's row is, apart from its measurement.
+fn job_row(job: &Job, problem: &Problem, gpu: &GpuSettings) -> Row {
+    let kind = RowKind::from(job.id.group());
+    Row {
+        name: job.id.name().to_string(),
+        info: job.id.info(job.gpu.as_deref(), problem.n()),
+        arithmetic: job.id.arithmetic(),
+        library: None,
+        algorithmic: job.id == SolverId::CpuMoments,
+        reference: job.id == SolverId::REFERENCE,
+        kind,
+        note: (kind == RowKind::Gpu)
+            .then(|| custom_shaders(gpu))
+            .flatten(),
     }
 }
 
-/// Bytes in KiB, MiB or GiB.
-fn human_bytes(b: f64) -> String {
-    match b {
-        b if b >= (1u64 << 30) as f64 => format!("{:.1} GiB", b / (1u64 << 30) as f64),
-        b if b >= (1u64 << 20) as f64 => format!("{:.1} MiB", b / (1u64 << 20) as f64),
-        b => format!("{:.0} KiB", b / 1024.0),
+/// An f16-storage row, judged on the f16-rounded data, with the rounding's cost in a note.
+fn f16_row(
+    row: Row,
+    m: Result<Measurement, GdError>,
+    judging: Judging,
+    rounded: &Rounded,
+) -> RunReport {
+    let judging = Judging {
+        expect: &rounded.expect,
+        reference: &rounded.full,
+        reference_spot: &rounded.spot,
+        ..judging
+    };
+    let mut run = run_report(row, m, judging);
+    if run.status != Status::Unavailable {
+        run.data_rounding_rel_diff = rounded.rel_diff;
+        let cost = rounded
+            .rel_diff
+            .map_or("an unknown amount".into(), |d| format!("{d:.1e}"));
+        run.add_note(Note::shared(
+            NoteKind::F16Data,
+            format!(
+                "judged on the f16-rounded data (storing in f16 moves the f64 answer by {cost})"
+            ),
+            format!(
+                "judged on the f16-rounded data: storing in f16 moves the f64 answer by {cost}"
+            ),
+            "",
+        ));
     }
+    run
 }
 
-/// The report of one row: its verdicts, figures and notes (speed-up and ceiling come later, once
+/// "custom shaders: ..." when `--shaders` replaced any built-in file.
+fn custom_shaders(gpu: &GpuSettings) -> Option<String> {
+    let files = gpu.shaders.overridden();
+    (!files.is_empty()).then(|| format!("custom shaders: {}", files.join(", ")))
+}
+
+/// The report of one row: its verdicts, notes and figures (speed-up and ceiling come later, once
 /// every row is in).
 pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judging) -> RunReport {
-    let info = row.info;
-    let mut run = RunReport {
-        solver: row.name,
+    let mut run = blank(&row, j.bench.warmup);
+    let m = match measurement {
+        Ok(m) => m,
+        Err(GdError::Unavailable { reason }) => {
+            run.status = Status::Unavailable;
+            run.add_note(Note::new(NoteKind::Verdict, reason));
+            return run;
+        }
+        Err(e) => {
+            run.add_note(Note::new(NoteKind::Verdict, e.to_string()));
+            return run;
+        }
+    };
+    let mut notes = Vec::new();
+    let (status, judged) = judge::verdicts(&mut run, &row, &m, &j, &mut notes);
+    if m.spot.is_none() {
+        notes.push(Note::new(
+            NoteKind::Check,
+            "spot check not run (interrupted, or the peer sent none)",
+        ));
+    }
+    run.descents = descents(&m, &judged, &j, row.reference);
+    notes.extend(measurement_notes(&row, &m));
+    run.status = status;
+    run.pacing = m.pacing;
+    for note in notes {
+        run.add_note(note);
+    }
+    derive_figures(&mut run, &row, &m, &j);
+    run
+}
+
+/// A row with nothing measured yet: an `error` until its verdict is in.
+fn blank(row: &Row, warmup: u32) -> RunReport {
+    let info = &row.info;
+    RunReport {
+        solver: row.name.clone(),
         kind: row.kind,
-        library: row.library,
-        device: info.device,
+        library: row.library.clone(),
+        device: info.device.clone(),
         device_type: info.device_type,
         precision: info.precision,
         threads: info.threads,
@@ -334,53 +162,22 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         speedup: None,
         bound: None,
         pacing: None,
-        warmup: j.bench.warmup,
+        warmup,
         descent_s: None,
         descents: Vec::new(),
-    };
-    let m = match measurement {
-        Ok(m) => m,
-        Err(GdError::Unavailable { reason }) => {
-            run.status = Status::Unavailable;
-            run.add_note(Note::new(NoteKind::Verdict, reason));
-            return run;
-        }
-        Err(e) => {
-            run.add_note(Note::new(NoteKind::Verdict, e.to_string()));
-            return run;
-        }
-    };
-    let mut notes = Vec::new();
-    let judged: Vec<Judged> = (0..m.descents.len())
-        .map(|i| judge_step(row.reference, row.arithmetic, &m, &j, i))
-        .collect();
-    let status = if let [one] = &judged[..] {
-        // One step: the row is its descent, as it always was.
-        notes.push(Note::new(NoteKind::Verdict, one.note.clone()));
-        notes.extend(one.spot_note.clone().map(|n| Note::new(NoteKind::Check, n)));
-        run.cross_check = one.cross.clone();
-        run.spot_check = one.spot.clone();
-        if let Some(v) = one.verdict.as_ref().filter(|_| !row.reference) {
-            run.max_abs_diff = Some(v.max_abs_diff).filter(|v| v.is_finite());
-            run.max_rel_diff = Some(v.max_rel_diff).filter(|v| v.is_finite());
-            run.tolerance = Some(v.tolerance).filter(|t| t.is_finite());
-        }
-        run.w = Some(m.descents[0].w);
-        run.diverged_at_epoch = m.descents[0].diverged_at;
-        one.status
-    } else {
-        search_verdict(&mut run, &judged, &j, &mut notes)
-    };
-    if m.spot.is_none() {
-        notes.push(Note::new(
-            NoteKind::Check,
-            "spot check not run (interrupted, or the peer sent none)",
-        ));
     }
-    run.descents = m
-        .descents
+}
+
+/// Each descent of a row: its step, weights, final loss and verdict.
+fn descents(
+    m: &Measurement,
+    judged: &[Judged],
+    j: &Judging,
+    reference: bool,
+) -> Vec<DescentReport> {
+    m.descents
         .iter()
-        .zip(&judged)
+        .zip(judged)
         .zip(j.expect)
         .map(|((o, v), e)| DescentReport {
             mu: e.mu,
@@ -392,10 +189,16 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
                 .verdict
                 .as_ref()
                 .map(|v| v.max_rel_diff)
-                .filter(|d| d.is_finite() && !row.reference),
+                .filter(|d| d.is_finite() && !reference),
             diverged_at_epoch: o.diverged_at,
         })
-        .collect();
+        .collect()
+}
+
+/// The notes a measurement brings: noise, too few repeats, kernel time, non-determinism, custom
+/// shaders, the solver's own, and the algorithmic limit.
+fn measurement_notes(row: &Row, m: &Measurement) -> Vec<Note> {
+    let mut notes = Vec::new();
     notes.extend(noise_note(&m.time));
     notes.extend(repeats_note(&m.time));
     if let Some(k) = &m.kernel {
@@ -410,7 +213,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
             ),
         ));
     }
-    notes.extend(row.note.map(|n| Note::new(NoteKind::Shaders, n)));
+    notes.extend(row.note.clone().map(|n| Note::new(NoteKind::Shaders, n)));
     notes.extend(m.note.clone().map(|n| Note::new(NoteKind::Solver, n)));
     if row.algorithmic {
         notes.push(Note::new(
@@ -418,11 +221,12 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
             "algorithmic limit: O(1) per epoch from precomputed moments, not an array benchmark",
         ));
     }
-    run.status = status;
-    run.pacing = m.pacing;
-    for note in notes {
-        run.add_note(note);
-    }
+    notes
+}
+
+/// The figures of a row from its median time: per epoch and per descent, GB/s and GFLOP/s, the
+/// phases, and the GPU kernel time beside them.
+fn derive_figures(run: &mut RunReport, row: &Row, m: &Measurement, j: &Judging) {
     let steps = m.descents.len();
     // A descent that diverged stopped there (on the CPU): the run's epochs are its longest
     // descent's, its work every descent's epochs. On a GPU diverged descents run on with the
@@ -434,7 +238,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     } else {
         m.descents.iter().map(ran).sum()
     };
-    let bytes = (!row.algorithmic).then(|| bytes_per_sample(info.precision));
+    let bytes = (!row.algorithmic).then(|| bytes_per_sample(run.precision));
     let f = figures(
         j.data.len(),
         step_epochs as f64 / epochs_run as f64,
@@ -450,7 +254,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     run.epochs_per_s = Some(f.epochs_per_s);
     run.gflop_s = f.gflop_s;
     run.prepare_s = Some(m.prepare_s);
-    let (gpu_kernel_s, gpu_kernel_note) = kernel_beside(&m);
+    let (gpu_kernel_s, gpu_kernel_note) = kernel_beside(m);
     if let Some(note) = &gpu_kernel_note {
         run.add_note(Note::new(NoteKind::KernelTime, note.clone()));
     }
@@ -463,8 +267,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         gpu_kernel_solves: m.kernel.as_ref().map(|k| k.solves),
         gpu_kernel_note,
     });
-    run.time_s = Some(m.time);
-    run
+    run.time_s = Some(m.time.clone());
 }
 
 /// The noisy-repeats note, when the repeats disagree enough to doubt the median.
@@ -527,239 +330,14 @@ fn kernel_beside(m: &Measurement) -> (Option<f64>, Option<String>) {
     (None, Some(note))
 }
 
-/// One descent of a row, judged: its verdict (or the reference's cross-check) and spot check.
-struct Judged {
-    status: Status,
-    /// The verdict's sentence (empty when ok).
-    note: String,
-    verdict: Option<crate::validate::Verdict>,
-    spot: Option<Check>,
-    /// The failed spot check's sentence.
-    spot_note: Option<String>,
-    cross: Option<Check>,
-}
-
-/// Step `i` of a row against the reference's step `i`.
-fn judge_step(
-    reference: bool,
-    arithmetic: Arithmetic,
-    m: &Measurement,
-    j: &Judging,
-    i: usize,
-) -> Judged {
-    let (expect, outcome) = (&j.expect[i], &m.descents[i]);
-    // The reference is not judged against itself: it is cross-checked against cpu-moments (when
-    // the step converges; otherwise it is as `diverged` as every other row).
-    let mut judged = if reference && expect.converges() {
-        let c = cross_check(outcome, expect);
-        let note = match c.status {
-            Status::Mismatch => format!(
-                "the reference disagrees with cpu-moments by {:.2e} (relative; tolerance {:.1e}): every verdict of this report is suspect",
-                c.max_rel_diff.unwrap_or(f64::NAN),
-                c.tolerance
-            ),
-            _ => String::new(),
-        };
-        Judged {
-            status: c.status,
-            note,
-            verdict: None,
-            spot: None,
-            spot_note: None,
-            cross: Some(c),
-        }
-    } else {
-        let verdict = judge(outcome, &j.reference[i], arithmetic, expect);
-        Judged {
-            status: verdict.status,
-            note: verdict.message.clone(),
-            verdict: Some(verdict),
-            spot: None,
-            spot_note: None,
-            cross: reference.then(|| cross_check(outcome, expect)),
-        }
-    };
-    if let Some(spot) = m.spot.as_ref().map(|s| &s[i]) {
-        let against = if reference {
-            &expect.moments.1
-        } else {
-            &j.reference_spot[i]
-        };
-        let check = spot_check(spot, against, arithmetic, expect);
-        if check.status == Status::Mismatch && judged.status == Status::Ok {
-            judged.status = Status::Mismatch;
-            judged.spot_note = Some(spot_note(&check));
-        }
-        judged.spot = Some(check);
-    }
-    judged
-}
-
-/// A search's row from its descents: a mismatch anywhere makes the row a mismatch (its first is
-/// told); steps at or above the stability limit are expected to diverge; the row is `diverged`
-/// only when every step is. Δ ref and the tolerance are the worst over the steps that converge.
-fn search_verdict(
-    run: &mut RunReport,
-    judged: &[Judged],
-    j: &Judging,
-    notes: &mut Vec<Note>,
-) -> Status {
-    let steps = judged.len();
-    let worst = |f: fn(&crate::validate::Verdict) -> f64| {
-        judged
-            .iter()
-            .zip(j.expect)
-            .filter(|(_, e)| e.converges())
-            .filter_map(|(v, _)| v.verdict.as_ref())
-            .map(f)
-            .filter(|v| v.is_finite())
-            .reduce(f64::max)
-    };
-    if !run.reference {
-        run.max_abs_diff = worst(|v| v.max_abs_diff);
-        run.max_rel_diff = worst(|v| v.max_rel_diff);
-        run.tolerance = worst(|v| v.tolerance);
-    }
-    // The spot and cross checks shown: the first that failed, else the widest.
-    let pick = |checks: Vec<&Check>| {
-        checks
-            .iter()
-            .find(|c| c.status == Status::Mismatch)
-            .or_else(|| {
-                checks.iter().max_by(|a, b| {
-                    a.max_rel_diff
-                        .unwrap_or(0.0)
-                        .total_cmp(&b.max_rel_diff.unwrap_or(0.0))
-                })
-            })
-            .map(|c| (*c).clone())
-    };
-    run.spot_check = pick(judged.iter().filter_map(|v| v.spot.as_ref()).collect());
-    run.cross_check = pick(judged.iter().filter_map(|v| v.cross.as_ref()).collect());
-    let mismatches: Vec<usize> = (0..steps)
-        .filter(|&i| judged[i].status == Status::Mismatch)
-        .collect();
-    let diverged = judged
-        .iter()
-        .filter(|v| v.status == Status::Diverged)
-        .count();
-    if let Some(&i) = mismatches.first() {
-        let v = &judged[i];
-        notes.push(Note::new(
-            NoteKind::Verdict,
-            format!(
-                "{} of {steps} descents mismatch; at mu = {}: {}",
-                mismatches.len(),
-                j.expect[i].mu,
-                [v.note.as_str(), v.spot_note.as_deref().unwrap_or("")]
-                    .into_iter()
-                    .filter(|n| !n.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        ));
-        return Status::Mismatch;
-    }
-    // Steps at or above the stability limit diverge in every row: the search's summary says so.
-    if diverged == steps {
-        Status::Diverged
-    } else {
-        Status::Ok
-    }
-}
-
-/// The note a failed spot check adds to its row.
-fn spot_note(check: &Check) -> String {
-    format!(
-        "spot check: after {} epochs it differs from the reference by {:.2e} (relative), over {:.1e}: a lost tile, skipped chunk or wrong scale shows here first",
-        check.epochs,
-        check.max_rel_diff.unwrap_or(f64::NAN),
-        check.tolerance
-    )
-}
-
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     use super::*;
-    use crate::bench::TimeStats;
-    use crate::probe::{CpuCeilings, GpuCeilings};
-    use crate::solver::Phases;
+    use crate::bench::BenchSettings;
+    use crate::solver::{DeviceType, Phases, SolverInfo};
+    use crate::suite::fixtures::hand_made;
+    use crate::validate::{Arithmetic, Expectations};
     use crate::{Dataset, Problem};
-
-    /// An `ok` f64 CPU row of 100 samples, from a real judging, to be edited by a test.
-    pub(crate) fn empty_row() -> RunReport {
-        hand_made(Precision::F64, false, 100).0
-    }
-
-    fn hand_made(precision: Precision, gpu: bool, n: usize) -> (RunReport, Ceilings) {
-        let problem = Problem::new(Dataset::synthetic(n, 0.1, 1).unwrap(), 0.01, 40).unwrap();
-        let expect = Expectations::of(&problem);
-        let reference = expect.moments.0;
-        let bench = BenchSettings::default();
-        let row = Row {
-            name: "hand-made".into(),
-            info: SolverInfo {
-                device: if gpu {
-                    "Some GPU [vulkan]".into()
-                } else {
-                    "cpu".into()
-                },
-                device_type: if gpu {
-                    DeviceType::DiscreteGpu
-                } else {
-                    DeviceType::Cpu
-                },
-                precision,
-                threads: 1,
-            },
-            arithmetic: precision.arithmetic(),
-            library: None,
-            algorithmic: false,
-            reference: false,
-            kind: if gpu { RowKind::Gpu } else { RowKind::Cpu },
-            note: None,
-        };
-        // Four repeats of 0.2 s around a 0.25 s median: 40 epochs, so 6.25 ms per epoch.
-        let m = Measurement {
-            prepare_s: 0.5,
-            time: TimeStats::from_samples(vec![0.2, 0.25, 0.25, 0.3]),
-            descents: vec![reference],
-            repeat_spread: 0.0,
-            phases: Phases::default(),
-            spot: Some(vec![expect.moments.1]),
-            kernel: None,
-            note: None,
-            pacing: None,
-            diverged_run_on: false,
-        };
-        let j = Judging {
-            expect: std::slice::from_ref(&expect),
-            reference: std::slice::from_ref(&reference),
-            reference_spot: std::slice::from_ref(&expect.moments.1),
-            data: problem.data(),
-            bench: &bench,
-        };
-        let ceilings = Ceilings {
-            cpu: CpuCeilings {
-                read_gb_s_one_core: 10.0,
-                read_gb_s_all_cores: 20.0,
-                threads: 2,
-                buffer_bytes: 1 << 30,
-                ..Default::default()
-            },
-            gpu: vec![GpuCeilings {
-                device: "Some GPU [vulkan]".into(),
-                read_gb_s: 1000.0,
-                buffer_bytes: 1 << 30,
-                timed_by: "timestamps".into(),
-                measured_s: 0.05,
-                round_trip_us: 20.0,
-                ..Default::default()
-            }],
-            gpu_failures: Vec::new(),
-        };
-        (run_report(row, Ok(m), j), ceilings)
-    }
 
     #[test]
     fn a_gpu_searchs_diverged_steps_count_every_epoch_they_ran_on() {
@@ -826,85 +404,6 @@ pub(super) mod tests {
         let by_hand = |step_epochs: f64| 6.0 * n as f64 * step_epochs / 0.5 / 1e9;
         assert!((gflop_s(true) / by_hand(80.0) - 1.0).abs() < 1e-12);
         assert!((gflop_s(false) / by_hand(50.0) - 1.0).abs() < 1e-12);
-    }
-
-    /// A 32 MiB last-level cache, whatever this machine has.
-    const LLC: LastLevelCache = LastLevelCache {
-        per_core: 32 << 20,
-        total: 64 << 20,
-    };
-
-    #[test]
-    fn derived_figures_follow_independent_formulas_in_each_precision() {
-        let n = 20_000_000;
-        for (precision, bytes) in [(Precision::F32, 8.0), (Precision::F64, 16.0)] {
-            let (run, mut ceilings) = hand_made(precision, false, n);
-            assert_eq!(run.status, Status::Ok, "{}", run.message);
-            let epoch_s = 0.25 / 40.0;
-            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
-            assert!(close(run.epoch_us.unwrap(), 6250.0));
-            assert!(close(run.epochs_per_s.unwrap(), 160.0));
-            // 20 M samples × 8 or 16 bytes in 6.25 ms: 25.6 or 51.2 GB/s.
-            let gb_s = n as f64 * bytes / epoch_s / 1e9;
-            let by_hand = if bytes == 8.0 { 25.6 } else { 51.2 };
-            assert!((gb_s - by_hand).abs() < 1e-9, "{gb_s}");
-            assert!(close(run.effective_gb_s.unwrap(), gb_s), "{precision}");
-            assert!(close(run.gflop_s.unwrap(), 6.0 * n as f64 / epoch_s / 1e9));
-            // Far beyond the cache: the share of one core's ceiling is shown...
-            ceilings.cpu.read_gb_s_one_core = 60.0;
-            let share = peak(&run, n, &ceilings, LLC);
-            assert_eq!(share.ceiling, Some(60.0));
-            assert!(
-                close(share.pct.unwrap(), 100.0 * gb_s / 60.0) && share.note.is_none(),
-                "{precision}"
-            );
-            // ...up to 100 % of it exactly...
-            ceilings.cpu.read_gb_s_one_core = gb_s;
-            assert!(close(peak(&run, n, &ceilings, LLC).pct.unwrap(), 100.0));
-            // ...and not one part in a thousand over it: then the ceiling is suspect, not the row.
-            ceilings.cpu.read_gb_s_one_core = gb_s / 1.001;
-            let share = peak(&run, n, &ceilings, LLC);
-            assert!(share.over && share.pct.is_none(), "{share:?}");
-            assert!(share.note.unwrap().contains("ceiling is suspect"));
-        }
-    }
-
-    #[test]
-    fn data_in_cache_gets_no_share_of_memory_bandwidth() {
-        // 1 M f64 samples are 16 MiB: within twice one core's 32 MiB cache.
-        let (run, ceilings) = hand_made(Precision::F64, false, 1_000_000);
-        let share = peak(&run, 1_000_000, &ceilings, LLC);
-        assert_eq!(share.pct, None);
-        assert!(share.note.unwrap().starts_with("in cache"));
-        // 6 M samples (96 MiB) are beyond one core's cache, but within all cores' for 2 threads.
-        let (mut run, mut ceilings) = hand_made(Precision::F64, false, 6_000_000);
-        ceilings.cpu.read_gb_s_one_core = 100.0;
-        ceilings.cpu.read_gb_s_all_cores = 200.0;
-        assert!(peak(&run, 6_000_000, &ceilings, LLC).pct.is_some());
-        run.threads = 2;
-        assert!(peak(&run, 6_000_000, &ceilings, LLC).pct.is_none());
-        let (run, ceilings) = hand_made(Precision::F32, true, 1000);
-        let share = peak(&run, 1000, &ceilings, LLC);
-        assert_eq!((share.ceiling, share.pct), (Some(1000.0), None));
-        assert!(share.note.unwrap().contains("GPU's caches"));
-    }
-
-    #[test]
-    fn a_failed_gpu_probe_is_said_on_the_row() {
-        let (run, mut ceilings) = hand_made(Precision::F32, true, 100_000_000);
-        ceilings.gpu[0].device = "another GPU".into();
-        ceilings.gpu_failures.push(crate::probe::ProbeFailure {
-            device: run.device.clone(),
-            error: "out of memory".into(),
-        });
-        let share = peak(&run, 100_000_000, &ceilings, LLC);
-        assert_eq!((share.ceiling, share.pct), (None, None));
-        assert!(
-            share
-                .note
-                .unwrap()
-                .contains("the probe failed on this adapter (out of memory)")
-        );
     }
 
     #[test]
@@ -1012,69 +511,6 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn a_share_over_100_percent_measures_its_ceiling_again_once_then_shows_none() {
-        let n = 20_000_000;
-        let (run, mut ceilings) = hand_made(Precision::F64, false, n);
-        let gb_s = run.effective_gb_s.unwrap();
-        // Two rows on one core, 120 % of its ceiling.
-        ceilings.cpu.read_gb_s_one_core = gb_s / 1.2;
-        let mut runs = vec![run.clone(), run.clone()];
-        // A second measurement that finds twice the first: both rows get a share.
-        let mut calls = 0;
-        let mut doubled = |_: &RunReport, c: &mut Ceilings| {
-            calls += 1;
-            c.cpu.read_gb_s_one_core *= 2.0;
-            true
-        };
-        hold_to_ceilings(&mut runs, n, &mut ceilings.clone(), LLC, &mut doubled);
-        assert_eq!(calls, 1);
-        for r in &runs {
-            assert!((r.peak_pct.unwrap() - 60.0).abs() < 1e-9, "{r:?}");
-            assert_eq!(r.peak_note, None);
-        }
-        // One that finds the same: no share, a note, and no third measurement.
-        let mut runs = vec![run.clone(), run];
-        let mut calls = 0;
-        let mut same = |_: &RunReport, _: &mut Ceilings| {
-            calls += 1;
-            true
-        };
-        hold_to_ceilings(&mut runs, n, &mut ceilings.clone(), LLC, &mut same);
-        assert_eq!(calls, 1);
-        for r in &runs {
-            assert_eq!(r.peak_pct, None);
-            let note = r.peak_note.as_deref().unwrap();
-            assert!(
-                note.contains("ceiling is suspect, so no share is shown, though measured twice"),
-                "{note}"
-            );
-            assert!(r.message.contains("ceiling is suspect"));
-        }
-        // One that cannot measure it again says so.
-        let mut runs = vec![runs[0].clone()];
-        hold_to_ceilings(&mut runs, n, &mut ceilings, LLC, &mut |_, _| false);
-        let note = runs[0].peak_note.as_deref().unwrap();
-        assert!(note.ends_with("could not be measured again"), "{note}");
-    }
-
-    #[test]
-    fn several_threads_are_held_against_the_larger_read_ceiling() {
-        let n = 20_000_000;
-        let (mut run, mut ceilings) = hand_made(Precision::F64, false, n);
-        run.threads = 2;
-        let big = LastLevelCache {
-            per_core: 1 << 20,
-            total: 2 << 20,
-        };
-        // A busy probe: all cores read below one.
-        ceilings.cpu.read_gb_s_one_core = 100.0;
-        ceilings.cpu.read_gb_s_all_cores = 60.0;
-        assert_eq!(peak(&run, n, &ceilings, big).ceiling, Some(100.0));
-        ceilings.cpu.read_gb_s_all_cores = 150.0;
-        assert_eq!(peak(&run, n, &ceilings, big).ceiling, Some(150.0));
-    }
-
-    #[test]
     fn a_kernel_time_above_the_median_wall_time_is_not_shown_beside_it() {
         let measurement = |kernel_s: f64| Measurement {
             prepare_s: 0.0,
@@ -1097,27 +533,5 @@ pub(super) mod tests {
         assert_eq!(shown, None);
         let note = note.unwrap();
         assert!(note.contains("396") && note.contains("358"), "{note}");
-    }
-
-    #[test]
-    fn measuring_a_cpu_ceiling_again_keeps_the_larger_figure() {
-        let (run, mut ceilings) = hand_made(Precision::F64, false, 1000);
-        // Far below anything a machine reads: the new measurement replaces it...
-        ceilings.cpu.read_gb_s_one_core = 1e-3;
-        ceilings.cpu.read_gb_s_all_cores = 1e-3;
-        assert!(crate::suite::remeasure(&run, &mut ceilings, &[]));
-        assert!(ceilings.cpu.read_gb_s_one_core > 1e-3, "{:?}", ceilings.cpu);
-        assert!(
-            ceilings.cpu.read_gb_s_all_cores > 1e-3,
-            "{:?}",
-            ceilings.cpu
-        );
-        // ...and far above: a lower figure does not replace a higher one.
-        ceilings.cpu.read_gb_s_one_core = 1e9;
-        assert!(crate::suite::remeasure(&run, &mut ceilings, &[]));
-        assert_eq!(ceilings.cpu.read_gb_s_one_core, 1e9);
-        // A GPU row whose adapter is not open cannot be measured again.
-        let (gpu, mut ceilings) = hand_made(Precision::F32, true, 1000);
-        assert!(!crate::suite::remeasure(&gpu, &mut ceilings, &[]));
     }
 }
