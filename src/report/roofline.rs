@@ -173,7 +173,6 @@ fn point(run: &RunReport) -> Option<Point> {
 /// a GPU), which has no measured ceilings.
 fn panels(report: &Report, ceilings: &Ceilings) -> Vec<Panel> {
     let m = &report.machine;
-    let on_host = |r: &&RunReport| r.kind != RowKind::Gpu && r.device_type == DeviceType::Cpu;
     let mut panels = vec![Panel {
         device: m.cpu.clone(),
         title: format!("CPU: {} ({} threads)", m.cpu, m.threads),
@@ -181,7 +180,7 @@ fn panels(report: &Report, ceilings: &Ceilings) -> Vec<Panel> {
         points: report
             .runs
             .iter()
-            .filter(on_host)
+            .filter(|r| on_host(r))
             .filter_map(point)
             .collect(),
     }];
@@ -202,9 +201,20 @@ fn panels(report: &Report, ceilings: &Ceilings) -> Vec<Panel> {
                 .collect(),
         });
     }
+    stray_panels(report, ceilings, &mut panels);
+    for p in &mut panels {
+        p.title += &missing(p, ceilings);
+    }
+    panels
+}
+
+/// Panels for the rows on devices neither the host nor an open adapter (a peer's GPU), one per
+/// device, appended to `panels`.
+fn stray_panels(report: &Report, ceilings: &Ceilings, panels: &mut Vec<Panel>) {
+    let m = &report.machine;
     let fixed = panels.len();
     for run in &report.runs {
-        let drawn = on_host(&run)
+        let drawn = on_host(run)
             || (run.kind == RowKind::Gpu && m.adapters.iter().any(|a| a.device == run.device));
         let Some(p) = point(run).filter(|_| !drawn) else {
             continue;
@@ -219,19 +229,27 @@ fn panels(report: &Report, ceilings: &Ceilings) -> Vec<Panel> {
             }),
         }
     }
-    for p in &mut panels {
-        if p.roofs.is_empty() {
-            let failed = ceilings.gpu_failures.iter().any(|f| f.device == p.device);
-            p.title += match failed {
-                true => " (its probe failed: no ceilings)",
-                false => " (no ceilings measured for it)",
-            };
-        }
-        if p.points.is_empty() {
-            p.title += ": no ok row with a FLOP/s figure";
-        }
+}
+
+/// What a panel's title adds when it has no ceilings or no points.
+fn missing(p: &Panel, ceilings: &Ceilings) -> String {
+    let mut more = String::new();
+    if p.roofs.is_empty() {
+        let failed = ceilings.gpu_failures.iter().any(|f| f.device == p.device);
+        more += match failed {
+            true => " (its probe failed: no ceilings)",
+            false => " (no ceilings measured for it)",
+        };
     }
-    panels
+    if p.points.is_empty() {
+        more += ": no ok row with a FLOP/s figure";
+    }
+    more
+}
+
+/// True for a row on the host's CPU (not a GPU row on a CPU-type adapter).
+fn on_host(r: &RunReport) -> bool {
+    r.kind != RowKind::Gpu && r.device_type == DeviceType::Cpu
 }
 
 /// The whole decades around `values` (the finite positive ones) widened by 1.25× either side, or
@@ -354,10 +372,25 @@ fn xml(text: &str) -> String {
 fn draw_roofs<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, LogLog>,
     panel: &Panel,
+    x: (f64, f64),
+    y: (f64, f64),
+) -> Result<()> {
+    draw_slopes(chart, panel, x, y)?;
+    draw_flats(chart, panel, x, y)
+}
+
+/// A roof's label style: `color`, at `pos` from its anchor.
+fn roof_label(color: RGBColor, pos: Pos) -> TextStyle<'static> {
+    ("sans-serif", 12).into_font().color(&color).pos(pos)
+}
+
+/// The read roofs: slopes (GFLOP/s = intensity × GB/s), each labelled just above its line.
+fn draw_slopes<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, LogLog>,
+    panel: &Panel,
     (x_lo, x_hi): (f64, f64),
     (y_lo, y_hi): (f64, f64),
 ) -> Result<()> {
-    let label = |color: RGBColor, pos: Pos| ("sans-serif", 12).into_font().color(&color).pos(pos);
     let slopes: Vec<&Roof> = panel.roofs.iter().filter(|r| r.read).collect();
     let below = panel
         .roofs
@@ -386,7 +419,7 @@ fn draw_roofs<DB: DrawingBackend>(
         // Just above the line, midway (on the log scale) between the highest point and the
         // lowest horizontal ceiling, clear of both's labels; each further slope's lower down.
         let at = (label_y / 1.7f64.powi(i as i32) / roof.value).clamp(a, b);
-        let style = label(READ_COLOR, Pos::new(HPos::Right, VPos::Bottom));
+        let style = roof_label(READ_COLOR, Pos::new(HPos::Right, VPos::Bottom));
         chart
             .draw_series(std::iter::once(Text::new(
                 roof.label.clone(),
@@ -395,6 +428,16 @@ fn draw_roofs<DB: DrawingBackend>(
             )))
             .map_err(plot_error)?;
     }
+    Ok(())
+}
+
+/// The FMA roofs: dashed horizontal lines, labels of close ones moved apart.
+fn draw_flats<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, LogLog>,
+    panel: &Panel,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, _): (f64, f64),
+) -> Result<()> {
     let mut flats: Vec<&Roof> = panel.roofs.iter().filter(|r| !r.read).collect();
     flats.sort_by(|a, b| a.value.total_cmp(&b.value));
     // Labels of ceilings within this factor of each other would overlap: each moves one label's
@@ -418,7 +461,7 @@ fn draw_roofs<DB: DrawingBackend>(
             _ => 0,
         };
         let at = x_lo * ((8.0 + 230.0 * slot as f64) * per_pixel).exp();
-        let style = label(FMA_COLOR, Pos::new(HPos::Left, VPos::Bottom));
+        let style = roof_label(FMA_COLOR, Pos::new(HPos::Left, VPos::Bottom));
         chart
             .draw_series(std::iter::once(Text::new(
                 roof.label.clone(),
@@ -428,6 +471,38 @@ fn draw_roofs<DB: DrawingBackend>(
             .map_err(plot_error)?;
     }
     Ok(())
+}
+
+/// One panel drawn in `area`: its axes, roofs and mesh (the points come later, in SVG); where
+/// its frame and points landed.
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    panel: &Panel,
+) -> Result<Placed> {
+    let (x, y) = ranges(panel);
+    let mut chart = log_log_chart(area, &panel.title, 15, x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc("arithmetic intensity (flops per byte read)")
+        .y_desc("attained GFLOP/s")
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .draw()
+        .map_err(plot_error)?;
+    draw_roofs(&mut chart, panel, x, y)?;
+    Ok(Placed {
+        x,
+        y,
+        corners: (
+            chart.backend_coord(&(x.0, y.0)),
+            chart.backend_coord(&(x.1, y.1)),
+        ),
+        points: panel
+            .points
+            .iter()
+            .map(|p| chart.backend_coord(&(p.x, p.y)))
+            .collect(),
+    })
 }
 
 /// Where a panel's frame and points sit in the picture, for the SVG written after plotters'.
@@ -601,30 +676,7 @@ pub fn render_roofline(report: &Report) -> Result<String> {
         let (legend, body) = body.split_vertically(30);
         marker_legend(&legend)?;
         for (panel, area) in panels.iter().zip(body.split_evenly((panels.len(), 1))) {
-            let (x, y) = ranges(panel);
-            let mut chart = log_log_chart(&area, &panel.title, 15, x, y)?;
-            chart
-                .configure_mesh()
-                .x_desc("arithmetic intensity (flops per byte read)")
-                .y_desc("attained GFLOP/s")
-                .x_label_formatter(&|v| tick(*v))
-                .y_label_formatter(&|v| tick(*v))
-                .draw()
-                .map_err(plot_error)?;
-            draw_roofs(&mut chart, panel, x, y)?;
-            placed.push(Placed {
-                x,
-                y,
-                corners: (
-                    chart.backend_coord(&(x.0, y.0)),
-                    chart.backend_coord(&(x.1, y.1)),
-                ),
-                points: panel
-                    .points
-                    .iter()
-                    .map(|p| chart.backend_coord(&(p.x, p.y)))
-                    .collect(),
-            });
+            placed.push(draw_panel(&area, panel)?);
         }
         root.present().map_err(plot_error)?;
     }

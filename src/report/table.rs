@@ -148,6 +148,28 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
     } else {
         style.width()
     };
+    let mut out = header(report, width);
+    out += &verdict(report, width);
+    out += "\n";
+    out += &runs_table(report, style);
+    out += "\n";
+    out += &legend(report, width);
+    out += &reference_line(report, width);
+    out += &how_to_read(report, width);
+    out += &notes(report, width);
+    if style.explain {
+        out += "\n";
+        out += &super::explain::explain(report, width);
+    }
+    if report.problem.mu.is_search() {
+        out += "\n";
+        out += &search_summary(report, width);
+    }
+    out
+}
+
+/// The report's head: a debug build's warning, the title, the problem and the host.
+fn header(report: &Report, width: usize) -> String {
     let p = &report.problem;
     let source = match &p.source {
         Source::Synthetic { seed, sigma } => format!("synthetic (seed {seed}, sigma {sigma})"),
@@ -182,8 +204,13 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         width,
         "         ",
     );
-    out += "\n";
-    if let Some(line) = super::instability(p) {
+    out + "\n"
+}
+
+/// An unstable step's warning, the ceilings' line and the summary's verdict lines.
+fn verdict(report: &Report, width: usize) -> String {
+    let mut out = String::new();
+    if let Some(line) = super::instability(&report.problem) {
         out += &wrap(&format!("warning: {line}"), width, "         ");
         out += "\n";
     }
@@ -194,12 +221,11 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         let head = if i == 0 { "verdict: " } else { "         " };
         out += &wrap(&format!("{head}{line}"), width, "           ");
     }
-    out += "\n";
+    out
+}
 
-    out += &runs_table(report, style);
-    out += "\n";
-    out += &legend(report, width);
-    out += &reference_line(report, width);
+/// How to read the table, or, when no row was measured, why nothing was.
+fn how_to_read(report: &Report, width: usize) -> String {
     let how = if report.measured_any() {
         let spot = report
             .runs
@@ -217,17 +243,7 @@ pub fn render_table(report: &Report, style: &TextStyle) -> String {
         "no row was measured: every row is unavailable or an error (each says why), so nothing was timed or checked."
             .to_string()
     };
-    out += &wrap(&how, width, "  ");
-    out += &notes(report, width);
-    if style.explain {
-        out += "\n";
-        out += &super::explain::explain(report, width);
-    }
-    if p.mu.is_search() {
-        out += "\n";
-        out += &search_summary(report, width);
-    }
-    out
+    wrap(&how, width, "  ")
 }
 
 /// The reference's weights and its cross-check against cpu-moments, and the closed form.
@@ -266,6 +282,16 @@ const LISTED_STEPS: usize = 24;
 
 /// Under a search's table: the best step, then loss against mu from the reference's descents.
 fn search_summary(report: &Report, width: usize) -> String {
+    let mut out = search_head(report, width);
+    let Some(run) = report.search_row() else {
+        return out;
+    };
+    out += &search_descents(report, run);
+    out
+}
+
+/// The search's steps and stability limit, and its best step.
+fn search_head(report: &Report, width: usize) -> String {
     let p = &report.problem;
     let mut out = wrap(
         &format!(
@@ -297,9 +323,11 @@ fn search_summary(report: &Report, width: usize) -> String {
         ),
         None => wrap("best step: none (no step converges)", width, "  "),
     };
-    let Some(run) = report.search_row() else {
-        return out;
-    };
+    out
+}
+
+/// The search row's descents, a sample of at most [`LISTED_STEPS`] (the best always among them).
+fn search_descents(report: &Report, run: &RunReport) -> String {
     let k = run.descents.len();
     let stride = k.div_ceil(LISTED_STEPS);
     let mut table =
@@ -327,10 +355,7 @@ fn search_summary(report: &Report, width: usize) -> String {
     } else {
         String::new()
     };
-    out += &format!("{}'s descents{sampled}:\n", run.solver);
-    out += &table.to_string();
-    out += "\n";
-    out
+    format!("{}'s descents{sampled}:\n{table}\n", run.solver)
 }
 
 /// The devices under their short names, and what a peer row ran.

@@ -6,7 +6,9 @@ use crate::bench::{BenchSettings, Measurement};
 use crate::problem::Dataset;
 use crate::report::{Note, NoteKind, RowKind, RunReport};
 use crate::solver::{Outcome, SolverInfo};
-use crate::validate::{Arithmetic, Check, Expectations, Status, cross_check, judge, spot_check};
+use crate::validate::{
+    Arithmetic, Check, Expectations, Status, Verdict, cross_check, judge, spot_check,
+};
 
 /// What a row is, apart from its measurement.
 #[derive(Debug, Clone)]
@@ -92,7 +94,7 @@ pub(super) struct Judged {
     /// The verdict's sentence (empty when ok).
     pub note: String,
     /// The verdict against the reference (none for the reference itself).
-    pub verdict: Option<crate::validate::Verdict>,
+    pub verdict: Option<Verdict>,
     /// The spot check, when the measurement has one.
     pub spot: Option<Check>,
     /// The failed spot check's sentence.
@@ -167,37 +169,14 @@ fn search_verdict(
     notes: &mut Vec<Note>,
 ) -> Status {
     let steps = judged.len();
-    let worst = |f: fn(&crate::validate::Verdict) -> f64| {
-        judged
-            .iter()
-            .zip(j.expect)
-            .filter(|(_, e)| e.converges())
-            .filter_map(|(v, _)| v.verdict.as_ref())
-            .map(f)
-            .filter(|v| v.is_finite())
-            .reduce(f64::max)
-    };
+    let worst = |f: fn(&Verdict) -> f64| worst_converged(judged, j, f);
     if !run.reference {
         run.max_abs_diff = worst(|v| v.max_abs_diff);
         run.max_rel_diff = worst(|v| v.max_rel_diff);
         run.tolerance = worst(|v| v.tolerance);
     }
-    // The spot and cross checks shown: the first that failed, else the widest.
-    let pick = |checks: Vec<&Check>| {
-        checks
-            .iter()
-            .find(|c| c.status == Status::Mismatch)
-            .or_else(|| {
-                checks.iter().max_by(|a, b| {
-                    a.max_rel_diff
-                        .unwrap_or(0.0)
-                        .total_cmp(&b.max_rel_diff.unwrap_or(0.0))
-                })
-            })
-            .map(|c| (*c).clone())
-    };
-    run.spot_check = pick(judged.iter().filter_map(|v| v.spot.as_ref()).collect());
-    run.cross_check = pick(judged.iter().filter_map(|v| v.cross.as_ref()).collect());
+    run.spot_check = shown_check(judged.iter().filter_map(|v| v.spot.as_ref()).collect());
+    run.cross_check = shown_check(judged.iter().filter_map(|v| v.cross.as_ref()).collect());
     let mismatches: Vec<usize> = (0..steps)
         .filter(|&i| judged[i].status == Status::Mismatch)
         .collect();
@@ -228,6 +207,33 @@ fn search_verdict(
     } else {
         Status::Ok
     }
+}
+
+/// The worst of figure `f` over a search's verdicts on steps that converge.
+fn worst_converged(judged: &[Judged], j: &Judging, f: fn(&Verdict) -> f64) -> Option<f64> {
+    judged
+        .iter()
+        .zip(j.expect)
+        .filter(|(_, e)| e.converges())
+        .filter_map(|(v, _)| v.verdict.as_ref())
+        .map(f)
+        .filter(|v| v.is_finite())
+        .reduce(f64::max)
+}
+
+/// The check a search's row shows among its steps': the first that failed, else the widest.
+fn shown_check(checks: Vec<&Check>) -> Option<Check> {
+    checks
+        .iter()
+        .find(|c| c.status == Status::Mismatch)
+        .or_else(|| {
+            checks.iter().max_by(|a, b| {
+                a.max_rel_diff
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.max_rel_diff.unwrap_or(0.0))
+            })
+        })
+        .map(|c| (*c).clone())
 }
 
 /// The note a failed spot check adds to its row.
