@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, BufWriter};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use npyz::WriterBuilder;
@@ -247,13 +247,57 @@ pub fn run_peers(
     if options.peers.is_empty() {
         return Ok(Vec::new());
     }
-    let io = |what: &str, e: std::io::Error| GdError::Peers {
-        message: format!("peers: {what}: {e}"),
-    };
     let dir = tempfile::tempdir().map_err(|e| io("temporary folder", e))?;
-    let script = dir.path().join("peers.py");
+    let (script, request) = write_request(problem, options, spot_epochs, dir.path())?;
+    let mut child = match spawn(options, &script, &request)? {
+        Ok(child) => child,
+        Err(unavailable) => return Ok(unavailable),
+    };
+    // Rows arrive on stdout (collected on a thread); progress on stderr, relayed as it comes.
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let collector =
+        std::thread::spawn(move || stdout.lines().map_while(|l| l.ok()).collect::<Vec<_>>());
+    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let last_stderr = relay_progress(stderr, progress);
+    let lines = collector.join().unwrap_or_default();
+    let status = child.wait().map_err(|e| io("waiting for python", e))?;
+    let (mut rows, odd_output) = parse_rows(lines, problem);
+    // Peers the script never reported on (it crashed, or printed something else) become errors.
+    for peer in &options.peers {
+        if !rows.iter().any(|r| r.peer.starts_with(peer)) {
+            let why = if !last_stderr.is_empty() {
+                last_stderr.clone()
+            } else if let Some(o) = &odd_output {
+                format!("unexpected output: {o}")
+            } else {
+                format!("the peer script exited with {status} and no result")
+            };
+            let mut row = PeerRow::unavailable(peer, why);
+            row.status = Status::Error;
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// A peer run's I/O failure, saying what it was doing.
+fn io(what: &str, e: std::io::Error) -> GdError {
+    GdError::Peers {
+        message: format!("peers: {what}: {e}"),
+    }
+}
+
+/// The peer script, the problem (as .npy) and the request written into `dir`: the script's path
+/// and the request's.
+fn write_request(
+    problem: &Problem,
+    options: &PeerOptions,
+    spot_epochs: u64,
+    dir: &Path,
+) -> Result<(PathBuf, PathBuf)> {
+    let script = dir.join("peers.py");
     std::fs::write(&script, SCRIPT).map_err(|e| io("writing the peer script", e))?;
-    let data = dir.path().join("problem.npy");
+    let data = dir.join("problem.npy");
     write_npy(problem, &data).map_err(|e| io("writing the problem", e))?;
     let request = serde_json::json!({
         "data": data,
@@ -266,46 +310,52 @@ pub fn run_peers(
         "repeat": options.repeat,
         "budget": options.budget.as_secs_f64(),
     });
-    let request_path = dir.path().join("request.json");
+    let request_path = dir.join("request.json");
     std::fs::write(&request_path, request.to_string()).map_err(|e| io("writing the request", e))?;
+    Ok((script, request_path))
+}
 
+/// The peer script started on the request; when Python cannot run, every peer's `unavailable`
+/// row instead (an error when the user named the interpreter with `--python`).
+fn spawn(
+    options: &PeerOptions,
+    script: &Path,
+    request: &Path,
+) -> Result<std::result::Result<Child, Vec<PeerRow>>> {
     let child = Command::new(&options.python)
-        .arg(&script)
-        .arg(&request_path)
+        .arg(script)
+        .arg(request)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) if options.python_given => {
-            return Err(GdError::InvalidParameter {
-                name: "--python",
-                problem: format!(
-                    "cannot run {}: {e}; give the path of a Python 3 interpreter",
-                    options.python.display()
-                ),
-            });
-        }
+    match child {
+        Ok(c) => Ok(Ok(c)),
+        Err(e) if options.python_given => Err(GdError::InvalidParameter {
+            name: "--python",
+            problem: format!(
+                "cannot run {}: {e}; give the path of a Python 3 interpreter",
+                options.python.display()
+            ),
+        }),
         Err(e) => {
             let why = format!(
                 "{} cannot be run ({e}): install Python 3 or pass --python PATH",
                 options.python.display()
             );
-            return Ok(options
+            Ok(Err(options
                 .peers
                 .iter()
                 .map(|p| PeerRow::unavailable(p, why.clone()))
-                .collect());
+                .collect()))
         }
-    };
+    }
+}
 
-    // Rows arrive on stdout (collected on a thread); progress on stderr, relayed as it comes.
-    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-    let collector =
-        std::thread::spawn(move || stdout.lines().map_while(|l| l.ok()).collect::<Vec<_>>());
-    let mut last_stderr = String::new();
-    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+/// Relays the script's progress lines to `progress` (a bar per peer), other lines as they are;
+/// the last non-empty line, which says why when the script fails.
+fn relay_progress(stderr: impl BufRead, progress: &Progress) -> String {
+    let mut last = String::new();
     let mut bar: Option<(String, Task)> = None;
     for line in stderr.lines().map_while(|l| l.ok()) {
         match parse_progress(&line) {
@@ -323,12 +373,16 @@ pub fn run_peers(
             None => progress.println(&line),
         }
         if !line.trim().is_empty() {
-            last_stderr = line;
+            last = line;
         }
     }
-    let lines = collector.join().unwrap_or_default();
-    let status = child.wait().map_err(|e| io("waiting for python", e))?;
-    let mut rows: Vec<PeerRow> = Vec::new();
+    last
+}
+
+/// The rows the script printed (each checked against the problem's step count), and the last
+/// line that was not a row.
+fn parse_rows(lines: Vec<String>, problem: &Problem) -> (Vec<PeerRow>, Option<String>) {
+    let mut rows = Vec::new();
     let mut odd_output = None;
     for line in lines {
         match serde_json::from_str::<PeerRow>(&line) {
@@ -339,23 +393,7 @@ pub fn run_peers(
             Err(_) => odd_output = Some(line),
         }
     }
-
-    // Peers the script never reported on (it crashed, or printed something else) become errors.
-    for peer in &options.peers {
-        if !rows.iter().any(|r| r.peer.starts_with(peer)) {
-            let why = if !last_stderr.is_empty() {
-                last_stderr.clone()
-            } else if let Some(o) = &odd_output {
-                format!("unexpected output: {o}")
-            } else {
-                format!("the peer script exited with {status} and no result")
-            };
-            let mut row = PeerRow::unavailable(peer, why);
-            row.status = Status::Error;
-            rows.push(row);
-        }
-    }
-    Ok(rows)
+    (rows, odd_output)
 }
 
 /// One progress line of the peer script: `peers: NAME: WHAT`, where WHAT may be `repeat K/R`.

@@ -255,104 +255,150 @@ impl GpuSolver {
         self.ctx.queue.write_buffer(&self.w, 0, &zeros);
         self.schedule.begin_solve(&self.ctx, epochs);
         self.submitted.set((0, epochs));
-        let unit = self.schedule.unit();
-        // Weights are read back at checkpoints about a second apart (a read-back drains the
-        // queue): each step seen out of range keeps the weights and epoch it was seen at (its
-        // kernels go on, harmlessly), and once every step has, the solve stops early.
-        let limit = self.limit;
-        let diverged = |w: &[f64; 2]| !w.iter().all(|v| v.abs() <= limit);
-        let mut seen: Vec<Option<Outcome>> = vec![None; self.steps];
-        let mut last_check = Instant::now();
-        // After `submitted` epochs: None if no check was due, else whether every step has now
-        // diverged. A check waits for everything submitted.
-        let mut checkpoint =
-            |solver: &Self, seen: &mut [Option<Outcome>], submitted: u64| -> Result<Option<bool>> {
-                if crate::interrupt::requested() {
-                    return Err(GdError::Interrupted);
-                }
-                if last_check.elapsed() < DIVERGENCE_CHECK || submitted >= epochs {
-                    return Ok(None);
-                }
-                let weights = solver.read_weights()?;
-                last_check = Instant::now();
-                for (slot, w) in seen.iter_mut().zip(weights) {
-                    if slot.is_none() && diverged(&w) {
-                        *slot = Some(Outcome {
-                            w,
-                            diverged_at: Some(submitted),
-                        });
-                    }
-                }
-                Ok(Some(seen.iter().all(Option::is_some)))
-            };
-        let mut submitted = 0u64;
-        if matches!(self.schedule, Schedule::PerEpoch(_)) {
-            // One submission per epoch; wait on the one 64 back to bound the queue.
-            let mut in_flight = VecDeque::new();
-            while submitted < epochs {
-                in_flight.push_back(self.submit(submitted, 1, epochs)?);
-                submitted += 1;
-                if in_flight.len() > 64 {
-                    self.ctx.wait(in_flight.pop_front().expect("not empty"))?;
-                    match checkpoint(self, &mut seen, submitted)? {
-                        Some(true) => return Ok(seen.into_iter().flatten().collect()),
-                        Some(false) => in_flight.clear(),
-                        None => {}
-                    }
-                }
-            }
+        let mut watch = Watch::new(self.steps, epochs, self.limit);
+        let all_diverged = if matches!(self.schedule, Schedule::PerEpoch(_)) {
+            self.submit_per_epoch(epochs, &mut watch)?
         } else {
-            // Two batches in flight: batch k+1 is recorded and submitted while batch k runs, and
-            // the host waits on k only. Not on a software adapter: its "GPU" is the host's own
-            // cores, which recording would take from it. Batches are sized from the GPU's pace so
-            // each takes about BATCH_TARGET. In flight: (submission, epochs, when submitted).
-            let depth = if self.ctx.device_type() == crate::solver::DeviceType::Cpu {
-                1
-            } else {
-                2
-            };
-            let mut in_flight = VecDeque::new();
-            let mut batch = 16u64.min(epochs.div_ceil(unit)) * unit;
-            let mut last_finish = Instant::now();
-            while submitted < epochs || !in_flight.is_empty() {
-                while submitted < epochs && in_flight.len() < depth {
-                    let count = batch.min(epochs - submitted);
-                    let index = self.submit(submitted, count, epochs)?;
-                    in_flight.push_back((index, count, Instant::now()));
-                    submitted += count;
-                }
-                let (index, count, at) = in_flight.pop_front().expect("one in flight");
-                self.ctx.wait(index)?;
-                // This batch ran from its submission or the previous one's end, whichever is later.
-                let now = Instant::now();
-                let took = (now - at.max(last_finish)).as_secs_f64().max(1e-6);
-                last_finish = now;
-                let fit = (count as f64 * BATCH_TARGET.as_secs_f64() / took) as u64;
-                batch = (fit / unit).clamp(1, 1 << 16) * unit;
-                match checkpoint(self, &mut seen, submitted)? {
-                    Some(true) => return Ok(seen.into_iter().flatten().collect()),
-                    // The read-back drained the queue: nothing is in flight any more.
-                    Some(false) => {
-                        in_flight.clear();
-                        last_finish = Instant::now();
-                    }
-                    None => {}
-                }
-            }
+            self.submit_batches(epochs, &mut watch)?
+        };
+        if all_diverged {
+            return Ok(watch.seen.into_iter().flatten().collect());
         }
         let start = Instant::now();
         let weights = self.read_weights()?;
         self.phases.readback_s = Some(start.elapsed().as_secs_f64());
-        Ok(seen
-            .into_iter()
-            .zip(weights)
-            .map(|(seen, w)| {
-                seen.unwrap_or(Outcome {
+        Ok(watch.outcomes(weights))
+    }
+
+    /// One submission per epoch, waiting on the one 64 back to bound the queue; true when every
+    /// step diverged before the end.
+    fn submit_per_epoch(&self, epochs: u64, watch: &mut Watch) -> Result<bool> {
+        let mut in_flight = VecDeque::new();
+        let mut submitted = 0u64;
+        while submitted < epochs {
+            in_flight.push_back(self.submit(submitted, 1, epochs)?);
+            submitted += 1;
+            if in_flight.len() > 64 {
+                self.ctx.wait(in_flight.pop_front().expect("not empty"))?;
+                match watch.checkpoint(self, submitted)? {
+                    Some(true) => return Ok(true),
+                    Some(false) => in_flight.clear(),
+                    None => {}
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Batches of epochs, two in flight: batch k+1 is recorded and submitted while batch k runs,
+    /// and the host waits on k only. Not on a software adapter: its "GPU" is the host's own
+    /// cores, which recording would take from it. Batches are sized from the GPU's pace so each
+    /// takes about BATCH_TARGET. True when every step diverged before the end.
+    fn submit_batches(&self, epochs: u64, watch: &mut Watch) -> Result<bool> {
+        let unit = self.schedule.unit();
+        let depth = if self.ctx.device_type() == crate::solver::DeviceType::Cpu {
+            1
+        } else {
+            2
+        };
+        // In flight: (submission, epochs, when submitted).
+        let mut in_flight = VecDeque::new();
+        let mut batch = 16u64.min(epochs.div_ceil(unit)) * unit;
+        let mut last_finish = Instant::now();
+        let mut submitted = 0u64;
+        while submitted < epochs || !in_flight.is_empty() {
+            while submitted < epochs && in_flight.len() < depth {
+                let count = batch.min(epochs - submitted);
+                let index = self.submit(submitted, count, epochs)?;
+                in_flight.push_back((index, count, Instant::now()));
+                submitted += count;
+            }
+            let (index, count, at) = in_flight.pop_front().expect("one in flight");
+            self.ctx.wait(index)?;
+            // This batch ran from its submission or the previous one's end, whichever is later.
+            let now = Instant::now();
+            let took = (now - at.max(last_finish)).as_secs_f64().max(1e-6);
+            last_finish = now;
+            let fit = (count as f64 * BATCH_TARGET.as_secs_f64() / took) as u64;
+            batch = (fit / unit).clamp(1, 1 << 16) * unit;
+            match watch.checkpoint(self, submitted)? {
+                Some(true) => return Ok(true),
+                // The read-back drained the queue: nothing is in flight any more.
+                Some(false) => {
+                    in_flight.clear();
+                    last_finish = Instant::now();
+                }
+                None => {}
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// A solve's divergence watch. Weights are read back at checkpoints about a second apart (a
+/// read-back drains the queue): each step seen out of range keeps the weights and epoch it was
+/// seen at (its kernels go on, harmlessly), and once every step has, the solve stops early.
+struct Watch {
+    /// Per step: its weights and epoch when first seen out of range.
+    seen: Vec<Option<Outcome>>,
+    /// The solve's epochs.
+    epochs: u64,
+    /// Weights beyond this are out of range.
+    limit: f64,
+    /// When the weights were last read.
+    last_check: Instant,
+}
+
+impl Watch {
+    /// The watch of a solve of `steps` descents over `epochs` epochs.
+    fn new(steps: usize, epochs: u64, limit: f64) -> Self {
+        Self {
+            seen: vec![None; steps],
+            epochs,
+            limit,
+            last_check: Instant::now(),
+        }
+    }
+
+    /// True when weights `w` are out of range.
+    fn diverged(&self, w: &[f64; 2]) -> bool {
+        !w.iter().all(|v| v.abs() <= self.limit)
+    }
+
+    /// After `submitted` epochs: None if no check was due, else whether every step has now
+    /// diverged. A check waits for everything submitted.
+    fn checkpoint(&mut self, solver: &GpuSolver, submitted: u64) -> Result<Option<bool>> {
+        if crate::interrupt::requested() {
+            return Err(GdError::Interrupted);
+        }
+        if self.last_check.elapsed() < DIVERGENCE_CHECK || submitted >= self.epochs {
+            return Ok(None);
+        }
+        let weights = solver.read_weights()?;
+        self.last_check = Instant::now();
+        for (i, w) in weights.into_iter().enumerate() {
+            if self.seen[i].is_none() && self.diverged(&w) {
+                self.seen[i] = Some(Outcome {
                     w,
-                    diverged_at: diverged(&w).then_some(epochs),
-                })
-            })
-            .collect())
+                    diverged_at: Some(submitted),
+                });
+            }
+        }
+        Ok(Some(self.seen.iter().all(Option::is_some)))
+    }
+
+    /// Each step's outcome from the final `weights`: as first seen out of range, else as read
+    /// (diverged at the end when out of range then).
+    fn outcomes(self, weights: Vec<[f64; 2]>) -> Vec<Outcome> {
+        let at_end = |w: [f64; 2]| Outcome {
+            w,
+            diverged_at: self.diverged(&w).then_some(self.epochs),
+        };
+        self.seen
+            .iter()
+            .zip(weights)
+            .map(|(seen, w)| seen.unwrap_or_else(|| at_end(w)))
+            .collect()
     }
 }
 

@@ -304,119 +304,136 @@ fn ceiling_lines(ceilings: Option<&Ceilings>) -> Vec<(String, f64)> {
 pub fn render_plot(points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result<String> {
     let roofs = ceiling_lines(ceilings);
     let all = series(points);
-    let crossings = crossovers(&all);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1000, 1400)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         let (top, rest) = root.split_vertically(560);
         let (bottom, accuracy) = rest.split_vertically(420);
-        let ns: Vec<f64> = all
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0))
-            .collect();
-        let (n_lo, n_hi) = log_range(ns.iter().copied());
-        let (t_lo, t_hi) = log_range(all.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-        let (g_lo, g_hi) = log_range(
-            all.iter()
-                .flat_map(|s| s.points.iter().filter_map(|p| p.2))
-                .chain(roofs.iter().map(|r| r.1)),
-        );
-
-        let mut chart = log_log_chart(
-            &top,
-            "µs per epoch against N (log-log; lower is faster)",
-            20,
-            (n_lo, n_hi),
-            (t_lo, t_hi),
-        )?;
-        chart
-            .configure_mesh()
-            .x_desc("N (samples)")
-            .y_desc("µs per epoch")
-            .x_label_formatter(&|v| format!("{v:.0e}"))
-            .y_label_formatter(&|v| format!("{v}"))
-            .draw()
-            .map_err(plot_error)?;
-        let axis = ("N", SeriesLabelPosition::UpperLeft);
-        time_series(&mut chart, &all, &crossings, (t_lo, t_hi), axis)?;
-
-        let mut gbs = log_log_chart(
-            &bottom,
-            "effective GB/s (x and d read per epoch; higher is better)",
-            18,
-            (n_lo, n_hi),
-            (g_lo, g_hi),
-        )?;
-        gbs.configure_mesh()
-            .x_desc("N (samples)")
-            .y_desc("GB/s")
-            .x_label_formatter(&|v| format!("{v:.0e}"))
-            .draw()
-            .map_err(plot_error)?;
-        for (i, s) in all.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            let line: Vec<(f64, f64)> = s.points.iter().filter_map(|p| Some((p.0, p.2?))).collect();
-            gbs.draw_series(LineSeries::new(line, color.stroke_width(2)))
-                .map_err(plot_error)?;
-        }
-        for (i, (label, ceiling)) in roofs.iter().enumerate() {
-            // Staggered along N, so labels of close ceilings do not overlap.
-            let at = (n_lo * 1.1 * 5f64.powi(i as i32), *ceiling * 1.04);
-            let text = format!("ceiling: {label} {ceiling:.1} GB/s");
-            dashed_level(&mut gbs, (n_lo, n_hi), *ceiling, text, at)?;
-        }
-
-        // Δ ref: 1e-17 up to the largest difference measured or the largest f64 and df64
-        // tolerance (each row's own, from its rounding model), whichever is higher.
-        let tolerance = points
-            .iter()
-            .flat_map(|p| &p.runs)
-            .filter(|r| matches!(r.precision, Precision::F64 | Precision::Df64))
-            // The reference's own: what it is held to against cpu-moments.
-            .filter_map(|r| r.tolerance.or(r.cross_check.as_ref().map(|c| c.tolerance)))
-            .fold(f64::NAN, f64::max);
-        let worst = all
-            .iter()
-            .flat_map(|s| s.points.iter().filter_map(|p| p.3))
-            .fold(if tolerance.is_nan() { 1e-12 } else { tolerance }, f64::max);
-        let mut acc = log_log_chart(
-            &accuracy,
-            "Δ ref: relative distance from the f64 reference (lower is more exact; 0 drawn at 1e-17)",
-            16,
-            (n_lo, n_hi),
-            (ZERO_DRAWN_AT / 2.0, worst * 10.0),
-        )?;
-        acc.configure_mesh()
-            .x_desc("N (samples)")
-            .y_desc("Δ ref")
-            .x_label_formatter(&|v| format!("{v:.0e}"))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .draw()
-            .map_err(plot_error)?;
-        for (i, s) in all.iter().enumerate() {
-            let line = s
-                .points
-                .iter()
-                .filter_map(|p| Some((p.0, p.3?.max(ZERO_DRAWN_AT))))
-                .collect();
-            line_with_points(&mut acc, line, Palette99::pick(i).to_rgba(), None)?;
-        }
-        if tolerance.is_finite() {
-            let text = format!(
-                "f64 and df64 tolerance, at most {tolerance:.1e} (each row's own per N; f32 and f16 rows have theirs)"
-            );
-            dashed_level(
-                &mut acc,
-                (n_lo, n_hi),
-                tolerance,
-                text,
-                (n_lo * 1.1, tolerance * 1.5),
-            )?;
-        }
+        let n = log_range(all.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+        time_panel(&top, &all, n)?;
+        bandwidth_panel(&bottom, &all, &roofs, n)?;
+        accuracy_panel(&accuracy, points, &all, n)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
+}
+
+/// A panel of the sweep's picture.
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// µs per epoch against N, each series with its crossovers marked.
+fn time_panel(area: &Area, all: &[Series], (n_lo, n_hi): (f64, f64)) -> Result<()> {
+    let (t_lo, t_hi) = log_range(all.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let mut chart = log_log_chart(
+        area,
+        "µs per epoch against N (log-log; lower is faster)",
+        20,
+        (n_lo, n_hi),
+        (t_lo, t_hi),
+    )?;
+    chart
+        .configure_mesh()
+        .x_desc("N (samples)")
+        .y_desc("µs per epoch")
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .y_label_formatter(&|v| format!("{v}"))
+        .draw()
+        .map_err(plot_error)?;
+    let axis = ("N", SeriesLabelPosition::UpperLeft);
+    time_series(&mut chart, all, &crossovers(all), (t_lo, t_hi), axis)
+}
+
+/// Effective GB/s against N, with the measured read ceilings as dashed levels.
+fn bandwidth_panel(
+    area: &Area,
+    all: &[Series],
+    roofs: &[(String, f64)],
+    (n_lo, n_hi): (f64, f64),
+) -> Result<()> {
+    let (g_lo, g_hi) = log_range(
+        all.iter()
+            .flat_map(|s| s.points.iter().filter_map(|p| p.2))
+            .chain(roofs.iter().map(|r| r.1)),
+    );
+    let mut gbs = log_log_chart(
+        area,
+        "effective GB/s (x and d read per epoch; higher is better)",
+        18,
+        (n_lo, n_hi),
+        (g_lo, g_hi),
+    )?;
+    gbs.configure_mesh()
+        .x_desc("N (samples)")
+        .y_desc("GB/s")
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .draw()
+        .map_err(plot_error)?;
+    for (i, s) in all.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let line: Vec<(f64, f64)> = s.points.iter().filter_map(|p| Some((p.0, p.2?))).collect();
+        gbs.draw_series(LineSeries::new(line, color.stroke_width(2)))
+            .map_err(plot_error)?;
+    }
+    for (i, (label, ceiling)) in roofs.iter().enumerate() {
+        // Staggered along N, so labels of close ceilings do not overlap.
+        let at = (n_lo * 1.1 * 5f64.powi(i as i32), *ceiling * 1.04);
+        let text = format!("ceiling: {label} {ceiling:.1} GB/s");
+        dashed_level(&mut gbs, (n_lo, n_hi), *ceiling, text, at)?;
+    }
+    Ok(())
+}
+
+/// Δ ref against N, with the largest f64 and df64 tolerance as a dashed level.
+fn accuracy_panel(
+    area: &Area,
+    points: &[SweepPoint],
+    all: &[Series],
+    (n_lo, n_hi): (f64, f64),
+) -> Result<()> {
+    // Δ ref: 1e-17 up to the largest difference measured or the largest f64 and df64
+    // tolerance (each row's own, from its rounding model), whichever is higher.
+    let tolerance = points
+        .iter()
+        .flat_map(|p| &p.runs)
+        .filter(|r| matches!(r.precision, Precision::F64 | Precision::Df64))
+        // The reference's own: what it is held to against cpu-moments.
+        .filter_map(|r| r.tolerance.or(r.cross_check.as_ref().map(|c| c.tolerance)))
+        .fold(f64::NAN, f64::max);
+    let worst = all
+        .iter()
+        .flat_map(|s| s.points.iter().filter_map(|p| p.3))
+        .fold(if tolerance.is_nan() { 1e-12 } else { tolerance }, f64::max);
+    let mut acc = log_log_chart(
+        area,
+        "Δ ref: relative distance from the f64 reference (lower is more exact; 0 drawn at 1e-17)",
+        16,
+        (n_lo, n_hi),
+        (ZERO_DRAWN_AT / 2.0, worst * 10.0),
+    )?;
+    acc.configure_mesh()
+        .x_desc("N (samples)")
+        .y_desc("Δ ref")
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .draw()
+        .map_err(plot_error)?;
+    for (i, s) in all.iter().enumerate() {
+        let line = s
+            .points
+            .iter()
+            .filter_map(|p| Some((p.0, p.3?.max(ZERO_DRAWN_AT))))
+            .collect();
+        line_with_points(&mut acc, line, Palette99::pick(i).to_rgba(), None)?;
+    }
+    if tolerance.is_finite() {
+        let text = format!(
+            "f64 and df64 tolerance, at most {tolerance:.1e} (each row's own per N; f32 and f16 rows have theirs)"
+        );
+        let at = (n_lo * 1.1, tolerance * 1.5);
+        dashed_level(&mut acc, (n_lo, n_hi), tolerance, text, at)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

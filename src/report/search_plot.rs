@@ -5,7 +5,7 @@
 use plotters::prelude::*;
 
 use super::Report;
-use super::plot::{legend, line_with_points, log_log_chart, log_range, plot_error};
+use super::plot::{LogLog, legend, line_with_points, log_log_chart, log_range, plot_error};
 use crate::error::{GdError, Result};
 use crate::validate::Status;
 
@@ -37,16 +37,7 @@ pub fn render_search_plot(report: &Report) -> Result<Option<String>> {
         .map(|d| d.mu)
         .collect();
     let (mu_lo, mu_hi) = log_range(run.descents.iter().map(|d| d.mu).chain([p.max_stable_mu]));
-    let (l_lo, l_hi) = converged
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, l)| {
-            (lo.min(l), hi.max(l))
-        });
-    let (l_lo, l_hi) = if l_lo.is_finite() {
-        (l_lo / 2.0, l_hi * 4.0)
-    } else {
-        (1e-3, 1.0)
-    };
+    let (l_lo, l_hi) = loss_range(&converged);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
@@ -78,39 +69,64 @@ pub fn render_search_plot(report: &Report) -> Result<Option<String>> {
                 .label(format!("{} diverged (drawn at the top)", diverged.len()))
                 .legend(move |(x, y)| Cross::new((x + 10, y), 5, red.stroke_width(2)));
         }
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(p.max_stable_mu, l_lo), (p.max_stable_mu, l_hi)],
-                6,
-                4,
-                BLACK.mix(0.5).stroke_width(1),
-            ))
-            .map_err(plot_error)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!("2/λ_max = {:.4e}", p.max_stable_mu),
-                (p.max_stable_mu / 1.4, l_lo * 1.3),
-                ("sans-serif", 12),
-            )))
-            .map_err(plot_error)?;
-        if let Some(best) = &report.best {
-            chart
-                .draw_series(std::iter::once(Circle::new(
-                    (best.mu, best.loss),
-                    7,
-                    GREEN.stroke_width(2),
-                )))
-                .map_err(plot_error)?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("best: mu = {:.4e}, loss {:.4e}", best.mu, best.loss),
-                    (best.mu * 1.1, best.loss * 1.6),
-                    ("sans-serif", 13),
-                )))
-                .map_err(plot_error)?;
-        }
+        marks(&mut chart, report, (l_lo, l_hi))?;
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(plot_error)?;
     }
     Ok(Some(svg))
+}
+
+/// The loss axis: a little beyond the converged descents' losses (a default when none has one).
+fn loss_range(converged: &[(f64, f64)]) -> (f64, f64) {
+    let (lo, hi) = converged
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &(_, l)| {
+            (lo.min(l), hi.max(l))
+        });
+    if lo.is_finite() {
+        (lo / 2.0, hi * 4.0)
+    } else {
+        (1e-3, 1.0)
+    }
+}
+
+/// The stability limit as a dashed line with its value, and the best step circled.
+fn marks<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, LogLog>,
+    report: &Report,
+    (l_lo, l_hi): (f64, f64),
+) -> Result<()> {
+    let p = &report.problem;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(p.max_stable_mu, l_lo), (p.max_stable_mu, l_hi)],
+            6,
+            4,
+            BLACK.mix(0.5).stroke_width(1),
+        ))
+        .map_err(plot_error)?;
+    chart
+        .draw_series(std::iter::once(Text::new(
+            format!("2/λ_max = {:.4e}", p.max_stable_mu),
+            (p.max_stable_mu / 1.4, l_lo * 1.3),
+            ("sans-serif", 12),
+        )))
+        .map_err(plot_error)?;
+    if let Some(best) = &report.best {
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (best.mu, best.loss),
+                7,
+                GREEN.stroke_width(2),
+            )))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("best: mu = {:.4e}, loss {:.4e}", best.mu, best.loss),
+                (best.mu * 1.1, best.loss * 1.6),
+                ("sans-serif", 13),
+            )))
+            .map_err(plot_error)?;
+    }
+    Ok(())
 }
