@@ -588,26 +588,7 @@ pub(super) fn check(
     problem: &Problem,
     settings: &GpuSettings,
 ) -> Result<Shape> {
-    let limits = &ctx.limits;
-    let max_wg = limits.max_compute_invocations_per_workgroup;
-    let largest = power_of_two_at_most(
-        max_wg
-            .min(limits.max_compute_workgroup_size_x)
-            .min(MAX_SINGLE_WORKGROUP),
-    );
-    let (wg, single_wg) = match settings.workgroup_size {
-        Some(wg) if !wg.is_power_of_two() || wg > max_wg || wg < 2 => {
-            return Err(GdError::InvalidParameter {
-                name: "--workgroup-size",
-                problem: format!("{wg} must be a power of two between 2 and {max_wg}"),
-            });
-        }
-        Some(wg) => (wg, wg),
-        None => (
-            DEFAULT_WORKGROUP_SIZE.min(largest),
-            default_single_workgroup(ctx),
-        ),
-    };
+    let (wg, single_wg) = workgroup_sizes(ctx, settings)?;
     let k = problem.steps().len() as u32;
     let mut shape = Shape {
         wg,
@@ -627,30 +608,15 @@ pub(super) fn check(
         // blocks are bounded below, once its workgroup size is known.
         (shape.step_vecs, shape.steps) = step_blocks(k, u32::MAX);
     }
+    missing_feature(ctx, strategy)?;
+    let storage = ctx.limits.max_compute_workgroup_storage_size;
     match strategy {
-        Strategy::Subgroup if !ctx.features.contains(wgpu::Features::SUBGROUP) => {
-            Err(GdError::Unavailable {
-                reason: "the adapter has no SUBGROUP feature".into(),
-            })
-        }
-        Strategy::FusedF64 if !ctx.features.contains(wgpu::Features::SHADER_F64) => {
-            Err(GdError::Unavailable {
-                reason: "the adapter has no SHADER_F64 feature (no f64 in shaders)".into(),
-            })
-        }
-        Strategy::FusedF16 if !ctx.features.contains(wgpu::Features::SHADER_F16) => {
-            Err(GdError::Unavailable {
-                reason: "the adapter has no SHADER_F16 feature (no f16 in shaders)".into(),
-            })
-        }
         Strategy::Fused | Strategy::FusedF64 | Strategy::FusedF16 if k > 1 => {
             // search_errors' workgroup memory per invocation: a vec4 of x and of d (the tile) and
             // a vec4 of sums.
             let real = strategy.real();
             let per_invocation = 8 * real.data_bytes() + 4 * real.bytes();
-            let fits = power_of_two_at_most(
-                (u64::from(limits.max_compute_workgroup_storage_size) / per_invocation) as u32,
-            );
+            let fits = power_of_two_at_most((u64::from(storage) / per_invocation) as u32);
             shape.wg = shape.wg.min(fits);
             // Blocks of 4·STEP_VECS steps: every step in one block up to 4·WG of them.
             (shape.step_vecs, shape.steps) = step_blocks(k, shape.wg);
@@ -658,81 +624,131 @@ pub(super) fn check(
         }
         Strategy::FusedF64 | Strategy::FusedDf64 => {
             // The tree's shared memory holds one f64 (or two df64) pair per invocation: 16 bytes.
-            let fits = power_of_two_at_most(limits.max_compute_workgroup_storage_size / 16);
+            let fits = power_of_two_at_most(storage / 16);
             shape.wg = shape.wg.min(fits);
             shape.single_wg = shape.single_wg.min(fits);
             Ok(shape)
         }
-        Strategy::Persistent => {
-            let n = problem.n() as u64;
-            let wg = u64::from(single_wg);
-            let binding = settings
-                .max_binding_bytes
-                .unwrap_or(limits.max_storage_buffer_binding_size)
-                .min(limits.max_buffer_size);
-            let search = shape.step_vecs > 0;
-            if search && u64::from(shape.step_vecs) > wg {
-                return Err(GdError::Unavailable {
-                    reason: format!(
-                        "{k} steps are more vec4s of steps ({}) than its one workgroup has invocations ({wg}); use gpu-fused",
-                        shape.step_vecs
-                    ),
-                });
-            }
-            // Samples per invocation: a lane's share (one step's lane per vec4 of steps).
-            let lanes = wg / u64::from(shape.step_vecs.max(1));
-            let per_invocation = n.div_ceil(lanes);
-            if per_invocation <= u64::from(MAX_HELD) {
-                shape.held = per_invocation as u32;
-            }
-            let software = ctx.info.device_type == wgpu::DeviceType::Cpu;
-            let subgroup = u64::from(ctx.info.subgroup_min_size.max(1));
-            let per_dispatch = persistent_epochs_per_dispatch(
-                n,
-                wg,
-                search.then_some(shape.steps),
-                software,
-                subgroup,
-            );
-            if search {
-                // Every step's weights (8 bytes) and the tree's vec4 per invocation.
-                let needed = u64::from(shape.steps) * 8 + wg * 16;
-                let have = u64::from(limits.max_compute_workgroup_storage_size);
-                if needed > have {
-                    return Err(GdError::Unavailable {
-                        reason: format!(
-                            "{k} steps need {} KiB of workgroup memory and the adapter has {} KiB; use gpu-fused",
-                            needed.div_ceil(1024),
-                            have / 1024
-                        ),
-                    });
-                }
-            }
-            if per_dispatch == 0 && search {
-                return Err(GdError::Unavailable {
-                    reason: format!(
-                        "N = {n} with {k} steps is too much work for one workgroup's loop budget on this software adapter; use gpu-fused"
-                    ),
-                });
-            }
-            if per_dispatch == 0 || n.div_ceil(4) * 16 > binding {
-                let by_loops = if ctx.info.device_type == wgpu::DeviceType::Cpu {
-                    (PERSISTENT_LOOP_BUDGET - 16) * wg
-                } else {
-                    u64::MAX
-                };
-                let most = by_loops.min(binding / 4);
-                return Err(GdError::Unavailable {
-                    reason: format!(
-                        "N = {n} is too large for one workgroup reading one binding (at most about {most} samples here); use gpu-fused"
-                    ),
-                });
-            }
-            shape.per_dispatch = per_dispatch.min(u64::from(u32::MAX));
-            Ok(shape)
-        }
+        Strategy::Persistent => persistent_shape(ctx, problem, settings, shape),
         _ => Ok(shape),
     }
+}
+
+/// The streaming kernels' workgroup size and the one-workgroup kernels': `--workgroup-size` for
+/// both (a power of two the adapter allows), else 256 and the adapter's most up to 1 024.
+fn workgroup_sizes(ctx: &GpuContext, settings: &GpuSettings) -> Result<(u32, u32)> {
+    let limits = &ctx.limits;
+    let max_wg = limits.max_compute_invocations_per_workgroup;
+    let largest = power_of_two_at_most(
+        max_wg
+            .min(limits.max_compute_workgroup_size_x)
+            .min(MAX_SINGLE_WORKGROUP),
+    );
+    match settings.workgroup_size {
+        Some(wg) if !wg.is_power_of_two() || wg > max_wg || wg < 2 => {
+            Err(GdError::InvalidParameter {
+                name: "--workgroup-size",
+                problem: format!("{wg} must be a power of two between 2 and {max_wg}"),
+            })
+        }
+        Some(wg) => Ok((wg, wg)),
+        None => Ok((
+            DEFAULT_WORKGROUP_SIZE.min(largest),
+            default_single_workgroup(ctx),
+        )),
+    }
+}
+
+/// Unavailable when the strategy needs a feature the adapter lacks.
+fn missing_feature(ctx: &GpuContext, strategy: Strategy) -> Result<()> {
+    let (feature, reason) = match strategy {
+        Strategy::Subgroup => (
+            wgpu::Features::SUBGROUP,
+            "the adapter has no SUBGROUP feature",
+        ),
+        Strategy::FusedF64 => (
+            wgpu::Features::SHADER_F64,
+            "the adapter has no SHADER_F64 feature (no f64 in shaders)",
+        ),
+        Strategy::FusedF16 => (
+            wgpu::Features::SHADER_F16,
+            "the adapter has no SHADER_F16 feature (no f16 in shaders)",
+        ),
+        _ => return Ok(()),
+    };
+    if ctx.features.contains(feature) {
+        Ok(())
+    } else {
+        Err(GdError::Unavailable {
+            reason: reason.into(),
+        })
+    }
+}
+
+/// gpu-persistent's shape: samples held per invocation and epochs per dispatch, or why its one
+/// workgroup cannot run the problem (too many steps, too little workgroup memory, too much
+/// work for a software adapter's loop budget, or N beyond one binding).
+fn persistent_shape(
+    ctx: &GpuContext,
+    problem: &Problem,
+    settings: &GpuSettings,
+    mut shape: Shape,
+) -> Result<Shape> {
+    let limits = &ctx.limits;
+    let (n, k) = (problem.n() as u64, problem.steps().len());
+    let wg = u64::from(shape.single_wg);
+    let unavailable = |reason: String| Err(GdError::Unavailable { reason });
+    let search = shape.step_vecs > 0;
+    if search && u64::from(shape.step_vecs) > wg {
+        return unavailable(format!(
+            "{k} steps are more vec4s of steps ({}) than its one workgroup has invocations ({wg}); use gpu-fused",
+            shape.step_vecs
+        ));
+    }
+    // Samples per invocation: a lane's share (one step's lane per vec4 of steps).
+    let lanes = wg / u64::from(shape.step_vecs.max(1));
+    let per_invocation = n.div_ceil(lanes);
+    if per_invocation <= u64::from(MAX_HELD) {
+        shape.held = per_invocation as u32;
+    }
+    let software = ctx.info.device_type == wgpu::DeviceType::Cpu;
+    let subgroup = u64::from(ctx.info.subgroup_min_size.max(1));
+    let steps = search.then_some(shape.steps);
+    let per_dispatch = persistent_epochs_per_dispatch(n, wg, steps, software, subgroup);
+    if search {
+        // Every step's weights (8 bytes) and the tree's vec4 per invocation.
+        let needed = u64::from(shape.steps) * 8 + wg * 16;
+        let have = u64::from(limits.max_compute_workgroup_storage_size);
+        if needed > have {
+            return unavailable(format!(
+                "{k} steps need {} KiB of workgroup memory and the adapter has {} KiB; use gpu-fused",
+                needed.div_ceil(1024),
+                have / 1024
+            ));
+        }
+        if per_dispatch == 0 {
+            return unavailable(format!(
+                "N = {n} with {k} steps is too much work for one workgroup's loop budget on this software adapter; use gpu-fused"
+            ));
+        }
+    }
+    let binding = settings
+        .max_binding_bytes
+        .unwrap_or(limits.max_storage_buffer_binding_size)
+        .min(limits.max_buffer_size);
+    if per_dispatch == 0 || n.div_ceil(4) * 16 > binding {
+        let by_loops = if software {
+            (PERSISTENT_LOOP_BUDGET - 16) * wg
+        } else {
+            u64::MAX
+        };
+        let most = by_loops.min(binding / 4);
+        return unavailable(format!(
+            "N = {n} is too large for one workgroup reading one binding (at most about {most} samples here); use gpu-fused"
+        ));
+    }
+    shape.per_dispatch = per_dispatch.min(u64::from(u32::MAX));
+    Ok(shape)
 }
 
 #[cfg(test)]

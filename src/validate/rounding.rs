@@ -221,162 +221,304 @@ pub fn bound(
     mu: f64,
     epochs: u64,
 ) -> Bound {
-    let n = exact.n;
-    let unit = arithmetic.unit();
-    let step = arithmetic.step(mu, n);
-    let curv = Curvature::of(rounded);
-    let decay = curv.decay(step * n / 2.0);
-    let pull = curv.lambda.map(|l| step * n / 2.0 * l);
-    let v = curv.vectors;
-    let memory = decay.map(|a| {
-        if a < 1.0 {
-            1.0 / (1.0 - a)
-        } else {
-            f64::INFINITY
-        }
-    });
-    // Summation depth: pairwise levels plus the sequential runs inside SIMD lanes and GPU threads;
-    // a sum left to right carries every partial sum's rounding, about √N of them at once.
-    let sequential = arithmetic == Arithmetic::F64Sequential;
-    let (depth, mean_depth) = if sequential {
-        (n.sqrt(), n.sqrt())
-    } else {
-        ((64.0 + n.log2().ceil()).sqrt(), 1.0)
-    };
-    // Per direction (a, b): ‖d·(a + b·x)‖₂, ‖a + b·x‖₂ and ‖x·(a + b·x)‖₂ over the samples, for
-    // the evaluation errors (each error enters Σe and Σe·x alike, so they partly cancel).
-    let norms = v.map(|[a, b]| {
-        let r = rounded;
-        [
-            a * a * r.sdd + 2.0 * a * b * r.sddx + b * b * r.sddxx,
-            a * a * n + 2.0 * a * b * r.sx + b * b * r.sxx,
-            a * a * r.sxx + 2.0 * a * b * r.sxxx + b * b * r.sxxxx,
-        ]
-        .map(|s| s.max(0.0).sqrt())
-    });
-
-    let mut w = [0.0f64; 2];
-    let mut reference = [0.0f64; 2];
-    // Per direction: variance of the random part, the systematic parts, the sweep.
-    let mut variance = [0.0f64; 2];
-    let mut systematic = [0.0f64; 2];
-    let mut gradient = [0.0f64; 2];
-    let mut sweep = [0.0f64; 2];
-    let mut previous = [f64::NAN; 2];
-    let mut elapsed = 0.0f64;
+    let model = Model::new(arithmetic, exact, rounded, mu);
+    let mut lags = Lags::default();
     // Once every quantity repeats exactly, epoch after epoch or every other epoch (the shadow and
     // the reference have reached their f64 fixed points or 2-cycles, and the epochs elapsed
     // exceed every direction's memory), the remaining epochs change nothing but that parity:
     // stop there, on the state the last epoch would have.
-    let settled_after = 2.0 * memory.iter().copied().fold(0.0, f64::max);
-    let mut history: [Option<[[f64; 2]; 7]>; 2] = [None, None];
+    let settled_after = 2.0 * model.memory.iter().copied().fold(0.0, f64::max);
+    let mut history: [Option<State>; 2] = [None, None];
     for done in 1..=epochs {
-        elapsed += 1.0;
-        let g = rounded.error_sums(w);
-        let squared = rounded.squared_error(w);
-        let rms = [squared.sqrt(), (squared * rounded.sxx / n).sqrt()];
-        let delta = [step * g[0], step * g[1]];
-        let before = w;
-        w = [w[0] + delta[0], w[1] + delta[1]];
-        let gr = exact.error_sums(reference);
-        reference = [
-            reference[0] + mu * (2.0 / n * gr[0]),
-            reference[1] + mu * (2.0 / n * gr[1]),
-        ];
-        if !(w[0].is_finite() && w[1].is_finite()) {
+        if !model.epoch(&mut lags) {
             break;
         }
-        let ulp = w.map(|x| arithmetic.ulp(x));
+        let state = lags.state();
+        if lags.elapsed > settled_after && history[1] == Some(state) {
+            if (epochs - done) % 2 == 1 {
+                lags.restore(history[0].expect("two states back implies one"));
+            }
+            break;
+        }
+        history = [Some(state), history[0]];
+    }
+    model.bound(&lags, epochs)
+}
+
+/// What the model carries from epoch to epoch, compared to find it settled: the shadow's and
+/// the reference's weights, the lags per direction (random variance, systematic, gradient,
+/// sweep), and the last step.
+type State = [[f64; 2]; 7];
+
+/// The descent modelled so far: the rounded run's weights (its shadow, in f64), the reference's,
+/// and per eigen-direction the lags its roundings have built up.
+#[derive(Debug, Clone, Copy)]
+struct Lags {
+    w: [f64; 2],
+    reference: [f64; 2],
+    /// Variance of the random part.
+    variance: [f64; 2],
+    systematic: [f64; 2],
+    gradient: [f64; 2],
+    sweep: [f64; 2],
+    /// The last epoch's step per weight (NaN before the first).
+    previous: [f64; 2],
+    /// Epochs modelled.
+    elapsed: f64,
+}
+
+impl Default for Lags {
+    fn default() -> Self {
+        Self {
+            w: [0.0; 2],
+            reference: [0.0; 2],
+            variance: [0.0; 2],
+            systematic: [0.0; 2],
+            gradient: [0.0; 2],
+            sweep: [0.0; 2],
+            previous: [f64::NAN; 2],
+            elapsed: 0.0,
+        }
+    }
+}
+
+impl Lags {
+    /// Everything that must repeat for the model to have settled.
+    fn state(&self) -> State {
+        [
+            self.w,
+            self.reference,
+            self.variance,
+            self.systematic,
+            self.gradient,
+            self.sweep,
+            self.previous,
+        ]
+    }
+
+    /// Back to a state seen before (the epochs elapsed are kept).
+    fn restore(&mut self, state: State) {
+        [
+            self.w,
+            self.reference,
+            self.variance,
+            self.systematic,
+            self.gradient,
+            self.sweep,
+            self.previous,
+        ] = state;
+    }
+}
+
+/// What stays fixed over a modelled descent: the problem, its step in the arithmetic, the
+/// Hessian's directions with their damping, and the summation's depth.
+struct Model<'a> {
+    arithmetic: Arithmetic,
+    exact: &'a DataSums,
+    rounded: &'a DataSums,
+    mu: f64,
+    n: f64,
+    unit: f64,
+    /// The step as the arithmetic rounds it (mu and 2/N).
+    step: f64,
+    curv: Curvature,
+    /// Per direction: what an epoch keeps of the lag before it, `|1 − step·N/2·λ|`.
+    decay: [f64; 2],
+    /// Per direction: the restoring pull on a lag, `step·N/2·λ`.
+    pull: [f64; 2],
+    /// Per direction: epochs a lag is remembered, `1/(1 − decay)`.
+    memory: [f64; 2],
+    /// Summation depth: of the spread of the sums, and of their same-sign part.
+    depth: (f64, f64),
+    /// Per direction (a, b): ‖d·(a + b·x)‖₂, ‖a + b·x‖₂ and ‖x·(a + b·x)‖₂ over the samples.
+    norms: [[f64; 3]; 2],
+}
+
+impl<'a> Model<'a> {
+    fn new(arithmetic: Arithmetic, exact: &'a DataSums, rounded: &'a DataSums, mu: f64) -> Self {
+        let n = exact.n;
+        let step = arithmetic.step(mu, n);
+        let curv = Curvature::of(rounded);
+        let decay = curv.decay(step * n / 2.0);
+        let pull = curv.lambda.map(|l| step * n / 2.0 * l);
+        let memory = decay.map(|a| {
+            if a < 1.0 {
+                1.0 / (1.0 - a)
+            } else {
+                f64::INFINITY
+            }
+        });
+        // Summation depth: pairwise levels plus the sequential runs inside SIMD lanes and GPU
+        // threads; a sum left to right carries every partial sum's rounding, about √N of them
+        // at once.
+        let depth = if arithmetic == Arithmetic::F64Sequential {
+            (n.sqrt(), n.sqrt())
+        } else {
+            ((64.0 + n.log2().ceil()).sqrt(), 1.0)
+        };
+        // For the evaluation errors (each error enters Σe and Σe·x alike, so they partly cancel).
+        let r = rounded;
+        let norms = curv.vectors.map(|[a, b]| {
+            [
+                a * a * r.sdd + 2.0 * a * b * r.sddx + b * b * r.sddxx,
+                a * a * n + 2.0 * a * b * r.sx + b * b * r.sxx,
+                a * a * r.sxx + 2.0 * a * b * r.sxxx + b * b * r.sxxxx,
+            ]
+            .map(|s| s.max(0.0).sqrt())
+        });
+        Self {
+            arithmetic,
+            exact,
+            rounded,
+            mu,
+            n,
+            unit: arithmetic.unit(),
+            step,
+            curv,
+            decay,
+            pull,
+            memory,
+            depth,
+            norms,
+        }
+    }
+
+    /// One epoch of the shadow, the reference and the lags; false when the shadow's weights
+    /// left the finite numbers (the model stops there).
+    fn epoch(&self, l: &mut Lags) -> bool {
+        let (n, step, v) = (self.n, self.step, self.curv.vectors);
+        l.elapsed += 1.0;
+        let g = self.rounded.error_sums(l.w);
+        let squared = self.rounded.squared_error(l.w);
+        let rms = [squared.sqrt(), (squared * self.rounded.sxx / n).sqrt()];
+        let delta = [step * g[0], step * g[1]];
+        let before = l.w;
+        l.w = [l.w[0] + delta[0], l.w[1] + delta[1]];
+        let gr = self.exact.error_sums(l.reference);
+        l.reference = [
+            l.reference[0] + self.mu * (2.0 / n * gr[0]),
+            l.reference[1] + self.mu * (2.0 / n * gr[1]),
+        ];
+        if !(l.w[0].is_finite() && l.w[1].is_finite()) {
+            return false;
+        }
+        let ulp = l.w.map(|x| self.arithmetic.ulp(x));
         // Epochs over which a weight's step stays within one ulp: its rounding repeats that long.
         let coherence = [0, 1].map(|j| {
-            let change = (delta[j].abs() - previous[j].abs()).abs();
+            let change = (delta[j].abs() - l.previous[j].abs()).abs();
             if change.is_nan() {
                 1.0
             } else {
                 (ulp[j] / change).max(1.0)
             }
         });
-        previous = delta;
+        l.previous = delta;
         // The step each weight of the rounded run is expected to take: the exact one, plus the
         // restoring steps of every direction's lag (systematic, and a typical random one).
         let expected = [0, 1].map(|j| {
             delta[j].abs()
                 + (0..2)
-                    .map(|l| pull[l] * (systematic[l] + variance[l].sqrt()) * v[l][j].abs())
+                    .map(|i| {
+                        self.pull[i] * (l.systematic[i] + l.variance[i].sqrt()) * v[i][j].abs()
+                    })
                     .sum::<f64>()
         });
-        // Gradient rounding per direction, in weight units: summation (spread and same-sign
-        // parts) and the evaluation of every error; from moments, the rounding of each term of
-        // `Σd − N·w0 − w1·Σx` and `Σxd − w0·Σx − w1·Σx²`.
-        let sources = [0, 1].map(|i| {
-            let [a, b] = v[i];
-            if arithmetic == Arithmetic::Moments {
-                let r = rounded;
-                let terms = [
-                    r.sd.abs() + (n * before[0]).abs() + (before[1] * r.sx).abs(),
-                    r.sxd.abs() + (before[0] * r.sx).abs() + (before[1] * r.sxx).abs(),
-                ];
-                return step * unit * MOMENT_ROUNDINGS * (a.abs() * terms[0] + b.abs() * terms[1]);
-            }
-            let [nd, n1, nx] = norms[i];
-            step * unit
-                * (depth * ((a * rms[0]).powi(2) + (b * rms[1]).powi(2)).sqrt()
-                    + mean_depth * ((a * g[0]).abs() + (b * g[1]).abs())
-                    + EVALUATION_ROUNDINGS * (nd + before[0].abs() * n1 + before[1].abs() * nx))
-        });
-        for i in 0..2 {
-            let span = (2.0 * memory[i]).min(elapsed);
-            let (mut lost, mut spread, mut tooth) = (0.0, 0.0, 0.0f64);
-            for j in 0..2 {
-                let half = ulp[j] / 2.0;
-                spread += (v[i][j] * half).powi(2);
-                if coherence[j] >= span {
-                    lost += v[i][j].abs() * half.min(expected[j]);
-                } else {
-                    tooth += v[i][j].abs() * ulp[j] / 8.0 * coherence[j];
-                }
-            }
-            let still = (0..2).all(|j| coherence[j] >= span);
-            let moves = (0..2).any(|j| expected[j] + v[i][j].abs() * sources[i] >= ulp[j] / 2.0);
-            // The moments' large terms round the same way epoch after epoch: never averaged away.
-            let moments = arithmetic == Arithmetic::Moments;
-            if !still && !moments {
-                spread += sources[i].powi(2);
-            }
-            let frozen = moments || (still && moves);
-            variance[i] = decay[i] * decay[i] * variance[i] + spread;
-            systematic[i] = decay[i] * systematic[i] + lost;
-            gradient[i] = decay[i] * gradient[i] + if frozen { sources[i] } else { 0.0 };
-            sweep[i] = (decay[i] * sweep[i]).max(tooth);
+        let sources = [0, 1].map(|i| self.gradient_rounding(i, before, g, rms));
+        for (i, source) in sources.into_iter().enumerate() {
+            self.accumulate(
+                l,
+                i,
+                Epoch {
+                    ulp,
+                    coherence,
+                    expected,
+                    source,
+                },
+            );
         }
-        let state = [
-            w, reference, variance, systematic, gradient, sweep, previous,
-        ];
-        if elapsed > settled_after && history[1] == Some(state) {
-            if (epochs - done) % 2 == 1 {
-                [w, reference, variance, systematic, gradient, sweep, _] =
-                    history[0].expect("two states back implies one");
-            }
-            break;
+        true
+    }
+
+    /// Gradient rounding in direction `i`, in weight units, at weights `w` with error sums `g`
+    /// and error norms `rms`: summation (spread and same-sign parts) and the evaluation of every
+    /// error; from moments, the rounding of each term of `Σd − N·w0 − w1·Σx` and
+    /// `Σxd − w0·Σx − w1·Σx²`.
+    fn gradient_rounding(&self, i: usize, w: [f64; 2], g: [f64; 2], rms: [f64; 2]) -> f64 {
+        let [a, b] = self.curv.vectors[i];
+        let (step, unit, r) = (self.step, self.unit, self.rounded);
+        if self.arithmetic == Arithmetic::Moments {
+            let terms = [
+                r.sd.abs() + (self.n * w[0]).abs() + (w[1] * r.sx).abs(),
+                r.sxd.abs() + (w[0] * r.sx).abs() + (w[1] * r.sxx).abs(),
+            ];
+            return step * unit * MOMENT_ROUNDINGS * (a.abs() * terms[0] + b.abs() * terms[1]);
         }
-        history = [Some(state), history[0]];
+        let [nd, n1, nx] = self.norms[i];
+        let (depth, mean_depth) = self.depth;
+        step * unit
+            * (depth * ((a * rms[0]).powi(2) + (b * rms[1]).powi(2)).sqrt()
+                + mean_depth * ((a * g[0]).abs() + (b * g[1]).abs())
+                + EVALUATION_ROUNDINGS * (nd + w[0].abs() * n1 + w[1].abs() * nx))
     }
-    let linear =
-        |modes: [f64; 2]| [0, 1].map(|j| v[0][j].abs() * modes[0] + v[1][j].abs() * modes[1]);
-    let quadratic = |modes: [f64; 2]| {
-        [0, 1].map(|j| (v[0][j] * v[0][j] * modes[0] + v[1][j] * v[1][j] * modes[1]).sqrt())
-    };
-    Bound {
-        epochs,
-        unit,
-        converges: step * n / 2.0 * curv.lambda[1] < 2.0,
-        reference,
-        shift: [w[0] - reference[0], w[1] - reference[1]],
-        random: quadratic(variance),
-        systematic: linear(systematic),
-        gradient: linear(gradient),
-        sweep: linear(sweep),
+
+    /// Direction `i`'s lags after an epoch whose roundings are `e`.
+    fn accumulate(&self, l: &mut Lags, i: usize, e: Epoch) {
+        let (v, decay) = (self.curv.vectors, self.decay[i]);
+        let span = (2.0 * self.memory[i]).min(l.elapsed);
+        let (mut lost, mut spread, mut tooth) = (0.0, 0.0, 0.0f64);
+        for (j, vij) in v[i].into_iter().enumerate() {
+            let half = e.ulp[j] / 2.0;
+            spread += (vij * half).powi(2);
+            if e.coherence[j] >= span {
+                lost += vij.abs() * half.min(e.expected[j]);
+            } else {
+                tooth += vij.abs() * e.ulp[j] / 8.0 * e.coherence[j];
+            }
+        }
+        let still = (0..2).all(|j| e.coherence[j] >= span);
+        let moves = (0..2).any(|j| e.expected[j] + v[i][j].abs() * e.source >= e.ulp[j] / 2.0);
+        // The moments' large terms round the same way epoch after epoch: never averaged away.
+        let moments = self.arithmetic == Arithmetic::Moments;
+        if !still && !moments {
+            spread += e.source.powi(2);
+        }
+        let frozen = moments || (still && moves);
+        l.variance[i] = decay * decay * l.variance[i] + spread;
+        l.systematic[i] = decay * l.systematic[i] + lost;
+        l.gradient[i] = decay * l.gradient[i] + if frozen { e.source } else { 0.0 };
+        l.sweep[i] = (decay * l.sweep[i]).max(tooth);
     }
+
+    /// What the model says of the descent whose lags are `l` after `epochs` epochs.
+    fn bound(&self, l: &Lags, epochs: u64) -> Bound {
+        let v = self.curv.vectors;
+        let linear =
+            |modes: [f64; 2]| [0, 1].map(|j| v[0][j].abs() * modes[0] + v[1][j].abs() * modes[1]);
+        let quadratic = |modes: [f64; 2]| {
+            [0, 1].map(|j| (v[0][j] * v[0][j] * modes[0] + v[1][j] * v[1][j] * modes[1]).sqrt())
+        };
+        Bound {
+            epochs,
+            unit: self.unit,
+            converges: self.step * self.n / 2.0 * self.curv.lambda[1] < 2.0,
+            reference: l.reference,
+            shift: [l.w[0] - l.reference[0], l.w[1] - l.reference[1]],
+            random: quadratic(l.variance),
+            systematic: linear(l.systematic),
+            gradient: linear(l.gradient),
+            sweep: linear(l.sweep),
+        }
+    }
+}
+
+/// One epoch's roundings per weight: the ulp, the epochs its step stays within one
+/// (coherence), the step expected, and the gradient's rounding in the direction at hand.
+#[derive(Debug, Clone, Copy)]
+struct Epoch {
+    ulp: [f64; 2],
+    coherence: [f64; 2],
+    expected: [f64; 2],
+    source: f64,
 }
 
 #[cfg(test)]
