@@ -194,52 +194,62 @@ fn upload(ctx: &GpuContext, label: &str, values: &[f64], real: Real) -> Result<w
                 message: format!("cannot stage {label} for upload"),
             })?;
         // Converted a page at a time: no copy of the piece on the host either.
-        let mut page = [0f32; 1024];
-        let mut half_page = [half::f16::ZERO; 1024];
-        for (i, src) in piece.chunks(page.len()).enumerate() {
-            let at = i * page.len() * width;
-            match real {
-                Real::F16 => {
-                    for (p, &v) in half_page.iter_mut().zip(src) {
-                        *p = crate::problem::to_f16(v);
-                    }
-                    // Checked where it is converted: no second pass over the data.
-                    if half_page[..src.len()].iter().any(|v| v.is_infinite()) {
-                        return Err(crate::problem::outside_f16());
-                    }
-                    let bytes: &[u8] = bytemuck::cast_slice(&half_page[..src.len()]);
-                    view.slice(at..at + bytes.len()).copy_from_slice(bytes);
-                }
-                Real::F32 => {
-                    for (p, &v) in page.iter_mut().zip(src) {
-                        *p = v as f32;
-                    }
-                    let bytes: &[u8] = bytemuck::cast_slice(&page[..src.len()]);
-                    view.slice(at..at + bytes.len()).copy_from_slice(bytes);
-                }
-                Real::F64 => {
-                    let bytes: &[u8] = bytemuck::cast_slice(src);
-                    view.slice(at..at + bytes.len()).copy_from_slice(bytes);
-                }
-                Real::Df64 => {
-                    if src.iter().any(|v| v.abs() > super::df64::MAX_MAGNITUDE) {
-                        return Err(super::df64::outside_range());
-                    }
-                    let mut pairs = [[0f32; 2]; 1024];
-                    for (p, &v) in pairs.iter_mut().zip(src) {
-                        *p = super::df64::split(v);
-                    }
-                    let bytes: &[u8] = bytemuck::cast_slice(&pairs[..src.len()]);
-                    view.slice(at..at + bytes.len()).copy_from_slice(bytes);
-                }
-            }
-        }
+        encode(piece, real, |at, bytes| {
+            view.slice(at..at + bytes.len()).copy_from_slice(bytes)
+        })?;
         view.slice(bytes..padded)
             .copy_from_slice(&[0u8; 4][..padded - bytes]);
         drop(view);
         ctx.wait(ctx.queue.submit([]))?;
     }
     Ok(buffer)
+}
+
+/// `values` in `real`'s storage format, a page at a time: `put(offset, bytes)` for each page.
+/// An error when a value does not fit the format (f16's range, df64's split).
+fn encode(values: &[f64], real: Real, mut put: impl FnMut(usize, &[u8])) -> Result<()> {
+    let width = real.data_bytes() as usize;
+    let mut page = [0f32; 1024];
+    let mut half_page = [half::f16::ZERO; 1024];
+    for (i, src) in values.chunks(page.len()).enumerate() {
+        let at = i * page.len() * width;
+        match real {
+            Real::F16 => {
+                for (p, &v) in half_page.iter_mut().zip(src) {
+                    *p = crate::problem::to_f16(v);
+                }
+                // Checked where it is converted: no second pass over the data.
+                if half_page[..src.len()].iter().any(|v| v.is_infinite()) {
+                    return Err(crate::problem::outside_f16());
+                }
+                let bytes: &[u8] = bytemuck::cast_slice(&half_page[..src.len()]);
+                put(at, bytes);
+            }
+            Real::F32 => {
+                for (p, &v) in page.iter_mut().zip(src) {
+                    *p = v as f32;
+                }
+                let bytes: &[u8] = bytemuck::cast_slice(&page[..src.len()]);
+                put(at, bytes);
+            }
+            Real::F64 => {
+                let bytes: &[u8] = bytemuck::cast_slice(src);
+                put(at, bytes);
+            }
+            Real::Df64 => {
+                if src.iter().any(|v| v.abs() > super::df64::MAX_MAGNITUDE) {
+                    return Err(super::df64::outside_range());
+                }
+                let mut pairs = [[0f32; 2]; 1024];
+                for (p, &v) in pairs.iter_mut().zip(src) {
+                    *p = super::df64::split(v);
+                }
+                let bytes: &[u8] = bytemuck::cast_slice(&pairs[..src.len()]);
+                put(at, bytes);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A storage buffer of `count` vec2<f32>.

@@ -29,27 +29,7 @@ pub fn check_path(path: &Path, targets: &[Target]) -> Result<Vec<FileVerdict>> {
     let read = |p: &Path| {
         std::fs::read_to_string(p).map_err(|e| bad(format!("cannot read {}: {e}", p.display())))
     };
-    let (dir, files) = if path.is_dir() {
-        let entries = std::fs::read_dir(path)
-            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
-            .filter(|p| p.file_name().is_some_and(|n| n != COMMON_FILE))
-            .collect();
-        files.sort();
-        (path.to_path_buf(), files)
-    } else if path.is_file() {
-        (
-            path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            vec![path.to_path_buf()],
-        )
-    } else {
-        return Err(bad(format!(
-            "{} is neither a .wgsl file nor a folder",
-            path.display()
-        )));
-    };
+    let (dir, files) = files_to_check(path)?;
     if files.is_empty() {
         return Err(bad(format!("no .wgsl files in {}", path.display())));
     }
@@ -87,4 +67,34 @@ pub fn check_path(path: &Path, targets: &[Target]) -> Result<Vec<FileVerdict>> {
             Ok(verdict)
         })
         .collect()
+}
+
+/// The folder of `path` (a .wgsl file, or a folder) and the kernel files in it to check: the
+/// file, or every .wgsl of the folder but `common.wgsl`, in name order.
+fn files_to_check(path: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let bad = |problem: String| GdError::InvalidParameter {
+        name: "shaders check",
+        problem,
+    };
+    if path.is_dir() {
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
+            .filter(|p| p.file_name().is_some_and(|n| n != COMMON_FILE))
+            .collect();
+        files.sort();
+        Ok((path.to_path_buf(), files))
+    } else if path.is_file() {
+        Ok((
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            vec![path.to_path_buf()],
+        ))
+    } else {
+        Err(bad(format!(
+            "{} is neither a .wgsl file nor a folder",
+            path.display()
+        )))
+    }
 }

@@ -196,6 +196,12 @@ fn run_ops(ctx: &GpuContext, sources: &ShaderSources, product: Product) -> Resul
     encoder.copy_buffer_to_buffer(&results, 0, &readback, 0, bytes);
     let data = ctx.read_back(encoder, &readback, bytes, "the df64 self-check's results")?;
     let got: &[[f32; 8]] = bytemuck::cast_slice(&data);
+    Ok(first_failure(&cases, got))
+}
+
+/// The first answer of `df64_ops` (`got`, four pairs per case) that differs from the twin's:
+/// two_sum and two_prod bit for bit, the pair operations within their bounds of the exact result.
+fn first_failure(cases: &[(Df, Df)], got: &[[f32; 8]]) -> Option<Failure> {
     for ((a, b), got) in cases.iter().zip(got) {
         let want = twin_answers(*a, *b);
         let exact = [value(*a) + value(*b), value(*a) * value(*b)];
@@ -219,11 +225,11 @@ fn run_ops(ctx: &GpuContext, sources: &ShaderSources, product: Product) -> Resul
                     "{operation}({args}) gave ({:e}, {:e}) where IEEE f32 gives ({:e}, {:e})",
                     g[0], g[1], w[0], w[1]
                 );
-                return Ok(Some(Failure { operation, what }));
+                return Some(Failure { operation, what });
             }
         }
     }
-    Ok(None)
+    None
 }
 
 /// Most relative error the self-check allows [`add`] (3·2⁻⁴⁸ proved, and the f64 rounding of

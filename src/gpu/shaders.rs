@@ -293,34 +293,7 @@ pub fn pipeline_with(
         // A user's kernel: naga's own check names the file, line and column.
         check_assembled(&assembled).map_err(|message| GdError::Gpu { message })?;
     }
-    // df64.wgsl spells its pairs of f32 out: no alias to rewrite.
-    if matches!(real, Real::F64 | Real::F16) {
-        for line in [REAL_ALIAS, STORED_ALIAS] {
-            if !assembled.source.contains(line) {
-                return Err(GdError::Gpu {
-                    message: format!(
-                        "{}: no `{line}` line to compile {} with {} data: keep it as the built-in common.wgsl has it",
-                        assembled.common_path,
-                        file.file_name(),
-                        real.stored_wgsl()
-                    ),
-                });
-            }
-        }
-        let source = assembled
-            .source
-            .replacen(REAL_ALIAS, &format!("alias real = {};", real.wgsl()), 1)
-            .replacen(
-                STORED_ALIAS,
-                &format!("alias stored = {};", real.stored_wgsl()),
-                1,
-            );
-        // WGSL wants its enable directives before anything else.
-        assembled.source = match real {
-            Real::F16 => format!("enable f16;\n{source}"),
-            _ => source,
-        };
-    }
+    retype(&mut assembled, file, real)?;
     let device = &ctx.device;
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -358,6 +331,41 @@ pub fn pipeline_with(
             ),
         }),
     }
+}
+
+/// Rewrites `common.wgsl`'s `real` and `stored` aliases for f64 or f16 data (f16 with its
+/// `enable` directive); an error when a custom common.wgsl lost the lines.
+fn retype(assembled: &mut Assembled, file: ShaderFile, real: Real) -> Result<()> {
+    // df64.wgsl spells its pairs of f32 out: no alias to rewrite.
+    if !matches!(real, Real::F64 | Real::F16) {
+        return Ok(());
+    }
+    for line in [REAL_ALIAS, STORED_ALIAS] {
+        if !assembled.source.contains(line) {
+            return Err(GdError::Gpu {
+                message: format!(
+                    "{}: no `{line}` line to compile {} with {} data: keep it as the built-in common.wgsl has it",
+                    assembled.common_path,
+                    file.file_name(),
+                    real.stored_wgsl()
+                ),
+            });
+        }
+    }
+    let source = assembled
+        .source
+        .replacen(REAL_ALIAS, &format!("alias real = {};", real.wgsl()), 1)
+        .replacen(
+            STORED_ALIAS,
+            &format!("alias stored = {};", real.stored_wgsl()),
+            1,
+        );
+    // WGSL wants its enable directives before anything else.
+    assembled.source = match real {
+        Real::F16 => format!("enable f16;\n{source}"),
+        _ => source,
+    };
+    Ok(())
 }
 
 /// Writes the built-in shaders (and `common.wgsl`) into `dir`, creating it; returns the paths.

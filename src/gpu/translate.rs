@@ -183,80 +183,103 @@ fn write(
     target: Target,
     entry: &str,
 ) -> std::result::Result<Vec<u8>, String> {
-    let stage = naga::ShaderStage::Compute;
+    let text = |e: &dyn std::fmt::Display| e.to_string();
     match target {
-        Target::Spirv => {
-            let options = naga::back::spv::Options {
-                lang_version: (1, 3),
-                ..Default::default()
-            };
-            let pipeline = naga::back::spv::PipelineOptions {
-                shader_stage: stage,
-                entry_point: entry.to_string(),
-            };
-            let words = naga::back::spv::write_vec(module, info, &options, Some(&pipeline))
-                .map_err(|e| e.to_string())?;
-            Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect())
-        }
-        Target::Msl => {
-            let options = naga::back::msl::Options {
-                lang_version: (2, 3),
-                ..Default::default()
-            };
-            let pipeline = naga::back::msl::PipelineOptions {
-                entry_point: Some((stage, entry.to_string())),
-                ..Default::default()
-            };
-            let (text, _) = naga::back::msl::write_string(module, info, &options, &pipeline)
-                .map_err(|e| e.to_string())?;
-            Ok(text.into_bytes())
-        }
-        Target::Hlsl => {
-            // As wgpu-hal's DX12 backend: num_workgroups comes from a root constant buffer.
-            let options = naga::back::hlsl::Options {
-                shader_model: naga::back::hlsl::ShaderModel::V6_0,
-                special_constants_binding: Some(naga::back::hlsl::BindTarget {
-                    space: 0,
-                    register: 15,
-                    binding_array_size: None,
-                    dynamic_storage_buffer_offsets_index: None,
-                    restrict_indexing: false,
-                }),
-                ..Default::default()
-            };
-            let pipeline = naga::back::hlsl::PipelineOptions {
-                entry_point: Some((stage, entry.to_string())),
-            };
-            let mut text = String::new();
-            naga::back::hlsl::Writer::new(&mut text, &options, &pipeline)
-                .write(module, info, None)
-                .map_err(|e| e.to_string())?;
-            Ok(text.into_bytes())
-        }
-        Target::Glsl => {
-            let options = naga::back::glsl::Options {
-                version: naga::back::glsl::Version::new_gles(310),
-                ..Default::default()
-            };
-            let pipeline = naga::back::glsl::PipelineOptions {
-                shader_stage: stage,
-                entry_point: entry.to_string(),
-                multiview: None,
-            };
-            let mut text = String::new();
-            naga::back::glsl::Writer::new(
-                &mut text,
-                module,
-                info,
-                &options,
-                &pipeline,
-                naga::proc::BoundsCheckPolicies::default(),
-            )
-            .and_then(|mut w| w.write())
-            .map_err(|e| e.to_string())?;
-            Ok(text.into_bytes())
-        }
+        Target::Spirv => spirv(module, info, entry).map_err(|e| text(&e)),
+        Target::Msl => msl(module, info, entry).map_err(|e| text(&e)),
+        Target::Hlsl => hlsl(module, info, entry).map_err(|e| text(&e)),
+        Target::Glsl => glsl(module, info, entry).map_err(|e| text(&e)),
     }
+}
+
+/// `entry` of `module` in SPIR-V 1.3, as wgpu's Vulkan backend asks for.
+fn spirv(
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    entry: &str,
+) -> std::result::Result<Vec<u8>, naga::back::spv::Error> {
+    let options = naga::back::spv::Options {
+        lang_version: (1, 3),
+        ..Default::default()
+    };
+    let pipeline = naga::back::spv::PipelineOptions {
+        shader_stage: naga::ShaderStage::Compute,
+        entry_point: entry.to_string(),
+    };
+    let words = naga::back::spv::write_vec(module, info, &options, Some(&pipeline))?;
+    Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect())
+}
+
+/// `entry` of `module` in MSL 2.3.
+fn msl(
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    entry: &str,
+) -> std::result::Result<Vec<u8>, naga::back::msl::Error> {
+    let options = naga::back::msl::Options {
+        lang_version: (2, 3),
+        ..Default::default()
+    };
+    let pipeline = naga::back::msl::PipelineOptions {
+        entry_point: Some((naga::ShaderStage::Compute, entry.to_string())),
+        ..Default::default()
+    };
+    let (text, _) = naga::back::msl::write_string(module, info, &options, &pipeline)?;
+    Ok(text.into_bytes())
+}
+
+/// `entry` of `module` in HLSL shader model 6.0.
+fn hlsl(
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    entry: &str,
+) -> std::result::Result<Vec<u8>, naga::back::hlsl::Error> {
+    // As wgpu-hal's DX12 backend: num_workgroups comes from a root constant buffer.
+    let options = naga::back::hlsl::Options {
+        shader_model: naga::back::hlsl::ShaderModel::V6_0,
+        special_constants_binding: Some(naga::back::hlsl::BindTarget {
+            space: 0,
+            register: 15,
+            binding_array_size: None,
+            dynamic_storage_buffer_offsets_index: None,
+            restrict_indexing: false,
+        }),
+        ..Default::default()
+    };
+    let pipeline = naga::back::hlsl::PipelineOptions {
+        entry_point: Some((naga::ShaderStage::Compute, entry.to_string())),
+    };
+    let mut text = String::new();
+    naga::back::hlsl::Writer::new(&mut text, &options, &pipeline).write(module, info, None)?;
+    Ok(text.into_bytes())
+}
+
+/// `entry` of `module` in GLSL ES 3.10, as wgpu's GL backend.
+fn glsl(
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    entry: &str,
+) -> std::result::Result<Vec<u8>, naga::back::glsl::Error> {
+    let options = naga::back::glsl::Options {
+        version: naga::back::glsl::Version::new_gles(310),
+        ..Default::default()
+    };
+    let pipeline = naga::back::glsl::PipelineOptions {
+        shader_stage: naga::ShaderStage::Compute,
+        entry_point: entry.to_string(),
+        multiview: None,
+    };
+    let mut text = String::new();
+    naga::back::glsl::Writer::new(
+        &mut text,
+        module,
+        info,
+        &options,
+        &pipeline,
+        naga::proc::BoundsCheckPolicies::default(),
+    )
+    .and_then(|mut w| w.write())?;
+    Ok(text.into_bytes())
 }
 
 #[cfg(test)]
