@@ -69,6 +69,8 @@ pub struct Measurement {
     /// Whether diverged descents kept computing to the end of the solve
     /// ([`crate::solver::Solver::diverged_steps_run_on`]).
     pub diverged_run_on: bool,
+    /// The kernel files the solver compiled (GPU solvers; [`crate::solver::Solver::kernels`]).
+    pub kernels: Vec<crate::gpu::shaders::KernelSource>,
 }
 
 /// GPU kernel time of solves instrumented with timestamp queries, run apart from the timed ones.
@@ -149,6 +151,7 @@ pub fn measure<'p>(
         note: solver.note(),
         pacing,
         diverged_run_on: solver.diverged_steps_run_on(),
+        kernels: solver.kernels(),
     })
 }
 

@@ -184,7 +184,8 @@ pub struct SolverArgs {
     /// Only adapters of this backend: vulkan, metal, dx12 or gl (default: WGPU_BACKEND, or all).
     #[arg(long)]
     pub backend: Option<String>,
-    /// Take any shader file found in DIR (by name, common.wgsl included) instead of the built-in one.
+    /// Take each kernel file in DIR (common.wgsl, error.wgsl, ..., search.wgsl: by name) instead of
+    /// the built-in one; a .wgsl by any other name, or a DIR without one, is refused.
     #[arg(long, value_name = "DIR")]
     pub shaders: Option<PathBuf>,
     /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG) [default:
@@ -256,6 +257,10 @@ pub struct SweepArgs {
     /// Seconds of timed solving per solver per point; epochs are chosen to fit.
     #[arg(long, default_value_t = 2.0)]
     pub budget: f64,
+    /// Timed repeats per solver at every point [default: until the median's 95 % interval is
+    /// within ±2 %, or the budget is spent].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
     /// Step size mu (finite, > 0); with --over models the smallest of the K steps, which run
     /// log-spaced up to 90 % of the data's stability limit.
     #[arg(long, default_value_t = ARTICLE_MU, allow_negative_numbers = true)]

@@ -130,7 +130,7 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
         .as_deref()
         .map(SweepFormat::for_path)
         .transpose()?;
-    let mut options = args.common.options(None)?;
+    let mut options = args.common.options(args.repeat)?;
     args.common.open_and_probe(&mut options)?;
     options.bench.budget = settings.budget;
     let ceilings = options.ceilings.clone();
@@ -236,6 +236,9 @@ fn check_shaders(path: &Path, targets: &str) -> anyhow::Result<u8> {
             match passed.is_empty() {
                 true => println!("ok: {}", v.path.display()),
                 false => println!("ok: {} ({})", v.path.display(), passed.join(", ")),
+            }
+            if let Some(note) = &v.note {
+                println!("  {note}");
             }
         }
         for failure in &v.failures {

@@ -204,6 +204,12 @@ pub trait Solver {
         false
     }
 
+    /// The kernel files its pipelines compiled and where each came from (GPU solvers; empty
+    /// elsewhere).
+    fn kernels(&self) -> Vec<crate::gpu::shaders::KernelSource> {
+        Vec::new()
+    }
+
     /// Something the report should say about how this solver runs here (a fallback it took).
     fn note(&self) -> Option<String> {
         None

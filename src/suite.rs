@@ -9,6 +9,7 @@ mod assemble;
 mod best;
 pub mod bound;
 pub mod ceiling;
+pub mod edges;
 pub mod figures;
 #[cfg(test)]
 mod fixtures;
@@ -32,7 +33,7 @@ use crate::peers::PeerOptions;
 use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::progress::Progress;
-use crate::report::{Report, RunReport, summarise};
+use crate::report::{Report, RowKind, RunReport, summarise};
 use crate::solver::{Group, Selected, SolverId};
 
 /// What to run, where, and how to time it.
@@ -112,34 +113,52 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
     let (reference, timed_reference) = reference::run(problem, &mut jobs, options, progress)?;
     let mut measured = timing::time_jobs(problem, jobs, &reference, options, progress);
     measured.extend(timed_reference);
-    measured.sort_by_key(|(job, _)| job.order());
+    measured.sort_by_key(|t| t.job.order());
 
     let judging = reference.judging(problem, &options.bench);
-    let mut runs = row::judge_all(problem, measured, judging, &reference, &options.gpu);
+    let mut runs = row::judge_all(problem, measured, judging, &reference);
     if !interrupt::requested() {
         runs.extend(peer_rows::run(problem, options, judging, progress)?);
     }
-    speed_ups(&mut runs, &options.baseline);
+    let baseline = speed_ups(&mut runs, &options.baseline);
     let ceilings = walls(&mut runs, problem.n(), options);
 
     let best = best::best_step(problem, &reference.full, &reference.expects);
     let mut report = assemble::report(problem, options, &reference, best, ceilings, runs);
+    (report.baseline, report.baseline_note) = baseline;
     report.summary = summarise(&report);
     Ok(report)
 }
 
 /// Each row's speed-up against the baseline row (a solver or a peer), once every row is in.
-fn speed_ups(runs: &mut [RunReport], baseline: &str) {
-    let baseline_median = runs
-        .iter()
-        .find(|r| r.solver == baseline)
-        .and_then(|r| r.time_s.as_ref())
-        .map(|t| t.median);
+/// When that row has no time (not selected, or it did not run), the first timed CPU row stands
+/// in, so the column is never all dashes: the row used, and why it is not the one asked for.
+fn speed_ups(runs: &mut [RunReport], baseline: &str) -> (String, Option<String>) {
+    let timed = |r: &&RunReport| r.time_s.is_some();
+    let named = runs.iter().find(|r| r.solver == baseline);
+    let (used, note) = match (named.filter(timed), named) {
+        (Some(r), _) => (Some(r), None),
+        (None, seen) => {
+            let why = match seen {
+                Some(_) => "did not run",
+                None => "was not selected",
+            };
+            let stand_in = runs.iter().filter(timed).find(|r| r.kind == RowKind::Cpu);
+            let note = stand_in.map(|r| {
+                format!(
+                    "× {}: speed-ups are against {}, since {baseline} (the --baseline) {why}",
+                    r.solver, r.solver
+                )
+            });
+            (stand_in, note)
+        }
+    };
+    let name = used.map_or(baseline.to_string(), |r| r.solver.clone());
+    let median = used.and_then(|r| r.time_s.as_ref()).map(|t| t.median);
     for run in runs {
-        run.speedup = baseline_median
-            .zip(run.time_s.as_ref())
-            .map(|(b, t)| b / t.median);
+        run.speedup = median.zip(run.time_s.as_ref()).map(|(b, t)| b / t.median);
     }
+    (name, note)
 }
 
 /// Every row held against its measured ceiling and classified by the wall it hits; the ceilings

@@ -754,3 +754,41 @@ fn a_run_in_which_rows_failed_or_nothing_ran_never_exits_0() {
         r["runs"]
     );
 }
+
+#[test]
+fn without_its_baseline_row_the_speed_up_column_uses_the_first_cpu_row_and_says_so() {
+    let (r, code, err) = Run::small()
+        .args(&["--solvers", "cpu-fused,cpu-fused-f32"])
+        .json();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["baseline"], "cpu-fused", "{r}");
+    let note = r["baseline_note"].as_str().unwrap();
+    assert!(
+        note.contains("cpu-naive (the --baseline) was not selected"),
+        "{note}"
+    );
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(runs[0]["speedup"].as_f64(), Some(1.0), "{}", runs[0]);
+    let (f32_median, f64_median) = (
+        runs[1]["time_s"]["median"].as_f64().unwrap(),
+        runs[0]["time_s"]["median"].as_f64().unwrap(),
+    );
+    let speedup = runs[1]["speedup"].as_f64().unwrap();
+    assert!((speedup - f64_median / f32_median).abs() < 1e-9 * speedup);
+    let text = stdout(
+        &Run::small()
+            .args(&["--solvers", "cpu-fused,cpu-fused-f32"])
+            .output(),
+    );
+    assert!(text.contains("× cpu-fused"), "{text}");
+    assert!(
+        text.contains("speed-ups are against cpu-fused, since cpu-naive"),
+        "{text}"
+    );
+    // With the baseline selected, no note.
+    let (r, _, _) = Run::small()
+        .args(&["--solvers", "cpu-naive,cpu-fused"])
+        .json();
+    assert_eq!(r["baseline"], "cpu-naive");
+    assert!(r.get("baseline_note").is_none(), "{r}");
+}

@@ -281,3 +281,47 @@ fn bad_percentages_are_refused_in_one_line() {
     refuses(&["compare", a, b, "--threshold", "two"], "--threshold");
     refuses(&["compare", a, b, "--format", "csv"], "--format");
 }
+
+#[test]
+fn a_row_whose_kernels_changed_says_so_beside_its_verdict() {
+    let with_hash = |solver: &str, seconds: &[f64], hash: &str| {
+        let mut r = run(solver, seconds);
+        r["kernel_hash"] = json!(hash);
+        r
+    };
+    let slower = scaled(&TIGHT, 1.2);
+    let (_dir, a, b) = pair(
+        &[
+            with_hash("gpu-fused", &TIGHT, "aaaa"),
+            with_hash("gpu-batched", &TIGHT, "bbbb"),
+            run("cpu-fused", &TIGHT),
+        ],
+        &[
+            with_hash("gpu-fused", &slower, "cccc"),
+            with_hash("gpu-batched", &slower, "bbbb"),
+            run("cpu-fused", &slower),
+        ],
+    );
+    let (v, _) = compare_json(&a, &b, &[]);
+    assert_eq!(row(&v, "gpu-fused")["kernels_changed"], true, "{v}");
+    for same in ["gpu-batched", "cpu-fused"] {
+        assert_eq!(row(&v, same)["kernels_changed"], false, "{v}");
+        assert_eq!(row(&v, same)["verdict"], "slower", "{v}");
+    }
+    let text = stdout(&compare(&a, &b, &[]));
+    let line = |solver: &str| {
+        text.lines()
+            .find(|l| l.contains(solver))
+            .unwrap_or_else(|| panic!("no {solver} line in {text}"))
+            .to_string()
+    };
+    assert!(line("gpu-fused").contains("slower*"), "{text}");
+    assert!(!line("gpu-batched").contains('*'), "{text}");
+    assert!(
+        text.contains("*: the row compiled different kernels in A and B"),
+        "{text}"
+    );
+    // No legend line when no row's kernels changed.
+    let (_dir, a, b) = pair(&[run("cpu-fused", &TIGHT)], &[run("cpu-fused", &slower)]);
+    assert!(!stdout(&compare(&a, &b, &[])).contains("different kernels"));
+}

@@ -523,3 +523,61 @@ fn a_df64_rung_dropping_its_datas_low_words_is_caught() {
     let tolerance = df64["tolerance"].as_f64().unwrap();
     assert!(diff > 10.0 * tolerance, "{df64}");
 }
+
+#[test]
+fn edge_sizes_catch_a_dropped_tail_at_the_default_n() {
+    // N = 10 000 is a multiple of 4: the tail is never run there, and the solve alone passes.
+    // The edge sizes (N % 4 = 1, 2, 3 among them) catch the kernel before it is timed.
+    let edits = [(
+        "fused.wgsl",
+        "if wid.x == 0u && lid < params_errors.n % 4u {",
+        "if false {",
+    )];
+    let Some(rows) = caught("edge sizes", &edits, &sized("10000", "200", "gpu-fused")) else {
+        return;
+    };
+    let row = &rows[0];
+    let edges = row["edge_sizes"].as_array().unwrap();
+    let status = |n: u64| {
+        edges
+            .iter()
+            .find(|e| e["n"] == n)
+            .unwrap_or_else(|| panic!("no edge size {n}: {row}"))["status"]
+            .clone()
+    };
+    // A tail of 1, 2 or 3 samples is lost at every edge size (each has one).
+    for n in [1001, 1002, 1003, 2049] {
+        assert_eq!(status(n), "mismatch", "N = {n}: {row}");
+    }
+    let message = row["message"].as_str().unwrap();
+    assert!(message.contains("edge sizes: at N = 1001"), "{message}");
+    // The solve itself, at N = 10 000, agrees with the reference: only the edge sizes saw it.
+    assert!(
+        row["max_rel_diff"].as_f64().unwrap() < row["tolerance"].as_f64().unwrap(),
+        "{row}"
+    );
+}
+
+#[test]
+fn a_correct_edit_passes_every_edge_size_and_built_in_kernels_run_none() {
+    let Some(_ctx) = gpu_or_skip("edge sizes of a correct kernel") else {
+        return;
+    };
+    // A comment changes the file, not the arithmetic.
+    let dir = mutated(&[(
+        "fused.wgsl",
+        "let total = reduce_workgroup(lid, acc);",
+        "let total = reduce_workgroup(lid, acc); // edited",
+    )]);
+    let shaders = dir.path().to_str().unwrap();
+    let args = sized("10000", "200", "gpu-fused,gpu-multipass");
+    let out = gdbench(&[&args[..], &["--shaders", shaders]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let fused = row(&r, "gpu-fused");
+    let edges = fused["edge_sizes"].as_array().unwrap();
+    assert!(edges.len() >= 6, "{fused}");
+    assert!(edges.iter().all(|e| e["status"] == "ok"), "{fused}");
+    // gpu-multipass compiled only unchanged copies: no edge sizes.
+    assert!(row(&r, "gpu-multipass").get("edge_sizes").is_none(), "{r}");
+}

@@ -248,3 +248,243 @@ fn spirv_val_accepts_every_kernels_spirv() {
 fn glslang_accepts_every_kernels_glsl() {
     external_validator(Target::Glsl, "glslangValidator", &[], "comp");
 }
+
+#[test]
+fn a_folder_gdbench_would_not_run_is_refused_naming_the_known_files() {
+    let refused = |dir: &std::path::Path, expected: &str| {
+        let d = dir.to_str().unwrap();
+        refuses(
+            &[&["--solvers", "gpu-fused", "--shaders", d][..], RUN].concat(),
+            expected,
+        );
+    };
+    // A kernel under a name gdbench does not run: it would be ignored and the built-in timed.
+    let dir = tempfile::tempdir().unwrap();
+    let unrolled = dir.path().join("fused_unrolled.wgsl");
+    std::fs::write(&unrolled, ShaderFile::Fused.builtin()).unwrap();
+    refused(
+        dir.path(),
+        "fused_unrolled.wgsl is not a kernel file gdbench runs",
+    );
+    refused(dir.path(), "common.wgsl, error.wgsl, reduce.wgsl");
+    // Beside a kernel it does run, too.
+    std::fs::write(dir.path().join("fused.wgsl"), ShaderFile::Fused.builtin()).unwrap();
+    refused(
+        dir.path(),
+        "fused_unrolled.wgsl is not a kernel file gdbench runs",
+    );
+    // An empty folder, and one with no .wgsl.
+    let empty = tempfile::tempdir().unwrap();
+    refused(empty.path(), "has no .wgsl file");
+    std::fs::write(empty.path().join("README.md"), "notes\n").unwrap();
+    refused(empty.path(), "has no .wgsl file");
+    // The probe's kernel is not the experimenter's to replace.
+    let probe = tempfile::tempdir().unwrap();
+    std::fs::write(probe.path().join("probe.wgsl"), "").unwrap();
+    refused(probe.path(), "probe's kernel cannot be replaced");
+    // A full dump, every file identical to the built-in, is a valid folder.
+    let full = tempfile::tempdir().unwrap();
+    dump(full.path());
+    assert!(ShaderSources::with_overrides(full.path()).is_ok());
+}
+
+/// SHA-256 of `text`, in hex, computed here apart from gdbench's own helper.
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[test]
+fn every_gpu_row_names_and_hashes_the_kernels_it_compiled() {
+    let Some(_ctx) = gpu_or_skip("kernel provenance") else {
+        return;
+    };
+    let run = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let args = [
+            RUN,
+            &["--solvers", "cpu-fused,gpu-fused,gpu-multipass"],
+            extra,
+        ]
+        .concat();
+        let out = gdbench(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        r["runs"].as_array().unwrap().clone()
+    };
+    let builtin = run(&[]);
+    let row = |runs: &[serde_json::Value], solver: &str| {
+        runs.iter()
+            .find(|r| r["solver"] == solver)
+            .unwrap_or_else(|| panic!("no {solver} in {runs:?}"))
+            .clone()
+    };
+    // A CPU row has no kernels.
+    let cpu = row(&builtin, "cpu-fused");
+    assert!(cpu.get("kernels").is_none() && cpu.get("kernel_hash").is_none());
+    // gpu-fused compiles common.wgsl and fused.wgsl, gpu-multipass its three kernels.
+    let expect = |files: &[ShaderFile]| {
+        let texts: Vec<(&str, &str)> = [("common.wgsl", common_wgsl())]
+            .into_iter()
+            .chain(files.iter().map(|f| (f.file_name(), f.builtin())))
+            .collect();
+        let joined: String = texts
+            .iter()
+            .map(|(name, text)| format!("{name}\n{}\n", sha256(text)))
+            .collect();
+        (texts, sha256(&joined))
+    };
+    for (solver, files) in [
+        ("gpu-fused", vec![ShaderFile::Fused]),
+        (
+            "gpu-multipass",
+            vec![ShaderFile::Error, ShaderFile::Reduce, ShaderFile::Update],
+        ),
+    ] {
+        let r = row(&builtin, solver);
+        let (texts, hash) = expect(&files);
+        let kernels = r["kernels"].as_array().unwrap();
+        assert_eq!(kernels.len(), texts.len(), "{r}");
+        for (k, (name, text)) in kernels.iter().zip(&texts) {
+            assert_eq!(k["file"], *name, "{r}");
+            assert_eq!(k["source"], "builtin", "{r}");
+            assert_eq!(k["hash"], sha256(text), "{r}");
+        }
+        assert_eq!(r["kernel_hash"], hash, "{r}");
+    }
+    // A folder with an edited fused.wgsl and an unchanged copy of common.wgsl.
+    let dir = tempfile::tempdir().unwrap();
+    let edited = format!("{}\n// edited\n", ShaderFile::Fused.builtin());
+    std::fs::write(dir.path().join("fused.wgsl"), &edited).unwrap();
+    std::fs::write(dir.path().join("common.wgsl"), common_wgsl()).unwrap();
+    let custom = run(&["--shaders", dir.path().to_str().unwrap()]);
+    let fused = row(&custom, "gpu-fused");
+    let message = fused["message"].as_str().unwrap();
+    assert!(
+        message.contains("custom shaders: fused.wgsl (common.wgsl unchanged)"),
+        "{message}"
+    );
+    let kernels = fused["kernels"].as_array().unwrap();
+    assert_eq!(
+        kernels[1]["source"],
+        dir.path().join("fused.wgsl").display().to_string()
+    );
+    assert_eq!(kernels[1]["hash"], sha256(&edited));
+    assert_eq!(kernels[0]["hash"], sha256(common_wgsl()));
+    assert_ne!(
+        fused["kernel_hash"],
+        row(&builtin, "gpu-fused")["kernel_hash"]
+    );
+    // gpu-multipass compiled no edited file: the same hash, and no edited file named.
+    let multipass = row(&custom, "gpu-multipass");
+    assert_eq!(
+        multipass["kernel_hash"],
+        row(&builtin, "gpu-multipass")["kernel_hash"]
+    );
+    let message = multipass["message"].as_str().unwrap();
+    assert!(
+        message.contains("custom shaders, all identical to the built-in: common.wgsl"),
+        "{message}"
+    );
+}
+
+/// The built-in common.wgsl, as the repository holds it.
+fn common_wgsl() -> &'static str {
+    include_str!("../shaders/common.wgsl")
+}
+
+/// A dumped folder with `fused.wgsl` edited from `from` to `to`, and `shaders check`'s report on
+/// it (it must fail: exit 2, no panic).
+fn check_edited(from: &str, to: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    dump(dir.path());
+    let path = dir.path().join("fused.wgsl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen(from, to, 1);
+    assert_ne!(edited, text, "the edit must apply");
+    std::fs::write(&path, edited).unwrap();
+    let out = gdbench(&["shaders", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    (dir, path, stdout(&out))
+}
+
+/// The 1-based line of the first line of `path` containing `needle`.
+fn line_of(path: &std::path::Path, needle: &str) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+#[test]
+fn check_refuses_what_the_run_would_reject_at_its_position() {
+    // A renamed entry point: the run would not find `fused_errors`.
+    let (_dir, path, report) = check_edited("fn fused_errors(", "fn fused_errs(");
+    let at = format!("{}:{}:1:", path.display(), line_of(&path, "fn fused_errs("));
+    assert!(report.contains(&at), "{report:?} lacks {at:?}");
+    assert!(report.contains("no entry point `fused_errors`"), "{report}");
+    assert!(
+        report.contains("`fused_errs` here is not one it runs"),
+        "{report}"
+    );
+    assert!(
+        report.contains("the host runs fused_errors, finish"),
+        "{report}"
+    );
+    // A hard-coded workgroup size: the host dispatches as if the kernel had WG invocations.
+    let (_dir, path, report) = check_edited(
+        "@compute @workgroup_size(WG)\nfn fused_errors(",
+        "@compute @workgroup_size(64)\nfn fused_errors(",
+    );
+    let line = line_of(&path, "@workgroup_size(64)");
+    let at = format!("{}:{line}:", path.display());
+    assert!(report.contains(&at), "{report:?} lacks {at:?}");
+    assert!(
+        report.contains("fixed @workgroup_size(64, 1, 1)"),
+        "{report}"
+    );
+    assert!(report.contains("write @workgroup_size(WG)"), "{report}");
+    // A binding of another type than the host binds.
+    let (_dir, _path, report) = check_edited(
+        "var<storage, read> w_in: vec2<real>;",
+        "var<storage, read> w_in: vec4<real>;",
+    );
+    assert!(
+        report.contains("declares @group(0) @binding(2) var<storage, read> vec4<f32> where the host binds @group(0) @binding(2) var<storage, read> vec2<f32>"),
+        "{report}"
+    );
+    // Every dumped kernel keeps the contract (the check is not refusing everything).
+    let dir = tempfile::tempdir().unwrap();
+    dump(dir.path());
+    let out = gdbench(&["shaders", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn a_type_error_shows_nagas_cause_under_a_caret() {
+    // A vec2 added to a vec4: naga's validator says which operation and which types.
+    let (_dir, path, report) = check_edited("acc_e = acc_e + ev;", "acc_e = acc_e + w_now;");
+    let line = line_of(&path, "acc_e = acc_e + w_now;");
+    let at = format!("{}:{line}:21: ", path.display());
+    assert!(report.contains(&at), "{report:?} lacks {at:?}");
+    // The cause, not only "Entry point fused_errors at Compute is invalid".
+    assert!(
+        report.contains("Entry point fused_errors at Compute is invalid: Expression"),
+        "{report}"
+    );
+    assert!(report.contains("Operation Add can't work with"), "{report}");
+    assert!(
+        report.contains("size: Quad") && report.contains("size: Bi"),
+        "{report}"
+    );
+    // The line quoted, a caret under the sum.
+    assert!(
+        report.contains(&format!("{line} |             acc_e = acc_e + w_now;")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "{} |                     ^^^^^^^^^^^^^",
+            " ".repeat(line.to_string().len())
+        )),
+        "{report}"
+    );
+}

@@ -317,3 +317,28 @@ fn a_sweep_exits_like_a_run_over_all_its_points() {
         stderr(&out)
     );
 }
+
+#[test]
+fn sweep_repeat_times_every_row_that_many_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sweep.json");
+    for repeat in [3, 7] {
+        let out = Run::small_sweep()
+            .args(&["--repeat", &repeat.to_string()])
+            .args(&["--output", json.to_str().unwrap()])
+            .output();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        for p in report["points"].as_array().unwrap() {
+            for r in p["runs"].as_array().unwrap() {
+                let repeats = r["time_s"]["repeats"].as_array().unwrap().len();
+                assert_eq!(repeats, repeat, "{r}");
+            }
+        }
+    }
+    refuses(
+        &["sweep", "--repeat", "0", "--solvers", "cpu-fused"],
+        "--repeat",
+    );
+}

@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::shaders::{COMMON, COMMON_FILE, assemble, check_assembled};
+use super::contract::{self, Checked};
+use super::shaders::{
+    Assembled, COMMON, COMMON_FILE, ShaderFile, assemble, validated_with_excerpt,
+};
 use super::translate::{Target, translate};
 use crate::error::{GdError, Result};
 
@@ -14,8 +17,12 @@ pub struct FileVerdict {
     pub path: PathBuf,
     /// The targets every entry point translated for (none when validation failed).
     pub passed: Vec<Target>,
-    /// One line per failure: `path:line:col: message`, or `path:line:col: target: message`.
+    /// One line per failure: `path:line:col: message`, or `path:line:col: target: message`
+    /// (naga's errors followed by the source line and a caret under the span).
     pub failures: Vec<String>,
+    /// What was not checked, when something was not: a file checked alone under a name gdbench
+    /// does not run has no host contract to keep.
+    pub note: Option<String>,
 }
 
 /// Checks `path` (one .wgsl, or every .wgsl in a folder but `common.wgsl`) as the solvers would
@@ -53,11 +60,19 @@ pub fn check_path(path: &Path, targets: &[Target]) -> Result<Vec<FileVerdict>> {
                 path: file,
                 passed: Vec::new(),
                 failures: Vec::new(),
+                note: None,
             };
-            if let Err(e) = check_assembled(&a) {
-                verdict.failures.push(e);
-                return Ok(verdict);
-            }
+            let (module, info) = match validated_with_excerpt(&a) {
+                Ok(checked) => checked,
+                Err((line, excerpt)) => {
+                    verdict.failures.push(match excerpt {
+                        Some(excerpt) => format!("{line}\n{excerpt}"),
+                        None => line,
+                    });
+                    return Ok(verdict);
+                }
+            };
+            hold_to_contract(&mut verdict, &a, &module, &info, path.is_dir());
             for &target in targets {
                 match translate(&a, target) {
                     Ok(_) => verdict.passed.push(target),
@@ -96,5 +111,40 @@ fn files_to_check(path: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
             "{} is neither a .wgsl file nor a folder",
             path.display()
         )))
+    }
+}
+
+/// The file name of `path`, as text.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Holds the file `a` came from to the host's contract for its name ([`contract::broken`]); a
+/// file by another name fails in a folder (what `--shaders` would refuse), and alone is noted
+/// as checked by naga only.
+fn hold_to_contract(
+    verdict: &mut FileVerdict,
+    a: &Assembled,
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    in_folder: bool,
+) {
+    match ShaderFile::named(&file_name(&verdict.path)) {
+        Some(kernel) => verdict
+            .failures
+            .extend(contract::broken(kernel, &Checked::new(a, module, info))),
+        None if in_folder => verdict.failures.push(format!(
+            "{}: not a kernel file gdbench runs, so --shaders refuses it: name it after the file it replaces ({})",
+            a.file_path,
+            crate::gpu::shaders::known_files()
+        )),
+        None => {
+            verdict.note = Some(
+                "not a kernel file gdbench runs: checked by naga alone, with no host contract"
+                    .into(),
+            )
+        }
     }
 }

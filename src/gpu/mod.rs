@@ -3,6 +3,7 @@
 mod buffers;
 pub mod check;
 pub mod context;
+pub mod contract;
 pub mod df64;
 pub mod df64_check;
 pub mod guard;

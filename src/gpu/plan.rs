@@ -38,10 +38,21 @@ pub(super) struct Builder<'a> {
     /// Override constants beyond WG and ITEMS for every kernel (df64's `FMA`).
     pub overrides: Vec<(&'static str, f64)>,
     pub keep: Vec<wgpu::Buffer>,
+    /// Every kernel file a pipeline was built from, in the order first used.
+    pub used: std::cell::RefCell<Vec<ShaderFile>>,
 }
 
 impl Builder<'_> {
+    /// Notes that a pipeline is built from `file`.
+    fn uses(&self, file: ShaderFile) {
+        let mut used = self.used.borrow_mut();
+        if !used.contains(&file) {
+            used.push(file);
+        }
+    }
+
     fn pipeline(&self, file: ShaderFile, entry: &str) -> Result<wgpu::ComputePipeline> {
+        self.uses(file);
         pipeline_with(
             self.ctx,
             self.shaders,
@@ -206,6 +217,7 @@ impl Builder<'_> {
     /// invocation per step adding its partials and updating w.
     pub(super) fn search(&mut self, data: &DeviceData, shape: &Shape) -> Result<Vec<Step>> {
         let constants = self.search_constants(shape);
+        self.uses(ShaderFile::Search);
         let errors = pipeline_with(
             self.ctx,
             self.shaders,
@@ -308,6 +320,7 @@ impl Builder<'_> {
         } else {
             (ShaderFile::Persistent, "persistent")
         };
+        self.uses(file);
         let kernel = pipeline_with(
             self.ctx,
             self.shaders,

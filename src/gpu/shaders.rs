@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
 use crate::error::{GdError, Result, one_line};
 
 use super::buffers::Real;
@@ -59,6 +61,11 @@ impl ShaderFile {
         ShaderFile::Search,
     ];
 
+    /// The solver kernel file of this name (not the probe's).
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.file_name() == name)
+    }
+
     /// The file's name in `shaders/`.
     pub fn file_name(self) -> &'static str {
         match self {
@@ -110,38 +117,135 @@ pub struct Assembled {
     pub offset: u32,
 }
 
+/// The files a `--shaders` folder may hold, for its errors.
+pub fn known_files() -> String {
+    std::iter::once(COMMON_FILE)
+        .chain(ShaderFile::ALL.iter().map(|k| k.file_name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where one kernel file a GPU row compiled came from (JSON `kernels`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KernelSource {
+    /// The file's name: `common.wgsl`, `fused.wgsl`, ...
+    pub file: String,
+    /// `builtin`, or the path of the file read instead.
+    pub source: String,
+    /// SHA-256 of the file's text, in hex.
+    pub hash: String,
+    /// True when the text differs from the built-in file of that name (a custom file may be an
+    /// unchanged copy).
+    #[serde(skip)]
+    pub changed: bool,
+}
+
+/// One hash over every file a row compiled (JSON `kernel_hash`): SHA-256 over each file's name
+/// and the hash of its text, one `name\nhash\n` after another in the order given, in hex.
+pub fn kernel_hash(kernels: &[KernelSource]) -> String {
+    let joined: String = kernels
+        .iter()
+        .map(|k| format!("{}\n{}\n", k.file, k.hash))
+        .collect();
+    sha256_hex(joined.as_bytes())
+}
+
+/// SHA-256 of `bytes`, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl ShaderSources {
     /// The built-in kernels.
     pub fn builtin() -> Self {
         Self::default()
     }
 
-    /// Kernels from `dir` where a file of the same name exists there, built-in otherwise.
+    /// Kernels from `dir` where a file of the same name exists there, built-in otherwise. Every
+    /// `.wgsl` in `dir` must be a kernel file gdbench runs (`common.wgsl` or one of
+    /// [`ShaderFile::ALL`]): a file by another name, or a folder with no `.wgsl` at all, would
+    /// time the built-in kernel while the experimenter believes it timed theirs, so either is
+    /// refused, naming the known files.
     pub fn with_overrides(dir: &Path) -> Result<Self> {
+        Self::from_folder(dir, "--shaders")
+    }
+
+    /// [`ShaderSources::with_overrides`], its errors naming `option`.
+    pub fn from_folder(dir: &Path, option: &'static str) -> Result<Self> {
+        let bad = |problem: String| GdError::InvalidParameter {
+            name: option,
+            problem,
+        };
         if !dir.is_dir() {
-            return Err(GdError::InvalidParameter {
-                name: "--shaders",
-                problem: format!(
-                    "{} is not a folder; `gdbench shaders dump DIR` makes one to start from",
-                    dir.display()
-                ),
-            });
+            return Err(bad(format!(
+                "{} is not a folder; `gdbench shaders dump DIR` makes one to start from",
+                dir.display()
+            )));
+        }
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".wgsl"))
+            .collect();
+        names.sort();
+        if names.is_empty() {
+            return Err(bad(format!(
+                "{} has no .wgsl file, so every kernel would be the built-in one: put the kernels you edit there ({}); `gdbench shaders dump DIR` writes them all",
+                dir.display(),
+                known_files()
+            )));
+        }
+        for name in &names {
+            if name == ShaderFile::Probe.file_name() {
+                return Err(bad(format!(
+                    "{}: the bandwidth probe's kernel cannot be replaced (a ceiling must not depend on an experiment); remove it from the folder",
+                    dir.join(name).display()
+                )));
+            }
+            if ShaderFile::named(name).is_none() && name != COMMON_FILE {
+                return Err(bad(format!(
+                    "{} is not a kernel file gdbench runs, so it would never be timed: name it after the file it replaces ({})",
+                    dir.join(name).display(),
+                    known_files()
+                )));
+            }
         }
         Ok(Self {
             dir: Some(dir.to_path_buf()),
         })
     }
 
-    /// The custom files in use, by name.
-    pub fn overridden(&self) -> Vec<String> {
-        let Some(dir) = &self.dir else {
-            return Vec::new();
-        };
-        std::iter::once(COMMON_FILE)
-            .chain(ShaderFile::ALL.iter().map(|k| k.file_name()))
-            .filter(|f| dir.join(f).is_file())
-            .map(str::to_string)
-            .collect()
+    /// The custom folder, if any.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Where `common.wgsl` and each of `files` come from, with the hash of each text: a GPU
+    /// row's kernels (common first, then each file once, in the order given).
+    pub fn kernels(&self, files: &[ShaderFile]) -> Result<Vec<KernelSource>> {
+        let mut out: Vec<KernelSource> = Vec::new();
+        let names = std::iter::once((COMMON_FILE, COMMON))
+            .chain(files.iter().map(|f| (f.file_name(), f.builtin())));
+        for (name, builtin) in names {
+            if out.iter().any(|k| k.file == name) {
+                continue;
+            }
+            let (text, path) = self.read(name, builtin)?;
+            let custom = self.dir.as_ref().is_some_and(|d| d.join(name).is_file());
+            out.push(KernelSource {
+                file: name.to_string(),
+                source: if custom { path } else { "builtin".into() },
+                hash: sha256_hex(text.as_bytes()),
+                changed: text != builtin,
+            });
+        }
+        Ok(out)
     }
 
     /// True when `file` (or `common.wgsl`, which every kernel includes) comes from the `--shaders`
@@ -231,33 +335,75 @@ pub fn position(a: &Assembled, line: u32, col: u32) -> String {
 }
 
 /// Parses and validates an assembled kernel with naga (every capability allowed, as a device
-/// with every feature would); an error comes back as `path:line:col: message`.
+/// with every feature would); an error comes back as `path:line:col: message`, naga's whole
+/// chain of causes on one line.
 pub fn validated(
     a: &Assembled,
 ) -> std::result::Result<(naga::Module, naga::valid::ModuleInfo), String> {
-    let module =
-        // A label at offset 0 with no length is naga saying "somewhere": name the file alone.
-        naga::front::wgsl::parse_str(&a.source).map_err(|e| {
-            match e.location(&a.source).filter(|l| l.offset != 0 || l.length != 0) {
-                Some(l) => format!("{}: {}", position(a, l.line_number, l.line_position), e.message()),
-                None => format!("{}: {}", a.file_path, e.message()),
-            }
-        })?;
+    validated_with_excerpt(a).map_err(|(line, _)| line)
+}
+
+/// [`validated`], with the error's source line quoted and a caret under its span (when naga
+/// gives one) beside the one-line message.
+pub fn validated_with_excerpt(
+    a: &Assembled,
+) -> std::result::Result<(naga::Module, naga::valid::ModuleInfo), (String, Option<String>)> {
+    let module = naga::front::wgsl::parse_str(&a.source).map_err(|e| {
+        // naga's labels say what each span is; the first is the error's own.
+        let labels: Vec<&str> = e
+            .labels()
+            .map(|(_, m)| m)
+            .filter(|m| !m.is_empty())
+            .collect();
+        let mut message = e.message().to_string();
+        if !labels.is_empty() {
+            message += &format!(" ({})", labels.join("; "));
+        }
+        let span = e.labels().next().map(|(span, _)| span);
+        located(a, span, &one_line(&message))
+    })?;
     let mut validator = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::all(),
     );
     let info = validator.validate(&module).map_err(|e| {
-        let message = one_line(&format!("{}", e.as_inner()));
-        match e.spans().next() {
-            Some((span, _)) if span.is_defined() => {
-                let l = span.location(&a.source);
-                format!("{}: {message}", position(a, l.line_number, l.line_position))
-            }
-            _ => format!("{}: {message}", a.file_path),
+        let mut chain = vec![e.as_inner().to_string()];
+        let mut cause = std::error::Error::source(e.as_inner());
+        while let Some(c) = cause {
+            chain.push(c.to_string());
+            cause = c.source();
         }
+        // The innermost span is the most precise: where the cause is.
+        let span = e.spans().last().map(|(span, _)| *span);
+        located(a, span, &one_line(&chain.join(": ")))
     })?;
     Ok((module, info))
+}
+
+/// `message` at `span`'s position (a span at offset 0 with no length is naga saying
+/// "somewhere": the file alone), with the source line and a caret under the span.
+fn located(a: &Assembled, span: Option<naga::Span>, message: &str) -> (String, Option<String>) {
+    let Some(span) = span.filter(|s| s.is_defined() && s.to_range() != Some(0..0)) else {
+        return (format!("{}: {message}", a.file_path), None);
+    };
+    let l = span.location(&a.source);
+    let line = format!("{}: {message}", position(a, l.line_number, l.line_position));
+    let text = a
+        .source
+        .lines()
+        .nth(l.line_number as usize - 1)
+        .unwrap_or("");
+    let shown = if l.line_number > a.offset {
+        l.line_number - a.offset
+    } else {
+        l.line_number
+    };
+    let gutter = " ".repeat(shown.to_string().len());
+    let col = l.line_position as usize - 1;
+    let width = (l.length as usize).clamp(1, text.len().saturating_sub(col).max(1));
+    let caret = format!("{}{}", " ".repeat(col), "^".repeat(width));
+    let excerpt = format!("{gutter} |\n{shown} | {text}\n{gutter} | {caret}");
+    (line, Some(excerpt))
 }
 
 /// Compiles `entry` of `file` into a compute pipeline with workgroup size `wg`; a shader or

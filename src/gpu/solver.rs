@@ -20,7 +20,7 @@ use super::context::GpuContext;
 use super::df64_check::Product;
 use super::plan::{Builder, Schedule, Step, check};
 use super::settings::{GpuSettings, Strategy};
-use super::shaders::ITEMS_PER_INVOCATION;
+use super::shaders::{ITEMS_PER_INVOCATION, KernelSource};
 use super::timestamps::PassTimer;
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
@@ -66,6 +66,8 @@ pub struct GpuSolver {
     single_wg: u32,
     /// Submissions and epochs of the last solve.
     submitted: std::cell::Cell<(u64, u64)>,
+    /// Every kernel file its pipelines compiled, and where each came from.
+    kernels: Vec<KernelSource>,
 }
 
 impl GpuSolver {
@@ -147,8 +149,10 @@ impl GpuSolver {
                 .map(|p| vec![("FMA", p.fma_override())])
                 .unwrap_or_default(),
             keep: Vec::new(),
+            used: Default::default(),
         };
         let schedule = Schedule::build(&mut builder, strategy, &data, &shape)?;
+        let kernels = settings.shaders.kernels(&builder.used.into_inner())?;
         let keep = builder.keep;
         let timer = RefCell::new(PassTimer::new(&ctx));
         Ok(Self {
@@ -172,6 +176,7 @@ impl GpuSolver {
             product,
             single_wg: shape.single_wg,
             submitted: std::cell::Cell::new((0, 0)),
+            kernels,
         })
     }
 
@@ -445,6 +450,10 @@ impl Solver for GpuSolver {
 
     fn chunks(&self) -> Option<usize> {
         Some(self.data.chunks.len())
+    }
+
+    fn kernels(&self) -> Vec<KernelSource> {
+        self.kernels.clone()
     }
 
     fn pacing(&self) -> Option<Pacing> {

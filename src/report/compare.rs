@@ -92,6 +92,9 @@ pub struct Compared {
     pub verdict: Verdict,
     /// Why the verdict is `cannot tell` (`B is mismatch`, `A has only 2 repeats`...), else None.
     pub caveat: Option<String>,
+    /// True when the row compiled different WGSL in A and B (their `kernel_hash` differs, or
+    /// only one has one): the change may be the kernels', not the machine's.
+    pub kernels_changed: bool,
 }
 
 /// The comparison of two reports.
@@ -230,6 +233,7 @@ fn compare_runs(ra: &Value, rb: &Value, threshold: f64) -> Compared {
         ci95,
         verdict,
         caveat,
+        kernels_changed: ra["kernel_hash"] != rb["kernel_hash"],
     }
 }
 
@@ -341,7 +345,11 @@ pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
             us(r.a_us),
             us(r.b_us),
             ratio_cell(r),
-            r.verdict.to_string(),
+            if r.kernels_changed {
+                format!("{}*", r.verdict)
+            } else {
+                r.verdict.to_string()
+            },
         ]);
     }
     let bar = 1.0 + c.threshold / 100.0;
@@ -353,8 +361,14 @@ pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
         c.threshold
     );
     let mut out = format!("A: {a_name}\nB: {b_name}\n\n{table}\n");
+    let kernels = c.rows.iter().any(|r| r.kernels_changed).then(|| {
+        "*: the row compiled different kernels in A and B (its kernel_hash differs): the change \
+         may be the kernels', not the machine's"
+            .to_string()
+    });
     for line in legend
         .iter()
+        .chain(&kernels)
         .chain([&rule])
         .chain(&c.warnings)
         .chain(&c.unmatched)

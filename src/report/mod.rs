@@ -50,8 +50,12 @@ pub struct Report {
     pub reference: Reference,
     /// The least-squares answer the descent converges towards.
     pub closed_form: ClosedForm,
-    /// The row speed-ups are relative to (`--baseline`, default `cpu-naive`).
+    /// The row speed-ups are relative to (`--baseline`, default `cpu-naive`; the first timed CPU
+    /// row when that one has no time).
     pub baseline: String,
+    /// Why `baseline` is not the `--baseline` asked for; absent when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_note: Option<String>,
     /// The machine's measured ceilings, when probed.
     pub ceilings: Option<crate::probe::Ceilings>,
     /// One entry per selected solver, in catalogue order.
@@ -469,6 +473,17 @@ pub struct RunReport {
     pub bound: Option<Bound>,
     /// GPU rows: dispatches, submissions and barriers per epoch (the latency wall's counts).
     pub pacing: Option<crate::solver::Pacing>,
+    /// GPU rows: one hash over every WGSL file its pipelines compiled (absent elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_hash: Option<String>,
+    /// GPU rows: each WGSL file its pipelines compiled, `{file, source, hash}` (`source`:
+    /// `builtin` or the path read); absent elsewhere.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kernels: Vec<crate::gpu::shaders::KernelSource>,
+    /// GPU rows with custom kernels: each edge size solved before timing, `{n, status}` (and
+    /// `message` when not ok); absent elsewhere.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub edge_sizes: Vec<crate::suite::edges::EdgeSize>,
     /// Untimed solves before timing.
     pub warmup: u32,
     /// Median time per descent: the whole run over its step sizes (all of them share each solve).

@@ -217,6 +217,9 @@ fn verdict(report: &Report, width: usize) -> String {
     if let Some(c) = &report.ceilings {
         out += &wrap(&format!("ceilings: {c}"), width, "          ");
     }
+    if let Some(note) = &report.baseline_note {
+        out += &wrap(&format!("note:    {note}"), width, "         ");
+    }
     for (i, line) in report.summary.lines.iter().enumerate() {
         let head = if i == 0 { "verdict: " } else { "         " };
         out += &wrap(&format!("{head}{line}"), width, "           ");

@@ -52,6 +52,7 @@ pub(super) fn report(
         best_mu: best.as_ref().map(|b| b.mu),
         best,
         baseline: options.baseline.clone(),
+        baseline_note: None,
         ceilings,
         runs,
         interrupted: interrupt::requested(),

@@ -41,7 +41,6 @@ pub(crate) fn hand_made(precision: Precision, gpu: bool, n: usize) -> (RunReport
         algorithmic: false,
         reference: false,
         kind: if gpu { RowKind::Gpu } else { RowKind::Cpu },
-        note: None,
     };
     // Four repeats of 0.2 s around a 0.25 s median: 40 epochs, so 6.25 ms per epoch.
     let m = Measurement {
@@ -55,6 +54,7 @@ pub(crate) fn hand_made(precision: Precision, gpu: bool, n: usize) -> (RunReport
         note: None,
         pacing: None,
         diverged_run_on: false,
+        kernels: Vec::new(),
     };
     let j = Judging {
         expect: std::slice::from_ref(&expect),

@@ -8,8 +8,15 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::solver::{Group, SolverId};
 
-/// A job and its measurement (or why it has none).
-pub(super) type Timed = (Job, Result<Measurement>);
+/// A job, its measurement (or why it has none), and its edge sizes (custom kernels only).
+pub(super) struct Timed {
+    /// The job.
+    pub job: Job,
+    /// Its measurement, or why it has none.
+    pub measured: Result<Measurement>,
+    /// Its custom kernels' edge sizes ([`super::edges`]); empty otherwise.
+    pub edges: Vec<super::edges::EdgeSize>,
+}
 
 /// One row to measure: a solver, and for a GPU solver its adapter.
 pub(super) struct Job {

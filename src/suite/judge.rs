@@ -27,8 +27,6 @@ pub struct Row {
     pub reference: bool,
     /// CPU solver, GPU solver (its share of a ceiling is the adapter's) or peer.
     pub kind: RowKind,
-    /// Anything else the row's reader should know.
-    pub note: Option<String>,
 }
 
 /// What every row of a problem is judged against, step by step.

@@ -63,7 +63,6 @@ fn peer_row(peer: &PeerRow) -> Row {
         algorithmic: false,
         reference: false,
         kind: RowKind::Peer,
-        note: None,
     }
 }
 
@@ -97,6 +96,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> Result<Measurement> {
             note: None,
             pacing: None,
             diverged_run_on: false,
+            kernels: Vec::new(),
         }),
         (Status::Unavailable, _) => Err(GdError::Unavailable {
             reason: peer.message,

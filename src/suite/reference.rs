@@ -72,7 +72,13 @@ pub(super) fn run(
                 .collect();
             let moments_spot = || expects.iter().map(|e| e.moments.1).collect::<Vec<_>>();
             let spot = m.spot.clone().unwrap_or_else(moments_spot);
-            (m.descents.clone(), spot, Some((job, Ok(m))))
+            let full = m.descents.clone();
+            let timed = Timed {
+                job,
+                measured: Ok(m),
+                edges: Vec::new(),
+            };
+            (full, spot, Some(timed))
         }
         None => {
             let mut solver = SolverId::REFERENCE.prepare(problem)?;

@@ -2,13 +2,14 @@
 //! notes, and the figures derived from the median time (speed-up and ceiling come later, once
 //! every row is in).
 
+use super::edges::EdgeSize;
 use super::figures::figures;
 use super::jobs::{Job, Timed};
 use super::judge::{self, Judged, Judging, Row};
 use super::reference::{ReferenceRun, Rounded};
 use crate::bench::{Measurement, TimeStats};
 use crate::error::GdError;
-use crate::gpu::GpuSettings;
+use crate::gpu::shaders::{KernelSource, kernel_hash};
 use crate::problem::Problem;
 use crate::report::{DescentReport, Note, NoteKind, PhaseTimes, RowKind, RunReport};
 use crate::solver::{Outcome, Precision, SolverId, bytes_per_sample};
@@ -21,22 +22,42 @@ pub(super) fn judge_all(
     measured: Vec<Timed>,
     judging: Judging,
     reference: &ReferenceRun,
-    gpu: &GpuSettings,
 ) -> Vec<RunReport> {
     measured
         .into_iter()
-        .map(|(job, m)| {
-            let row = job_row(&job, problem, gpu);
-            match (job.id.precision(), &reference.rounded) {
-                (Precision::F16, Some(Ok(rounded))) => f16_row(row, m, judging, rounded),
-                _ => run_report(row, m, judging),
-            }
+        .map(|t| {
+            let row = job_row(&t.job, problem);
+            let mut run = match (t.job.id.precision(), &reference.rounded) {
+                (Precision::F16, Some(Ok(rounded))) => f16_row(row, t.measured, judging, rounded),
+                _ => run_report(row, t.measured, judging),
+            };
+            hold_to_edges(&mut run, t.edges);
+            run
         })
         .collect()
 }
 
+/// A row whose custom kernels failed an edge size is a `mismatch` naming the size (its own
+/// verdict stays in its notes).
+fn hold_to_edges(run: &mut RunReport, edges: Vec<EdgeSize>) {
+    if let Some(e) = edges.iter().find(|e| e.failed()) {
+        if run.status == Status::Ok {
+            run.status = Status::Mismatch;
+        }
+        let why = e.message.as_deref().unwrap_or("");
+        run.add_note(Note::new(
+            NoteKind::Verdict,
+            format!(
+                "edge sizes: at N = {} the custom kernels give a {} against the f64 reference ({why})",
+                e.n, e.status
+            ),
+        ));
+    }
+    run.edge_sizes = edges;
+}
+
 /// What a solver's row is, apart from its measurement.
-fn job_row(job: &Job, problem: &Problem, gpu: &GpuSettings) -> Row {
+fn job_row(job: &Job, problem: &Problem) -> Row {
     let kind = RowKind::from(job.id.group());
     Row {
         name: job.id.name().to_string(),
@@ -46,9 +67,6 @@ fn job_row(job: &Job, problem: &Problem, gpu: &GpuSettings) -> Row {
         algorithmic: job.id == SolverId::CpuMoments,
         reference: job.id == SolverId::REFERENCE,
         kind,
-        note: (kind == RowKind::Gpu)
-            .then(|| custom_shaders(gpu))
-            .flatten(),
     }
 }
 
@@ -85,10 +103,27 @@ fn f16_row(
     run
 }
 
-/// "custom shaders: ..." when `--shaders` replaced any built-in file.
-fn custom_shaders(gpu: &GpuSettings) -> Option<String> {
-    let files = gpu.shaders.overridden();
-    (!files.is_empty()).then(|| format!("custom shaders: {}", files.join(", ")))
+/// "custom shaders: ..." when a row compiled kernel files from a `--shaders` folder: those that
+/// differ from the built-in ones, and those that are unchanged copies.
+fn custom_shaders(kernels: &[KernelSource]) -> Option<String> {
+    let custom: Vec<&KernelSource> = kernels.iter().filter(|k| k.source != "builtin").collect();
+    if custom.is_empty() {
+        return None;
+    }
+    let names = |changed: bool| {
+        custom
+            .iter()
+            .filter(|k| k.changed == changed)
+            .map(|k| k.file.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (changed, same) = (names(true), names(false));
+    Some(match (changed.is_empty(), same.is_empty()) {
+        (false, true) => format!("custom shaders: {changed}"),
+        (false, false) => format!("custom shaders: {changed} ({same} unchanged)"),
+        _ => format!("custom shaders, all identical to the built-in: {same}"),
+    })
 }
 
 /// The report of one row: its verdicts, notes and figures (speed-up and ceiling come later, once
@@ -119,6 +154,10 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     notes.extend(measurement_notes(&row, &m));
     run.status = status;
     run.pacing = m.pacing;
+    if !m.kernels.is_empty() {
+        run.kernel_hash = Some(kernel_hash(&m.kernels));
+        run.kernels = m.kernels.clone();
+    }
     for note in notes {
         run.add_note(note);
     }
@@ -162,6 +201,9 @@ fn blank(row: &Row, warmup: u32) -> RunReport {
         speedup: None,
         bound: None,
         pacing: None,
+        kernel_hash: None,
+        kernels: Vec::new(),
+        edge_sizes: Vec::new(),
         warmup,
         descent_s: None,
         descents: Vec::new(),
@@ -213,7 +255,7 @@ fn measurement_notes(row: &Row, m: &Measurement) -> Vec<Note> {
             ),
         ));
     }
-    notes.extend(row.note.clone().map(|n| Note::new(NoteKind::Shaders, n)));
+    notes.extend(custom_shaders(&m.kernels).map(|n| Note::new(NoteKind::Shaders, n)));
     notes.extend(m.note.clone().map(|n| Note::new(NoteKind::Solver, n)));
     if row.algorithmic {
         notes.push(Note::new(
@@ -378,7 +420,6 @@ mod tests {
                 algorithmic: false,
                 reference: false,
                 kind: RowKind::Gpu,
-                note: None,
             };
             let m = Measurement {
                 prepare_s: 0.0,
@@ -391,6 +432,7 @@ mod tests {
                 note: None,
                 pacing: None,
                 diverged_run_on: run_on,
+                kernels: Vec::new(),
             };
             let j = Judging {
                 expect: &expect,
@@ -425,6 +467,7 @@ mod tests {
             note: None,
             pacing: None,
             diverged_run_on: false,
+            kernels: Vec::new(),
         };
         let row = Row {
             name: "r".into(),
@@ -439,7 +482,6 @@ mod tests {
             algorithmic: false,
             reference: false,
             kind: RowKind::Cpu,
-            note: None,
         };
         let j = Judging {
             expect: std::slice::from_ref(&expect),
@@ -527,6 +569,7 @@ mod tests {
             note: None,
             pacing: None,
             diverged_run_on: false,
+            kernels: Vec::new(),
         };
         assert_eq!(kernel_beside(&measurement(0.3)), (Some(0.3), None));
         let (shown, note) = kernel_beside(&measurement(0.396));

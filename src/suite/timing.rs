@@ -22,12 +22,20 @@ pub(super) fn time_jobs(
 ) -> Vec<Timed> {
     jobs.into_iter()
         .map(|job| {
-            let m = if interrupt::requested() {
-                Err(GdError::Interrupted)
-            } else {
-                time_job(problem, &job, reference, options, progress)
-            };
-            (job, m)
+            if interrupt::requested() {
+                return Timed {
+                    job,
+                    measured: Err(GdError::Interrupted),
+                    edges: Vec::new(),
+                };
+            }
+            let edges = super::edges::check(problem, &job, options);
+            let measured = time_job(problem, &job, reference, options, progress);
+            Timed {
+                job,
+                measured,
+                edges,
+            }
         })
         .collect()
 }

@@ -1,0 +1,166 @@
+//! Edge sizes: a GPU row whose kernels came from `--shaders` and differ from the built-in ones is
+//! first solved at the sizes kernels get wrong (N % 4 = 1, 2, 3; fewer samples than one
+//! workgroup; just past one workgroup's tile; data split over two storage bindings), each judged
+//! against the f64 reference on the same samples. A kernel that drops its scalar tail is then
+//! caught at any N, not only at one that is not a multiple of 4.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::SuiteOptions;
+use super::jobs::Job;
+use crate::error::{GdError, Result};
+use crate::gpu::GpuContext;
+use crate::gpu::shaders::ITEMS_PER_INVOCATION;
+use crate::problem::{Dataset, Problem};
+use crate::solver::{Precision, SolverId};
+use crate::validate::{Expectations, Status, judge};
+
+/// Epochs of each edge-size solve: enough for a lost sample to move the weights far beyond an
+/// f32 tolerance, few enough to cost milliseconds.
+const EDGE_EPOCHS: u64 = 50;
+
+/// A binding cap small enough that the two-chunk size spans two storage bindings.
+const TWO_CHUNK_BINDING_BYTES: u64 = 16 << 10;
+
+/// One edge size's verdict (JSON `edge_sizes`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EdgeSize {
+    /// Samples.
+    pub n: usize,
+    /// `ok`, `mismatch`, `diverged`, `unavailable` (the strategy does not take this size) or
+    /// `error`.
+    pub status: Status,
+    /// What went wrong, when something did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl EdgeSize {
+    /// True when this size shows the kernel wrong: a mismatch or an error.
+    pub fn failed(&self) -> bool {
+        matches!(self.status, Status::Mismatch | Status::Error)
+    }
+}
+
+/// The sizes (within the problem's own N) and, for each, the binding cap it runs under: N % 4 =
+/// 1, 2, 3; fewer than one workgroup; one past a workgroup's tile (of samples, and of vec4s);
+/// and one spanning two bindings.
+fn sizes(problem_n: usize, wg: u32) -> Vec<(usize, Option<u64>)> {
+    let wg = wg as usize;
+    let tile = wg * ITEMS_PER_INVOCATION as usize;
+    let mut out: Vec<(usize, Option<u64>)> = [1001, 1002, 1003, wg / 2 + 1, tile + 1, 4 * tile + 1]
+        .into_iter()
+        .map(|n| (n, None))
+        .collect();
+    out.push((
+        3 * TWO_CHUNK_BINDING_BYTES as usize / 8 + 3,
+        Some(TWO_CHUNK_BINDING_BYTES),
+    ));
+    out.retain(|&(n, _)| n <= problem_n);
+    out.dedup();
+    out
+}
+
+/// The edge sizes of `job` on `problem`, when its kernels differ from the built-in ones; empty
+/// otherwise (built-in kernels are tested by the suite, not at every run).
+pub(super) fn check(problem: &Problem, job: &Job, options: &SuiteOptions) -> Vec<EdgeSize> {
+    let Some(ctx) = &job.gpu else {
+        return Vec::new();
+    };
+    if options.gpu.shaders.dir().is_none() {
+        return Vec::new();
+    }
+    let wg = options
+        .gpu
+        .workgroup_size
+        .unwrap_or(crate::gpu::shaders::DEFAULT_WORKGROUP_SIZE);
+    let mut out = Vec::new();
+    for (n, cap) in sizes(problem.n(), wg) {
+        match edge(problem, job.id, ctx, options, n, cap) {
+            // The first size tells whether the kernels are custom at all.
+            Err(Skip::BuiltIn) => return Vec::new(),
+            Err(Skip::Failed(status, message)) => out.push(EdgeSize {
+                n,
+                status,
+                message: Some(message),
+            }),
+            Ok(size) => out.push(size),
+        }
+    }
+    out
+}
+
+/// Why an edge size has no verdict of its own.
+enum Skip {
+    /// The solver compiled only built-in kernels: no edge sizes are needed.
+    BuiltIn,
+    /// It could not run this size: its status and why.
+    Failed(Status, String),
+}
+
+/// The first `n` samples of `problem`'s data solved by `id` for [`EDGE_EPOCHS`] epochs on
+/// `ctx` (bindings capped at `cap`), judged against the f64 reference on the same samples.
+fn edge(
+    problem: &Problem,
+    id: SolverId,
+    ctx: &Arc<GpuContext>,
+    options: &SuiteOptions,
+    n: usize,
+    cap: Option<u64>,
+) -> std::result::Result<EdgeSize, Skip> {
+    let failed = |e: GdError| match e {
+        GdError::Unavailable { reason } => Skip::Failed(Status::Unavailable, reason),
+        other => Skip::Failed(Status::Error, other.to_string()),
+    };
+    let edge = edge_problem(problem, n, id.precision()).map_err(failed)?;
+    let mut settings = options.gpu.clone();
+    settings.max_binding_bytes = cap.or(settings.max_binding_bytes);
+    let run = || -> Result<_> {
+        let mut solver = id.prepare_on(&edge, Some(ctx), &settings)?;
+        let custom = solver.kernels().iter().any(|k| k.changed);
+        custom.then(|| solver.solve_all()).transpose()
+    };
+    let outcomes = crate::gpu::guard::run_row(ctx, run)
+        .map_err(failed)?
+        .ok_or(Skip::BuiltIn)?;
+    let reference = SolverId::REFERENCE
+        .prepare(&edge)
+        .and_then(|mut s| s.solve_all())
+        .map_err(failed)?;
+    let expects = Expectations::each(&edge);
+    Expectations::model_all(&expects, &[id.arithmetic()]);
+    let verdicts: Vec<_> = outcomes
+        .iter()
+        .zip(&reference)
+        .zip(&expects)
+        .map(|((o, r), e)| judge(o, r, id.arithmetic(), e))
+        .collect();
+    let worst = verdicts
+        .iter()
+        .find(|v| v.status == Status::Mismatch)
+        .or(verdicts.first());
+    Ok(EdgeSize {
+        n,
+        status: worst.map_or(Status::Error, |v| v.status),
+        message: worst.map(|v| v.message.clone()).filter(|m| !m.is_empty()),
+    })
+}
+
+/// The problem of `problem`'s first `n` samples, its steps and [`EDGE_EPOCHS`] epochs (for f16
+/// storage, the data rounded to f16 as such a row's own reference is).
+fn edge_problem(problem: &Problem, n: usize, precision: Precision) -> Result<Problem> {
+    let data = problem.data();
+    let prefix = Dataset::new(
+        data.x()[..n].to_vec(),
+        data.d()[..n].to_vec(),
+        data.source().clone(),
+    )?;
+    let epochs = EDGE_EPOCHS.min(problem.epochs());
+    let edge = Problem::search(Arc::new(prefix), problem.steps().to_vec(), epochs)?;
+    match precision {
+        Precision::F16 => edge.rounded_to_f16(),
+        _ => Ok(edge),
+    }
+}
