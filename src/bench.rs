@@ -160,7 +160,7 @@ pub fn measure<'p>(
 /// whole solves until the last [`WARM_AGREE_SOLVES`] agree within [`WARM_AGREE`] (a GPU idles
 /// at low clocks: an H200 read 2.6× slower in 10 ms solves straight after idling), for at most
 /// the row's budget.
-fn warm_gpu(solver: &mut dyn Solver, settings: &BenchSettings, task: &Task) -> Result<()> {
+pub fn warm_gpu(solver: &mut dyn Solver, settings: &BenchSettings, task: &Task) -> Result<()> {
     if settings.warmup == 0 {
         return Ok(());
     }

@@ -11,8 +11,8 @@ use gdbench::peers::PeerOptions;
 use gdbench::problem::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
 use gdbench::problem::{parse_steps, sample_count};
 use gdbench::report;
-use gdbench::solver::select;
-use gdbench::suite::{SuiteOptions, checked_baseline};
+use gdbench::solver::{Group, select};
+use gdbench::suite::{SuiteOptions, Variant, checked_baseline};
 use gdbench::sweep::SweepSettings;
 use gdbench::{Dataset, GdError, Problem};
 
@@ -188,6 +188,11 @@ pub struct SolverArgs {
     /// the built-in one; a .wgsl by any other name, or a DIR without one, is refused.
     #[arg(long, value_name = "DIR")]
     pub shaders: Option<PathBuf>,
+    /// Also run every selected GPU solver with the kernels of DIR (as --shaders takes them), as
+    /// rows SOLVER@NAME beside the built-in ones, their solves interleaved for a ratio with its
+    /// 95 % interval and a verdict (repeatable).
+    #[arg(long, value_name = "NAME=DIR")]
+    pub variant: Vec<String>,
     /// Invocations per GPU workgroup (a power of two; the WGSL override constant WG) [default:
     /// 256; gpu-persistent and the fused kernels' finish: the adapter's most, up to 1024].
     #[arg(long)]
@@ -216,7 +221,37 @@ impl SolverArgs {
         if let Some(dir) = &self.shaders {
             options.gpu.shaders = ShaderSources::with_overrides(dir)?;
         }
+        options.variants = self.variants(&options)?;
         Ok(options)
+    }
+
+    /// The `--variant`s, checked: distinct names, and a GPU solver selected to run them.
+    fn variants(&self, options: &SuiteOptions) -> Result<Vec<Variant>, GdError> {
+        let bad = |problem: String| GdError::InvalidParameter {
+            name: "--variant",
+            problem,
+        };
+        let variants = self
+            .variant
+            .iter()
+            .map(|spec| Variant::parse(spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, v) in variants.iter().enumerate() {
+            if variants[..i].iter().any(|w| w.name == v.name) {
+                return Err(bad(format!(
+                    "`{}` names two variants: give each its own name",
+                    v.name
+                )));
+            }
+        }
+        let gpu = options.solvers.iter().any(|s| s.id.group() == Group::Gpu);
+        if !variants.is_empty() && !gpu {
+            return Err(bad(
+                "runs GPU solvers' kernels, and --solvers selects none: add gpu-fused (or gpu)"
+                    .into(),
+            ));
+        }
+        Ok(variants)
     }
 
     /// Opens the adapters and probes the ceilings (unless `--no-probe`): the slow part, after

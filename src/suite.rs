@@ -18,6 +18,7 @@ mod judge;
 mod peer_rows;
 mod reference;
 mod row;
+pub mod side_by_side;
 mod timing;
 
 pub use figures::{Figures, figures};
@@ -26,6 +27,7 @@ pub use row::run_report;
 
 use crate::bench::BenchSettings;
 use crate::error::{GdError, Result};
+use crate::gpu::shaders::ShaderSources;
 use crate::gpu::{AdapterChoice, GpuContext, GpuSettings};
 use crate::interrupt;
 use crate::machine;
@@ -55,6 +57,44 @@ pub struct SuiteOptions {
     pub baseline: String,
     /// Measured ceilings to hold rows against (see [`crate::probe`]); `None` skips that column.
     pub ceilings: Option<Ceilings>,
+    /// `--variant NAME=DIR`: kernel folders each GPU solver also runs with, side by side with
+    /// the built-in kernels.
+    pub variants: Vec<Variant>,
+}
+
+/// A named folder of kernels (`--variant NAME=DIR`).
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// The name rows carry: `gpu-fused@NAME`.
+    pub name: String,
+    /// The folder's kernels (strict, as `--shaders`).
+    pub shaders: ShaderSources,
+}
+
+impl Variant {
+    /// `NAME=DIR`, checked: a name of letters, digits, `-` and `_`, and a folder of kernel files.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let bad = |problem: String| GdError::InvalidParameter {
+            name: "--variant",
+            problem,
+        };
+        let Some((name, dir)) = spec.split_once('=') else {
+            return Err(bad(format!(
+                "`{spec}` is not NAME=DIR: name the variant, then its kernel folder (e.g. unrolled=my-kernels)"
+            )));
+        };
+        let name = name.trim();
+        let fine = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if name.is_empty() || !name.chars().all(fine) {
+            return Err(bad(format!(
+                "`{name}` is not a variant name: use letters, digits, - and _ (rows are named gpu-fused@NAME)"
+            )));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            shaders: ShaderSources::from_folder(std::path::Path::new(dir), "--variant")?,
+        })
+    }
 }
 
 impl SuiteOptions {
@@ -102,6 +142,7 @@ impl SuiteOptions {
             peers: None,
             baseline: SolverId::BASELINE.name().to_string(),
             ceilings: None,
+            variants: Vec::new(),
         }
     }
 }
@@ -114,6 +155,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
     let mut measured = timing::time_jobs(problem, jobs, &reference, options, progress);
     measured.extend(timed_reference);
     measured.sort_by_key(|t| t.job.order());
+    side_by_side::attach(problem, &mut measured, options, progress);
 
     let judging = reference.judging(problem, &options.bench);
     let mut runs = row::judge_all(problem, measured, judging, &reference);

@@ -488,3 +488,124 @@ fn a_type_error_shows_nagas_cause_under_a_caret() {
         "{report}"
     );
 }
+
+#[test]
+fn variants_are_refused_unless_named_once_with_a_folder_and_a_gpu_solver() {
+    let dir = tempfile::tempdir().unwrap();
+    dump(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let spec = format!("mine={d}");
+    fn run<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        [RUN, extra].concat()
+    }
+    refuses(
+        &run(&["--solvers", "gpu-fused", "--variant", d]),
+        "is not NAME=DIR",
+    );
+    refuses(
+        &run(&["--solvers", "gpu-fused", "--variant", &format!("a b={d}")]),
+        "is not a variant name",
+    );
+    refuses(
+        &run(&[
+            "--solvers",
+            "gpu-fused",
+            "--variant",
+            &spec,
+            "--variant",
+            &spec,
+        ]),
+        "`mine` names two variants",
+    );
+    refuses(
+        &run(&["--solvers", "cpu-fused", "--variant", &spec]),
+        "--solvers selects none",
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let bad = format!("mine={}", empty.path().display());
+    refuses(
+        &run(&["--solvers", "gpu-fused", "--variant", &bad]),
+        "--variant",
+    );
+}
+
+#[test]
+fn a_variant_runs_beside_the_built_in_row_with_a_ratio_and_a_verdict() {
+    let Some(_ctx) = gpu_or_skip("variants") else {
+        return;
+    };
+    // An unchanged copy, and a finish that takes a step 1 % too large.
+    let same = tempfile::tempdir().unwrap();
+    dump(same.path());
+    let step = tempfile::tempdir().unwrap();
+    let fused = ShaderFile::Fused.builtin();
+    let update = "        w = w + mu_of(params_finish) * (scale_of(params_finish) * total);";
+    assert!(fused.contains(update));
+    let wrong = fused.replace(
+        update,
+        "        w = w + 1.01 * mu_of(params_finish) * (scale_of(params_finish) * total);",
+    );
+    std::fs::write(step.path().join("fused.wgsl"), wrong).unwrap();
+    let (same_spec, step_spec) = (
+        format!("same={}", same.path().display()),
+        format!("step={}", step.path().display()),
+    );
+    let variants = [
+        "--solvers",
+        "gpu-fused",
+        "--variant",
+        &same_spec,
+        "--variant",
+        &step_spec,
+    ];
+    let args = [RUN, &variants[..]].concat();
+    let out = gdbench(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the step variant is a mismatch: {}",
+        stderr(&out)
+    );
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let names: Vec<&str> = r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["solver"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["gpu-fused", "gpu-fused@same", "gpu-fused@step"]);
+    let row = |name: &str| common::row(&r, name).clone();
+    let (builtin, same_row, step_row) = (
+        row("gpu-fused"),
+        row("gpu-fused@same"),
+        row("gpu-fused@step"),
+    );
+    assert!(builtin.get("variant").is_none() && builtin.get("vs_builtin").is_none());
+    // The unchanged copy: ok, the same kernels, and a ratio whose interval holds 1.
+    assert_eq!(same_row["status"], "ok", "{same_row}");
+    assert_eq!(same_row["variant"], "same");
+    assert_eq!(same_row["kernel_hash"], builtin["kernel_hash"]);
+    let vs = &same_row["vs_builtin"];
+    assert!(vs["pairs"].as_u64().unwrap() >= 5, "{vs}");
+    let (lo, hi) = (
+        vs["ci95"][0].as_f64().unwrap(),
+        vs["ci95"][1].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= vs["ratio"].as_f64().unwrap() && vs["ratio"].as_f64().unwrap() <= hi,
+        "{vs}"
+    );
+    assert_eq!(vs["verdict"], "no clear change", "{vs}");
+    let message = same_row["message"].as_str().unwrap();
+    assert!(message.contains("against gpu-fused: "), "{message}");
+    assert!(message.contains("interleaved pairs"), "{message}");
+    // The planted step: a mismatch, caught, and no speed claimed for it.
+    assert_eq!(step_row["status"], "mismatch", "{step_row}");
+    assert!(step_row.get("vs_builtin").is_none(), "{step_row}");
+    let message = step_row["message"].as_str().unwrap();
+    assert!(
+        message.contains("not compared with gpu-fused: its answer is mismatch"),
+        "{message}"
+    );
+    assert_ne!(step_row["kernel_hash"], builtin["kernel_hash"]);
+}

@@ -269,6 +269,15 @@ impl Problem {
         self.data.sane_bound()
     }
 
+    /// The same data and steps over `epochs` epochs (≥ 1).
+    pub fn with_epochs(&self, epochs: u64) -> Problem {
+        Problem {
+            data: Arc::clone(&self.data),
+            steps: self.steps.clone(),
+            epochs: epochs.max(1),
+        }
+    }
+
     /// The dataset.
     pub fn data(&self) -> &Dataset {
         &self.data

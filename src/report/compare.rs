@@ -197,7 +197,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// The 95 % percentile-bootstrap interval of median(B) / median(A): each side resampled with
 /// replacement on its own, [`RESAMPLES`] times, from a fixed seed.
-fn ratio_interval(a: &[f64], b: &[f64]) -> [f64; 2] {
+pub fn ratio_interval(a: &[f64], b: &[f64]) -> [f64; 2] {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let (mut buf_a, mut buf_b) = (vec![0.0; a.len()], vec![0.0; b.len()]);
     let mut ratios: Vec<f64> = (0..RESAMPLES)

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 pub use compare::{
     Compared, Comparison, DEFAULT_THRESHOLD_PCT, MIN_REPEATS, RESAMPLES, Verdict, check_percent,
-    compare, read_report, render_comparison, render_comparison_json,
+    compare, ratio_interval, read_report, render_comparison, render_comparison_json,
 };
 pub use format::short_device_name;
 pub use machine_formats::{CsvRow, render_csv, render_markdown, render_sweep_csv};
@@ -484,6 +484,13 @@ pub struct RunReport {
     /// `message` when not ok); absent elsewhere.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub edge_sizes: Vec<crate::suite::edges::EdgeSize>,
+    /// `--variant` rows: the variant's name (the row is `solver@variant`); absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// `--variant` rows: against the built-in row of the same solver and adapter, from
+    /// interleaved solves; absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vs_builtin: Option<crate::suite::side_by_side::VsBuiltin>,
     /// Untimed solves before timing.
     pub warmup: u32,
     /// Median time per descent: the whole run over its step sizes (all of them share each solve).
@@ -518,6 +525,8 @@ pub enum NoteKind {
     F16Data,
     /// Why the row has no share of a ceiling: data in cache, a failed or suspect probe.
     Ceiling,
+    /// A `--variant` row against the built-in row of its solver and adapter.
+    Variant,
 }
 
 /// One note on a row: its kind and the sentence (JSON `notes`; `message` joins the sentences).

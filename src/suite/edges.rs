@@ -11,8 +11,8 @@ use serde::Serialize;
 use super::SuiteOptions;
 use super::jobs::Job;
 use crate::error::{GdError, Result};
-use crate::gpu::GpuContext;
 use crate::gpu::shaders::ITEMS_PER_INVOCATION;
+use crate::gpu::{GpuContext, GpuSettings};
 use crate::problem::{Dataset, Problem};
 use crate::solver::{Precision, SolverId};
 use crate::validate::{Expectations, Status, judge};
@@ -69,16 +69,16 @@ pub(super) fn check(problem: &Problem, job: &Job, options: &SuiteOptions) -> Vec
     let Some(ctx) = &job.gpu else {
         return Vec::new();
     };
-    if options.gpu.shaders.dir().is_none() {
+    let settings = job.gpu_settings(options);
+    if settings.shaders.dir().is_none() {
         return Vec::new();
     }
-    let wg = options
-        .gpu
+    let wg = settings
         .workgroup_size
         .unwrap_or(crate::gpu::shaders::DEFAULT_WORKGROUP_SIZE);
     let mut out = Vec::new();
     for (n, cap) in sizes(problem.n(), wg) {
-        match edge(problem, job.id, ctx, options, n, cap) {
+        match edge(problem, job.id, ctx, &settings, n, cap) {
             // The first size tells whether the kernels are custom at all.
             Err(Skip::BuiltIn) => return Vec::new(),
             Err(Skip::Failed(status, message)) => out.push(EdgeSize {
@@ -106,7 +106,7 @@ fn edge(
     problem: &Problem,
     id: SolverId,
     ctx: &Arc<GpuContext>,
-    options: &SuiteOptions,
+    settings: &GpuSettings,
     n: usize,
     cap: Option<u64>,
 ) -> std::result::Result<EdgeSize, Skip> {
@@ -115,7 +115,7 @@ fn edge(
         other => Skip::Failed(Status::Error, other.to_string()),
     };
     let edge = edge_problem(problem, n, id.precision()).map_err(failed)?;
-    let mut settings = options.gpu.clone();
+    let mut settings = settings.clone();
     settings.max_binding_bytes = cap.or(settings.max_binding_bytes);
     let run = || -> Result<_> {
         let mut solver = id.prepare_on(&edge, Some(ctx), &settings)?;

@@ -77,6 +77,7 @@ pub(super) fn run(
                 job,
                 measured: Ok(m),
                 edges: Vec::new(),
+                vs_builtin: None,
             };
             (full, spot, Some(timed))
         }

@@ -32,6 +32,35 @@ pub(super) fn judge_all(
                 _ => run_report(row, t.measured, judging),
             };
             hold_to_edges(&mut run, t.edges);
+            run.variant = t.job.variant.as_ref().map(|v| v.name.clone());
+            match t.vs_builtin {
+                // A row whose answer is wrong has no speed worth comparing.
+                _ if run.variant.is_some() && run.status != Status::Ok => {
+                    run.add_note(Note::new(
+                        NoteKind::Variant,
+                        match run.status {
+                            Status::Mismatch | Status::Diverged => format!(
+                                "not compared with {}: its answer is {}",
+                                t.job.id.name(),
+                                run.status
+                            ),
+                            _ => format!("not compared with {}: it did not run", t.job.id.name()),
+                        },
+                    ));
+                }
+                Some(Ok(vs)) => {
+                    run.add_note(Note::new(
+                        NoteKind::Variant,
+                        vs.note(t.job.id.name(), problem.epochs()),
+                    ));
+                    run.vs_builtin = Some(vs);
+                }
+                Some(Err(why)) => run.add_note(Note::new(
+                    NoteKind::Variant,
+                    format!("not measured against {}: {why}", t.job.id.name()),
+                )),
+                None => {}
+            }
             run
         })
         .collect()
@@ -60,7 +89,7 @@ fn hold_to_edges(run: &mut RunReport, edges: Vec<EdgeSize>) {
 fn job_row(job: &Job, problem: &Problem) -> Row {
     let kind = RowKind::from(job.id.group());
     Row {
-        name: job.id.name().to_string(),
+        name: job.name(),
         info: job.id.info(job.gpu.as_deref(), problem.n()),
         arithmetic: job.id.arithmetic(),
         library: None,
@@ -204,6 +233,8 @@ fn blank(row: &Row, warmup: u32) -> RunReport {
         kernel_hash: None,
         kernels: Vec::new(),
         edge_sizes: Vec::new(),
+        variant: None,
+        vs_builtin: None,
         warmup,
         descent_s: None,
         descents: Vec::new(),

@@ -27,6 +27,7 @@ pub(super) fn time_jobs(
                     job,
                     measured: Err(GdError::Interrupted),
                     edges: Vec::new(),
+                    vs_builtin: None,
                 };
             }
             let edges = super::edges::check(problem, &job, options);
@@ -35,6 +36,7 @@ pub(super) fn time_jobs(
                 job,
                 measured,
                 edges,
+                vs_builtin: None,
             }
         })
         .collect()
@@ -63,6 +65,7 @@ fn time_job(
         });
     }
     let task = progress.task(job.label());
+    let settings = job.gpu_settings(options);
     let bench = BenchSettings {
         software: job
             .gpu
@@ -72,7 +75,7 @@ fn time_job(
     };
     let row = || {
         measure(
-            || job.id.prepare_on(problem, job.gpu.as_ref(), &options.gpu),
+            || job.id.prepare_on(problem, job.gpu.as_ref(), &settings),
             &bench,
             Some(reference.spot_epochs()),
             &task,
