@@ -342,3 +342,54 @@ fn sweep_repeat_times_every_row_that_many_times() {
         "--repeat",
     );
 }
+
+#[test]
+fn a_variant_is_a_series_of_its_own_in_a_sweep() {
+    if common::gpu_or_skip("a sweep with a variant").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kernels = dir.path().join("k");
+    let out = gdbench(&["shaders", "dump", kernels.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (json, svg) = (dir.path().join("s.json"), dir.path().join("s.svg"));
+    let spec = format!("same={}", kernels.display());
+    let out = gdbench(&[
+        "sweep",
+        "--no-probe",
+        "--quiet",
+        "--solvers",
+        "gpu-fused",
+        "--variant",
+        &spec,
+        "--n-min",
+        "1000",
+        "--n-max",
+        "4000",
+        "--points",
+        "2",
+        "--budget",
+        "0.1",
+        "--output",
+        json.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for p in report["points"].as_array().unwrap() {
+        let names: Vec<&str> = p["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["solver"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["gpu-fused", "gpu-fused@same"], "{p}");
+    }
+    assert!(
+        std::fs::read_to_string(&svg)
+            .unwrap()
+            .contains("gpu-fused@same")
+    );
+}
