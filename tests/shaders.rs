@@ -609,3 +609,50 @@ fn a_variant_runs_beside_the_built_in_row_with_a_ratio_and_a_verdict() {
     );
     assert_ne!(step_row["kernel_hash"], builtin["kernel_hash"]);
 }
+
+#[test]
+fn a_variant_doing_sixteen_times_the_error_pass_is_called_slower() {
+    let Some(_ctx) = gpu_or_skip("a slower variant") else {
+        return;
+    };
+    // The error pass run sixteen times over (its sums reset each time): the same answer, slower.
+    let fused = ShaderFile::Fused.builtin();
+    let stride = "    for (var first = wid.x * WG; first < quads; first = first + stride) {";
+    let sums = "    var acc = vec2<real>(dot(acc_e";
+    assert!(fused.contains(stride) && fused.contains(sums));
+    let slow = fused
+        .replacen(
+            stride,
+            &format!(
+                "    for (var rep = 0u; rep < 16u; rep = rep + 1u) {{\n    acc_e = vec4<real>(0.0);\n    acc_ex = vec4<real>(0.0);\n{stride}"
+            ),
+            1,
+        )
+        .replacen(sums, &format!("    }}\n{sums}"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fused.wgsl"), slow).unwrap();
+    let spec = format!("slow={}", dir.path().display());
+    let out = gdbench(&[
+        "--n",
+        "200000",
+        "--epochs",
+        "20",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--format",
+        "json",
+        "--no-probe",
+        "--solvers",
+        "gpu-fused",
+        "--variant",
+        &spec,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let vs = &common::row(&r, "gpu-fused@slow")["vs_builtin"];
+    assert_eq!(vs["verdict"], "slower", "{vs}");
+    assert!(vs["ratio"].as_f64().unwrap() > 1.2, "{vs}");
+    assert!(vs["ci95"][0].as_f64().unwrap() > 1.02, "{vs}");
+}
