@@ -135,6 +135,77 @@ pub enum ShadersCommand {
         /// A .wgsl file or a folder of them.
         path: PathBuf,
     },
+    /// Watch a folder of kernels: on every save, check them, validate them at the edge sizes
+    /// and against the f64 reference, and time them against the built-in kernels and the
+    /// previous save, for the GPU solvers that compile a changed file; one screen per save.
+    Watch(WatchArgs),
+}
+
+/// Options of `gdbench shaders watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The folder of kernels to watch (`gdbench shaders dump DIR` makes one).
+    pub dir: PathBuf,
+    /// GPU solvers to consider: those that compile a changed file run (names or `gpu`).
+    #[arg(long, default_value = "gpu", value_name = "LIST")]
+    pub solvers: String,
+    /// GPU adapter: auto, an index or part of a name (see `gdbench adapters`).
+    #[arg(long, default_value = "auto", value_name = "ADAPTER")]
+    pub adapter: String,
+    /// Only adapters of this backend: vulkan, metal, dx12 or gl.
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Invocations per GPU workgroup (a power of two; the override constant WG).
+    #[arg(long)]
+    pub workgroup_size: Option<u32>,
+    /// Samples.
+    #[arg(long, default_value_t = ARTICLE_N as u64, value_parser = parse_count)]
+    pub n: u64,
+    /// Epochs of each solve.
+    #[arg(long, default_value_t = 1000)]
+    pub epochs: u64,
+    /// Step size mu (finite, > 0).
+    #[arg(long, default_value_t = ARTICLE_MU, allow_negative_numbers = true)]
+    pub mu: f64,
+    /// Seconds of timing per row on each save (the side-by-side pairs share it).
+    #[arg(long, default_value_t = 1.0)]
+    pub budget: f64,
+}
+
+impl WatchArgs {
+    /// The problem each save runs: the article's synthetic data at --n, --epochs and --mu.
+    pub fn problem(&self) -> Result<Problem, GdError> {
+        let data = Dataset::synthetic(sample_count(self.n)?, ARTICLE_SIGMA, ARTICLE_SEED)?;
+        Problem::new(data, self.mu, self.epochs)
+    }
+
+    /// The GPU solvers, the timing budget and the workgroup size, checked.
+    pub fn options(&self) -> Result<SuiteOptions, GdError> {
+        let solvers: Vec<_> = select(&self.solvers)?
+            .into_iter()
+            .filter(|s| s.id.group() == Group::Gpu)
+            .collect();
+        if solvers.is_empty() {
+            return Err(GdError::InvalidParameter {
+                name: "--solvers",
+                problem: format!(
+                    "`{}` selects no GPU solver: watch runs GPU kernels (try gpu-fused)",
+                    self.solvers
+                ),
+            });
+        }
+        if !(self.budget.is_finite() && self.budget > 0.0) {
+            return Err(GdError::InvalidParameter {
+                name: "--budget",
+                problem: format!("{} is not a time: give seconds > 0, e.g. 1", self.budget),
+            });
+        }
+        let mut options = SuiteOptions::new(solvers);
+        options.bench.budget = std::time::Duration::from_secs_f64(self.budget);
+        options.gpu.workgroup_size = self.workgroup_size;
+        ShaderSources::from_folder(&self.dir, "shaders watch")?;
+        Ok(options)
+    }
 }
 
 /// Report formats (the library's [`report::Format`], for clap).

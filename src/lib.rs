@@ -41,3 +41,4 @@ pub mod stats;
 pub mod suite;
 pub mod sweep;
 pub mod validate;
+pub mod watch;

@@ -6,7 +6,10 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use cli::{Cli, Command, CompareArgs, CompareFormat, RunArgs, ShadersCommand, SweepArgs, backends};
+use cli::{
+    Cli, Command, CompareArgs, CompareFormat, RunArgs, ShadersCommand, SweepArgs, WatchArgs,
+    backends,
+};
 use gdbench::error::exit;
 use gdbench::gpu::{self, AdapterChoice, shaders, translate::Target};
 use gdbench::progress::Progress;
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Some(Command::Shaders(ShadersCommand::Check { path, targets })) => {
             check_shaders(&path, &targets)
         }
+        Some(Command::Shaders(ShadersCommand::Watch(args))) => watch_shaders(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -120,6 +124,25 @@ fn run(args: &RunArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(report.exit_status(|row| options.named(row)))
+}
+
+/// `gdbench shaders watch DIR`: a screen per save until Ctrl-C.
+fn watch_shaders(args: &WatchArgs) -> anyhow::Result<u8> {
+    let problem = args.problem()?;
+    let mut options = args.options()?;
+    let choice = AdapterChoice::parse(&args.adapter);
+    options.open_and_probe(&choice, backends(args.backend.as_deref())?, false)?;
+    if options.adapters.is_empty() {
+        return Err(GdError::Unavailable {
+            reason: options
+                .no_adapter_reason
+                .clone()
+                .unwrap_or_else(|| gpu::NO_ADAPTER_HINT.into()),
+        }
+        .into());
+    }
+    gdbench::watch::watch(&args.dir, &problem, &options, &mut std::io::stdout())?;
+    Ok(exit::SUCCESS)
 }
 
 /// `gdbench sweep`: every point written (and plotted) as soon as it is measured.

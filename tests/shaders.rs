@@ -656,3 +656,114 @@ fn a_variant_doing_sixteen_times_the_error_pass_is_called_slower() {
     assert!(vs["ratio"].as_f64().unwrap() > 1.2, "{vs}");
     assert!(vs["ci95"][0].as_f64().unwrap() > 1.02, "{vs}");
 }
+
+/// Lines of a running `shaders watch`, one screen at a time.
+struct Screens(std::sync::mpsc::Receiver<String>);
+
+impl Screens {
+    /// The next screen: its lines up to the one that ends it (a minute at most per line).
+    fn next(&self) -> String {
+        let mut screen = String::new();
+        loop {
+            let line = self
+                .0
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|e| panic!("no screen end ({e}) after: {screen}"));
+            screen += &line;
+            screen += "\n";
+            if line == gdbench::watch::SCREEN_END {
+                return screen;
+            }
+        }
+    }
+}
+
+#[test]
+fn watch_shows_a_broken_then_a_fixed_kernel_one_screen_per_save() {
+    use std::io::BufRead;
+    let Some(_ctx) = gpu_or_skip("shaders watch") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    dump(dir.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gdbench"))
+        .args(["shaders", "watch", dir.path().to_str().unwrap()])
+        .args([
+            "--solvers",
+            "gpu-fused",
+            "--n",
+            "3000",
+            "--epochs",
+            "50",
+            "--budget",
+            "0.3",
+        ])
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let screens = Screens(rx);
+    let first = screens.next();
+    assert!(
+        first.contains("── save 1: the folder as it is ──"),
+        "{first}"
+    );
+    assert!(
+        first.contains("no kernel differs from the built-in ones"),
+        "{first}"
+    );
+    // A type error: the check's screen, with naga's cause at its position.
+    let fused = dir.path().join("fused.wgsl");
+    let text = std::fs::read_to_string(&fused).unwrap();
+    std::fs::write(
+        &fused,
+        text.replace("acc_e = acc_e + ev;", "acc_e = acc_e + w_now;"),
+    )
+    .unwrap();
+    let broken = screens.next();
+    assert!(broken.contains("── save 2: fused.wgsl ──"), "{broken}");
+    assert!(broken.contains("check: 1 failure"), "{broken}");
+    assert!(broken.contains("Operation Add can't work with"), "{broken}");
+    assert!(
+        broken.contains(&format!("{}:", fused.display())),
+        "{broken}"
+    );
+    // Fixed (an edit that keeps the arithmetic): validated and timed beside the built-in kernel
+    // and the last save that passed.
+    std::fs::write(&fused, format!("{text}\n// tuned\n")).unwrap();
+    let fixed = screens.next();
+    assert!(fixed.contains("── save 3: fused.wgsl ──"), "{fixed}");
+    assert!(fixed.contains("check: ok"), "{fixed}");
+    assert!(fixed.contains("gpu-fused@save3 on "), "{fixed}");
+    assert!(fixed.contains(": ok, "), "{fixed}");
+    assert!(fixed.contains("edge sizes ok"), "{fixed}");
+    assert!(fixed.contains("against gpu-fused: "), "{fixed}");
+    assert!(fixed.contains("against save 1: "), "{fixed}");
+    // Ctrl-C ends it, with exit code 0.
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "watch did not end on Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}

@@ -2,7 +2,7 @@
 //! the settings (workgroup size, binding cap, kernel sources) and the persistent kernel's limits.
 
 use super::buffers::Real;
-use super::shaders::ShaderSources;
+use super::shaders::{ShaderFile, ShaderSources};
 
 /// How a GPU solver organises an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,26 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The kernel files its pipelines may compile (`common.wgsl` aside): its own, and those of
+    /// the step-size search or the subgroup path it takes where the problem or adapter asks.
+    pub fn kernel_files(self) -> &'static [ShaderFile] {
+        match self {
+            Strategy::Multipass | Strategy::Batched => {
+                &[ShaderFile::Error, ShaderFile::Reduce, ShaderFile::Update]
+            }
+            Strategy::Fused | Strategy::FusedF64 | Strategy::FusedF16 => {
+                &[ShaderFile::Fused, ShaderFile::Search]
+            }
+            Strategy::Persistent => &[
+                ShaderFile::Persistent,
+                ShaderFile::Subgroup,
+                ShaderFile::Search,
+            ],
+            Strategy::Subgroup => &[ShaderFile::Subgroup],
+            Strategy::FusedDf64 => &[ShaderFile::Df64],
+        }
+    }
+
     /// The type the strategy's kernels compute and store in.
     pub fn real(self) -> Real {
         match self {

@@ -117,6 +117,11 @@ pub struct Assembled {
     pub offset: u32,
 }
 
+/// The built-in `common.wgsl`.
+pub fn builtin_common() -> &'static str {
+    COMMON
+}
+
 /// The files a `--shaders` folder may hold, for its errors.
 pub fn known_files() -> String {
     std::iter::once(COMMON_FILE)

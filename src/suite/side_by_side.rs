@@ -5,6 +5,7 @@
 //! fit the row's budget runs fewer epochs here, and the note says so.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -13,11 +14,12 @@ use super::SuiteOptions;
 use super::jobs::{Job, Timed};
 use crate::bench::{BenchSettings, warm_gpu};
 use crate::error::{GdError, Result};
+use crate::gpu::{GpuContext, GpuSettings};
 use crate::interrupt;
 use crate::problem::Problem;
 use crate::progress::{Progress, Task};
 use crate::report::{DEFAULT_THRESHOLD_PCT, Verdict, ratio_interval};
-use crate::solver::{DeviceType, Solver};
+use crate::solver::{DeviceType, Solver, SolverId};
 use crate::stats::TimeStats;
 
 /// Interleaved pairs at least.
@@ -122,17 +124,40 @@ fn pairs(
     options: &SuiteOptions,
     task: &Task,
 ) -> Result<VsBuiltin> {
-    let budget = options.bench.budget.as_secs_f64();
+    let kernels = (&a.gpu_settings(options), &b.gpu_settings(options));
+    versus(
+        problem,
+        a.id,
+        a.gpu.as_ref(),
+        kernels,
+        solve_s,
+        &options.bench,
+        task,
+    )
+}
+
+/// Solver `id` on `ctx` with kernels `b` against itself with kernels `a`: interleaved solves of
+/// `problem` (fewer epochs when one, `solve_s` long, leaves no room for [`MIN_PAIRS`] pairs in
+/// the budget); B's median per epoch over A's, its interval and verdict.
+pub fn versus(
+    problem: &Problem,
+    id: SolverId,
+    ctx: Option<&Arc<GpuContext>>,
+    (a, b): (&GpuSettings, &GpuSettings),
+    solve_s: f64,
+    bench: &BenchSettings,
+    task: &Task,
+) -> Result<VsBuiltin> {
+    let budget = bench.budget.as_secs_f64();
     let per_epoch = solve_s / problem.epochs() as f64;
     let fit = (budget / (2 * MIN_PAIRS) as f64 / per_epoch.max(1e-12)) as u64;
     let epochs = fit.clamp(1, problem.epochs());
     let short = problem.with_epochs(epochs);
-    let ctx = a.gpu.as_ref();
-    let mut sa = a.id.prepare_on(&short, ctx, &a.gpu_settings(options))?;
-    let mut sb = b.id.prepare_on(&short, ctx, &b.gpu_settings(options))?;
+    let mut sa = id.prepare_on(&short, ctx, a)?;
+    let mut sb = id.prepare_on(&short, ctx, b)?;
     let bench = BenchSettings {
         software: ctx.is_some_and(|c| c.device_type() == DeviceType::Cpu),
-        ..options.bench
+        ..*bench
     };
     warm_gpu(&mut *sa, &bench, task)?;
     warm_gpu(&mut *sb, &bench, task)?;
