@@ -188,7 +188,7 @@ fn speed_ups(runs: &mut [RunReport], baseline: &str) -> (String, Option<String>)
             let stand_in = runs.iter().filter(timed).find(|r| r.kind == RowKind::Cpu);
             let note = stand_in.map(|r| {
                 format!(
-                    "× {}: speed-ups are against {}, since {baseline} (the --baseline) {why}",
+                    "× {}: speed-ups are against {}, since {baseline} (the baseline) {why}",
                     r.solver, r.solver
                 )
             });

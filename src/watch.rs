@@ -49,10 +49,7 @@ pub fn watch(
     let (_watcher, events) = watcher(dir)?;
     let mut previous: Option<Save> = None;
     // The first screen shows the files that differ from the built-in ones.
-    let mut seen: Snapshot = std::iter::once((COMMON_FILE, crate::gpu::shaders::builtin_common()))
-        .chain(ShaderFile::ALL.iter().map(|f| (f.file_name(), f.builtin())))
-        .map(|(n, t)| (n.to_string(), t.to_string()))
-        .collect();
+    let mut seen = Snapshot::new();
     let mut number = 0;
     writeln!(out, "watching {} (Ctrl-C ends)", dir.display()).map_err(io)?;
     loop {
@@ -134,17 +131,25 @@ fn snapshot(dir: &Path) -> Result<Snapshot> {
     Ok(files)
 }
 
-/// The files of `now` whose text differs from `before` (a file removed from the folder falls
-/// back to the built-in one: changed too when `before` held an edit of it).
+/// The kernel files whose compiled text differs between two states of the folder: a file the
+/// folder does not hold compiles as the built-in one.
 fn changed_files(before: &Snapshot, now: &Snapshot) -> Vec<String> {
-    let mut names: Vec<String> = now
-        .keys()
-        .filter(|n| before.get(*n) != now.get(*n))
-        .chain(before.keys().filter(|n| !now.contains_key(*n)))
-        .cloned()
-        .collect();
+    let builtin = |name: &str| match ShaderFile::named(name) {
+        Some(f) => Some(f.builtin()),
+        None if name == COMMON_FILE => Some(crate::gpu::shaders::builtin_common()),
+        None => None,
+    };
+    let text = |snapshot: &Snapshot, name: &str| {
+        snapshot
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| builtin(name))
+            .map(str::to_string)
+    };
+    let mut names: Vec<String> = before.keys().chain(now.keys()).cloned().collect();
     names.sort();
     names.dedup();
+    names.retain(|n| text(before, n) != text(now, n));
     names
 }
 
@@ -164,22 +169,29 @@ fn screen(
         names => names.join(", "),
     };
     w(out, format!("── save {number}: {what} ──"))?;
-    let failures: Vec<String> = check_path(dir, &[])?
-        .into_iter()
-        .flat_map(|v| v.failures)
-        .collect();
-    if !failures.is_empty() {
-        w(out, format!("check: {} failure(s)", failures.len()))?;
-        for f in failures {
-            w(out, f)?;
-        }
-        return Ok(None);
-    }
-    w(out, format!("check: ok ({} files)", files.len()))?;
+    // The check and the rows run the same copy of the files, whatever the editor does next.
     let copy = tempfile::tempdir().map_err(io)?;
     for (name, text) in &files {
         std::fs::write(copy.path().join(name), text).map_err(io)?;
     }
+    let failures: Vec<String> = if files.keys().any(|n| n != COMMON_FILE) {
+        check_path(copy.path(), &[])?
+            .into_iter()
+            .flat_map(|v| v.failures)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !failures.is_empty() {
+        w(out, format!("check: {} failure(s)", failures.len()))?;
+        for f in failures {
+            // Positions name the watched folder's files, not the copy's.
+            let copy_dir = copy.path().display().to_string();
+            w(out, f.replace(&copy_dir, &dir.display().to_string()))?;
+        }
+        return Ok(None);
+    }
+    w(out, format!("check: ok ({} files)", files.len()))?;
     let save = Save { number, copy };
     if changed.is_empty() {
         w(
@@ -308,5 +320,33 @@ fn watch_error(dir: &Path, e: notify::Error) -> GdError {
     GdError::InvalidParameter {
         name: "shaders watch",
         problem: format!("cannot watch {}: {e}", dir.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_files_whose_compiled_text_changed_are_changed() {
+        let fused = ShaderFile::Fused;
+        let snap = |text: &str| Snapshot::from([(fused.file_name().to_string(), text.to_string())]);
+        let edited = format!("{}\n// edited\n", fused.builtin());
+        // A folder holding a copy of one built-in file compiles as the built-in kernels.
+        assert!(changed_files(&Snapshot::new(), &snap(fused.builtin())).is_empty());
+        assert_eq!(
+            changed_files(&Snapshot::new(), &snap(&edited)),
+            ["fused.wgsl"]
+        );
+        assert_eq!(
+            changed_files(&snap(fused.builtin()), &snap(&edited)),
+            ["fused.wgsl"]
+        );
+        // Removing an edited file brings the built-in one back: a change.
+        assert_eq!(
+            changed_files(&snap(&edited), &Snapshot::new()),
+            ["fused.wgsl"]
+        );
+        assert!(changed_files(&snap(&edited), &snap(&edited)).is_empty());
     }
 }

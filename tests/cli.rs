@@ -764,7 +764,7 @@ fn without_its_baseline_row_the_speed_up_column_uses_the_first_cpu_row_and_says_
     assert_eq!(r["baseline"], "cpu-fused", "{r}");
     let note = r["baseline_note"].as_str().unwrap();
     assert!(
-        note.contains("cpu-naive (the --baseline) was not selected"),
+        note.contains("cpu-naive (the baseline) was not selected"),
         "{note}"
     );
     let runs = r["runs"].as_array().unwrap();

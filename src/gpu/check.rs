@@ -17,8 +17,8 @@ pub struct FileVerdict {
     pub path: PathBuf,
     /// The targets every entry point translated for (none when validation failed).
     pub passed: Vec<Target>,
-    /// One line per failure: `path:line:col: message`, or `path:line:col: target: message`
-    /// (naga's errors followed by the source line and a caret under the span).
+    /// One entry per failure: `path:line:col: message`, or `path:line:col: target: message`
+    /// (naga's errors followed by more lines: the source line and a caret under the span).
     pub failures: Vec<String>,
     /// What was not checked, when something was not: a file checked alone under a name gdbench
     /// does not run has no host contract to keep.

@@ -116,9 +116,15 @@ fn workgroup_size(host: &Checked, i: usize, kernel: &Checked, j: usize) -> Optio
             || kernel.assembled.file_path.clone(),
             |offset| locate(kernel.assembled, offset),
         );
-    let [x, y, z] = ep.workgroup_size;
+    let size = match ep.workgroup_size_overrides {
+        None => {
+            let [x, y, z] = ep.workgroup_size;
+            format!("a fixed @workgroup_size({x}, {y}, {z})")
+        }
+        Some(_) => "a workgroup size not taken from WG".to_string(),
+    };
     Some(format!(
-        "{at}: `{}` has a fixed @workgroup_size({x}, {y}, {z}); the host dispatches it as if it had WG invocations (set per run: 256 by default, up to 1024 for one-workgroup kernels, --workgroup-size): write @workgroup_size(WG)",
+        "{at}: `{}` has {size}; the host dispatches it as if it had WG invocations (set per run: 256 by default, up to 1024 for one-workgroup kernels, --workgroup-size): write @workgroup_size(WG)",
         ep.name
     ))
 }

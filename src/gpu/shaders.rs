@@ -379,7 +379,11 @@ pub fn validated_with_excerpt(
             cause = c.source();
         }
         // The innermost span is the most precise: where the cause is.
-        let span = e.spans().last().map(|(span, _)| *span);
+        let span = e
+            .spans()
+            .map(|(span, _)| *span)
+            .filter(|s| s.is_defined())
+            .last();
         located(a, span, &one_line(&chain.join(": ")))
     })?;
     Ok((module, info))

@@ -92,8 +92,8 @@ pub struct Compared {
     pub verdict: Verdict,
     /// Why the verdict is `cannot tell` (`B is mismatch`, `A has only 2 repeats`...), else None.
     pub caveat: Option<String>,
-    /// True when the row compiled different WGSL in A and B (their `kernel_hash` differs, or
-    /// only one has one): the change may be the kernels', not the machine's.
+    /// True when the row compiled different WGSL in A and B (both have a `kernel_hash`, and
+    /// they differ): the change may be the kernels', not the machine's.
     pub kernels_changed: bool,
 }
 
@@ -233,7 +233,10 @@ fn compare_runs(ra: &Value, rb: &Value, threshold: f64) -> Compared {
         ci95,
         verdict,
         caveat,
-        kernels_changed: ra["kernel_hash"] != rb["kernel_hash"],
+        // A report from before kernel hashes says nothing either way.
+        kernels_changed: ra["kernel_hash"].is_string()
+            && rb["kernel_hash"].is_string()
+            && ra["kernel_hash"] != rb["kernel_hash"],
     }
 }
 

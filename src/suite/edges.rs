@@ -21,9 +21,6 @@ use crate::validate::{Expectations, Status, judge};
 /// f32 tolerance, few enough to cost milliseconds.
 const EDGE_EPOCHS: u64 = 50;
 
-/// A binding cap small enough that the two-chunk size spans two storage bindings.
-const TWO_CHUNK_BINDING_BYTES: u64 = 16 << 10;
-
 /// One edge size's verdict (JSON `edge_sizes`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EdgeSize {
@@ -46,18 +43,16 @@ impl EdgeSize {
 
 /// The sizes (within the problem's own N) and, for each, the binding cap it runs under: N % 4 =
 /// 1, 2, 3; fewer than one workgroup; one past a workgroup's tile (of samples, and of vec4s);
-/// and one spanning two bindings.
-fn sizes(problem_n: usize, wg: u32) -> Vec<(usize, Option<u64>)> {
+/// and one past a tile and a half with the bindings capped at one tile of `data_bytes`-byte
+/// samples (chunks are whole tiles), so its data spans two bindings.
+fn sizes(problem_n: usize, wg: u32, data_bytes: u64) -> Vec<(usize, Option<u64>)> {
     let wg = wg as usize;
     let tile = wg * ITEMS_PER_INVOCATION as usize;
     let mut out: Vec<(usize, Option<u64>)> = [1001, 1002, 1003, wg / 2 + 1, tile + 1, 4 * tile + 1]
         .into_iter()
         .map(|n| (n, None))
         .collect();
-    out.push((
-        3 * TWO_CHUNK_BINDING_BYTES as usize / 8 + 3,
-        Some(TWO_CHUNK_BINDING_BYTES),
-    ));
+    out.push((tile + tile / 2 + 3, Some(tile as u64 * data_bytes)));
     out.retain(|&(n, _)| n <= problem_n);
     out.dedup();
     out
@@ -77,7 +72,8 @@ pub(super) fn check(problem: &Problem, job: &Job, options: &SuiteOptions) -> Vec
         .workgroup_size
         .unwrap_or(crate::gpu::shaders::DEFAULT_WORKGROUP_SIZE);
     let mut out = Vec::new();
-    for (n, cap) in sizes(problem.n(), wg) {
+    let bytes = job.id.strategy().map_or(4, |st| st.real().data_bytes());
+    for (n, cap) in sizes(problem.n(), wg, bytes) {
         match edge(problem, job.id, ctx, &settings, n, cap) {
             // The first size tells whether the kernels are custom at all.
             Err(Skip::BuiltIn) => return Vec::new(),
@@ -112,7 +108,7 @@ fn edge(
 ) -> std::result::Result<EdgeSize, Skip> {
     let failed = |e: GdError| match e {
         GdError::Unavailable { reason } => Skip::Failed(Status::Unavailable, reason),
-        other => Skip::Failed(Status::Error, other.to_string()),
+        other => Skip::Failed(Status::Error, format!("the kernels fail to run: {other}")),
     };
     let edge = edge_problem(problem, n, id.precision()).map_err(failed)?;
     let mut settings = settings.clone();
@@ -158,9 +154,49 @@ fn edge_problem(problem: &Problem, n: usize, precision: Precision) -> Result<Pro
         data.source().clone(),
     )?;
     let epochs = EDGE_EPOCHS.min(problem.epochs());
-    let edge = Problem::search(Arc::new(prefix), problem.steps().to_vec(), epochs)?;
+    let prefix = Arc::new(prefix);
+    // A step past the prefix's own stability limit would diverge on both sides and test
+    // nothing: each is held to half that limit.
+    let limit = Expectations::of(&Problem::shared(
+        Arc::clone(&prefix),
+        problem.steps()[0],
+        1,
+    )?)
+    .max_stable_mu;
+    let steps = problem
+        .steps()
+        .iter()
+        .map(|&mu| mu.min(limit / 2.0))
+        .collect();
+    let edge = Problem::search(prefix, steps, epochs)?;
     match precision {
         Precision::F16 => edge.rounded_to_f16(),
         _ => Ok(edge),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sizes_have_tails_small_groups_tiles_and_a_chunk_boundary() {
+        for (wg, bytes) in [(256, 4), (1024, 4), (256, 2), (64, 8)] {
+            let sizes = sizes(1 << 20, wg, bytes);
+            let tile = (wg * ITEMS_PER_INVOCATION) as usize;
+            let n = |k: usize| sizes.iter().any(|&(m, _)| m == k);
+            assert!(n(1001) && n(1002) && n(1003), "{sizes:?}");
+            assert!(
+                n(wg as usize / 2 + 1) && n(tile + 1) && n(4 * tile + 1),
+                "{sizes:?}"
+            );
+            // Capped at one tile per binding (chunks are whole tiles): two chunks.
+            let (two, cap) = sizes.iter().find_map(|&(m, c)| c.map(|c| (m, c))).unwrap();
+            let per_chunk = (cap / bytes) as usize;
+            assert_eq!(per_chunk, tile);
+            assert!(two > per_chunk && two <= 2 * per_chunk, "{two} {per_chunk}");
+        }
+        // Sizes beyond the problem's N are left out.
+        assert!(sizes(1002, 256, 4).iter().all(|&(m, _)| m <= 1002));
     }
 }

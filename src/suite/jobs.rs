@@ -87,6 +87,14 @@ pub(super) fn plan(options: &SuiteOptions) -> Vec<Job> {
                     variant,
                 }));
             }
+        } else if s.id.group() == Group::Gpu {
+            // No adapter: each row, variants included, says why it is unavailable.
+            let variants = std::iter::once(None).chain(options.variants.iter().cloned().map(Some));
+            jobs.extend(variants.map(|variant| Job {
+                id: s.id,
+                gpu: None,
+                variant,
+            }));
         } else {
             jobs.push(Job {
                 id: s.id,

@@ -74,13 +74,14 @@ fn hold_to_edges(run: &mut RunReport, edges: Vec<EdgeSize>) {
             run.status = Status::Mismatch;
         }
         let why = e.message.as_deref().unwrap_or("");
-        run.add_note(Note::new(
-            NoteKind::Verdict,
-            format!(
+        let text = match e.status {
+            Status::Error => format!("edge sizes: at N = {}, {why}", e.n),
+            _ => format!(
                 "edge sizes: at N = {} the custom kernels give a {} against the f64 reference ({why})",
                 e.n, e.status
             ),
-        ));
+        };
+        run.add_note(Note::new(NoteKind::Verdict, text));
     }
     run.edge_sizes = edges;
 }
