@@ -9,6 +9,7 @@ mod assemble;
 mod best;
 pub mod bound;
 pub mod ceiling;
+pub mod diagnose;
 pub mod edges;
 pub mod figures;
 #[cfg(test)]
@@ -158,7 +159,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
     side_by_side::attach(problem, &mut measured, options, progress);
 
     let judging = reference.judging(problem, &options.bench);
-    let mut runs = row::judge_all(problem, measured, judging, &reference);
+    let mut runs = row::judge_all(problem, measured, judging, &reference, options);
     if !interrupt::requested() {
         runs.extend(peer_rows::run(problem, options, judging, progress)?);
     }

@@ -581,3 +581,47 @@ fn a_correct_edit_passes_every_edge_size_and_built_in_kernels_run_none() {
     // gpu-multipass compiled only unchanged copies: no edge sizes.
     assert!(row(&r, "gpu-multipass").get("edge_sizes").is_none(), "{r}");
 }
+
+#[test]
+fn a_planted_step_is_diagnosed_at_the_first_epoch_by_the_kernel_that_writes_w() {
+    let edits = [
+        (
+            "fused.wgsl",
+            "w = w + mu_of(params_finish) * (scale_of(params_finish) * total);",
+            "w = w + 1.01 * mu_of(params_finish) * (scale_of(params_finish) * total);",
+        ),
+        (
+            "persistent.wgsl",
+            "w_shared = w_now + params.mu * (params.scale * total);",
+            "w_shared = w_now + 1.01 * params.mu * (params.scale * total);",
+        ),
+        PERSISTENT_SUBGROUP_STEP,
+    ];
+    let args = sized("3000", "200", "gpu-fused,gpu-persistent");
+    let Some(rows) = caught("diagnosis", &edits, &args) else {
+        return;
+    };
+    for row in &rows {
+        let d = &row["diagnosis"];
+        let writer = match row["solver"].as_str().unwrap() {
+            "gpu-fused" => vec!["finish"],
+            _ => vec!["persistent", "persistent_subgroup"],
+        };
+        assert!(
+            writer.contains(&d["entry_point"].as_str().unwrap()),
+            "{row}"
+        );
+        assert_eq!(d["buffer"], "w", "{row}");
+        assert_eq!(d["index"], 1, "{row}");
+        // From w = 0 the first epoch's weights are one step: 1 % too large.
+        for i in 0..2 {
+            let ratio = d["got"][i].as_f64().unwrap() / d["want"][i].as_f64().unwrap();
+            assert!((ratio - 1.01).abs() < 1e-4, "{ratio}: {row}");
+        }
+        let message = row["message"].as_str().unwrap();
+        assert!(
+            message.contains("diagnosis: after epoch 1, w (written by `"),
+            "{message}"
+        );
+    }
+}

@@ -491,6 +491,10 @@ pub struct RunReport {
     /// interleaved solves; absent elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vs_builtin: Option<crate::suite::side_by_side::VsBuiltin>,
+    /// Mismatched rows with custom kernels: the first epoch whose weights leave the reference,
+    /// `{entry_point, buffer, index, got, want}`; absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<crate::suite::diagnose::Diagnosis>,
     /// Untimed solves before timing.
     pub warmup: u32,
     /// Median time per descent: the whole run over its step sizes (all of them share each solve).

@@ -2,6 +2,7 @@
 //! notes, and the figures derived from the median time (speed-up and ceiling come later, once
 //! every row is in).
 
+use super::SuiteOptions;
 use super::edges::EdgeSize;
 use super::figures::figures;
 use super::jobs::{Job, Timed};
@@ -22,6 +23,7 @@ pub(super) fn judge_all(
     measured: Vec<Timed>,
     judging: Judging,
     reference: &ReferenceRun,
+    options: &SuiteOptions,
 ) -> Vec<RunReport> {
     measured
         .into_iter()
@@ -32,6 +34,12 @@ pub(super) fn judge_all(
                 _ => run_report(row, t.measured, judging),
             };
             hold_to_edges(&mut run, t.edges);
+            if run.status == Status::Mismatch && run.kernels.iter().any(|k| k.changed) {
+                run.diagnosis = super::diagnose::diagnose(problem, &t.job, options);
+                if let Some(d) = &run.diagnosis {
+                    run.add_note(Note::new(NoteKind::Verdict, d.note()));
+                }
+            }
             run.variant = t.job.variant.as_ref().map(|v| v.name.clone());
             match t.vs_builtin {
                 // A row whose answer is wrong has no speed worth comparing.
@@ -236,6 +244,7 @@ fn blank(row: &Row, warmup: u32) -> RunReport {
         edge_sizes: Vec::new(),
         variant: None,
         vs_builtin: None,
+        diagnosis: None,
         warmup,
         descent_s: None,
         descents: Vec::new(),
