@@ -186,7 +186,11 @@ fn speed_ups(runs: &mut [RunReport], baseline: &str) -> (String, Option<String>)
                 Some(_) => "did not run",
                 None => "was not selected",
             };
-            let stand_in = runs.iter().filter(timed).find(|r| r.kind == RowKind::Cpu);
+            // An array solver: cpu-moments' shortcut is another algorithm.
+            let stand_in = runs
+                .iter()
+                .filter(timed)
+                .find(|r| r.kind == RowKind::Cpu && r.effective_gb_s.is_some());
             let note = stand_in.map(|r| {
                 format!(
                     "× {}: speed-ups are against {}, since {baseline} (the baseline) {why}",

@@ -58,15 +58,20 @@ pub fn watch(
             number += 1;
             let changed = changed_files(&seen, &files);
             seen = files.clone();
-            if let Some(save) = screen(
+            let saved = screen(
                 dir,
                 problem,
                 options,
                 (number, files, &changed),
                 previous.as_ref(),
                 out,
-            )? {
-                previous = Some(save);
+            );
+            match saved {
+                Ok(Some(save)) => previous = Some(save),
+                Ok(None) => {}
+                // A save the watch cannot run (a folder caught mid-change, say) ends its
+                // screen, not the watch.
+                Err(e) => writeln!(out, "this save could not be run: {e}").map_err(io)?,
             }
             writeln!(out, "{SCREEN_END}").map_err(io)?;
             out.flush().map_err(io)?;
@@ -309,6 +314,7 @@ fn affected(options: &SuiteOptions, changed: &[String]) -> Vec<Selected> {
         .collect()
 }
 
+/// An I/O failure of the watch (its screen, its copy of a save).
 fn io(e: std::io::Error) -> GdError {
     GdError::InvalidParameter {
         name: "shaders watch",
@@ -316,6 +322,7 @@ fn io(e: std::io::Error) -> GdError {
     }
 }
 
+/// Why `dir` cannot be watched.
 fn watch_error(dir: &Path, e: notify::Error) -> GdError {
     GdError::InvalidParameter {
         name: "shaders watch",

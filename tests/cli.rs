@@ -785,6 +785,12 @@ fn without_its_baseline_row_the_speed_up_column_uses_the_first_cpu_row_and_says_
         text.contains("speed-ups are against cpu-fused, since cpu-naive"),
         "{text}"
     );
+    // cpu-moments, another algorithm, never stands in.
+    let (r, code, err) = Run::small()
+        .args(&["--solvers", "cpu-moments,cpu-fused-f32"])
+        .json();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["baseline"], "cpu-fused-f32", "{r}");
     // With the baseline selected, no note.
     let (r, _, _) = Run::small()
         .args(&["--solvers", "cpu-naive,cpu-fused"])
