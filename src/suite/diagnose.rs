@@ -8,11 +8,12 @@
 use serde::Serialize;
 
 use super::SuiteOptions;
+use super::edges::judged_custom;
 use super::jobs::Job;
 use crate::gpu::Strategy;
 use crate::problem::Problem;
-use crate::solver::{Precision, SolverId};
-use crate::validate::{Expectations, Status, judge};
+use crate::solver::Precision;
+use crate::validate::Status;
 
 /// Epochs after which the weights are compared, in order.
 const EPOCHS: [u64; 5] = [1, 2, 3, 5, 10];
@@ -62,24 +63,15 @@ pub(super) fn diagnose(problem: &Problem, job: &Job, options: &SuiteOptions) -> 
     let subgroup = ctx.features.contains(wgpu::Features::SUBGROUP);
     for epochs in EPOCHS.into_iter().filter(|&e| e <= problem.epochs()) {
         let short = problem.with_epochs(epochs);
-        let mut solver = job.id.prepare_on(&short, Some(ctx), &settings).ok()?;
-        if !solver.kernels().iter().any(|k| k.changed) {
-            return None;
-        }
-        let got = solver.solve_all().ok()?;
-        let want = SolverId::REFERENCE.prepare(&short).ok()?.solve_all().ok()?;
-        let expects = Expectations::each(&short);
-        Expectations::model_all(&expects, &[job.id.arithmetic()]);
-        let first = (0..got.len()).find(|&i| {
-            judge(&got[i], &want[i], job.id.arithmetic(), &expects[i]).status == Status::Mismatch
-        });
-        if let Some(i) = first {
+        let steps = judged_custom(&short, job.id, ctx, &settings).ok()??;
+        let first = steps.iter().find(|s| s.verdict.status == Status::Mismatch);
+        if let Some(step) = first {
             return Some(Diagnosis {
                 entry_point: writes_w(strategy, search, subgroup),
                 buffer: "w",
                 index: epochs,
-                got: got[i].w,
-                want: want[i].w,
+                got: step.got.w,
+                want: step.want.w,
             });
         }
     }

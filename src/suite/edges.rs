@@ -14,8 +14,8 @@ use crate::error::{GdError, Result};
 use crate::gpu::shaders::ITEMS_PER_INVOCATION;
 use crate::gpu::{GpuContext, GpuSettings};
 use crate::problem::{Dataset, Problem};
-use crate::solver::{Precision, SolverId};
-use crate::validate::{Expectations, Status, judge};
+use crate::solver::{Outcome, Precision, SolverId};
+use crate::validate::{Expectations, Status, Verdict, judge};
 
 /// Epochs of each edge-size solve: enough for a lost sample to move the weights far beyond an
 /// f32 tolerance, few enough to cost milliseconds.
@@ -113,25 +113,11 @@ fn edge(
     let edge = edge_problem(problem, n, id.precision()).map_err(failed)?;
     let mut settings = settings.clone();
     settings.max_binding_bytes = cap.or(settings.max_binding_bytes);
-    let run = || -> Result<_> {
-        let mut solver = id.prepare_on(&edge, Some(ctx), &settings)?;
-        let custom = solver.kernels().iter().any(|k| k.changed);
-        custom.then(|| solver.solve_all()).transpose()
-    };
-    let outcomes = crate::gpu::guard::run_row(ctx, run)
+    let verdicts: Vec<Verdict> = judged_custom(&edge, id, ctx, &settings)
         .map_err(failed)?
-        .ok_or(Skip::BuiltIn)?;
-    let reference = SolverId::REFERENCE
-        .prepare(&edge)
-        .and_then(|mut s| s.solve_all())
-        .map_err(failed)?;
-    let expects = Expectations::each(&edge);
-    Expectations::model_all(&expects, &[id.arithmetic()]);
-    let verdicts: Vec<_> = outcomes
-        .iter()
-        .zip(&reference)
-        .zip(&expects)
-        .map(|((o, r), e)| judge(o, r, id.arithmetic(), e))
+        .ok_or(Skip::BuiltIn)?
+        .into_iter()
+        .map(|step| step.verdict)
         .collect();
     let worst = verdicts
         .iter()
@@ -142,6 +128,49 @@ fn edge(
         status: worst.map_or(Status::Error, |v| v.status),
         message: worst.map(|v| v.message.clone()).filter(|m| !m.is_empty()),
     })
+}
+
+/// One step of a custom-kernel solve beside the f64 reference's.
+pub(super) struct JudgedStep {
+    /// The solver's outcome.
+    pub got: Outcome,
+    /// The reference's.
+    pub want: Outcome,
+    /// The first against the second.
+    pub verdict: Verdict,
+}
+
+/// `problem` solved by `id` on `ctx` with `settings`' kernels (guarded like a row) and by the
+/// f64 reference, each step judged; `None` when the solver compiled no kernel that differs
+/// from the built-in one (there is nothing custom to judge).
+pub(super) fn judged_custom(
+    problem: &Problem,
+    id: SolverId,
+    ctx: &Arc<GpuContext>,
+    settings: &GpuSettings,
+) -> Result<Option<Vec<JudgedStep>>> {
+    let run = || -> Result<_> {
+        let mut solver = id.prepare_on(problem, Some(ctx), settings)?;
+        let custom = solver.kernels().iter().any(|k| k.changed);
+        custom.then(|| solver.solve_all()).transpose()
+    };
+    let Some(outcomes) = crate::gpu::guard::run_row(ctx, run)? else {
+        return Ok(None);
+    };
+    let reference = SolverId::REFERENCE.prepare(problem)?.solve_all()?;
+    let expects = Expectations::each(problem);
+    Expectations::model_all(&expects, &[id.arithmetic()]);
+    let steps = outcomes
+        .into_iter()
+        .zip(reference)
+        .zip(&expects)
+        .map(|((got, want), e)| JudgedStep {
+            verdict: judge(&got, &want, id.arithmetic(), e),
+            got,
+            want,
+        })
+        .collect();
+    Ok(Some(steps))
 }
 
 /// The problem of `problem`'s first `n` samples, its steps and [`EDGE_EPOCHS`] epochs (for f16

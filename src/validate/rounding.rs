@@ -228,19 +228,20 @@ pub fn bound(
     // exceed every direction's memory), the remaining epochs change nothing but that parity:
     // stop there, on the state the last epoch would have.
     let settled_after = 2.0 * model.memory.iter().copied().fold(0.0, f64::max);
-    let mut history: [Option<State>; 2] = [None, None];
+    // The last two epochs' lags: a 2-cycle repeats the one two epochs back.
+    let mut history: [Option<Lags>; 2] = [None, None];
     for done in 1..=epochs {
         if !model.epoch(&mut lags) {
             break;
         }
-        let state = lags.state();
-        if lags.elapsed > settled_after && history[1] == Some(state) {
+        let repeats = history[1].is_some_and(|h| h.state() == lags.state());
+        if lags.elapsed > settled_after && repeats {
             if (epochs - done) % 2 == 1 {
-                lags.restore(history[0].expect("two states back implies one"));
+                lags = history[0].expect("two states back implies one");
             }
             break;
         }
-        history = [Some(state), history[0]];
+        history = [Some(lags), history[0]];
     }
     model.bound(&lags, epochs)
 }
@@ -294,19 +295,6 @@ impl Lags {
             self.sweep,
             self.previous,
         ]
-    }
-
-    /// Back to a state seen before (the epochs elapsed are kept).
-    fn restore(&mut self, state: State) {
-        [
-            self.w,
-            self.reference,
-            self.variance,
-            self.systematic,
-            self.gradient,
-            self.sweep,
-            self.previous,
-        ] = state;
     }
 }
 
