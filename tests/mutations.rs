@@ -611,17 +611,117 @@ fn a_planted_step_is_diagnosed_at_the_first_epoch_by_the_kernel_that_writes_w() 
             writer.contains(&d["entry_point"].as_str().unwrap()),
             "{row}"
         );
+        // Its first pass, fused_errors, held: the finish is named, from the partials it read.
         assert_eq!(d["buffer"], "w", "{row}");
-        assert_eq!(d["index"], 1, "{row}");
+        assert_eq!(d["against"], "twin", "{row}");
+        assert_eq!((&d["index"], &d["epoch"]), (&0.into(), &1.into()), "{row}");
         // From w = 0 the first epoch's weights are one step: 1 % too large.
         for i in 0..2 {
             let ratio = d["got"][i].as_f64().unwrap() / d["want"][i].as_f64().unwrap();
             assert!((ratio - 1.01).abs() < 1e-4, "{ratio}: {row}");
         }
         let message = row["message"].as_str().unwrap();
-        assert!(
-            message.contains("diagnosis: after epoch 1, w (written by `"),
-            "{message}"
-        );
+        assert!(message.contains("diagnosis: in epoch 1, `"), "{message}");
+        assert!(message.contains("; the spot check, after "), "{message}");
     }
+    // A search has no twins: its weights are held against the reference's, epoch by epoch.
+    let edit = (
+        "search.wgsl",
+        "w_finish[step] = w_finish[step] + mu * (scale_of(params_finish) * total);",
+        "w_finish[step] = w_finish[step] + 1.01 * mu * (scale_of(params_finish) * total);",
+    );
+    let mut args = sized("3000", "200", "gpu-fused");
+    args[5] = "0.001,0.002";
+    let Some(rows) = caught("search diagnosis", &[edit], &args) else {
+        return;
+    };
+    let d = &rows[0]["diagnosis"];
+    assert_eq!(
+        (&d["entry_point"], &d["buffer"]),
+        (&"search_finish".into(), &"w".into()),
+        "{d}"
+    );
+    assert_eq!((&d["index"], &d["epoch"]), (&0.into(), &1.into()), "{d}");
+    assert_eq!(d["against"], "reference", "{d}");
+    let message = rows[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("a search is not replayed pass by pass"),
+        "{message}"
+    );
+}
+
+/// The tree's loop in common.wgsl's `reduce_workgroup`: its first stride, and its barrier.
+const TREE: &str = "    var stride = WG / 2u;";
+const TREE_BARRIER: &str =
+    "            shared_sums[lid] = shared_sums[lid] + shared_sums[lid + stride];
+        }
+        workgroupBarrier();";
+
+#[test]
+fn a_wrong_reduction_stride_a_missing_barrier_and_a_wrong_error_are_each_named_by_their_pass() {
+    // The workgroup tree starting at WG/4 drops half of every workgroup's sums; without the
+    // barrier in its loop, invocations add what others have not yet written. Both break the
+    // first pass that sums (fused_errors; multipass's reduce_errors), not the passes after it.
+    let no_barrier = TREE_BARRIER.replace("        workgroupBarrier();", "");
+    let bugs = [
+        ("stride", ("common.wgsl", TREE, "    var stride = WG / 4u;")),
+        (
+            "barrier",
+            ("common.wgsl", TREE_BARRIER, no_barrier.as_str()),
+        ),
+    ];
+    for (what, edit) in bugs {
+        let args = sized("10003", "200", "gpu-fused,gpu-multipass");
+        let Some(rows) = caught(what, &[edit], &args) else {
+            return;
+        };
+        assert_eq!(rows.len(), 2, "{what}: {rows:?}");
+        for row in &rows {
+            let d = &row["diagnosis"];
+            let (entry, buffer) = match row["solver"].as_str().unwrap() {
+                "gpu-fused" => ("fused_errors", "partials_out"),
+                _ => ("reduce_errors", "partials"),
+            };
+            assert_eq!(
+                (&d["entry_point"], &d["buffer"]),
+                (&entry.into(), &buffer.into()),
+                "{what}: {row}"
+            );
+            assert_eq!(
+                (&d["epoch"], &d["against"]),
+                (&1.into(), &"twin".into()),
+                "{what}: {row}"
+            );
+            assert!(
+                d["covers"].as_str().unwrap().contains("workgroup "),
+                "{what}: {row}"
+            );
+            // The partial holds a fraction of its workgroup's sums.
+            let (got, want) = (
+                d["got"][0].as_f64().unwrap(),
+                d["want"][0].as_f64().unwrap(),
+            );
+            assert!(got < 0.9 * want, "{what}: {row}");
+        }
+    }
+    // One sample's error off by 1 in multipass's error pass: that sample, in that pass.
+    let line = "            e[i] = d[i] - (w_now.x + w_now.y * x[i]);";
+    let wrong =
+        "            e[i] = d[i] - (w_now.x + w_now.y * x[i]) + select(0.0, 1.0, i == 4321u);";
+    let args = sized("10003", "200", "gpu-multipass");
+    let Some(rows) = caught("one error", &[("error.wgsl", line, wrong)], &args) else {
+        return;
+    };
+    let d = &rows[0]["diagnosis"];
+    assert_eq!(
+        (&d["entry_point"], &d["buffer"]),
+        (&"error".into(), &"e".into()),
+        "{d}"
+    );
+    assert_eq!((&d["index"], &d["epoch"]), (&4321.into(), &1.into()), "{d}");
+    let (got, want) = (
+        d["got"][0].as_f64().unwrap(),
+        d["want"][0].as_f64().unwrap(),
+    );
+    assert!((got - want - 1.0).abs() < 1e-5, "{d}");
 }

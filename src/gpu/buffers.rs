@@ -75,6 +75,31 @@ impl Real {
         }
     }
 
+    /// One pair (w0, w1), or (Σe, Σe·x), from its bytes on the device.
+    pub fn decode_pair(self, bytes: &[u8]) -> [f64; 2] {
+        match self {
+            Real::F32 | Real::F16 => {
+                let w: [f32; 2] = bytemuck::pod_read_unaligned(bytes);
+                w.map(f64::from)
+            }
+            Real::F64 => bytemuck::pod_read_unaligned(bytes),
+            Real::Df64 => {
+                let w: [[f32; 2]; 2] = bytemuck::pod_read_unaligned(bytes);
+                w.map(super::df64::value)
+            }
+        }
+    }
+
+    /// A sample as the device holds it, back in f64 (rounded to f32 or f16, or split into df64).
+    pub fn stored(self, v: f64) -> f64 {
+        match self {
+            Real::F32 => f64::from(v as f32),
+            Real::F16 => crate::problem::to_f16(v).to_f64(),
+            Real::F64 => v,
+            Real::Df64 => super::df64::value(super::df64::split(v)),
+        }
+    }
+
     /// Bytes of one value computed with (sums, weights).
     pub fn bytes(self) -> u64 {
         match self {
@@ -290,7 +315,7 @@ pub fn floats(ctx: &GpuContext, label: &str, count: u64) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         size: count.max(1) * 4,
-        usage: wgpu::BufferUsages::STORAGE,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
     })
 }

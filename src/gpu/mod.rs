@@ -15,6 +15,7 @@ mod solver;
 pub mod stream;
 mod timestamps;
 pub mod translate;
+mod twin;
 
 pub use buffers::Real;
 pub use context::{
@@ -23,4 +24,4 @@ pub use context::{
 };
 pub use plan::{MAX_HELD, MAX_PARTIALS, default_single_workgroup};
 pub use settings::{GpuSettings, PERSISTENT_LOOP_BUDGET, Strategy};
-pub use solver::GpuSolver;
+pub use solver::{GpuSolver, PassBreak};

@@ -9,6 +9,7 @@ use super::settings::{
 use super::shaders::{
     DEFAULT_WORKGROUP_SIZE, MAX_SINGLE_WORKGROUP, ShaderFile, ShaderSources, pipeline_with,
 };
+use super::twin::{Cover, Pass, Role};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 
@@ -18,6 +19,8 @@ pub(super) struct Step {
     pub bind_group: wgpu::BindGroup,
     /// Workgroups along x and y.
     pub workgroups: [u32; 2],
+    /// What it computes, for the pass-by-pass replay.
+    pub role: Role,
 }
 
 /// Builds the dispatches of a strategy, keeping alive the buffers they bind.
@@ -72,6 +75,7 @@ impl Builder<'_> {
         buffers: &[&wgpu::Buffer],
         params: Params,
         workgroups: [u32; 2],
+        role: Role,
     ) -> Step {
         let uniform = buffers::uniform(self.ctx, params);
         let entries: Vec<wgpu::BindGroupEntry> = buffers
@@ -96,6 +100,7 @@ impl Builder<'_> {
             pipeline: pipeline.clone(),
             bind_group,
             workgroups,
+            role,
         }
     }
 
@@ -127,7 +132,7 @@ impl Builder<'_> {
         let partials_b = buffers::pairs(self.ctx, "partials-b", first_level.div_ceil(self.tile));
         let w = self.w;
         let mut steps = Vec::new();
-        for (c, &base) in data.chunks.iter().zip(&bases) {
+        for (chunk, (c, &base)) in data.chunks.iter().zip(&bases).enumerate() {
             let e = buffers::floats(self.ctx, "e", u64::from(c.len));
             let params = Params {
                 n: c.len,
@@ -135,12 +140,29 @@ impl Builder<'_> {
                 ..Params::default()
             };
             let workgroups = self.workgroups(u64::from(c.len));
-            steps.push(self.step(&error, &[&c.x, &c.d, w, &e], params, [workgroups, 1]));
+            let role = Role::new(
+                "error",
+                "e",
+                Pass::Errors {
+                    chunk,
+                    e: e.clone(),
+                },
+            );
+            steps.push(self.step(&error, &[&c.x, &c.d, w, &e], params, [workgroups, 1], role));
+            let pass = Pass::Partials {
+                chunk,
+                e: Some(e.clone()),
+                out: partials_a.clone(),
+                base,
+                groups: workgroups,
+                cover: Cover::Tiles { tile: self.tile },
+            };
             steps.push(self.step(
                 &reduce_errors,
                 &[&e, &c.x, &partials_a],
                 params,
                 [workgroups, 1],
+                Role::new("reduce_errors", "partials", pass),
             ));
             self.keep.push(e);
         }
@@ -152,12 +174,24 @@ impl Builder<'_> {
                 n: count as u32,
                 ..Params::default()
             };
-            steps.push(self.step(&reduce_partials, &[src, dst], params, [workgroups, 1]));
+            let pass = Pass::Level {
+                input: src.clone(),
+                out: dst.clone(),
+                n: count as u32,
+                tile: self.tile,
+            };
+            let role = Role::new("reduce_partials", "level_out", pass);
+            steps.push(self.step(&reduce_partials, &[src, dst], params, [workgroups, 1], role));
             count = u64::from(workgroups);
             std::mem::swap(&mut src, &mut dst);
         }
         let params = self.step_params;
-        steps.push(self.step(&update, &[src, w], params, [1, 1]));
+        let pass = Pass::Update {
+            sums: src.clone(),
+            n: 1,
+        };
+        let role = Role::new("update", "w", pass);
+        steps.push(self.step(&update, &[src, w], params, [1, 1], role));
         self.keep.extend([partials_a, partials_b]);
         Ok(steps)
     }
@@ -168,8 +202,8 @@ impl Builder<'_> {
     pub(super) fn fused(
         &mut self,
         file: ShaderFile,
-        first: &str,
-        last: &str,
+        first: &'static str,
+        last: &'static str,
         data: &DeviceData,
     ) -> Result<Vec<Step>> {
         let errors = self.pipeline(file, first)?;
@@ -188,17 +222,30 @@ impl Builder<'_> {
         let w = self.w;
         let mut steps = Vec::new();
         let mut base = 0u32;
-        for (c, &workgroups) in data.chunks.iter().zip(&groups) {
+        let cover = Cover::GridStride {
+            wg: u64::from(self.wg),
+            per_vec: self.real.samples_per_vec4(),
+        };
+        for (chunk, (c, &workgroups)) in data.chunks.iter().zip(&groups).enumerate() {
             let params = Params {
                 n: c.len,
                 base,
                 ..Params::default()
+            };
+            let pass = Pass::Partials {
+                chunk,
+                e: None,
+                out: partials.clone(),
+                base,
+                groups: workgroups,
+                cover,
             };
             steps.push(self.step(
                 &errors,
                 &[&c.x, &c.d, w, &partials],
                 params,
                 [workgroups, 1],
+                Role::new(first, "partials_out", pass),
             ));
             base += workgroups;
         }
@@ -206,7 +253,12 @@ impl Builder<'_> {
             n: total as u32,
             ..self.step_params
         };
-        steps.push(self.step(&finish, &[&partials, w], params, [1, 1]));
+        let pass = Pass::Update {
+            sums: partials.clone(),
+            n: total as u32,
+        };
+        let role = Role::new(last, "w", pass);
+        steps.push(self.step(&finish, &[&partials, w], params, [1, 1], role));
         self.keep.push(partials);
         Ok(steps)
     }
@@ -256,7 +308,9 @@ impl Builder<'_> {
                 base,
                 ..Params::default()
             };
-            steps.push(self.step(&errors, &[&c.x, &c.d, w, &partials], params, [blocks, g]));
+            let role = Role::new("search_errors", "partials_out", Pass::Search);
+            let bound = [&c.x, &c.d, w, &partials];
+            steps.push(self.step(&errors, &bound, params, [blocks, g], role));
             base += g;
         }
         let params = Params {
@@ -269,6 +323,7 @@ impl Builder<'_> {
             &[&partials, &steps_buffer, w],
             params,
             [finish_groups, 1],
+            Role::new("search_finish", "w_finish", Pass::Search),
         ));
         self.keep.extend([partials, steps_buffer]);
         Ok(steps)
@@ -342,8 +397,15 @@ impl Builder<'_> {
             search.then(|| buffers::step_sizes(self.ctx, self.steps, u64::from(shape.steps)));
         bound.extend(steps_buffer.as_ref());
         bound.push(w);
-        let full = self.step(&kernel, &bound, params, [1, 1]);
-        let rest = self.step(&kernel, &bound, params, [1, 1]);
+        let pass = if search { Pass::Search } else { Pass::Epoch };
+        let full = self.step(
+            &kernel,
+            &bound,
+            params,
+            [1, 1],
+            Role::new(entry, "w", pass.clone()),
+        );
+        let rest = self.step(&kernel, &bound, params, [1, 1], Role::new(entry, "w", pass));
         let rest_params = self.keep.last().expect("step keeps its uniform").clone();
         self.keep.extend(steps_buffer);
         Ok(Persistent {
@@ -364,7 +426,7 @@ pub(super) enum Schedule {
     /// An epoch's dispatches, many epochs per submission (batched, fused, subgroup).
     Batched(Vec<Step>),
     /// Dispatches that each run many epochs (gpu-persistent).
-    Persistent(Persistent),
+    Persistent(Box<Persistent>),
 }
 
 impl Schedule {
@@ -396,7 +458,9 @@ impl Schedule {
                 "subgroup_finish",
                 data,
             )?),
-            Strategy::Persistent => Schedule::Persistent(builder.persistent(data, shape)?),
+            Strategy::Persistent => {
+                Schedule::Persistent(Box::new(builder.persistent(data, shape)?))
+            }
         })
     }
 

@@ -26,6 +26,10 @@ use crate::error::{GdError, Result};
 use crate::problem::Problem;
 use crate::solver::{KernelReading, Outcome, Pacing, Phases, Solver};
 
+mod replay;
+
+pub use replay::PassBreak;
+
 /// Time between divergence checks of a solve (each reads the weights back, draining the queue).
 const DIVERGENCE_CHECK: Duration = Duration::from_secs(1);
 
@@ -234,17 +238,7 @@ impl GpuSolver {
         Ok(data
             .chunks_exact(pair)
             .take(self.steps)
-            .map(|p| match self.real {
-                Real::F32 | Real::F16 => {
-                    let w: [f32; 2] = bytemuck::pod_read_unaligned(p);
-                    [f64::from(w[0]), f64::from(w[1])]
-                }
-                Real::F64 => bytemuck::pod_read_unaligned(p),
-                Real::Df64 => {
-                    let w: [[f32; 2]; 2] = bytemuck::pod_read_unaligned(p);
-                    w.map(super::df64::value)
-                }
-            })
+            .map(|p| self.real.decode_pair(p))
             .collect())
     }
 }

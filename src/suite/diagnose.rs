@@ -1,56 +1,102 @@
-//! Where a row with custom kernels breaks, epoch by epoch: the weights after 1, 2, 3, 5 and 10
-//! epochs held against the f64 reference's, the first epoch that differs named with both
-//! values and the entry point that writes w. For a one-dispatch kernel (gpu-persistent, the
-//! persistent search) that is the kernel itself; for the others it is the last pass of the
-//! epoch, which writes what the passes before it summed. The pass-by-pass replay against a CPU
-//! twin of each entry point is not built yet.
+//! Where a row with custom kernels breaks. Its first epochs are replayed pass by pass, each
+//! dispatch's output held against the CPU twin of its entry point fed with what the GPU read
+//! (`GpuSolver::replay`): the first that differs is named with its buffer, element, what it
+//! covers and both values. A one-dispatch kernel (gpu-persistent) is its own pass, run one
+//! epoch at a time. Where every pass holds (or on a step-size search, which has no twins), the
+//! weights after 1, 2, 3, 5 and 10 epochs are held against the f64 reference's instead, and the
+//! entry point that writes w is named.
 
 use serde::Serialize;
 
 use super::SuiteOptions;
 use super::edges::judged_custom;
 use super::jobs::Job;
-use crate::gpu::Strategy;
+use crate::gpu::{GpuSolver, PassBreak, Strategy};
 use crate::problem::Problem;
 use crate::solver::Precision;
-use crate::validate::Status;
+use crate::validate::{Check, Status};
 
-/// Epochs after which the weights are compared, in order.
+/// Epochs replayed pass by pass: the first starts from w = 0, where misread weights cannot show;
+/// the next two do not.
+const REPLAYED: u64 = 3;
+
+/// Epochs after which the weights are compared with the reference, in order.
 const EPOCHS: [u64; 5] = [1, 2, 3, 5, 10];
 
-/// The first place a custom kernel's answer leaves the reference (JSON `diagnosis`).
+/// The first place a custom kernel's answer leaves what it should be (JSON `diagnosis`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnosis {
-    /// The entry point that writes the buffer.
+    /// The entry point that wrote the buffer.
     pub entry_point: &'static str,
-    /// The buffer compared: `w`, the weights.
+    /// The buffer, as the kernel binds it (`w`: the weights).
     pub buffer: &'static str,
-    /// The epoch after which it first differs.
+    /// The element of the buffer that differs (for `w`, the step size's pair: 0 but in a search).
     pub index: u64,
-    /// Its weights there.
-    pub got: [f64; 2],
-    /// The f64 reference's.
-    pub want: [f64; 2],
+    /// The epoch, from 1: the dispatch's, or the one after which the weights differ.
+    pub epoch: u64,
+    /// What the kernel wrote: one value (an error) or a pair.
+    pub got: Vec<f64>,
+    /// What it should be.
+    pub want: Vec<f64>,
+    /// What `want` is: `twin` (the entry point's CPU twin, from the GPU's own inputs) or
+    /// `reference` (the f64 reference's weights).
+    pub against: &'static str,
+    /// What the element covers, in words.
+    pub covers: String,
 }
 
 impl Diagnosis {
-    /// The row's note.
-    pub fn note(&self) -> String {
-        format!(
-            "diagnosis: after epoch {}, {} (written by `{}`) is ({:.10}, {:.10}) where the f64 reference has ({:.10}, {:.10})",
-            self.index,
-            self.buffer,
-            self.entry_point,
-            self.got[0],
-            self.got[1],
-            self.want[0],
-            self.want[1]
-        )
+    /// The row's note, with its spot check's figure when it has one.
+    pub fn note(&self, spot: Option<&Check>) -> String {
+        let (got, want) = (values(&self.got), values(&self.want));
+        let spot = spot.and_then(|c| c.max_rel_diff.map(|diff| (c, diff))).map_or(
+            String::new(),
+            |(c, diff)| {
+                format!(
+                    "; the spot check, after {} epochs, differs by {diff:.2e} (relative), over {:.1e}",
+                    c.epochs, c.tolerance
+                )
+            },
+        );
+        let found = match self.against {
+            "twin" => format!(
+                "diagnosis: in epoch {}, `{}` wrote {}[{}] = {got} where its CPU twin, fed what the GPU read, gives {want} ({})",
+                self.epoch, self.entry_point, self.buffer, self.index, self.covers
+            ),
+            _ => format!(
+                "diagnosis: after epoch {}, {}[{}] (written by `{}`) is {got} where the f64 reference has {want}{}",
+                self.epoch, self.buffer, self.index, self.entry_point, self.covers
+            ),
+        };
+        found + &spot
+    }
+
+    /// A replay's break.
+    fn of_break(b: PassBreak) -> Self {
+        Self {
+            entry_point: b.entry_point,
+            buffer: b.buffer,
+            index: b.index,
+            epoch: b.epoch,
+            got: b.got,
+            want: b.want,
+            against: "twin",
+            covers: b.covers,
+        }
     }
 }
 
-/// The diagnosis of `job` on `problem`, when it runs changed custom kernels and its weights
-/// leave the reference within [`EPOCHS`]; none otherwise.
+/// One value, or a pair in parentheses.
+fn values(v: &[f64]) -> String {
+    let each: Vec<String> = v.iter().map(|v| format!("{v:.10}")).collect();
+    match each.len() {
+        1 => each[0].clone(),
+        _ => format!("({})", each.join(", ")),
+    }
+}
+
+/// The diagnosis of `job` on `problem`, when it runs changed custom kernels and a pass of its
+/// first epochs, or its weights within [`EPOCHS`], leave what they should be; none otherwise.
 pub(super) fn diagnose(problem: &Problem, job: &Job, options: &SuiteOptions) -> Option<Diagnosis> {
     let ctx = job.gpu.as_ref()?;
     let strategy = job.id.strategy()?;
@@ -60,18 +106,35 @@ pub(super) fn diagnose(problem: &Problem, job: &Job, options: &SuiteOptions) -> 
         _ => problem.clone(),
     };
     let search = problem.steps().len() > 1;
+    let replay = || {
+        let mut solver = GpuSolver::new(ctx.clone(), strategy, &problem, &settings)?;
+        solver.replay(&problem, REPLAYED.min(problem.epochs()))
+    };
+    if !search && let Ok(Some(found)) = crate::gpu::guard::run_row(ctx, replay) {
+        return Some(Diagnosis::of_break(found));
+    }
     let subgroup = ctx.features.contains(wgpu::Features::SUBGROUP);
+    let covers = if search {
+        "; a search is not replayed pass by pass"
+    } else {
+        "; each pass of the first epochs held against its CPU twin"
+    };
     for epochs in EPOCHS.into_iter().filter(|&e| e <= problem.epochs()) {
         let short = problem.with_epochs(epochs);
         let steps = judged_custom(&short, job.id, ctx, &settings).ok()??;
-        let first = steps.iter().find(|s| s.verdict.status == Status::Mismatch);
-        if let Some(step) = first {
+        let first = steps
+            .iter()
+            .position(|s| s.verdict.status == Status::Mismatch);
+        if let Some(k) = first {
             return Some(Diagnosis {
                 entry_point: writes_w(strategy, search, subgroup),
                 buffer: "w",
-                index: epochs,
-                got: step.got.w,
-                want: step.want.w,
+                index: k as u64,
+                epoch: epochs,
+                got: steps[k].got.w.to_vec(),
+                want: steps[k].want.w.to_vec(),
+                against: "reference",
+                covers: covers.to_string(),
             });
         }
     }

@@ -37,7 +37,8 @@ pub(super) fn judge_all(
             if run.status == Status::Mismatch && run.kernels.iter().any(|k| k.changed) {
                 run.diagnosis = super::diagnose::diagnose(problem, &t.job, options);
                 if let Some(d) = &run.diagnosis {
-                    run.add_note(Note::new(NoteKind::Verdict, d.note()));
+                    let note = d.note(run.spot_check.as_ref());
+                    run.add_note(Note::new(NoteKind::Verdict, note));
                 }
             }
             run.variant = t.job.variant.as_ref().map(|v| v.name.clone());
