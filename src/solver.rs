@@ -326,10 +326,10 @@ impl SolverId {
                 "the article's pure-Python algorithm in plain loops: a fresh error vector and separate passes each epoch"
             }
             SolverId::CpuFused => {
-                "one fused pass per epoch, 32 accumulators, SIMD chosen at run time (the f64 reference)"
+                "one fused pass per epoch, 32 accumulators, SIMD chosen at run time (the f64 reference: never contracted to FMA)"
             }
             SolverId::CpuFusedF32 => {
-                "cpu-fused in f32 throughout: tells f32 rounding apart from GPU effects"
+                "cpu-fused in f32 throughout, contracted to FMA where the CPU has it: tells f32 rounding apart from GPU effects"
             }
             SolverId::CpuFusedF16 => {
                 "cpu-fused-f32 over x and d stored in f16 (half the bytes): f16 storage's effect on the CPU side"
@@ -499,6 +499,19 @@ pub fn catalogue() -> String {
         .iter()
         .map(|id| format!("{:<14} {}\n", id.name(), id.summary()))
         .collect();
+    let simd = crate::cpu::simd_level();
+    out += &format!(
+        "{:<14} {}\n",
+        "",
+        if simd.fma() {
+            format!(
+                "(this CPU: {}, FMA: the f32 and f16 rows contract)",
+                simd.name()
+            )
+        } else {
+            format!("(this CPU: {}, no FMA used: no row contracts)", simd.name())
+        }
+    );
     for (group, what) in [
         (
             "all",

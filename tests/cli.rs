@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Run, article_fixture, gdbench, refuses, stderr, stdout};
+use common::{Run, article_fixture, gdbench, refuses, row, stderr, stdout};
 use serde_json::Value;
 
 /// A short JSON run on a data file: the parsed report, the exit code and stderr.
@@ -276,6 +276,25 @@ fn solvers_command_lists_every_solver() {
     ] {
         assert!(stdout(&out).lines().any(|l| l.starts_with(name)), "{name}");
     }
+    // Which rows contract to FMA on this CPU: the f32 ones where it has AVX2 and FMA (or
+    // AVX-512F), none elsewhere.
+    #[cfg(target_arch = "x86_64")]
+    let fma = std::arch::is_x86_feature_detected!("avx512f")
+        || std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    let fma = false;
+    let said = if fma {
+        "FMA: the f32 and f16 rows contract)"
+    } else {
+        "no FMA used: no row contracts)"
+    };
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("(this CPU: ") && l.ends_with(said)),
+        "{text}"
+    );
 }
 
 #[test]
@@ -797,4 +816,45 @@ fn without_its_baseline_row_the_speed_up_column_uses_the_first_cpu_row_and_says_
         .json();
     assert_eq!(r["baseline"], "cpu-naive");
     assert!(r.get("baseline_note").is_none(), "{r}");
+}
+
+#[test]
+fn cpu_fused_f32_holds_its_tolerance_on_every_instruction_set_and_avx512_and_avx2_agree_bit_for_bit()
+ {
+    // GDBENCH_SIMD caps the kernels' instruction set: AVX-512 and AVX2+FMA contract to FMA with
+    // the same operations in the same order; the baseline does not contract.
+    let mut weights = Vec::new();
+    for simd in ["baseline", "avx2", "avx512"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gdbench"))
+            .args([
+                "--solvers",
+                "cpu-fused-f32",
+                "--n",
+                "10003",
+                "--epochs",
+                "500",
+            ])
+            .args([
+                "--repeat",
+                "1",
+                "--warmup",
+                "0",
+                "--no-probe",
+                "--format",
+                "json",
+            ])
+            .env("GDBENCH_SIMD", simd)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{simd}: {}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let run = row(&report, "cpu-fused-f32");
+        assert_eq!(run["status"], "ok", "{simd}: {run}");
+        weights.push(run["w"].clone());
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma")
+    {
+        assert_eq!(weights[1], weights[2], "avx2 and avx512");
+    }
 }

@@ -11,6 +11,11 @@ pub trait Real:
     /// Weight pairs the many-step kernel sums per load of a sample (as many as its accumulators
     /// leave registers for).
     const STEP_BLOCK: usize;
+    /// Whether the epoch kernel fuses its multiply-adds where the CPU has FMA: f32 (judged by
+    /// its tolerance) does; f64, the reference, keeps the article's separately rounded arithmetic.
+    const CONTRACTS: bool;
+    /// `self · a + b`, rounded once.
+    fn mul_add(self, a: Self, b: Self) -> Self;
     /// Rounds an f64 to this type.
     fn from_f64(v: f64) -> Self;
     /// Widens to f64 exactly.
@@ -22,6 +27,11 @@ pub trait Real:
 impl Real for f64 {
     const ZERO: Self = 0.0;
     const STEP_BLOCK: usize = 2;
+    const CONTRACTS: bool = false;
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f64::mul_add(self, a, b)
+    }
     fn from_f64(v: f64) -> Self {
         v
     }
@@ -36,6 +46,11 @@ impl Real for f64 {
 impl Real for f32 {
     const ZERO: Self = 0.0;
     const STEP_BLOCK: usize = 4;
+    const CONTRACTS: bool = true;
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f32::mul_add(self, a, b)
+    }
     fn from_f64(v: f64) -> Self {
         v as f32
     }

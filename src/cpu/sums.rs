@@ -5,8 +5,12 @@
 //! whole digits). Inside a leaf, `LANES` independent accumulators break the add-latency chain so
 //! the compiler vectorises the loop. The leaf is compiled for AVX-512, AVX2 and the baseline,
 //! and the widest one present is chosen at run time, so a portable binary uses AVX-512 or AVX2 without
-//! `target-cpu=native`. There is no FMA contraction and the summation order is fixed, so every
-//! instruction set, and the threaded solver that walks the same tree, gives bit-identical sums.
+//! `target-cpu=native`. The summation order is fixed, so the threaded solver that walks the same
+//! tree gives bit-identical sums. f64 is never contracted: every instruction set gives the same
+//! bits. f32 is contracted to FMA where the CPU has it (`y = fma(w1, x, w0)`, `e = d − y`,
+//! `Σe·x = fma(e, x, Σe·x)`: two FMAs and two adds a sample instead of two multiplies and four adds),
+//! so AVX-512 and AVX2+FMA give the same bits and the portable path, without FMA, may differ
+//! within f32's tolerance.
 
 use super::real::Real;
 
@@ -171,36 +175,50 @@ fn leaf_many_at<T: Real, const L: usize>(
         // SAFETY: `Simd::Avx512` is only ever produced after detecting AVX-512F on this CPU.
         Simd::Avx512 => unsafe { leaf_many_avx512::<T, L>(x, d, w, out) },
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: `fma()` holds only where FMA was detected, `Simd::Avx2` only where AVX2 was.
+        Simd::Avx2 if level.fma() => unsafe { leaf_many_avx2_fma::<T, L>(x, d, w, out) },
+        #[cfg(target_arch = "x86_64")]
         // SAFETY: `Simd::Avx2` is only ever produced after detecting AVX2 on this CPU.
         Simd::Avx2 => unsafe { leaf_many_avx2::<T, L>(x, d, w, out) },
-        _ => leaf_many::<T, L>(x, d, w, out),
+        _ => leaf_many::<T, L, false>(x, d, w, out),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn leaf_many_avx512<T: Real, const L: usize>(x: &[T], d: &[T], w: &[[T; 2]], out: &mut [(T, T)]) {
-    leaf_many::<T, L>(x, d, w, out)
+    leaf_many::<T, L, true>(x, d, w, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn leaf_many_avx2_fma<T: Real, const L: usize>(x: &[T], d: &[T], w: &[[T; 2]], out: &mut [(T, T)]) {
+    leaf_many::<T, L, true>(x, d, w, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn leaf_many_avx2<T: Real, const L: usize>(x: &[T], d: &[T], w: &[[T; 2]], out: &mut [(T, T)]) {
-    leaf_many::<T, L>(x, d, w, out)
+    leaf_many::<T, L, false>(x, d, w, out)
 }
 
 /// One leaf at every weight pair: [`Real::STEP_BLOCK`] pairs at a time share each load of x and d.
 #[inline(always)]
-fn leaf_many<T: Real, const L: usize>(x: &[T], d: &[T], w: &[[T; 2]], out: &mut [(T, T)]) {
+fn leaf_many<T: Real, const L: usize, const FMA: bool>(
+    x: &[T],
+    d: &[T],
+    w: &[[T; 2]],
+    out: &mut [(T, T)],
+) {
     match T::STEP_BLOCK {
-        4 => leaf_blocks::<T, L, 4>(x, d, w, out),
-        _ => leaf_blocks::<T, L, 2>(x, d, w, out),
+        4 => leaf_blocks::<T, L, 4, FMA>(x, d, w, out),
+        _ => leaf_blocks::<T, L, 2, FMA>(x, d, w, out),
     }
 }
 
 /// [`leaf_many`] in blocks of `B` pairs, the remainder padded to one more block.
 #[inline(always)]
-fn leaf_blocks<T: Real, const L: usize, const B: usize>(
+fn leaf_blocks<T: Real, const L: usize, const B: usize, const FMA: bool>(
     x: &[T],
     d: &[T],
     w: &[[T; 2]],
@@ -209,14 +227,14 @@ fn leaf_blocks<T: Real, const L: usize, const B: usize>(
     let (wb, wr) = w.as_chunks::<B>();
     let (ob, or) = out.as_chunks_mut::<B>();
     for (wp, op) in wb.iter().zip(ob) {
-        *op = leaf_block::<T, L, B>(x, d, wp);
+        *op = leaf_block::<T, L, B, FMA>(x, d, wp);
     }
     // The last pairs as one more block, padded with copies of the last (each pair has its own
     // accumulators, so the copies change nothing): one pass instead of one per pair, each of
     // which ran 3× slower than a block's share here.
     if let Some(&last) = wr.last() {
         let padded: [[T; 2]; B] = std::array::from_fn(|j| *wr.get(j).unwrap_or(&last));
-        let sums = leaf_block::<T, L, B>(x, d, &padded);
+        let sums = leaf_block::<T, L, B, FMA>(x, d, &padded);
         or.copy_from_slice(&sums[..or.len()]);
     }
 }
@@ -224,7 +242,7 @@ fn leaf_blocks<T: Real, const L: usize, const B: usize>(
 /// [`leaf`] at `B` weight pairs, each with its own `L` accumulators per sum and [`leaf`]'s
 /// arithmetic, lane by lane.
 #[inline(always)]
-fn leaf_block<T: Real, const L: usize, const B: usize>(
+fn leaf_block<T: Real, const L: usize, const B: usize, const FMA: bool>(
     x: &[T],
     d: &[T],
     w: &[[T; 2]; B],
@@ -238,21 +256,21 @@ fn leaf_block<T: Real, const L: usize, const B: usize>(
             let (w0, w1) = (w[j][0], w[j][1]);
             let mut e = [T::ZERO; L];
             for k in 0..L {
-                e[k] = dc[k] - (w0 + w1 * xc[k]);
+                e[k] = error::<T, FMA>(w0, w1, xc[k], dc[k]);
             }
             for k in 0..L {
                 s0[j][k] = s0[j][k] + e[k];
             }
             for k in 0..L {
-                s1[j][k] = s1[j][k] + e[k] * xc[k];
+                s1[j][k] = add_product::<T, FMA>(s1[j][k], e[k], xc[k]);
             }
         }
     }
     for (k, (&xi, &di)) in xr.iter().zip(dr).enumerate() {
         for j in 0..B {
-            let e = di - (w[j][0] + w[j][1] * xi);
+            let e = error::<T, FMA>(w[j][0], w[j][1], xi, di);
             s0[j][k] = s0[j][k] + e;
-            s1[j][k] = s1[j][k] + e * xi;
+            s1[j][k] = add_product::<T, FMA>(s1[j][k], e, xi);
         }
     }
     std::array::from_fn(|j| (fold_lanes(s0[j]), fold_lanes(s1[j])))
@@ -270,9 +288,12 @@ fn leaf_at<T: Real, const L: usize>(level: Simd, x: &[T], d: &[T], w0: T, w1: T)
         // SAFETY: `Simd::Avx512` is only ever produced after detecting AVX-512F on this CPU.
         Simd::Avx512 => unsafe { leaf_avx512::<T, L>(x, d, w0, w1) },
         #[cfg(target_arch = "x86_64")]
+        // SAFETY: `fma()` holds only where FMA was detected, `Simd::Avx2` only where AVX2 was.
+        Simd::Avx2 if level.fma() => unsafe { leaf_avx2_fma::<T, L>(x, d, w0, w1) },
+        #[cfg(target_arch = "x86_64")]
         // SAFETY: `Simd::Avx2` is only ever produced after detecting AVX2 on this CPU.
         Simd::Avx2 => unsafe { leaf_avx2::<T, L>(x, d, w0, w1) },
-        _ => leaf::<T, L>(x, d, w0, w1),
+        _ => leaf::<T, L, false>(x, d, w0, w1),
     }
 }
 
@@ -294,6 +315,19 @@ impl Simd {
             Simd::Baseline => "baseline",
             Simd::Avx2 => "avx2",
             Simd::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this level's kernels contract to FMA (f32 only): AVX-512F always has it, AVX2
+    /// where the CPU has FMA3 too; the baseline never uses it.
+    pub fn fma(self) -> bool {
+        match self {
+            Simd::Baseline => false,
+            Simd::Avx512 => true,
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => std::arch::is_x86_feature_detected!("fma"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Simd::Avx2 => false,
         }
     }
 
@@ -333,41 +367,76 @@ pub fn simd_level() -> Simd {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn leaf_avx512<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
-    leaf::<T, L>(x, d, w0, w1)
+    leaf::<T, L, true>(x, d, w0, w1)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn leaf_avx2_fma<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+    leaf::<T, L, true>(x, d, w0, w1)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn leaf_avx2<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
-    leaf::<T, L>(x, d, w0, w1)
+    leaf::<T, L, false>(x, d, w0, w1)
 }
 
-/// One leaf: `L` accumulators per sum, compiled for whichever instruction set it is inlined into.
-/// Each step is its own loop over the lanes so the compiler vectorises across lanes.
+/// One leaf: `L` accumulators per sum, compiled for whichever instruction set it is inlined into
+/// (`FMA`: one where the CPU has fused multiply-add). Each step is its own loop over the lanes so
+/// the compiler vectorises across lanes.
 #[inline(always)]
-fn leaf<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+fn leaf<T: Real, const L: usize, const FMA: bool>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
     let mut s0 = [T::ZERO; L];
     let mut s1 = [T::ZERO; L];
     let (xb, xr) = x.as_chunks::<L>();
     let (db, dr) = d.as_chunks::<L>();
     for (xc, dc) in xb.iter().zip(db) {
+        if FMA && T::CONTRACTS {
+            for k in 0..L {
+                let e = dc[k] - w1.mul_add(xc[k], w0);
+                s0[k] = s0[k] + e;
+                s1[k] = e.mul_add(xc[k], s1[k]);
+            }
+            continue;
+        }
         let mut e = [T::ZERO; L];
         for k in 0..L {
-            e[k] = dc[k] - (w0 + w1 * xc[k]);
+            e[k] = error::<T, FMA>(w0, w1, xc[k], dc[k]);
         }
         for k in 0..L {
             s0[k] = s0[k] + e[k];
         }
         for k in 0..L {
-            s1[k] = s1[k] + e[k] * xc[k];
+            s1[k] = add_product::<T, FMA>(s1[k], e[k], xc[k]);
         }
     }
     for (k, (&xi, &di)) in xr.iter().zip(dr).enumerate() {
-        let e = di - (w0 + w1 * xi);
+        let e = error::<T, FMA>(w0, w1, xi, di);
         s0[k] = s0[k] + e;
-        s1[k] = s1[k] + e * xi;
+        s1[k] = add_product::<T, FMA>(s1[k], e, xi);
     }
     (fold_lanes(s0), fold_lanes(s1))
+}
+
+/// `d − (w0 + w1·x)`: with `w1·x + w0` fused where `FMA` and `T` contracts.
+#[inline(always)]
+fn error<T: Real, const FMA: bool>(w0: T, w1: T, x: T, d: T) -> T {
+    if FMA && T::CONTRACTS {
+        d - w1.mul_add(x, w0)
+    } else {
+        d - (w0 + w1 * x)
+    }
+}
+
+/// `s + e·x`: fused where `FMA` and `T` contracts.
+#[inline(always)]
+fn add_product<T: Real, const FMA: bool>(s: T, e: T, x: T) -> T {
+    if FMA && T::CONTRACTS {
+        e.mul_add(x, s)
+    } else {
+        s + e * x
+    }
 }
 
 /// Sums the lanes pairwise in a fixed tree, halving each level.
@@ -432,25 +501,59 @@ mod tests {
         }
     }
 
+    /// [`leaf`]'s lanes one sample at a time, with `fma` contracting as the FMA kernels must.
+    fn lanes_by_hand(x: &[f32], d: &[f32], w: [f32; 2], fma: bool) -> (f32, f32) {
+        let (mut s0, mut s1) = ([0f32; LANES], [0f32; LANES]);
+        for (i, (&x, &d)) in x.iter().zip(d).enumerate() {
+            let k = i % LANES;
+            let (e, ex) = if fma {
+                let e = d - w[1].mul_add(x, w[0]);
+                (e, e.mul_add(x, s1[k]))
+            } else {
+                let e = d - (w[0] + w[1] * x);
+                (e, s1[k] + e * x)
+            };
+            s0[k] += e;
+            s1[k] = ex;
+        }
+        (fold_lanes(s0), fold_lanes(s1))
+    }
+
     #[test]
-    fn every_instruction_set_gives_the_same_bits() {
-        let x: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.01).sin()).collect();
-        let d: Vec<f64> = x.iter().map(|x| 3.0 + 2.0 * x).collect();
+    fn every_instruction_set_gives_the_same_bits_and_f32_contracts_where_there_is_fma() {
+        let x: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin() * 3.7).collect();
+        let d: Vec<f64> = x
+            .iter()
+            .map(|x| 1.3 + 0.77 * x + (x * 31.0).cos())
+            .collect();
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let df: Vec<f32> = d.iter().map(|&v| v as f32).collect();
-        let base = leaf_at::<f64, LANES>(Simd::Baseline, &x, &d, 0.5, 0.25);
-        let base32 = leaf_at::<f32, LANES>(Simd::Baseline, &xf, &df, 0.5, 0.25);
+        let w = [0.3f32, -0.7];
+        let base = leaf_at::<f64, LANES>(Simd::Baseline, &x, &d, 0.3, -0.7);
+        let plain = lanes_by_hand(&xf, &df, w, false);
+        let fused = lanes_by_hand(&xf, &df, w, true);
+        // The data make the two differ, so each assertion below can tell them apart.
+        assert_ne!(plain, fused);
+        assert_eq!(
+            leaf_at::<f32, LANES>(Simd::Baseline, &xf, &df, w[0], w[1]),
+            plain
+        );
         for level in Simd::available() {
             assert_eq!(
-                leaf_at::<f64, LANES>(level, &x, &d, 0.5, 0.25),
+                leaf_at::<f64, LANES>(level, &x, &d, 0.3, -0.7),
                 base,
                 "{level:?}"
             );
-            assert_eq!(
-                leaf_at::<f32, LANES>(level, &xf, &df, 0.5, 0.25),
-                base32,
-                "{level:?}"
-            );
+            let want = if level.fma() { fused } else { plain };
+            let got = leaf_at::<f32, LANES>(level, &xf, &df, w[0], w[1]);
+            assert_eq!(got, want, "{level:?}, fma: {}", level.fma());
+            // Contracted or not, within f32's rounding of each other.
+            for (a, b) in [(got.0, plain.0), (got.1, plain.1)] {
+                assert!(
+                    (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+                    "{level:?}: {a} vs {b}"
+                );
+            }
         }
     }
 
