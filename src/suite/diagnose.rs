@@ -43,6 +43,9 @@ pub struct Diagnosis {
     pub against: &'static str,
     /// What the element covers, in words.
     pub covers: String,
+    /// Why the weights were held against the reference, for the note (empty against a twin).
+    #[serde(skip)]
+    why_reference: &'static str,
 }
 
 impl Diagnosis {
@@ -64,8 +67,13 @@ impl Diagnosis {
                 self.epoch, self.entry_point, self.buffer, self.index, self.covers
             ),
             _ => format!(
-                "diagnosis: after epoch {}, {}[{}] (written by `{}`) is {got} where the f64 reference has {want}{}",
-                self.epoch, self.buffer, self.index, self.entry_point, self.covers
+                "diagnosis: after epoch {}, {}[{}] (written by `{}`) is {got} where the f64 reference has {want} ({}); {}",
+                self.epoch,
+                self.buffer,
+                self.index,
+                self.entry_point,
+                self.covers,
+                self.why_reference
             ),
         };
         found + &spot
@@ -82,6 +90,7 @@ impl Diagnosis {
             want: b.want,
             against: "twin",
             covers: b.covers,
+            why_reference: "",
         }
     }
 }
@@ -114,10 +123,10 @@ pub(super) fn diagnose(problem: &Problem, job: &Job, options: &SuiteOptions) -> 
         return Some(Diagnosis::of_break(found));
     }
     let subgroup = ctx.features.contains(wgpu::Features::SUBGROUP);
-    let covers = if search {
-        "; a search is not replayed pass by pass"
+    let why_reference = if search {
+        "a search is not replayed pass by pass"
     } else {
-        "; each pass of the first epochs held against its CPU twin"
+        "each pass of the first three epochs held against its CPU twin"
     };
     for epochs in EPOCHS.into_iter().filter(|&e| e <= problem.epochs()) {
         let short = problem.with_epochs(epochs);
@@ -134,7 +143,11 @@ pub(super) fn diagnose(problem: &Problem, job: &Job, options: &SuiteOptions) -> 
                 got: steps[k].got.w.to_vec(),
                 want: steps[k].want.w.to_vec(),
                 against: "reference",
-                covers: covers.to_string(),
+                covers: match search {
+                    true => format!("the weights of mu = {}", problem.steps()[k]),
+                    false => "the weights".to_string(),
+                },
+                why_reference,
             });
         }
     }
