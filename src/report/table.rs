@@ -473,7 +473,7 @@ fn notes(report: &Report, width: usize) -> String {
 
 /// The rows of a note: `every row`, `every array row` (all but cpu-moments), `every CPU row`,
 /// `every GPU row` or `every peer row` when they are all of those that ran (with their distinct
-/// figures), else each by name with its figure.
+/// figures), else each by name with its figure (at most [`MOST_NAMED`], then how many more).
 fn name_rows(report: &Report, rows: &[(&RunReport, String)]) -> String {
     let ran: Vec<&RunReport> = report.runs.iter().filter(|r| r.ran()).collect();
     let is_all = |keep: &dyn Fn(&RunReport) -> bool| {
@@ -519,8 +519,17 @@ fn name_rows(report: &Report, rows: &[(&RunReport, String)]) -> String {
             names.push(name);
         }
     }
+    // A long list (a busy machine makes most rows noisy) would push the report past a screen.
+    if names.len() > MOST_NAMED {
+        let more = names.len() - (MOST_NAMED - 1);
+        names.truncate(MOST_NAMED - 1);
+        return format!("{} and {more} more (--explain: each)", names.join(", "));
+    }
     names.join(", ")
 }
+
+/// Rows a note names one by one; past that, the first few and how many more.
+const MOST_NAMED: usize = 5;
 
 /// A sweep's summary: per N (or K) a line per row (verdict, µs/epoch and GB/s, or µs per
 /// descent-epoch and GFLOP/s, device), then where each GPU solver overtakes the best CPU solver.
@@ -662,6 +671,37 @@ mod tests {
             .map(|(i, _)| i)
             .collect();
         assert_eq!(rules[2] - rules[1] - 1, report.runs.len(), "{text}");
+    }
+
+    #[test]
+    fn a_note_on_many_rows_names_a_few_and_counts_the_rest() {
+        let mut report = report();
+        assert_eq!(report.runs.len(), 7);
+        // Six rows of seven, not a group: four named, two counted.
+        for (i, run) in report.runs.iter_mut().enumerate().filter(|(i, _)| *i != 5) {
+            run.add_note(crate::report::Note::shared(
+                NoteKind::Noisy,
+                "noisy",
+                "noisy (stddev/mean)",
+                format!("{}%", 10 + i),
+            ));
+        }
+        let text = render_table(&report, &TextStyle::default());
+        let line = text
+            .lines()
+            .skip_while(|l| !l.contains("noisy (stddev/mean)"))
+            .take_while(|l| l.contains("noisy (stddev/mean)") || l.starts_with("      "))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let names = &report.runs;
+        assert!(
+            line.contains(&format!("{} (10%)", names[0].solver))
+                && line.contains(&format!("{} (13%)", names[3].solver))
+                && !line.contains(&names[4].solver)
+                && line.ends_with("and 2 more (--explain: each)"),
+            "{text}"
+        );
     }
 
     #[test]
