@@ -24,4 +24,4 @@ pub use context::{
 };
 pub use plan::{MAX_HELD, MAX_PARTIALS, default_single_workgroup};
 pub use settings::{GpuSettings, PERSISTENT_LOOP_BUDGET, Strategy};
-pub use solver::{GpuSolver, PassBreak};
+pub use solver::{GpuSolver, PassBreak, REPLAY_MOST, Replayed};

@@ -398,14 +398,21 @@ impl Builder<'_> {
         bound.extend(steps_buffer.as_ref());
         bound.push(w);
         let pass = if search { Pass::Search } else { Pass::Epoch };
-        let full = self.step(
+        // The weights as the kernel binds them: persistent.wgsl's `w`, the others' `w_persistent`.
+        let writes = if entry == "persistent" {
+            "w"
+        } else {
+            "w_persistent"
+        };
+        let role = Role::new(entry, writes, pass.clone());
+        let full = self.step(&kernel, &bound, params, [1, 1], role);
+        let rest = self.step(
             &kernel,
             &bound,
             params,
             [1, 1],
-            Role::new(entry, "w", pass.clone()),
+            Role::new(entry, writes, pass),
         );
-        let rest = self.step(&kernel, &bound, params, [1, 1], Role::new(entry, "w", pass));
         let rest_params = self.keep.last().expect("step keeps its uniform").clone();
         self.keep.extend(steps_buffer);
         Ok(Persistent {

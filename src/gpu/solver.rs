@@ -28,7 +28,7 @@ use crate::solver::{KernelReading, Outcome, Pacing, Phases, Solver};
 
 mod replay;
 
-pub use replay::PassBreak;
+pub use replay::{PassBreak, REPLAY_MOST, Replayed};
 
 /// Time between divergence checks of a solve (each reads the weights back, draining the queue).
 const DIVERGENCE_CHECK: Duration = Duration::from_secs(1);

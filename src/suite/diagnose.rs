@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::SuiteOptions;
 use super::edges::judged_custom;
 use super::jobs::Job;
-use crate::gpu::{GpuSolver, PassBreak, Strategy};
+use crate::gpu::{GpuSolver, PassBreak, Replayed, Strategy};
 use crate::problem::Problem;
 use crate::solver::Precision;
 use crate::validate::{Check, Status};
@@ -45,7 +45,7 @@ pub struct Diagnosis {
     pub covers: String,
     /// Why the weights were held against the reference, for the note (empty against a twin).
     #[serde(skip)]
-    why_reference: &'static str,
+    why_reference: String,
 }
 
 impl Diagnosis {
@@ -90,7 +90,7 @@ impl Diagnosis {
             want: b.want,
             against: "twin",
             covers: b.covers,
-            why_reference: "",
+            why_reference: String::new(),
         }
     }
 }
@@ -119,15 +119,23 @@ pub(super) fn diagnose(problem: &Problem, job: &Job, options: &SuiteOptions) -> 
         let mut solver = GpuSolver::new(ctx.clone(), strategy, &problem, &settings)?;
         solver.replay(&problem, REPLAYED.min(problem.epochs()))
     };
-    if !search && let Ok(Some(found)) = crate::gpu::guard::run_row(ctx, replay) {
-        return Some(Diagnosis::of_break(found));
-    }
-    let subgroup = ctx.features.contains(wgpu::Features::SUBGROUP);
-    let why_reference = if search {
-        "a search is not replayed pass by pass"
-    } else {
-        "each pass of the first three epochs held against its CPU twin"
+    let replayed = match search {
+        true => Ok(Replayed::Skipped("a search is not replayed pass by pass")),
+        false => crate::gpu::guard::run_row(ctx, replay),
     };
+    let why_reference = match replayed {
+        Ok(Replayed::Broke(found)) => return Some(Diagnosis::of_break(found)),
+        Ok(Replayed::Held(1)) => "each pass of the first epoch held against its CPU twin".into(),
+        Ok(Replayed::Held(n)) => {
+            format!("each pass of the first {n} epochs held against its CPU twin")
+        }
+        Ok(Replayed::Skipped(why)) => why.to_string(),
+        Err(e) => format!(
+            "the pass-by-pass replay failed: {}",
+            crate::error::one_line(&e.to_string())
+        ),
+    };
+    let subgroup = ctx.features.contains(wgpu::Features::SUBGROUP);
     for epochs in EPOCHS.into_iter().filter(|&e| e <= problem.epochs()) {
         let short = problem.with_epochs(epochs);
         let steps = judged_custom(&short, job.id, ctx, &settings).ok()??;
@@ -147,7 +155,7 @@ pub(super) fn diagnose(problem: &Problem, job: &Job, options: &SuiteOptions) -> 
                     true => format!("the weights of mu = {}", problem.steps()[k]),
                     false => "the weights".to_string(),
                 },
-                why_reference,
+                why_reference: why_reference.clone(),
             });
         }
     }

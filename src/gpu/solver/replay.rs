@@ -45,6 +45,21 @@ struct Held {
     covers: Box<dyn Fn(u64) -> String>,
 }
 
+/// What a replay found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replayed {
+    /// The first dispatch whose output left its twin.
+    Broke(PassBreak),
+    /// Every dispatch of this many epochs held.
+    Held(u64),
+    /// Not replayed, and why.
+    Skipped(&'static str),
+}
+
+/// The most samples replayed pass by pass: the host keeps an f64 twin of every sample of a chunk
+/// (about 90 bytes each), so beyond this the replay would cost gigabytes.
+pub const REPLAY_MOST: usize = 1 << 22;
+
 /// The host's copy of the data as the device stores it, cut as its chunks are.
 struct Host {
     x: Vec<Vec<f64>>,
@@ -53,15 +68,19 @@ struct Host {
 
 impl GpuSolver {
     /// Replays the first `epochs` epochs of `problem` (which this solver was prepared for) pass
-    /// by pass: the first dispatch whose output leaves its twin, or `None` when every one held.
-    /// Not on a step-size search, whose kernels have no twins here (also `None`).
-    pub fn replay(&mut self, problem: &Problem, epochs: u64) -> Result<Option<PassBreak>> {
-        if self.steps != 1
-            || self
-                .all_steps()
-                .any(|s| matches!(s.role.pass, Pass::Search))
-        {
-            return Ok(None);
+    /// by pass: the first dispatch whose output leaves its twin, or that every one held. Not on
+    /// a step-size search, whose kernels have no twins here, nor above [`REPLAY_MOST`] samples.
+    pub fn replay(&mut self, problem: &Problem, epochs: u64) -> Result<Replayed> {
+        let search = self
+            .all_steps()
+            .any(|s| matches!(s.role.pass, Pass::Search));
+        if self.steps != 1 || search {
+            return Ok(Replayed::Skipped("a search is not replayed pass by pass"));
+        }
+        if problem.n() > REPLAY_MOST {
+            return Ok(Replayed::Skipped(
+                "N above 4 194 304 is not replayed pass by pass (its CPU twins would take gigabytes)",
+            ));
         }
         let host = self.host(problem);
         let zeros = vec![0u8; (self.pairs * 2 * self.real.bytes()) as usize];
@@ -76,11 +95,11 @@ impl GpuSolver {
             for step in steps {
                 if let Some(mut found) = self.replay_step(step, &host, step_size)? {
                     found.epoch = epoch;
-                    return Ok(Some(found));
+                    return Ok(Replayed::Broke(found));
                 }
             }
         }
-        Ok(None)
+        Ok(Replayed::Held(epochs))
     }
 
     /// Every dispatch the schedule holds.
@@ -128,14 +147,17 @@ impl GpuSolver {
             } => {
                 let inputs = self.read_pairs(input, 0, u64::from(*n))?;
                 let want = twin::level(&inputs, *tile);
-                let tile = *tile;
+                let (tile, n) = (*tile, *n);
                 Held {
                     got: self.read_pairs(out, 0, want.len() as u64)?,
                     want,
                     partitioned: true,
                     width: 2,
                     base: 0,
-                    covers: Box::new(move |g| format!("workgroup {g}: inputs {}..", g * tile)),
+                    covers: Box::new(move |g| {
+                        let end = ((g + 1) * tile).min(u64::from(n));
+                        format!("workgroup {g}: inputs {}..{end}", g * tile)
+                    }),
                 }
             }
             Pass::Update { sums, n } => {
@@ -145,7 +167,12 @@ impl GpuSolver {
             }
             Pass::Epoch => {
                 let (x, d) = (&host.x[0], &host.d[0]);
-                let total = twin::partials(w, (x, d), None, 1, EVERY)[0];
+                let mut total = twin::partials(w, (x, d), None, 1, EVERY)[0];
+                // One workgroup: each invocation adds its N / WG samples, then a tree over the
+                // invocations. Allowing all N terms at once would let a 1 % step through from
+                // N ≈ 1e5 in f32.
+                let wg = u64::from(self.single_wg.max(1));
+                total.terms = (x.len() as u64).div_ceil(wg) + u64::from(wg.ilog2());
                 self.weights_held(w, total, step_size)?
             }
             Pass::Search => return Ok(None),
