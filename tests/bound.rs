@@ -68,20 +68,33 @@ fn cpu_threads_streaming_data_beyond_the_caches_is_bandwidth_bound() {
     // Data three times the rule's reach (twice the last-level cache), and at least 2e7 samples.
     let llc = gdbench::machine::last_level_cache().total as f64;
     let n = (3.0 * 2.0 * llc / 16.0).max(2e7) as u64;
-    let report = probed(&[
-        "--solvers",
-        "cpu-threads",
-        "--n",
-        &n.to_string(),
-        "--epochs",
-        "3",
-    ]);
-    let run = row(&report, "cpu-threads");
-    let bound = &run["bound"];
-    assert_eq!(bound["kind"], "bandwidth", "{bound}");
-    assert_eq!(bound["share"], run["peak_pct"], "{bound}");
-    assert_eq!(bound["ceiling"], run["peak_gb_s"], "{bound}");
-    assert!(bound["share"].as_f64().unwrap() >= 50.0, "{bound}");
+    // The median of five 10-epoch solves. A shared VM's bandwidth moves with its neighbours
+    // (74–97 % of the probe's ceiling in four runs here, and once under half), so a run that
+    // reads under half its ceiling is run again, up to three times: each must be classified by
+    // its own share, and one must reach the wall.
+    let mut shares = Vec::new();
+    for _ in 0..3 {
+        let n = n.to_string();
+        let args = ["--solvers", "cpu-threads", "--n", &n, "--epochs", "10"];
+        let report = probed_with(5, &args);
+        let run = row(&report, "cpu-threads");
+        let bound = &run["bound"];
+        // None when the row read past its ceiling even measured again (docs/report.md).
+        let Some(share) = run["peak_pct"].as_f64() else {
+            shares.push(f64::NAN);
+            continue;
+        };
+        shares.push(share);
+        if share < 50.0 {
+            assert_eq!(bound["kind"], "overhead", "{bound}");
+            continue;
+        }
+        assert_eq!(bound["kind"], "bandwidth", "{bound}");
+        assert_eq!(bound["share"], run["peak_pct"], "{bound}");
+        assert_eq!(bound["ceiling"], run["peak_gb_s"], "{bound}");
+        return;
+    }
+    panic!("cpu-threads at N = {n} never read half its ceiling: {shares:?} %");
 }
 
 #[test]
