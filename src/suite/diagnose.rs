@@ -23,26 +23,18 @@ const REPLAYED: u64 = 3;
 /// Epochs after which the weights are compared with the reference, in order.
 const EPOCHS: [u64; 5] = [1, 2, 3, 5, 10];
 
-/// The first place a custom kernel's answer leaves what it should be (JSON `diagnosis`).
+/// The first place a custom kernel's answer leaves what it should be (JSON `diagnosis`): where,
+/// as a replay names it, and against what.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnosis {
-    /// The entry point that wrote the buffer.
-    pub entry_point: &'static str,
-    /// The buffer, as the kernel binds it (`w`: the weights).
-    pub buffer: &'static str,
-    /// The element of the buffer that differs (for `w`, the step size's pair: 0 but in a search).
-    pub index: u64,
-    /// The epoch, from 1: the dispatch's, or the one after which the weights differ.
-    pub epoch: u64,
-    /// What the kernel wrote: one value (an error) or a pair.
-    pub got: Vec<f64>,
-    /// What it should be.
-    pub want: Vec<f64>,
+    /// The entry point, buffer, element, epoch, both values and what the element covers (for the
+    /// weights held against the reference: the entry point that writes them, and the epoch after
+    /// which they differ).
+    #[serde(flatten)]
+    pub at: PassBreak,
     /// What `want` is: `twin` (the entry point's CPU twin, from the GPU's own inputs) or
     /// `reference` (the f64 reference's weights).
     pub against: &'static str,
-    /// What the element covers, in words.
-    pub covers: String,
     /// Why the weights were held against the reference, for the note (empty against a twin).
     #[serde(skip)]
     why_reference: String,
@@ -51,7 +43,8 @@ pub struct Diagnosis {
 impl Diagnosis {
     /// The row's note, with its spot check's figure when it has one.
     pub fn note(&self, spot: Option<&Check>) -> String {
-        let (got, want) = (values(&self.got), values(&self.want));
+        let at = &self.at;
+        let (got, want) = (values(&at.got), values(&at.want));
         let spot = spot.and_then(|c| c.max_rel_diff.map(|diff| (c, diff))).map_or(
             String::new(),
             |(c, diff)| {
@@ -64,32 +57,21 @@ impl Diagnosis {
         let found = match self.against {
             "twin" => format!(
                 "diagnosis: in epoch {}, `{}` wrote {}[{}] = {got} where its CPU twin, fed what the GPU read, gives {want} ({})",
-                self.epoch, self.entry_point, self.buffer, self.index, self.covers
+                at.epoch, at.entry_point, at.buffer, at.index, at.covers
             ),
             _ => format!(
                 "diagnosis: after epoch {}, {}[{}] (written by `{}`) is {got} where the f64 reference has {want} ({}); {}",
-                self.epoch,
-                self.buffer,
-                self.index,
-                self.entry_point,
-                self.covers,
-                self.why_reference
+                at.epoch, at.buffer, at.index, at.entry_point, at.covers, self.why_reference
             ),
         };
         found + &spot
     }
 
     /// A replay's break.
-    fn of_break(b: PassBreak) -> Self {
+    fn of_break(at: PassBreak) -> Self {
         Self {
-            entry_point: b.entry_point,
-            buffer: b.buffer,
-            index: b.index,
-            epoch: b.epoch,
-            got: b.got,
-            want: b.want,
+            at,
             against: "twin",
-            covers: b.covers,
             why_reference: String::new(),
         }
     }
@@ -144,17 +126,19 @@ pub(super) fn diagnose(problem: &Problem, job: &Job, options: &SuiteOptions) -> 
             .position(|s| s.verdict.status == Status::Mismatch);
         if let Some(k) = first {
             return Some(Diagnosis {
-                entry_point: writes_w(strategy, search, subgroup),
-                buffer: "w",
-                index: k as u64,
-                epoch: epochs,
-                got: steps[k].got.w.to_vec(),
-                want: steps[k].want.w.to_vec(),
-                against: "reference",
-                covers: match search {
-                    true => format!("the weights of mu = {}", problem.steps()[k]),
-                    false => "the weights".to_string(),
+                at: PassBreak {
+                    entry_point: writes_w(strategy, search, subgroup),
+                    buffer: "w",
+                    index: k as u64,
+                    epoch: epochs,
+                    got: steps[k].got.w.to_vec(),
+                    want: steps[k].want.w.to_vec(),
+                    covers: match search {
+                        true => format!("the weights of mu = {}", problem.steps()[k]),
+                        false => "the weights".to_string(),
+                    },
                 },
+                against: "reference",
                 why_reference: why_reference.clone(),
             });
         }
