@@ -582,6 +582,18 @@ fn a_correct_edit_passes_every_edge_size_and_built_in_kernels_run_none() {
     assert!(row(&r, "gpu-multipass").get("edge_sizes").is_none(), "{r}");
 }
 
+/// A diagnosis's entry point, buffer, element and epoch.
+fn named(d: &Value) -> (&str, &str, u64, u64) {
+    let text = |k: &str| d[k].as_str().unwrap_or_else(|| panic!("{k}: {d}"));
+    let number = |k: &str| d[k].as_u64().unwrap_or_else(|| panic!("{k}: {d}"));
+    (
+        text("entry_point"),
+        text("buffer"),
+        number("index"),
+        number("epoch"),
+    )
+}
+
 #[test]
 fn a_planted_step_is_diagnosed_at_the_first_epoch_by_the_kernel_that_writes_w() {
     let edits = [
@@ -641,12 +653,7 @@ fn a_planted_step_is_diagnosed_at_the_first_epoch_by_the_kernel_that_writes_w() 
         return;
     };
     let d = &rows[0]["diagnosis"];
-    assert_eq!(
-        (&d["entry_point"], &d["buffer"]),
-        (&"search_finish".into(), &"w".into()),
-        "{d}"
-    );
-    assert_eq!((&d["index"], &d["epoch"]), (&0.into(), &1.into()), "{d}");
+    assert_eq!(named(d), ("search_finish", "w", 0, 1), "{d}");
     assert_eq!(d["against"], "reference", "{d}");
     let message = rows[0]["message"].as_str().unwrap();
     assert!(
@@ -718,12 +725,7 @@ fn a_wrong_reduction_stride_a_missing_barrier_and_a_wrong_error_are_each_named_b
         return;
     };
     let d = &rows[0]["diagnosis"];
-    assert_eq!(
-        (&d["entry_point"], &d["buffer"]),
-        (&"error".into(), &"e".into()),
-        "{d}"
-    );
-    assert_eq!((&d["index"], &d["epoch"]), (&4321.into(), &1.into()), "{d}");
+    assert_eq!(named(d), ("error", "e", 4321, 1), "{d}");
     let (got, want) = (
         d["got"][0].as_f64().unwrap(),
         d["want"][0].as_f64().unwrap(),
