@@ -72,6 +72,9 @@ pub enum Command {
         /// Only adapters of this backend.
         #[arg(long)]
         backend: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextFormat::Table)]
+        format: TextFormat,
     },
     /// Compare two JSON reports (two machines, or before and after a change): per solver, B's
     /// median time per epoch over A's with a 95 % bootstrap interval, and a verdict: faster,
@@ -103,17 +106,21 @@ pub struct CompareArgs {
     /// `cannot tell` rows never fail.
     #[arg(long, allow_negative_numbers = true, value_name = "PCT")]
     pub fail_if_slower: Option<f64>,
+    /// Compare reports of different problems (N, epochs, mu or data differ): refused otherwise,
+    /// since their times per epoch measure different work.
+    #[arg(long)]
+    pub different_problems: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
-    pub format: CompareFormat,
+    #[arg(long, value_enum, default_value_t = TextFormat::Table)]
+    pub format: TextFormat,
 }
 
-/// Formats of `gdbench compare`.
+/// Formats of `gdbench compare` and `gdbench probe`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompareFormat {
+pub enum TextFormat {
     /// A table for people, within 100 columns.
     Table,
-    /// One JSON object (docs/compare.md lists its fields).
+    /// One JSON object (docs/json.md lists its fields).
     Json,
 }
 

@@ -36,6 +36,7 @@ pub mod interrupt;
 pub mod peers;
 pub mod probe;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod stats;
 pub mod suite;

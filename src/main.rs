@@ -7,8 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cli::{
-    Cli, Command, CompareArgs, CompareFormat, RunArgs, ShadersCommand, SweepArgs, WatchArgs,
-    backends,
+    Cli, Command, CompareArgs, RunArgs, ShadersCommand, SweepArgs, TextFormat, WatchArgs, backends,
 };
 use gdbench::error::exit;
 use gdbench::gpu::{self, AdapterChoice, shaders, translate::Target};
@@ -31,6 +30,8 @@ fn main() -> ExitCode {
         Err(code) => return ExitCode::from(code),
     };
     interrupt::install_handler();
+    // Its time is the command's start.
+    let _ = gdbench::provenance::Provenance::now();
     let timed = matches!(
         cli.command,
         None | Some(Command::Run(_) | Command::Sweep(_) | Command::Probe { .. })
@@ -47,7 +48,11 @@ fn main() -> ExitCode {
         Some(Command::Sweep(args)) => sweep(&args),
         Some(Command::Solvers) => Ok(print(&gdbench::solver::catalogue())),
         Some(Command::Adapters { backend }) => adapters(backend.as_deref()),
-        Some(Command::Probe { adapter, backend }) => probe(&adapter, backend.as_deref()),
+        Some(Command::Probe {
+            adapter,
+            backend,
+            format,
+        }) => probe(&adapter, backend.as_deref(), format),
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Shaders(ShadersCommand::Dump { dir })) => dump_shaders(&dir),
         Some(Command::Shaders(ShadersCommand::Check { path, targets })) => {
@@ -157,9 +162,10 @@ fn sweep(args: &SweepArgs) -> anyhow::Result<u8> {
     args.common.open_and_probe(&mut options)?;
     options.bench.budget = settings.budget;
     let ceilings = options.ceilings.clone();
+    let adapters = options.adapters.clone();
     let mut write_points = |points: &[SweepPoint]| -> gdbench::Result<()> {
         if let (Some(path), Some(format)) = (&args.output, output) {
-            write_atomically(path, &format.render(points, ceilings.as_ref())?)?;
+            write_atomically(path, &format.render(points, ceilings.as_ref(), &adapters)?)?;
         }
         if let Some(plot) = &args.plot {
             let svg = match settings.over {
@@ -193,11 +199,21 @@ fn adapters(backend: Option<&str>) -> anyhow::Result<u8> {
     ))
 }
 
-fn probe(adapter: &str, backend: Option<&str>) -> anyhow::Result<u8> {
+/// `gdbench probe`: the ceilings alone, as text or as a [`probe::ProbeDocument`].
+fn probe(adapter: &str, backend: Option<&str>, format: TextFormat) -> anyhow::Result<u8> {
     let opened = gpu::open(&AdapterChoice::parse(adapter), backends(backend)?)?;
-    print!("{:#}", probe::measure_with_flops(&opened.contexts));
-    if opened.contexts.is_empty() {
-        println!("{}", gpu::NO_ADAPTER_HINT);
+    let ceilings = probe::measure_with_flops(&opened.contexts);
+    match format {
+        TextFormat::Table => {
+            print!("{ceilings:#}");
+            if opened.contexts.is_empty() {
+                println!("{}", gpu::NO_ADAPTER_HINT);
+            }
+        }
+        TextFormat::Json => print!(
+            "{}",
+            probe::ProbeDocument::new(ceilings, &opened.contexts).to_json()
+        ),
     }
     Ok(exit::SUCCESS)
 }
@@ -214,13 +230,16 @@ fn compare(args: &CompareArgs) -> anyhow::Result<u8> {
         report::read_report(&args.a, "A")?,
         report::read_report(&args.b, "B")?,
     );
+    if !args.different_problems {
+        report::check_same_problem(&ra, &rb)?;
+    }
     let comparison = report::compare(&ra, &rb, threshold)?;
     let (a, b) = (args.a.display().to_string(), args.b.display().to_string());
     print!(
         "{}",
         match args.format {
-            CompareFormat::Table => report::render_comparison(&comparison, &a, &b),
-            CompareFormat::Json => report::render_comparison_json(&comparison, &a, &b),
+            TextFormat::Table => report::render_comparison(&comparison, &a, &b),
+            TextFormat::Json => report::render_comparison_json(&comparison, &a, &b),
         }
     );
     let Some(pct) = fail_if_slower else {

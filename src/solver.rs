@@ -27,7 +27,7 @@ pub fn bytes_per_sample(precision: Precision) -> f64 {
 }
 
 /// Floating-point precision a solver computes in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Data stored in IEEE half precision, arithmetic in f32: judged against the f64 descent on
@@ -66,7 +66,7 @@ impl Precision {
 }
 
 /// The kind of device a run used; a software GPU adapter reports `Cpu`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceType {
     /// The host CPU (or a GPU adapter that is CPU emulation, such as lavapipe).
@@ -95,7 +95,7 @@ impl fmt::Display for DeviceType {
 }
 
 /// Where and how a solver computes, for the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SolverInfo {
     /// The device's name, e.g. the CPU model.
     pub device: String,
@@ -128,7 +128,7 @@ pub struct Phases {
 
 /// How a solve's epochs reach a GPU: the counts that, times the adapter's measured costs, give
 /// the least time an epoch can take (its latency wall).
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Pacing {
     /// Dispatches per epoch (a persistent kernel's: one over the epochs each dispatch runs).
     pub dispatches_per_epoch: f64,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// Median, fastest, slowest, mean, spread and every repeat's wall time, in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TimeStats {
     /// Median of the repeats (the figure to quote).
     pub median: f64,

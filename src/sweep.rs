@@ -26,7 +26,7 @@ const EPOCHS_RANGE: (u64, u64) = (3, 100_000);
 const SOLVE_SHARE: f64 = 0.2;
 
 /// What a sweep varies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SweepOver {
     /// N, the samples, with one step size.
@@ -156,7 +156,7 @@ pub fn model_steps(data: &Arc<Dataset>, mu: f64, k: usize) -> Result<Vec<f64>> {
 /// The files a sweep writes its points to, by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SweepFormat {
-    /// `{"gdbench_version", "ceilings", "points": [...]}`.
+    /// A [`SweepDocument`]: `{"schema_version", "provenance", "ceilings", "points": [...]}`.
     Json,
     /// One [`crate::report::CsvRow`] per run per point.
     Csv,
@@ -180,24 +180,47 @@ impl SweepFormat {
         }
     }
 
-    /// The points so far in this format, with the ceilings they were held against (JSON).
-    pub fn render(self, points: &[SweepPoint], ceilings: Option<&Ceilings>) -> Result<String> {
+    /// The points so far in this format, with the ceilings they were held against and the host with
+    /// `adapters` (JSON).
+    pub fn render(
+        self,
+        points: &[SweepPoint],
+        ceilings: Option<&Ceilings>,
+        adapters: &[std::sync::Arc<crate::gpu::GpuContext>],
+    ) -> Result<String> {
         Ok(match self {
             SweepFormat::Json => {
-                let value = serde_json::json!({
-                    "gdbench_version": env!("CARGO_PKG_VERSION"),
-                    "ceilings": ceilings,
-                    "points": points,
-                });
-                serde_json::to_string_pretty(&value).expect("points serialise") + "\n"
+                let document = SweepDocument {
+                    schema_version: crate::provenance::SCHEMA_VERSION,
+                    provenance: crate::provenance::Provenance::now(),
+                    machine: crate::report::Machine::of(adapters),
+                    ceilings: ceilings.cloned(),
+                    points: points.to_vec(),
+                };
+                serde_json::to_string_pretty(&document).expect("points serialise") + "\n"
             }
             SweepFormat::Csv => crate::report::render_sweep_csv(points)?,
         })
     }
 }
 
+/// What `gdbench sweep --output FILE.json` writes (docs/json.md).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct SweepDocument {
+    /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// Which gdbench, wgpu and command made it, when, on which OS.
+    pub provenance: crate::provenance::Provenance,
+    /// The host (its adapters are those of the GPU rows, named in each row's `device`).
+    pub machine: crate::report::Machine,
+    /// The ceilings every point was held against; null with `--no-probe`.
+    pub ceilings: Option<Ceilings>,
+    /// The points measured so far, in order.
+    pub points: Vec<SweepPoint>,
+}
+
 /// One measured point: N, K, the epochs chosen and every row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SweepPoint {
     /// Samples.
     pub n: usize,

@@ -89,7 +89,7 @@ use rounding::{Bound, bound};
 pub const SPOT_EPOCHS: u64 = 8;
 
 /// The verdict a run can get.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Agrees with the reference within tolerance.
@@ -339,7 +339,7 @@ pub fn judge(
 }
 
 /// A comparison of two short or independent runs: spot checks and the reference's cross-check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Check {
     /// Epochs both sides ran.
     pub epochs: u64,

@@ -25,7 +25,7 @@ const BARRIER_TARGET_S: f64 = 5e-3;
 const MAX_BARRIERS: u32 = 60_000;
 
 /// What one dispatch and one barrier cost on an adapter.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Latency {
     /// µs one more dispatch adds to a chain of dependent dispatches in one submission.
     pub dispatch_us: f64,

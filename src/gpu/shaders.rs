@@ -131,7 +131,7 @@ pub fn known_files() -> String {
 }
 
 /// Where one kernel file a GPU row compiled came from (JSON `kernels`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct KernelSource {
     /// The file's name: `common.wgsl`, `fused.wgsl`, ...
     pub file: String,

@@ -11,7 +11,7 @@ use crate::gpu::stream;
 
 /// Measured ceilings of one GPU adapter. The FLOP/s fields are `None` (and absent from JSON)
 /// where they were not measured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GpuCeilings {
     /// The adapter, as GPU rows name it.
     pub device: String,

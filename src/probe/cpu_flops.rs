@@ -30,7 +30,7 @@ const FLOP_M: f64 = 1.0 - 1.0 / 4096.0;
 const FLOP_C: f64 = 1.0 / 4096.0;
 
 /// The host's arithmetic peaks ([`cpu_flops`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CpuFlops {
     /// f32 GFLOP/s of one core (an FMA counted as 2 flops).
     pub gflops_f32_one_core: f64,

@@ -41,7 +41,7 @@ pub use cpu_flops::{
 
 /// Measured ceilings of the host. The FLOP/s fields are `None` (and absent from JSON) where they
 /// were not measured.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CpuCeilings {
     /// Read bandwidth of one core, GB/s.
     pub read_gb_s_one_core: f64,
@@ -114,7 +114,7 @@ impl CpuCeilings {
 }
 
 /// Every ceiling measured for a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Ceilings {
     /// The host's.
     pub cpu: CpuCeilings,
@@ -124,8 +124,38 @@ pub struct Ceilings {
     pub gpu_failures: Vec<ProbeFailure>,
 }
 
+/// What `gdbench probe --format json` writes (docs/json.md).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ProbeDocument {
+    /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// Which gdbench, wgpu and command made it, when, on which OS.
+    pub provenance: crate::provenance::Provenance,
+    /// The host and the adapters probed.
+    pub machine: crate::report::Machine,
+    /// What was measured.
+    pub ceilings: Ceilings,
+}
+
+impl ProbeDocument {
+    /// The document of `ceilings`, measured on this host and `adapters`.
+    pub fn new(ceilings: Ceilings, adapters: &[Arc<GpuContext>]) -> Self {
+        Self {
+            schema_version: crate::provenance::SCHEMA_VERSION,
+            provenance: crate::provenance::Provenance::now(),
+            machine: crate::report::Machine::of(adapters),
+            ceilings,
+        }
+    }
+
+    /// Pretty JSON, with a final newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a probe document serialises") + "\n"
+    }
+}
+
 /// An adapter the probe could not measure, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ProbeFailure {
     /// The adapter, as GPU rows name it.
     pub device: String,

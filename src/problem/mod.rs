@@ -20,7 +20,7 @@ pub use sums::{Compensated, DataSums, Rounding};
 pub use synthetic::{ARTICLE_EPOCHS, ARTICLE_MU, ARTICLE_N, ARTICLE_SEED, ARTICLE_SIGMA};
 
 /// Where a dataset came from, for the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "source", rename_all = "lowercase")]
 pub enum Source {
     /// Generated as the article does: `x = linspace(0, 2, N)`, `d = 3 + 2x + sigma·noise`.
@@ -169,6 +169,19 @@ impl Dataset {
     /// Where the samples came from.
     pub fn source(&self) -> &Source {
         &self.source
+    }
+
+    /// SHA-256 of x then d, each sample as an f64 in little-endian bytes, in lowercase hex.
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for column in [&self.x, &self.d] {
+            for chunk in column.chunks(8192) {
+                let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+                hash.update(&bytes);
+            }
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 

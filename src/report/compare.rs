@@ -26,7 +26,7 @@ pub const DEFAULT_THRESHOLD_PCT: f64 = 2.0;
 const SEED: u64 = 0x6764_6265_6e63_6821;
 
 /// What a row says about B's speed against A's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Verdict {
     /// B's interval lies wholly below 1 / (1 + threshold): B is faster.
     #[serde(rename = "faster")]
@@ -73,7 +73,7 @@ impl std::fmt::Display for Verdict {
 }
 
 /// One row present in both reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Compared {
     /// Solver (or peer) name.
     pub solver: String,
@@ -95,10 +95,46 @@ pub struct Compared {
     /// True when the row compiled different WGSL in A and B (both have a `kernel_hash`, and
     /// they differ): the change may be the kernels', not the machine's.
     pub kernels_changed: bool,
+    /// B's device when it is not A's: the reports are of two machines, and the row is the one
+    /// solver each ran once; absent when the devices are the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub b_device: Option<String>,
+}
+
+/// What one report says of where it came from (absent in reports of earlier versions).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Side {
+    /// The report's `provenance`.
+    pub provenance: Option<crate::provenance::Provenance>,
+    /// The report's `machine`: host and adapters.
+    pub machine: Option<Value>,
+    /// The report's `problem`.
+    pub problem: Option<Value>,
+}
+
+impl Side {
+    /// The side of report `v`.
+    fn of(v: &Value) -> Self {
+        let field = |name: &str| v.get(name).filter(|f| !f.is_null()).cloned();
+        Side {
+            provenance: field("provenance").and_then(|p| serde_json::from_value(p).ok()),
+            machine: field("machine"),
+            problem: field("problem"),
+        }
+    }
+}
+
+/// Both reports' sides.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Sides {
+    /// Report A's.
+    pub a: Side,
+    /// Report B's.
+    pub b: Side,
 }
 
 /// The comparison of two reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Comparison {
     /// The smallest change in percent a verdict other than `no clear change` needs.
     pub threshold: f64,
@@ -110,6 +146,8 @@ pub struct Comparison {
     pub unmatched: Vec<String>,
     /// Differences in the problem (N, epochs, mu, data) worth knowing.
     pub warnings: Vec<String>,
+    /// Where each report came from, side by side.
+    pub machines: Sides,
 }
 
 impl Comparison {
@@ -210,9 +248,10 @@ pub fn ratio_interval(a: &[f64], b: &[f64]) -> [f64; 2] {
     [quantile(&ratios, 0.025), quantile(&ratios, 0.975)]
 }
 
-/// The row of two runs with the same solver and device.
+/// The row of two runs of the same solver (on the same device, or on two machines').
 fn compare_runs(ra: &Value, rb: &Value, threshold: f64) -> Compared {
     let (solver, device) = key(ra);
+    let b_device = Some(key(rb).1).filter(|b| *b != device);
     let (a_us, b_us) = (ra["epoch_us"].as_f64(), rb["epoch_us"].as_f64());
     let sides = repeats_per_epoch(ra, "A").and_then(|a| Ok((a, repeats_per_epoch(rb, "B")?)));
     let (ratio, ci95, verdict, caveat) = match sides {
@@ -237,10 +276,63 @@ fn compare_runs(ra: &Value, rb: &Value, threshold: f64) -> Compared {
         kernels_changed: ra["kernel_hash"].is_string()
             && rb["kernel_hash"].is_string()
             && ra["kernel_hash"] != rb["kernel_hash"],
+        b_device,
     }
 }
 
-/// Compares report `b` against report `a` at `threshold` percent (see [`Verdict`]).
+/// The fields of `problem` that make two reports the same problem: N, epochs, the step(s) and
+/// the data (its hash; reports of earlier versions, without one, by where the data came from).
+const PROBLEM_FIELDS: [&str; 8] = [
+    "n",
+    "epochs",
+    "mu",
+    "data_sha256",
+    "source",
+    "data",
+    "seed",
+    "sigma",
+];
+
+/// How the problems of reports `a` and `b` differ, one `field: A …, B …` per field; empty when
+/// they are the same problem. The data's provenance counts only when a side has no hash.
+fn problem_differences(a: &Value, b: &Value) -> Vec<String> {
+    let hashed = a["problem"]["data_sha256"].is_string() && b["problem"]["data_sha256"].is_string();
+    PROBLEM_FIELDS
+        .iter()
+        .filter(|f| !(hashed && ["source", "data", "seed", "sigma"].contains(f)))
+        .filter_map(|&field| {
+            let (x, y) = (&a["problem"][field], &b["problem"][field]);
+            // A hash's first 16 digits tell two apart.
+            let cut = |v: &Value| match (field, v.as_str()) {
+                ("data_sha256", Some(h)) => h[..h.len().min(16)].to_string(),
+                _ => v.to_string(),
+            };
+            (x != y).then(|| format!("{field}: A has {}, B has {}", cut(x), cut(y)))
+        })
+        .collect()
+}
+
+/// Refuses reports of different problems (see [`problem_differences`]): their times per epoch
+/// measure different work. `--different-problems` skips this.
+pub fn check_same_problem(a: &Value, b: &Value) -> Result<()> {
+    let differences = problem_differences(a, b);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(GdError::InvalidParameter {
+        name: "compare",
+        problem: format!(
+            "A and B solved different problems ({}): their times per epoch measure different \
+             work; rerun one with the other's --n/--epochs/--mu/--data, or pass \
+             --different-problems to compare them anyway",
+            differences.join("; ")
+        ),
+    })
+}
+
+/// Compares report `b` against report `a` at `threshold` percent (see [`Verdict`]). Rows pair
+/// by solver and device; rows left over pair by solver where each report ran that solver once
+/// (two machines). Different problems are only warned about here ([`check_same_problem`]).
 pub fn compare(a: &Value, b: &Value, threshold: f64) -> Result<Comparison> {
     let threshold = check_percent("--threshold", threshold)?;
     let runs = |v: &Value, which: &str| -> Result<Vec<Value>> {
@@ -250,28 +342,22 @@ pub fn compare(a: &Value, b: &Value, threshold: f64) -> Result<Comparison> {
             .ok_or_else(|| bad(which, "it has no `runs` list"))
     };
     let (ra, rb) = (runs(a, "A")?, runs(b, "B")?);
-    let mut warnings = Vec::new();
-    for field in ["n", "epochs", "mu", "source", "data", "seed", "sigma"] {
-        let (x, y) = (&a["problem"][field], &b["problem"][field]);
-        if x != y {
-            warnings.push(format!(
-                "the problems differ in {field}: A has {x}, B has {y}"
-            ));
-        }
-    }
+    let warnings = problem_differences(a, b)
+        .into_iter()
+        .map(|d| format!("the problems differ in {d}"))
+        .collect();
+    let pairs = pair_rows(&ra, &rb);
     let mut rows = Vec::new();
     let mut unmatched = Vec::new();
-    for run in &ra {
-        let k = key(run);
-        match rb.iter().find(|r| key(r) == k) {
-            Some(other) => rows.push(compare_runs(run, other, threshold)),
-            None => unmatched.push(format!("{} ({}) only in A", k.0, k.1)),
+    for (i, run) in ra.iter().enumerate() {
+        match pairs.iter().find(|&&(x, _)| x == i) {
+            Some(&(_, j)) => rows.push(compare_runs(run, &rb[j], threshold)),
+            None => unmatched.push(format!("{} ({}) only in A", key(run).0, key(run).1)),
         }
     }
-    for run in &rb {
-        let k = key(run);
-        if !ra.iter().any(|r| key(r) == k) {
-            unmatched.push(format!("{} ({}) only in B", k.0, k.1));
+    for (j, run) in rb.iter().enumerate() {
+        if !pairs.iter().any(|&(_, y)| y == j) {
+            unmatched.push(format!("{} ({}) only in B", key(run).0, key(run).1));
         }
     }
     Ok(Comparison {
@@ -280,7 +366,42 @@ pub fn compare(a: &Value, b: &Value, threshold: f64) -> Result<Comparison> {
         rows,
         unmatched,
         warnings,
+        machines: Sides {
+            a: Side::of(a),
+            b: Side::of(b),
+        },
     })
+}
+
+/// Index pairs `(in a, in b)` of the rows compared: the same solver and device first; then,
+/// among rows left, the same solver where each side has exactly one such row left (the same
+/// solver on two machines' devices).
+fn pair_rows(ra: &[Value], rb: &[Value]) -> Vec<(usize, usize)> {
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for (i, run) in ra.iter().enumerate() {
+        let taken = |j: usize| pairs.iter().any(|&(_, y)| y == j);
+        if let Some(j) = (0..rb.len()).find(|&j| !taken(j) && key(&rb[j]) == key(run)) {
+            pairs.push((i, j));
+        }
+    }
+    let left = |rows: &[Value], side_taken: &dyn Fn(usize) -> bool, solver: &str| -> Vec<usize> {
+        (0..rows.len())
+            .filter(|&k| !side_taken(k) && key(&rows[k]).0 == solver)
+            .collect()
+    };
+    for i in 0..ra.len() {
+        let a_taken = |k: usize| pairs.iter().any(|&(x, _)| x == k);
+        let b_taken = |k: usize| pairs.iter().any(|&(_, y)| y == k);
+        if a_taken(i) {
+            continue;
+        }
+        let solver = key(&ra[i]).0;
+        let (in_a, in_b) = (left(ra, &a_taken, &solver), left(rb, &b_taken, &solver));
+        if let ([_], [j]) = (in_a.as_slice(), in_b.as_slice()) {
+            pairs.push((i, *j));
+        }
+    }
+    pairs
 }
 
 /// `ratio [lo, hi]`: three decimals below 10, one below 100, none above; or the caveat.
@@ -305,46 +426,149 @@ fn ratio_cell(r: &Compared) -> String {
 /// Widest device cell, in characters.
 const DEVICE_CHARS: usize = 16;
 
-/// A device in at most [`DEVICE_CHARS`] characters: [`short_device_name`] without trademark signs,
+/// Widest device cell when the table has a column for B's devices too.
+const TWO_DEVICE_CHARS: usize = 11;
+
+/// A device in at most `chars` characters: [`short_device_name`] without trademark signs,
 /// its name cut further (keeping the backend) when that is still too long.
-fn device_cell(device: &str) -> String {
+fn device_cell(device: &str, chars: usize) -> String {
     let short = short_device_name(&device.replace("(R)", "").replace("(TM)", ""));
-    if short.chars().count() <= DEVICE_CHARS {
+    if short.chars().count() <= chars {
         return short;
     }
     let (name, backend) = match short.rsplit_once('·') {
         Some((name, backend)) => (name, format!("·{backend}")),
         None => (short.as_str(), String::new()),
     };
-    let keep = DEVICE_CHARS.saturating_sub(backend.chars().count() + 1);
+    let keep = chars.saturating_sub(backend.chars().count() + 1);
     let name: String = name.trim_end_matches('…').chars().take(keep).collect();
     format!("{}…{backend}", name.trim_end())
 }
 
-/// The comparison as a table (within [`MAX_WIDTH`] columns) with its notes.
+/// The two reports' provenance side by side: file, host, adapters, gdbench, wgpu, OS, time,
+/// problem and data hash; `–` where a report (of an earlier version) does not say.
+fn sides_table(c: &Comparison, a_name: &str, b_name: &str) -> String {
+    let mut table = styled_table(&["", "A", "B"], &[]);
+    // Two long CPU names would pass the width: cells wrap instead.
+    table
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(MAX_WIDTH as u16);
+    let rows: [(&str, fn(&Side) -> Option<String>); 8] = [
+        ("host", side_host),
+        ("adapters", side_adapters),
+        ("gdbench", |s| s.provenance.as_ref().map(gdbench_cell)),
+        ("wgpu", |s| {
+            s.provenance.as_ref().map(|p| p.wgpu_version.clone())
+        }),
+        ("os", |s| {
+            let p = s.provenance.as_ref()?;
+            Some(format!("{} {}", p.os, p.kernel.as_deref().unwrap_or("")))
+        }),
+        ("made", |s| s.provenance.as_ref().map(|p| p.utc.clone())),
+        ("problem", |s| {
+            let p = s.problem.as_ref()?;
+            Some(format!(
+                "N = {}, {} epochs, mu = {}",
+                p["n"], p["epochs"], p["mu"]
+            ))
+        }),
+        ("data sha256", |s| {
+            let hash = s.problem.as_ref()?["data_sha256"].as_str()?;
+            Some(hash[..hash.len().min(16)].to_string())
+        }),
+    ];
+    table.add_row(["file", a_name, b_name]);
+    let cell = |v: Option<String>| v.map_or_else(|| "–".to_string(), |v| v.trim().to_string());
+    for (name, of) in rows {
+        table.add_row([
+            name.to_string(),
+            cell(of(&c.machines.a)),
+            cell(of(&c.machines.b)),
+        ]);
+    }
+    format!("{table}\n")
+}
+
+/// `CPU model (T threads, SIMD)` of a report's machine.
+fn side_host(s: &Side) -> Option<String> {
+    let m = s.machine.as_ref()?;
+    let cpu = m["cpu"].as_str()?.replace("(R)", "").replace("(TM)", "");
+    Some(format!(
+        "{cpu} ({} threads, {})",
+        m["threads"],
+        m["simd"].as_str().unwrap_or("?")
+    ))
+}
+
+/// A report's adapters, `name (device type)` each; `none` when it opened none.
+fn side_adapters(s: &Side) -> Option<String> {
+    let adapters = s.machine.as_ref()?["adapters"].as_array()?;
+    let names: Vec<String> = adapters
+        .iter()
+        .map(|d| {
+            format!(
+                "{} ({})",
+                short_device_name(d["device"].as_str().unwrap_or("?")),
+                d["device_type"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    Some(match names.is_empty() {
+        true => "none".to_string(),
+        false => names.join(", "),
+    })
+}
+
+/// `0.1.0 849097cc83+ release`: version, commit (`+`: uncommitted changes) and build.
+fn gdbench_cell(p: &crate::provenance::Provenance) -> String {
+    let commit = p.git_commit.as_deref().map_or(String::new(), |c| {
+        let dirty = if p.git_dirty == Some(true) { "+" } else { "" };
+        format!(" {}{dirty}", &c[..c.len().min(10)])
+    });
+    format!("{}{commit} {}", p.gdbench_version, p.build)
+}
+
+/// The comparison as a table (within [`MAX_WIDTH`] columns) with its notes: the two reports'
+/// provenance side by side, then a row per solver (with B's device when it is another machine's).
 pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
-    let mut table = styled_table(
-        &[
-            "solver",
-            "device",
-            "A µs/epoch",
-            "B µs/epoch",
-            "B / A [95 % CI]",
-            "verdict",
-        ],
-        &[2, 3],
-    );
+    let two_machines = c.rows.iter().any(|r| r.b_device.is_some());
+    let mut header = vec!["solver", "device"];
+    if two_machines {
+        header.push("B device");
+    }
+    // Three device columns would pass the width: `µs` is per epoch, as the rule below says.
+    match two_machines {
+        true => header.extend(["A µs", "B µs"]),
+        false => header.extend(["A µs/epoch", "B µs/epoch"]),
+    }
+    header.extend(["B / A [95 % CI]", "verdict"]);
+    let numeric: &[usize] = if two_machines { &[3, 4] } else { &[2, 3] };
+    let mut table = styled_table(&header, numeric);
+
     let us = |v: Option<f64>| v.map_or_else(|| "–".to_string(), epoch_us);
     let mut legend: Vec<String> = Vec::new();
     for r in &c.rows {
-        let device = device_cell(&r.device);
+        let chars = if two_machines {
+            TWO_DEVICE_CHARS
+        } else {
+            DEVICE_CHARS
+        };
+        let device = device_cell(&r.device, chars);
         let entry = format!("{device}: {}", r.device);
         if device != r.device && !legend.contains(&entry) {
             legend.push(entry);
         }
-        table.add_row([
-            r.solver.clone(),
-            device,
+        let mut cells = vec![r.solver.clone(), device];
+        if two_machines {
+            let b_device = r.b_device.as_deref().unwrap_or(&r.device);
+            let cell = device_cell(b_device, chars);
+            let entry = format!("{cell}: {b_device}");
+            if cell != b_device && !legend.contains(&entry) {
+                legend.push(entry);
+            }
+            cells.push(cell);
+        }
+        cells.extend([
             us(r.a_us),
             us(r.b_us),
             ratio_cell(r),
@@ -354,6 +578,7 @@ pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
                 r.verdict.to_string()
             },
         ]);
+        table.add_row(cells);
     }
     let bar = 1.0 + c.threshold / 100.0;
     let rule = format!(
@@ -363,7 +588,7 @@ pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
         1.0 / bar,
         c.threshold
     );
-    let mut out = format!("A: {a_name}\nB: {b_name}\n\n{table}\n");
+    let mut out = format!("{}\n{table}\n", sides_table(c, a_name, b_name));
     let kernels = c.rows.iter().any(|r| r.kernels_changed).then(|| {
         "*: the row compiled different kernels in A and B (its kernel_hash differs): the change \
          may be the kernels', not the machine's"
@@ -381,22 +606,32 @@ pub fn render_comparison(c: &Comparison, a_name: &str, b_name: &str) -> String {
     out
 }
 
-/// The comparison as one JSON object: `a`, `b` (the reports as named), `threshold`, `resamples`,
-/// `rows`, `unmatched` and `warnings`.
+/// The comparison as one [`CompareDocument`].
 pub fn render_comparison_json(c: &Comparison, a_name: &str, b_name: &str) -> String {
-    #[derive(Serialize)]
-    struct Document<'c> {
-        a: &'c str,
-        b: &'c str,
-        #[serde(flatten)]
-        comparison: &'c Comparison,
-    }
-    let document = Document {
-        a: a_name,
-        b: b_name,
-        comparison: c,
+    let document = CompareDocument {
+        schema_version: crate::provenance::SCHEMA_VERSION,
+        provenance: crate::provenance::Provenance::now(),
+        a: a_name.to_string(),
+        b: b_name.to_string(),
+        comparison: c.clone(),
     };
     serde_json::to_string_pretty(&document).expect("a comparison serialises") + "\n"
+}
+
+/// What `gdbench compare --format json` writes (docs/compare.md, docs/json.md).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CompareDocument {
+    /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// Which gdbench and command made the comparison, and when.
+    pub provenance: crate::provenance::Provenance,
+    /// Report A, as named on the command line.
+    pub a: String,
+    /// Report B, as named on the command line.
+    pub b: String,
+    /// The comparison.
+    #[serde(flatten)]
+    pub comparison: Comparison,
 }
 
 /// Reads and parses a report file for `compare`.
@@ -686,17 +921,23 @@ mod tests {
 
     #[test]
     fn devices_shorten_to_16_characters_keeping_the_backend() {
-        assert_eq!(device_cell("Intel(R) Xeon(R) Processor"), "Xeon Processor");
         assert_eq!(
-            device_cell("Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz"),
+            device_cell("Intel(R) Xeon(R) Processor", DEVICE_CHARS),
+            "Xeon Processor"
+        );
+        assert_eq!(
+            device_cell("Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz", DEVICE_CHARS),
             "Core i7-8700K C…"
         );
         assert_eq!(
-            device_cell("NVIDIA GeForce RTX 4090 Laptop GPU (discrete) [vulkan]"),
+            device_cell(
+                "NVIDIA GeForce RTX 4090 Laptop GPU (discrete) [vulkan]",
+                DEVICE_CHARS
+            ),
             "RTX 4090 Lap…·vk"
         );
-        assert_eq!(device_cell("NVIDIA H200 [vulkan]"), "H200·vk");
-        assert_eq!(device_cell("cpu"), "cpu");
+        assert_eq!(device_cell("NVIDIA H200 [vulkan]", DEVICE_CHARS), "H200·vk");
+        assert_eq!(device_cell("cpu", DEVICE_CHARS), "cpu");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::validate::Check;
 
 /// One CSV row: every figure of a JSON run, flattened (CSV has no nesting). The header is these
 /// field names, in this order; `n` and `epochs` lead so sweep points and runs share one layout.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CsvRow {
     /// Samples.
     pub n: usize,
@@ -268,8 +268,16 @@ pub fn render_sweep_csv(points: &[crate::sweep::SweepPoint]) -> Result<String> {
 pub fn render_markdown(report: &Report) -> String {
     let p = &report.problem;
     let mut out = format!(
-        "**gdbench {}**: N = {}, {} epochs, mu = {}, on {} ({} threads)\n\n",
-        report.gdbench_version, p.n, p.epochs, p.mu, report.machine.cpu, report.machine.threads
+        "**gdbench {}**: N = {}, {} epochs, mu = {}, on {} ({} threads)\n\nMade by {}; data \
+         sha256 `{}`.\n\n",
+        report.provenance.gdbench_version,
+        p.n,
+        p.epochs,
+        p.mu,
+        report.machine.cpu,
+        report.machine.threads,
+        report.provenance.line(),
+        p.data_sha256
     );
     if let Some(line) = super::debug_build_warning(report) {
         out = format!("> **Warning**: {line}\n\n{out}");

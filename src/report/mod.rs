@@ -16,8 +16,9 @@ mod table;
 use serde::Serialize;
 
 pub use compare::{
-    Compared, Comparison, DEFAULT_THRESHOLD_PCT, MIN_REPEATS, RESAMPLES, Verdict, check_percent,
-    compare, ratio_interval, read_report, render_comparison, render_comparison_json,
+    CompareDocument, Compared, Comparison, DEFAULT_THRESHOLD_PCT, MIN_REPEATS, RESAMPLES, Side,
+    Sides, Verdict, check_percent, check_same_problem, compare, ratio_interval, read_report,
+    render_comparison, render_comparison_json,
 };
 pub use format::short_device_name;
 pub use machine_formats::{CsvRow, render_csv, render_markdown, render_sweep_csv};
@@ -36,12 +37,12 @@ use crate::solver::{DeviceType, Group, Precision};
 use crate::validate::{Check, Status};
 
 /// Everything one `gdbench run` measured.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Report {
-    /// The gdbench version that measured it.
-    pub gdbench_version: &'static str,
-    /// `release`, or `debug` for an unoptimised build whose timings are not representative.
-    pub build: &'static str,
+    /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`], docs/json.md).
+    pub schema_version: u32,
+    /// Which gdbench, wgpu and command made it, when, on which OS.
+    pub provenance: crate::provenance::Provenance,
     /// The host.
     pub machine: Machine,
     /// The problem solved.
@@ -73,7 +74,7 @@ pub struct Report {
 }
 
 /// The wall a row hits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BoundKind {
     /// Fixed costs (dispatches, submissions, barriers) take at least half of an epoch.
@@ -89,7 +90,7 @@ pub enum BoundKind {
 }
 
 /// Which wall a row hits, and how close it comes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Bound {
     /// `latency`, `bandwidth`, `compute`, `cache` or `overhead`.
     pub kind: BoundKind,
@@ -184,7 +185,7 @@ pub fn exit_status<'a>(
 
 /// The warning a debug build's report opens with; `None` for a release build.
 pub fn debug_build_warning(report: &Report) -> Option<&'static str> {
-    (report.build == "debug").then_some(
+    (report.provenance.build == "debug").then_some(
         "a debug build: its timings are not representative (build with `cargo run --release`)",
     )
 }
@@ -204,7 +205,7 @@ pub fn instability(problem: &ProblemSummary) -> Option<String> {
 }
 
 /// `--mu` as the report gives it: one number, or the list of a step-size search.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum StepSizes {
     /// One descent.
@@ -252,7 +253,7 @@ impl std::fmt::Display for StepSizes {
 }
 
 /// The best step of a search, from the reference's descents.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct BestStep {
     /// The step size.
     pub mu: f64,
@@ -267,7 +268,7 @@ pub struct BestStep {
 }
 
 /// One descent of a row (one step size): its weights, loss and verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DescentReport {
     /// The step size.
     pub mu: f64,
@@ -284,7 +285,7 @@ pub struct DescentReport {
 }
 
 /// The host's CPU and OS.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Machine {
     /// CPU model name.
     pub cpu: String,
@@ -292,16 +293,43 @@ pub struct Machine {
     pub threads: usize,
     /// Instruction set the CPU solvers' SIMD sums run with.
     pub simd: &'static str,
-    /// Operating system.
-    pub os: &'static str,
     /// CPU architecture.
     pub arch: &'static str,
     /// The GPU adapters the GPU solvers ran on.
     pub adapters: Vec<AdapterReport>,
 }
 
+impl Machine {
+    /// This host, with `adapters` (those the GPU rows ran on).
+    pub fn of(adapters: &[std::sync::Arc<crate::gpu::GpuContext>]) -> Self {
+        Machine {
+            cpu: crate::machine::cpu_model(),
+            threads: crate::machine::cpu_threads(),
+            simd: crate::cpu::simd_level().name(),
+            arch: std::env::consts::ARCH,
+            adapters: adapters.iter().map(|ctx| AdapterReport::of(ctx)).collect(),
+        }
+    }
+}
+
+impl AdapterReport {
+    /// The adapter `ctx` opened.
+    pub fn of(ctx: &crate::gpu::GpuContext) -> Self {
+        AdapterReport {
+            device: ctx.label(),
+            device_type: ctx.device_type(),
+            driver: ctx.info.driver.clone(),
+            driver_info: ctx.info.driver_info.clone(),
+            software: ctx.device_type() == DeviceType::Cpu,
+            backend: ctx.info.backend.to_str().to_string(),
+            vendor_id: ctx.info.vendor,
+            device_id: ctx.info.device,
+        }
+    }
+}
+
 /// A GPU adapter as the report names it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AdapterReport {
     /// Name with backend, as GPU rows' `device`.
     pub device: String,
@@ -313,10 +341,16 @@ pub struct AdapterReport {
     pub driver_info: String,
     /// True for CPU emulation (lavapipe, llvmpipe): its timings are CPU timings.
     pub software: bool,
+    /// The graphics API wgpu reached it through: `vulkan`, `metal`, `dx12` or `gl`.
+    pub backend: String,
+    /// PCI vendor id (0x10de NVIDIA, 0x1002 AMD, 0x8086 Intel; 0x10005 Mesa), 0 when unknown.
+    pub vendor_id: u32,
+    /// PCI device id, 0 when unknown.
+    pub device_id: u32,
 }
 
 /// N, epochs, mu and where the data came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ProblemSummary {
     /// Number of samples.
     pub n: usize,
@@ -326,13 +360,16 @@ pub struct ProblemSummary {
     pub mu: StepSizes,
     /// `2/λ_max` of the data's Hessian: the descent converges if and only if `mu` is below it.
     pub max_stable_mu: f64,
+    /// SHA-256 of the data every row solved: x then d, each sample an f64 in little-endian
+    /// bytes, in hex. Two reports solved the same data if and only if these agree.
+    pub data_sha256: String,
     /// `"synthetic"` (with `seed`, `sigma`) or `"file"` (with `data`).
     #[serde(flatten)]
     pub source: Source,
 }
 
 /// The reference solver, its weights and its independent cross-check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Reference {
     /// Always `cpu-fused` (f64).
     pub solver: &'static str,
@@ -346,7 +383,7 @@ pub struct Reference {
 }
 
 /// The closed-form least-squares weights.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ClosedForm {
     /// `[w0, w1]`, or null when the data determine no line in f64 (x spread under- or overflows).
     pub w: Option<[f64; 2]>,
@@ -354,7 +391,7 @@ pub struct ClosedForm {
 
 /// Where a run's time went, in seconds: preparation split into setup and upload, a median solve
 /// split into compute and read-back (GPU solvers; CPU solvers have neither upload nor read-back).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PhaseTimes {
     /// Allocation, conversion, device set-up and pipeline compilation.
     pub setup_s: f64,
@@ -378,7 +415,7 @@ pub struct PhaseTimes {
 
 /// What made a row: one of gdbench's CPU solvers, one of its GPU solvers (on any adapter,
 /// software included), or a peer library run by `peers/peers.py`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RowKind {
     /// A CPU solver (`cpu-*`).
@@ -399,7 +436,7 @@ impl From<Group> for RowKind {
 }
 
 /// One solver's result: verdict, weights, timings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RunReport {
     /// Solver name, e.g. `cpu-fused`, or a peer row's name, e.g. `numpy`.
     pub solver: String,
@@ -504,7 +541,7 @@ pub struct RunReport {
 }
 
 /// What a row's note is about: the report groups notes by kind, one line each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NoteKind {
     /// Why the row is not `ok`: a mismatch, a divergence, an error, unavailable.
@@ -534,7 +571,7 @@ pub enum NoteKind {
 }
 
 /// One note on a row: its kind and the sentence (JSON `notes`; `message` joins the sentences).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Note {
     /// What it is about.
     pub kind: NoteKind,

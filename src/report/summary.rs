@@ -9,7 +9,7 @@ use super::{BoundKind, Report, RowKind, RunReport};
 use crate::validate::Status;
 
 /// A row the verdict names.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RowRef {
     /// Solver (or peer) name.
     pub solver: String,
@@ -24,7 +24,7 @@ pub struct RowRef {
 }
 
 /// An adapter's fastest GPU row against the fastest CPU row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GpuVsCpu {
     /// The fastest `ok` GPU row on the adapter.
     pub gpu: RowRef,
@@ -37,7 +37,7 @@ pub struct GpuVsCpu {
 }
 
 /// The verdict: facts, and the lines printed above the table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// The fastest validated (`ok`) row.
     pub fastest: Option<RowRef>,

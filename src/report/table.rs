@@ -178,7 +178,7 @@ fn header(report: &Report, width: usize) -> String {
     let m = &report.machine;
     let mut out = match super::debug_build_warning(report) {
         Some(warning) => wrap(
-            &format!("gdbench {}, {warning}", report.gdbench_version),
+            &format!("gdbench {}, {warning}", report.provenance.gdbench_version),
             width,
             "  ",
         ),
@@ -186,7 +186,7 @@ fn header(report: &Report, width: usize) -> String {
     };
     out += &format!(
         "gdbench {}: batch gradient descent for y = w0 + w1·x\n",
-        report.gdbench_version
+        report.provenance.gdbench_version
     );
     out += &wrap(
         &format!(
@@ -199,7 +199,16 @@ fn header(report: &Report, width: usize) -> String {
     out += &wrap(
         &format!(
             "host:    {} ({} threads, {} SIMD, {}/{})",
-            m.cpu, m.threads, m.simd, m.os, m.arch
+            m.cpu, m.threads, m.simd, report.provenance.os, m.arch
+        ),
+        width,
+        "         ",
+    );
+    out += &wrap(
+        &format!(
+            "made by: {} · data sha256 {}",
+            report.provenance.line(),
+            &p.data_sha256[..p.data_sha256.len().min(12)]
         ),
         width,
         "         ",

@@ -3,16 +3,13 @@
 
 use super::SuiteOptions;
 use super::reference::ReferenceRun;
-use crate::cpu::simd_level;
 use crate::interrupt;
-use crate::machine;
 use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::report::{
-    AdapterReport, BestStep, ClosedForm, Machine, ProblemSummary, Reference, Report, RunReport,
-    StepSizes, Summary,
+    BestStep, ClosedForm, Machine, ProblemSummary, Reference, Report, RunReport, StepSizes, Summary,
 };
-use crate::solver::{DeviceType, SolverId};
+use crate::solver::SolverId;
 use crate::validate::{Status, cross_check};
 
 /// The report of a run whose rows are measured, judged and held to their ceilings (its summary
@@ -31,18 +28,15 @@ pub(super) fn report(
         .and_then(|b| problem.steps().iter().position(|&mu| mu == b.mu))
         .unwrap_or(0);
     Report {
-        gdbench_version: env!("CARGO_PKG_VERSION"),
-        build: if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
-        machine: machine_of(options),
+        schema_version: crate::provenance::SCHEMA_VERSION,
+        provenance: crate::provenance::Provenance::now(),
+        machine: Machine::of(&options.adapters),
         problem: ProblemSummary {
             n: problem.n(),
             epochs: problem.epochs(),
             mu: StepSizes::of(problem.steps()),
             max_stable_mu: reference.expects[0].max_stable_mu,
+            data_sha256: problem.data().sha256(),
             source: problem.data().source().clone(),
         },
         reference: reference_of(problem, reference, shown),
@@ -57,28 +51,6 @@ pub(super) fn report(
         runs,
         interrupted: interrupt::requested(),
         summary: Summary::default(),
-    }
-}
-
-/// The host and the adapters the GPU rows ran on.
-fn machine_of(options: &SuiteOptions) -> Machine {
-    Machine {
-        cpu: machine::cpu_model(),
-        threads: machine::cpu_threads(),
-        simd: simd_level().name(),
-        os: std::env::consts::OS,
-        arch: std::env::consts::ARCH,
-        adapters: options
-            .adapters
-            .iter()
-            .map(|ctx| AdapterReport {
-                device: ctx.label(),
-                device_type: ctx.device_type(),
-                driver: ctx.info.driver.clone(),
-                driver_info: ctx.info.driver_info.clone(),
-                software: ctx.device_type() == DeviceType::Cpu,
-            })
-            .collect(),
     }
 }
 

@@ -25,7 +25,7 @@ const EPOCHS: [u64; 5] = [1, 2, 3, 5, 10];
 
 /// The first place a custom kernel's answer leaves what it should be (JSON `diagnosis`): where,
 /// as a replay names it, and against what.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Diagnosis {
     /// The entry point, buffer, element, epoch, both values and what the element covers (for the
     /// weights held against the reference: the entry point that writes them, and the epoch after

@@ -22,7 +22,7 @@ use crate::validate::{Expectations, Status, Verdict, judge};
 const EDGE_EPOCHS: u64 = 50;
 
 /// One edge size's verdict (JSON `edge_sizes`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EdgeSize {
     /// Samples.
     pub n: usize,

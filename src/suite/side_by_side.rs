@@ -32,7 +32,7 @@ pub const MAX_PAIRS: usize = 200;
 pub const THRESHOLD_PCT: f64 = DEFAULT_THRESHOLD_PCT;
 
 /// A variant row against its built-in row (JSON `vs_builtin`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct VsBuiltin {
     /// The variant's median µs per epoch over the built-in's: below 1, the variant is faster.
     pub ratio: f64,

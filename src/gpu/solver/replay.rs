@@ -13,7 +13,7 @@ use crate::gpu::twin::{self, Pass, Sum};
 use crate::problem::Problem;
 
 /// Where a replay first left its twins (the suite's `diagnosis`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PassBreak {
     /// The entry point whose output differs.
     pub entry_point: &'static str,
