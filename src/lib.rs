@@ -38,6 +38,7 @@ pub mod probe;
 pub mod progress;
 pub mod provenance;
 pub mod report;
+pub mod schema;
 pub mod stats;
 pub mod suite;
 pub mod sweep;

@@ -208,6 +208,7 @@ impl SweepFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SweepDocument {
     /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`]).
+    #[schemars(extend("const" = crate::provenance::SCHEMA_VERSION))]
     pub schema_version: u32,
     /// Which gdbench, wgpu and command made it, when, on which OS.
     pub provenance: crate::provenance::Provenance,

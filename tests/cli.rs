@@ -155,7 +155,7 @@ fn output_file_receives_the_report() {
     let out = gdbench(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let r: Value = common::document(&std::fs::read_to_string(&path).unwrap());
     assert_eq!(r["runs"][0]["solver"], "cpu-fused");
 }
 
@@ -579,7 +579,7 @@ fn the_probe_gives_ceilings_and_rows_their_share_only_out_of_cache() {
             "json",
         ]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        serde_json::from_str::<Value>(&stdout(&out)).unwrap()
+        common::document(&stdout(&out))
     };
     // In cache: a ceiling, but no percentage (a share of DRAM bandwidth would be a lie).
     let r = run("2000");
@@ -852,7 +852,7 @@ fn cpu_fused_f32_holds_its_tolerance_on_every_instruction_set_and_avx512_and_avx
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{simd}: {}", stderr(&out));
-        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let report: serde_json::Value = common::document(&stdout(&out));
         let run = row(&report, "cpu-fused-f32");
         assert_eq!(run["status"], "ok", "{simd}: {run}");
         weights.push(run["w"].clone());

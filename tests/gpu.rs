@@ -264,7 +264,7 @@ fn gpu_rows_name_their_adapter_in_json_and_table() {
     ];
     let out = gdbench(&[&args[..], &["--format", "json"]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r: serde_json::Value = common::document(&stdout(&out));
     let runs = r["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1 + gpu_solvers().count());
     let expected_type = ctx.device_type().to_string();
@@ -393,7 +393,7 @@ fn the_adapter_has_a_ceiling_of_its_own_and_gpu_rows_are_held_against_it() {
         "json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r: serde_json::Value = common::document(&stdout(&out));
     let gpu = r["ceilings"]["gpu"].as_array().unwrap();
     assert_eq!(gpu.len(), 1, "{}", r["ceilings"]);
     assert!(gpu[0]["read_gb_s"].as_f64().unwrap() > 0.0);

@@ -58,8 +58,7 @@ fn caught(what: &str, edits: &[(&str, &str, &str)], args: &[&str]) -> Option<Vec
     let shaders = dir.path().to_str().unwrap();
     let out = gdbench(&[args, &["--shaders", shaders]].concat());
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    let report: Value = serde_json::from_str(&stdout(&out))
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
+    let report: Value = common::document_or(&stdout(&out), &stderr(&out));
     assert_eq!(out.status.code(), Some(3), "{what}: {}", report["runs"]);
     let rows: Vec<Value> = report["runs"]
         .as_array()
@@ -257,7 +256,7 @@ fn df64_arithmetic_that_loses_its_error_terms_fails_the_self_check() {
         .concat();
         let out = gdbench(&args);
         assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-        let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let report: Value = common::document(&stdout(&out));
         let runs = report["runs"].as_array().unwrap();
         let row = |name: &str| runs.iter().find(|r| r["solver"] == name).unwrap();
         let df64 = row("gpu-fused-df64");
@@ -440,8 +439,7 @@ fn run_mutated(edits: &[(&str, &str, &str)], args: &[&str]) -> (Option<i32>, Val
     let dir = mutated(edits);
     let out = gdbench(&[args, &["--shaders", dir.path().to_str().unwrap()]].concat());
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    let report: Value = serde_json::from_str(&stdout(&out))
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&out)));
+    let report: Value = common::document_or(&stdout(&out), &stderr(&out));
     (out.status.code(), report)
 }
 
@@ -573,7 +571,7 @@ fn a_correct_edit_passes_every_edge_size_and_built_in_kernels_run_none() {
     let args = sized("10000", "200", "gpu-fused,gpu-multipass");
     let out = gdbench(&[&args[..], &["--shaders", shaders]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r: Value = common::document(&stdout(&out));
     let fused = row(&r, "gpu-fused");
     let edges = fused["edge_sizes"].as_array().unwrap();
     assert!(edges.len() >= 6, "{fused}");

@@ -121,7 +121,7 @@ fn a_run_measures_flops_beside_bandwidth_for_its_rows_walls() {
         "json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r: serde_json::Value = common::document(&stdout(&out));
     let cpu = &r["ceilings"]["cpu"];
     assert!(cpu["read_gb_s_one_core"].as_f64().unwrap() > 0.0, "{cpu}");
     // The FMA ceilings a row's compute share is held against (src/suite/bound.rs).

@@ -126,8 +126,7 @@ fn ctrl_c_keeps_what_was_measured() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let report: serde_json::Value = common::document(&std::fs::read_to_string(&output).unwrap());
     assert_eq!(report["interrupted"], true);
     let runs = report["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2, "every requested row is in the report");
@@ -179,7 +178,7 @@ fn without_an_adapter_gpu_rows_are_unavailable_and_cpu_rows_still_run() {
         Some(0),
         "GPU solvers came in a group: {text}"
     );
-    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let report: serde_json::Value = common::document(&text);
     for run in report["runs"].as_array().unwrap() {
         if run["kind"] == "gpu" {
             assert_eq!(run["status"], "unavailable", "{run}");
@@ -217,8 +216,10 @@ fn run_with_fault(args: &[&str], fault: &str) -> (serde_json::Value, Option<i32>
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let report = common::document_or(
+        &String::from_utf8_lossy(&out.stdout),
+        &String::from_utf8_lossy(&out.stderr),
+    );
     (report, out.status.code())
 }
 

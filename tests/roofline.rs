@@ -266,7 +266,7 @@ fn run_with_roofline(solvers: &str, extra: &[&str]) -> (Value, String, i32, Stri
         .output();
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
-    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report = common::document(&std::fs::read_to_string(&json).unwrap());
     let picture = std::fs::read_to_string(&svg).unwrap_or_else(|e| panic!("{e}: {err}"));
     (report, picture, out.status.code().unwrap(), err)
 }

@@ -112,7 +112,7 @@ fn an_edited_kernel_runs_in_the_table_and_a_broken_one_is_an_error_row() {
     let shaders = dir.path().to_str().unwrap();
     let out = gdbench(&[RUN, &["--solvers", "gpu-fused", "--shaders", shaders]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r: serde_json::Value = common::document(&stdout(&out));
     let run = &r["runs"][0];
     assert_eq!(run["status"], "ok", "{run}");
     assert!(
@@ -124,7 +124,7 @@ fn an_edited_kernel_runs_in_the_table_and_a_broken_one_is_an_error_row() {
     let out = gdbench(&[RUN, &["--solvers", "gpu-fused", "--shaders", shaders]].concat());
     assert_eq!(out.status.code(), Some(4), "a named solver that cannot run");
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r: serde_json::Value = common::document(&stdout(&out));
     let run = &r["runs"][0];
     assert_eq!(run["status"], "error", "{run}");
     let message = run["message"].as_str().unwrap();
@@ -308,7 +308,7 @@ fn every_gpu_row_names_and_hashes_the_kernels_it_compiled() {
         .concat();
         let out = gdbench(&args);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let r: serde_json::Value = common::document(&stdout(&out));
         r["runs"].as_array().unwrap().clone()
     };
     let builtin = run(&[]);
@@ -566,7 +566,7 @@ fn a_variant_runs_beside_the_built_in_row_with_a_ratio_and_a_verdict() {
         "the step variant is a mismatch: {}",
         stderr(&out)
     );
-    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r: serde_json::Value = common::document(&stdout(&out));
     let names: Vec<&str> = r["runs"]
         .as_array()
         .unwrap()
@@ -650,7 +650,7 @@ fn a_variant_doing_sixteen_times_the_error_pass_is_called_slower() {
         &spec,
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r: serde_json::Value = common::document(&stdout(&out));
     let vs = &common::row(&r, "gpu-fused@slow")["vs_builtin"];
     assert_eq!(vs["verdict"], "slower", "{vs}");
     assert!(vs["ratio"].as_f64().unwrap() > 1.2, "{vs}");

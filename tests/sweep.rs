@@ -14,8 +14,7 @@ fn a_small_sweep_writes_every_point_and_a_plot_with_a_series_per_solver() {
         .args(&["--plot", svg.to_str().unwrap()])
         .output();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report: serde_json::Value = common::document(&std::fs::read_to_string(&json).unwrap());
     let points = report["points"].as_array().unwrap();
     let sizes: Vec<u64> = points.iter().map(|p| p["n"].as_u64().unwrap()).collect();
     assert_eq!(sizes, [100, 1000, 10_000]);
@@ -81,8 +80,7 @@ fn a_ladder_sweep_labels_each_rung_and_draws_its_accuracy() {
     ] {
         assert!(plot.contains(label), "{label} missing from the plot");
     }
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report: serde_json::Value = common::document(&std::fs::read_to_string(&json).unwrap());
     for p in report["points"].as_array().unwrap() {
         let f16 = p["runs"]
             .as_array()
@@ -166,8 +164,7 @@ fn a_sweep_over_models_runs_k_descents_per_point_and_plots_them_against_k() {
         svg.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report: serde_json::Value = common::document(&std::fs::read_to_string(&json).unwrap());
     let points = report["points"].as_array().unwrap();
     let ks: Vec<u64> = points.iter().map(|p| p["k"].as_u64().unwrap()).collect();
     assert_eq!(ks, [1, 6, 37]);
@@ -328,8 +325,7 @@ fn sweep_repeat_times_every_row_that_many_times() {
             .args(&["--output", json.to_str().unwrap()])
             .output();
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let report: serde_json::Value = common::document(&std::fs::read_to_string(&json).unwrap());
         for p in report["points"].as_array().unwrap() {
             for r in p["runs"].as_array().unwrap() {
                 let repeats = r["time_s"]["repeats"].as_array().unwrap().len();
@@ -376,8 +372,7 @@ fn a_variant_is_a_series_of_its_own_in_a_sweep() {
         svg.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report: serde_json::Value = common::document(&std::fs::read_to_string(&json).unwrap());
     for p in report["points"].as_array().unwrap() {
         let names: Vec<&str> = p["runs"]
             .as_array()

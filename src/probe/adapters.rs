@@ -26,14 +26,14 @@ pub struct GpuCeilings {
     /// Median round trip of one empty submission and its wait, µs.
     pub round_trip_us: f64,
     /// f32 arithmetic peak of the FMA kernel, GFLOP/s (an FMA counted as 2 flops).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gflops_f32: Option<f64>,
     /// How the FLOP/s figure was timed: `timestamps` or `wall clock`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gflops_f32_timed_by: Option<String>,
     /// The cost of one dependent dispatch and of one workgroup barrier (the latency wall); absent
     /// when not measured.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<crate::gpu::latency::Latency>,
 }
 

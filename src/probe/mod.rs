@@ -52,19 +52,19 @@ pub struct CpuCeilings {
     /// Bytes the probe streamed through per pass.
     pub buffer_bytes: u64,
     /// f32 arithmetic peak of one core, GFLOP/s (an FMA counted as 2 flops).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gflops_f32_one_core: Option<f64>,
     /// f32 arithmetic peak of all cores together, GFLOP/s.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gflops_f32_all_cores: Option<f64>,
     /// f64 arithmetic peak of one core, GFLOP/s.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gflops_f64_one_core: Option<f64>,
     /// f64 arithmetic peak of all cores together, GFLOP/s.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gflops_f64_all_cores: Option<f64>,
     /// The kernel the FLOP/s figures came from, e.g. `avx512 FMA, 12 chains × 512 bits`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flops_kernel: Option<String>,
     /// True when an all-core figure measured below its one-core figure twice (more threads never
     /// read or compute slower: something else was running); rows are then held against the
@@ -128,6 +128,7 @@ pub struct Ceilings {
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ProbeDocument {
     /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`]).
+    #[schemars(extend("const" = crate::provenance::SCHEMA_VERSION))]
     pub schema_version: u32,
     /// Which gdbench, wgpu and command made it, when, on which OS.
     pub provenance: crate::provenance::Provenance,

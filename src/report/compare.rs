@@ -97,7 +97,7 @@ pub struct Compared {
     pub kernels_changed: bool,
     /// B's device when it is not A's: the reports are of two machines, and the row is the one
     /// solver each ran once; absent when the devices are the same.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub b_device: Option<String>,
 }
 
@@ -622,6 +622,7 @@ pub fn render_comparison_json(c: &Comparison, a_name: &str, b_name: &str) -> Str
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CompareDocument {
     /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`]).
+    #[schemars(extend("const" = crate::provenance::SCHEMA_VERSION))]
     pub schema_version: u32,
     /// Which gdbench and command made the comparison, and when.
     pub provenance: crate::provenance::Provenance,

@@ -40,6 +40,7 @@ use crate::validate::{Check, Status};
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`], docs/json.md).
+    #[schemars(extend("const" = crate::provenance::SCHEMA_VERSION))]
     pub schema_version: u32,
     /// Which gdbench, wgpu and command made it, when, on which OS.
     pub provenance: crate::provenance::Provenance,
@@ -55,7 +56,7 @@ pub struct Report {
     /// row when that one has no time).
     pub baseline: String,
     /// Why `baseline` is not the `--baseline` asked for; absent when it is.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_note: Option<String>,
     /// The machine's measured ceilings, when probed.
     pub ceilings: Option<crate::probe::Ceilings>,
@@ -511,26 +512,26 @@ pub struct RunReport {
     /// GPU rows: dispatches, submissions and barriers per epoch (the latency wall's counts).
     pub pacing: Option<crate::solver::Pacing>,
     /// GPU rows: one hash over every WGSL file its pipelines compiled (absent elsewhere).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_hash: Option<String>,
     /// GPU rows: each WGSL file its pipelines compiled, `{file, source, hash}` (`source`:
     /// `builtin` or the path read); absent elsewhere.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kernels: Vec<crate::gpu::shaders::KernelSource>,
     /// GPU rows with custom kernels: each edge size solved before timing, `{n, status}` (and
     /// `message` when not ok); absent elsewhere.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edge_sizes: Vec<crate::suite::edges::EdgeSize>,
     /// `--variant` rows: the variant's name (the row is `solver@variant`); absent elsewhere.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     /// `--variant` rows: against the built-in row of the same solver and adapter, from
     /// interleaved solves; absent elsewhere.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vs_builtin: Option<crate::suite::side_by_side::VsBuiltin>,
     /// Mismatched rows with custom kernels: the first epoch whose weights leave the reference,
     /// `{entry_point, buffer, index, got, want}`; absent elsewhere.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<crate::suite::diagnose::Diagnosis>,
     /// Untimed solves before timing.
     pub warmup: u32,

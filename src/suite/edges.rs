@@ -30,7 +30,7 @@ pub struct EdgeSize {
     /// `error`.
     pub status: Status,
     /// What went wrong, when something did.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 

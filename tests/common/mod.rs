@@ -214,11 +214,10 @@ impl Run {
     }
 
     /// Runs it with `--format json`: the parsed report, the exit code and stderr (a report that
-    /// is not JSON fails the test with stderr).
+    /// is not JSON, or not of its schema, fails the test with stderr).
     pub fn json(&self) -> (serde_json::Value, i32, String) {
         let out = self.clone().args(&["--format", "json"]).output();
-        let report = serde_json::from_str(&stdout(&out))
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {}", stderr(&out)));
+        let report = document_or(&stdout(&out), &stderr(&out));
         (
             report,
             out.status.code().expect("an exit code"),
@@ -295,4 +294,54 @@ pub fn row<'r>(report: &'r serde_json::Value, solver: &str) -> &'r serde_json::V
         .iter()
         .find(|r| r["solver"] == solver)
         .unwrap_or_else(|| panic!("no {solver} row in {report}"))
+}
+
+/// A JSON document gdbench wrote, parsed and validated against its committed schema
+/// (docs/schema/, picked by [`gdbench::schema::kind_of`]): every JSON the tests read is checked.
+pub fn document(text: &str) -> serde_json::Value {
+    document_or(text, "")
+}
+
+/// [`document`], with `context` (stderr, say) in the failure.
+pub fn document_or(text: &str, context: &str) -> serde_json::Value {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {text:.2000}\n{context}"));
+    let kind = gdbench::schema::kind_of(&value)
+        .unwrap_or_else(|| panic!("not a gdbench document: {text:.2000}"));
+    let errors: Vec<String> = validator(kind)
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .take(5)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the {kind} document breaks docs/schema/{kind}.schema.json: {}",
+        errors.join("; ")
+    );
+    value
+}
+
+/// The committed schema of document `kind`, compiled once.
+pub fn validator(kind: &str) -> &'static jsonschema::Validator {
+    static VALIDATORS: std::sync::OnceLock<
+        std::collections::HashMap<&'static str, jsonschema::Validator>,
+    > = std::sync::OnceLock::new();
+    VALIDATORS
+        .get_or_init(|| {
+            gdbench::schema::documents()
+                .into_iter()
+                .map(|(name, _)| {
+                    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join(format!("docs/schema/{name}.schema.json"));
+                    let text = std::fs::read_to_string(&path)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    let schema = serde_json::from_str(&text).expect("a schema is JSON");
+                    let validator = jsonschema::validator_for(&schema)
+                        .unwrap_or_else(|e| panic!("{}: not a schema: {e}", path.display()));
+                    (name, validator)
+                })
+                .collect()
+        })
+        .get(kind)
+        .unwrap_or_else(|| panic!("no schema named {kind}"))
 }
