@@ -71,6 +71,8 @@ pub struct Measurement {
     pub diverged_run_on: bool,
     /// The kernel files the solver compiled (GPU solvers; [`crate::solver::Solver::kernels`]).
     pub kernels: Vec<crate::gpu::shaders::KernelSource>,
+    /// An NVIDIA GPU's clocks around the timed solves (where its management library is).
+    pub clocks: Option<crate::gpu::clocks::RowClocks>,
 }
 
 /// GPU kernel time of solves instrumented with timestamp queries, run apart from the timed ones.
@@ -101,13 +103,15 @@ pub const WARM_AGREE: f64 = 0.03;
 /// Whole solves whose times must agree before a GPU counts as warm.
 pub const WARM_AGREE_SOLVES: usize = 3;
 
-/// Runs `prepare` (timed apart), warms the solver up, times its solves, then (untimed) runs the
-/// spot check's `spot_epochs` solve and the instrumented solves that give GPU kernel time.
-/// `task` counts the warm-up and timed solves.
+/// Runs `prepare` (timed apart), warms the solver up, times its solves (reading `clocks`, when
+/// given, just before and just after), then (untimed) runs the spot check's `spot_epochs` solve
+/// and the instrumented solves that give GPU kernel time. `task` counts the warm-up and timed
+/// solves.
 pub fn measure<'p>(
     prepare: impl FnOnce() -> Result<Box<dyn Solver + 'p>>,
     settings: &BenchSettings,
     spot_epochs: Option<u64>,
+    clocks: Option<&crate::gpu::clocks::Watch>,
     task: &Task,
 ) -> Result<Measurement> {
     task.set_message("preparing");
@@ -123,7 +127,16 @@ pub fn measure<'p>(
             black_box(solver.solve_all()?);
         }
     }
+    let before = clocks.and_then(|w| w.read());
     let (times, mut outcomes) = time_solves(&mut *solver, settings, task)?;
+    let clocks = clocks.and_then(|w| {
+        let (before, after) = before.zip(w.read())?;
+        Some(crate::gpu::clocks::RowClocks::of(
+            before,
+            after,
+            w.sm_max_mhz(),
+        ))
+    });
     let time = TimeStats::from_samples(times);
     let phases = solver.phases();
     let pacing = solver.pacing();
@@ -152,6 +165,7 @@ pub fn measure<'p>(
         pacing,
         diverged_run_on: solver.diverged_steps_run_on(),
         kernels: solver.kernels(),
+        clocks,
     })
 }
 
@@ -339,6 +353,7 @@ mod tests {
             || SolverId::CpuFused.prepare(&problem),
             &settings,
             Some(2),
+            None,
             &task,
         )
         .unwrap();
@@ -420,7 +435,7 @@ mod tests {
         };
         let task = crate::progress::Progress::hidden().task("gpu");
         let prepare = move || -> Result<Box<dyn Solver>> { Ok(Box::new(fake)) };
-        measure(prepare, &settings, None, &task).unwrap();
+        measure(prepare, &settings, None, None, &task).unwrap();
         log.take()
     }
 
@@ -470,6 +485,7 @@ mod tests {
         let m = measure(
             || SolverId::CpuFused.prepare(&problem),
             &settings,
+            None,
             None,
             &task,
         )

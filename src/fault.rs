@@ -11,6 +11,9 @@
 //! - `busy-probe`: every all-core probe measurement (read bandwidth, FLOP/s) reads half its
 //!   one-core figure, as on a machine where another program holds the other cores, so the
 //!   disturbed-ceiling path runs on any machine.
+//! - `clock-drift`: the FMA probe measured again after the GPU rows reads a quarter of its
+//!   figures, as on an adapter whose clocks fell towards idle while the rows ran, so the
+//!   `clocks_drifted` path runs on any adapter.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -46,5 +49,15 @@ pub fn disturb_all_cores(one: f64, all: f64) -> (f64, f64) {
         (one, one / 2.0)
     } else {
         (one, all)
+    }
+}
+
+/// The FMA probe's attempts after the GPU rows: quartered when the `clock-drift` fault is
+/// injected.
+pub fn drift_clocks(attempts: Vec<f64>) -> Vec<f64> {
+    if injected("clock-drift") {
+        attempts.into_iter().map(|g| g / 4.0).collect()
+    } else {
+        attempts
     }
 }

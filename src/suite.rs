@@ -36,7 +36,7 @@ use crate::peers::PeerOptions;
 use crate::probe::Ceilings;
 use crate::problem::Problem;
 use crate::progress::Progress;
-use crate::report::{Report, RowKind, RunReport, summarise};
+use crate::report::{NoteKind, Report, RowKind, RunReport, summarise};
 use crate::solver::{Group, Selected, SolverId};
 
 /// What to run, where, and how to time it.
@@ -212,6 +212,14 @@ fn speed_ups(runs: &mut [RunReport], baseline: &str) -> (String, Option<String>)
 /// as they stand afterwards (a suspect one measured again). None when the run was not probed.
 fn walls(runs: &mut [RunReport], n: usize, options: &SuiteOptions) -> Option<Ceilings> {
     let mut ceilings = options.ceilings.clone()?;
+    if !interrupt::requested() {
+        let ran_on = |device: &str| {
+            runs.iter()
+                .any(|r| r.kind == RowKind::Gpu && r.device == device && r.ran())
+        };
+        crate::probe::recheck_clocks(&mut ceilings, &options.adapters, ran_on);
+        note_drift(runs, &ceilings);
+    }
     let llc = machine::last_level_cache();
     let mut again =
         |run: &RunReport, c: &mut Ceilings| ceiling::remeasure(run, c, &options.adapters);
@@ -220,6 +228,22 @@ fn walls(runs: &mut [RunReport], n: usize, options: &SuiteOptions) -> Option<Cei
         run.bound = bound::classify(run, n, &ceilings, llc);
     }
     Some(ceilings)
+}
+
+/// A note on every GPU row of an adapter whose clocks drifted while the rows ran
+/// ([`crate::probe::drift`]).
+fn note_drift(runs: &mut [RunReport], ceilings: &Ceilings) {
+    for g in &ceilings.gpu {
+        let Some(text) = g.clock_check.as_ref().and_then(|c| c.note()) else {
+            continue;
+        };
+        for run in runs
+            .iter_mut()
+            .filter(|r| r.kind == RowKind::Gpu && r.device == g.device)
+        {
+            run.add_note(crate::report::Note::new(NoteKind::Clocks, text.clone()));
+        }
+    }
 }
 
 /// A `--baseline` must name a solver or a peer row; the name as rows spell it.

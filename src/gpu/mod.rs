@@ -2,6 +2,7 @@
 
 mod buffers;
 pub mod check;
+pub mod clocks;
 pub mod context;
 pub mod contract;
 pub mod df64;

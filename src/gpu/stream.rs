@@ -144,7 +144,7 @@ pub fn read_bandwidth(ctx: &GpuContext) -> Result<StreamRead> {
 }
 
 /// What [`Dispatches::best`] measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Timing {
     /// Seconds of one dispatch in the best attempt.
     per_dispatch_s: f64,
@@ -152,6 +152,8 @@ pub(super) struct Timing {
     timed_by: &'static str,
     /// Seconds of GPU work the best attempt spanned.
     measured_s: f64,
+    /// Seconds of one dispatch in each attempt, in order: their spread is the measurement's own.
+    attempts_s: Vec<f64>,
 }
 
 /// One kernel's dispatches, recorded back to back in one compute pass and timed: the probes'
@@ -241,6 +243,7 @@ impl<'a> Dispatches<'a> {
         let mut passes = fit(self.one()?);
         let mut best: Option<(f64, &'static str)> = None;
         let mut attempts = 0;
+        let mut attempts_s = Vec::new();
         while attempts < ATTEMPTS {
             let (wall, gpu) = self.run(passes)?;
             let (seconds, how) = match gpu {
@@ -254,10 +257,12 @@ impl<'a> Dispatches<'a> {
                 passes = more;
                 best = None;
                 attempts = 0;
+                attempts_s.clear();
                 continue;
             }
             attempts += 1;
             let per_pass = seconds / f64::from(passes);
+            attempts_s.push(per_pass);
             if best.is_none_or(|(b, _)| per_pass < b) {
                 best = Some((per_pass, how));
             }
@@ -267,6 +272,7 @@ impl<'a> Dispatches<'a> {
             per_dispatch_s,
             timed_by,
             measured_s: per_dispatch_s * f64::from(passes),
+            attempts_s,
         })
     }
 }
@@ -323,6 +329,9 @@ pub struct FmaPeak {
     pub timed_by: &'static str,
     /// Seconds of GPU work the best measurement spanned.
     pub measured_s: f64,
+    /// Each attempt's GFLOP/s, in order (`gflops` is the largest): their spread is the probe's
+    /// own run-to-run variation.
+    pub attempts_gflops: Vec<f64>,
 }
 
 /// The `fma_peak` kernel with its buffers, for `groups` workgroups of `wg` invocations.
@@ -505,6 +514,7 @@ pub fn fma_peak(ctx: &GpuContext) -> Result<FmaPeak> {
     let flops = invocations as f64 * f64::from(iterations) * FLOPS_PER_ITERATION as f64;
     Ok(FmaPeak {
         gflops: flops / best.per_dispatch_s / 1e9,
+        attempts_gflops: best.attempts_s.iter().map(|s| flops / s / 1e9).collect(),
         invocations,
         iterations,
         timed_by: best.timed_by,

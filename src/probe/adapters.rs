@@ -31,6 +31,14 @@ pub struct GpuCeilings {
     /// How the FLOP/s figure was timed: `timestamps` or `wall clock`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gflops_f32_timed_by: Option<String>,
+    /// Each attempt of the FLOP/s probe, GFLOP/s (`gflops_f32` is the best): its spread is the
+    /// probe's own, which the clock check allows for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gflops_f32_attempts: Vec<f64>,
+    /// The FLOP/s probe again after the GPU rows (`gdbench run`): whether the adapter's clocks
+    /// drifted while they ran; absent when not checked (no GPU row ran, no FLOP/s figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_check: Option<super::drift::ClockCheck>,
     /// The cost of one dependent dispatch and of one workgroup barrier (the latency wall); absent
     /// when not measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +58,8 @@ pub fn gpu_ceilings(ctx: &Arc<GpuContext>) -> Result<GpuCeilings> {
         round_trip_us,
         gflops_f32: None,
         gflops_f32_timed_by: None,
+        gflops_f32_attempts: Vec::new(),
+        clock_check: None,
         latency: Some(crate::gpu::latency::latency(
             ctx,
             crate::gpu::default_single_workgroup(ctx),

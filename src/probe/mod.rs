@@ -32,6 +32,7 @@ mod adapters;
 mod cpu_bandwidth;
 mod cpu_flops;
 mod display;
+pub mod drift;
 
 pub use adapters::{GpuCeilings, gpu_ceilings};
 pub use cpu_bandwidth::{cpu_ceilings, measure_cpu_bandwidth};
@@ -222,11 +223,40 @@ pub fn measure_flops(ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) {
             Ok(peak) => {
                 g.gflops_f32 = Some(peak.gflops);
                 g.gflops_f32_timed_by = Some(peak.timed_by.to_string());
+                g.gflops_f32_attempts = peak.attempts_gflops;
             }
             Err(e) => ceilings.gpu_failures.push(ProbeFailure {
                 device,
                 error: format!("FLOP/s probe: {e}"),
             }),
+        }
+    }
+}
+
+/// Measures each adapter's FMA probe again, after the GPU rows ([`drift`]): `ran_on` says which
+/// adapters (by name) had a GPU row run. Adapters without a first figure, or without a row, are
+/// left alone; a probe that fails now leaves its adapter unchecked.
+pub fn recheck_clocks(
+    ceilings: &mut Ceilings,
+    adapters: &[Arc<GpuContext>],
+    ran_on: impl Fn(&str) -> bool,
+) {
+    for ctx in adapters {
+        let device = ctx.label();
+        let Some(g) = ceilings.gpu.iter_mut().find(|g| g.device == device) else {
+            continue;
+        };
+        if g.gflops_f32_attempts.is_empty() || !ran_on(&device) {
+            continue;
+        }
+        if let Ok(peak) = crate::gpu::guard::run_row(ctx, || stream::fma_peak(ctx)) {
+            let after = crate::fault::drift_clocks(peak.attempts_gflops);
+            let software = ctx.device_type() == crate::solver::DeviceType::Cpu;
+            g.clock_check = Some(drift::ClockCheck::of(
+                &g.gflops_f32_attempts,
+                &after,
+                software,
+            ));
         }
     }
 }

@@ -511,6 +511,11 @@ pub struct RunReport {
     pub bound: Option<Bound>,
     /// GPU rows: dispatches, submissions and barriers per epoch (the latency wall's counts).
     pub pacing: Option<crate::solver::Pacing>,
+    /// GPU rows on NVIDIA adapters with the driver's management library: SM and memory clocks,
+    /// temperature and throttle reasons before and after the timed solves, and `throttled`;
+    /// absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clocks: Option<crate::gpu::clocks::RowClocks>,
     /// GPU rows: one hash over every WGSL file its pipelines compiled (absent elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_hash: Option<String>,
@@ -569,6 +574,9 @@ pub enum NoteKind {
     Ceiling,
     /// A `--variant` row against the built-in row of its solver and adapter.
     Variant,
+    /// The GPU's clocks moved while the row ran: throttled (NVIDIA's management library), or
+    /// its adapter's FMA probe drifted between before and after the GPU rows.
+    Clocks,
 }
 
 /// One note on a row: its kind and the sentence (JSON `notes`; `message` joins the sentences).

@@ -734,6 +734,9 @@ mod tests {
             driver: "llvmpipe".into(),
             driver_info: "Mesa".into(),
             software: true,
+            backend: "vulkan".into(),
+            vendor_id: 0x10005,
+            device_id: 0,
         });
         let f32_row = report
             .runs

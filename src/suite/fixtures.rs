@@ -55,6 +55,7 @@ pub(crate) fn hand_made(precision: Precision, gpu: bool, n: usize) -> (RunReport
         pacing: None,
         diverged_run_on: false,
         kernels: Vec::new(),
+        clocks: None,
     };
     let j = Judging {
         expect: std::slice::from_ref(&expect),

@@ -97,6 +97,7 @@ fn peer_measurement(peer: PeerRow, problem: &Problem) -> Result<Measurement> {
             pacing: None,
             diverged_run_on: false,
             kernels: Vec::new(),
+            clocks: None,
         }),
         (Status::Unavailable, _) => Err(GdError::Unavailable {
             reason: peer.message,

@@ -63,6 +63,7 @@ pub(super) fn run(
                 || job.id.prepare(problem),
                 &options.bench,
                 Some(spot_epochs),
+                None,
                 &task,
             )?;
             m.descents = m

@@ -193,6 +193,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
     notes.extend(measurement_notes(&row, &m));
     run.status = status;
     run.pacing = m.pacing;
+    run.clocks = m.clocks.clone();
     if !m.kernels.is_empty() {
         run.kernel_hash = Some(kernel_hash(&m.kernels));
         run.kernels = m.kernels.clone();
@@ -240,6 +241,7 @@ fn blank(row: &Row, warmup: u32) -> RunReport {
         speedup: None,
         bound: None,
         pacing: None,
+        clocks: None,
         kernel_hash: None,
         kernels: Vec::new(),
         edge_sizes: Vec::new(),
@@ -299,6 +301,12 @@ fn measurement_notes(row: &Row, m: &Measurement) -> Vec<Note> {
     }
     notes.extend(custom_shaders(&m.kernels).map(|n| Note::new(NoteKind::Shaders, n)));
     notes.extend(m.note.clone().map(|n| Note::new(NoteKind::Solver, n)));
+    if let Some(why) = m.clocks.as_ref().and_then(|c| c.why.as_ref()) {
+        notes.push(Note::new(
+            NoteKind::Clocks,
+            format!("throttled: {why}: these times are not the GPU's full speed"),
+        ));
+    }
     if row.algorithmic {
         notes.push(Note::new(
             NoteKind::Algorithmic,
@@ -475,6 +483,7 @@ mod tests {
                 pacing: None,
                 diverged_run_on: run_on,
                 kernels: Vec::new(),
+                clocks: None,
             };
             let j = Judging {
                 expect: &expect,
@@ -510,6 +519,7 @@ mod tests {
             pacing: None,
             diverged_run_on: false,
             kernels: Vec::new(),
+            clocks: None,
         };
         let row = Row {
             name: "r".into(),
@@ -612,6 +622,7 @@ mod tests {
             pacing: None,
             diverged_run_on: false,
             kernels: Vec::new(),
+            clocks: None,
         };
         assert_eq!(kernel_beside(&measurement(0.3)), (Some(0.3), None));
         let (shown, note) = kernel_beside(&measurement(0.396));

@@ -73,11 +73,16 @@ fn time_job(
             .is_some_and(|c| c.device_type() == DeviceType::Cpu),
         ..options.bench
     };
+    let watch = job
+        .gpu
+        .as_ref()
+        .and_then(|ctx| crate::gpu::clocks::Watch::of(&ctx.info));
     let row = || {
         measure(
             || job.id.prepare_on(problem, job.gpu.as_ref(), &settings),
             &bench,
             Some(reference.spot_epochs()),
+            watch.as_ref(),
             &task,
         )
     };
