@@ -80,6 +80,12 @@ pub enum Command {
     /// median time per epoch over A's with a 95 % bootstrap interval, and a verdict: faster,
     /// slower, no clear change or cannot tell (see docs/compare.md).
     Compare(CompareArgs),
+    /// Write DIR/README.md: one line per machine over the run and sweep reports in DIR (its GPU,
+    /// best CPU and GPU rows at N = 1e4, GPU ÷ CPU at 1e4 and 1e8, the crossover N).
+    Gallery {
+        /// The folder of reports, e.g. docs/results.
+        dir: PathBuf,
+    },
     /// Work with the WGSL shaders: write the built-in ones out, or check edited ones.
     #[command(subcommand)]
     Shaders(ShadersCommand),

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             format,
         }) => probe(&adapter, backend.as_deref(), format),
         Some(Command::Compare(args)) => compare(&args),
+        Some(Command::Gallery { dir }) => gallery(&dir),
         Some(Command::Shaders(ShadersCommand::Dump { dir })) => dump_shaders(&dir),
         Some(Command::Shaders(ShadersCommand::Check { path, targets })) => {
             check_shaders(&path, &targets)
@@ -258,6 +259,15 @@ fn compare(args: &CompareArgs) -> anyhow::Result<u8> {
     } else {
         exit::REGRESSED
     })
+}
+
+/// `gdbench gallery DIR`: DIR/README.md written from the reports in DIR.
+fn gallery(dir: &Path) -> anyhow::Result<u8> {
+    let page = report::render_gallery(dir)?;
+    let path = dir.join(report::gallery::PAGE);
+    write_atomically(&path, &page)?;
+    eprintln!("gdbench: wrote {}", path.display());
+    Ok(exit::SUCCESS)
 }
 
 fn dump_shaders(dir: &Path) -> anyhow::Result<u8> {

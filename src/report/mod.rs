@@ -4,6 +4,7 @@
 mod compare;
 mod explain;
 pub mod format;
+pub mod gallery;
 mod machine_formats;
 mod models_plot;
 mod output;
@@ -21,6 +22,7 @@ pub use compare::{
     render_comparison, render_comparison_json,
 };
 pub use format::short_device_name;
+pub use gallery::render_gallery;
 pub use machine_formats::{CsvRow, render_csv, render_markdown, render_sweep_csv};
 pub use models_plot::{compute_lines, render_models_plot};
 pub use output::write_atomically;
