@@ -691,7 +691,7 @@ fn json_carries_phases_and_the_machine() {
         phases["upload_s"].is_null() && phases["readback_s"].is_null(),
         "CPU rows upload nothing: {phases}"
     );
-    for field in ["cpu", "os", "arch"] {
+    for field in ["cpu", "arch"] {
         assert!(r["machine"][field].is_string(), "{}", r["machine"]);
     }
     assert!(r["machine"]["threads"].as_u64().unwrap() >= 1);
@@ -699,7 +699,35 @@ fn json_carries_phases_and_the_machine() {
         r["machine"]["adapters"].as_array().unwrap().is_empty(),
         "no GPU solver, no adapter opened"
     );
-    assert!(r["gdbench_version"].is_string());
+    let p = &r["provenance"];
+    assert_eq!(p["gdbench_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(p["os"], std::env::consts::OS);
+    assert!(
+        p["command"][0].as_str().unwrap().ends_with("gdbench"),
+        "{p}"
+    );
+    // The hash is of the data solved: the same seed gives the same hash, another seed another.
+    let hash = |seed: &str| {
+        let (r, code, err) = Run::small()
+            .args(&["--solvers", "cpu-fused", "--seed", seed])
+            .json();
+        assert_eq!(code, 0, "{err}");
+        r["problem"]["data_sha256"].as_str().unwrap().to_string()
+    };
+    let own = r["problem"]["data_sha256"].as_str().unwrap();
+    assert_eq!(own.len(), 64, "{own}");
+    assert_eq!(hash("444"), own);
+    assert_ne!(hash("445"), own);
+    // The table's head carries it in one line.
+    let text = stdout(&Run::small().args(&["--solvers", "cpu-fused"]).output());
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("made by:"))
+        .expect(&text);
+    assert!(
+        line.contains(&format!("gdbench {}", env!("CARGO_PKG_VERSION"))),
+        "{line}"
+    );
 }
 
 #[test]

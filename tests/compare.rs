@@ -215,10 +215,10 @@ fn the_json_carries_rows_unmatched_warnings_and_threshold() {
         ],
     );
     // B's problem differs in N.
-    let mut other = common::document(&std::fs::read_to_string(&b).unwrap());
+    let mut other: Value = serde_json::from_str(&std::fs::read_to_string(&b).unwrap()).unwrap();
     other["problem"]["n"] = json!(20000);
     std::fs::write(&b, other.to_string()).unwrap();
-    let (v, code) = compare_json(&a, &b, &["--threshold", "5"]);
+    let (v, code) = compare_json(&a, &b, &["--threshold", "5", "--different-problems"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["a"], a.to_str().unwrap());
     assert_eq!(v["b"], b.to_str().unwrap());
@@ -323,4 +323,116 @@ fn a_row_whose_kernels_changed_says_so_beside_its_verdict() {
     // No legend line when no row's kernels changed.
     let (_dir, a, b) = pair(&[run("cpu-fused", &TIGHT)], &[run("cpu-fused", &slower)]);
     assert!(!stdout(&compare(&a, &b, &[])).contains("different kernels"));
+}
+
+/// `path`'s report with `edit` applied.
+fn edit(path: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(path, v.to_string()).unwrap();
+}
+
+#[test]
+fn reports_of_different_problems_are_refused_unless_asked() {
+    let changes = [
+        ("n", json!(20000)),
+        ("epochs", json!(10)),
+        ("mu", json!(0.002)),
+        ("data_sha256", json!("ff00")),
+    ];
+    for (field, value) in changes {
+        let (_dir, a, b) = pair(&[run("cpu-fused", &TIGHT)], &[run("cpu-fused", &TIGHT)]);
+        for path in [&a, &b] {
+            edit(path, |r| r["problem"]["data_sha256"] = json!("aa11"));
+        }
+        edit(&b, |r| r["problem"][field] = value.clone());
+        let out = compare(&a, &b, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{field}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(&format!("{field}: A has")), "{err}");
+        assert!(err.contains("--different-problems"), "{err}");
+        assert!(stdout(&out).is_empty());
+        let out = compare(&a, &b, &["--different-problems"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains(&format!("the problems differ in {field}")),
+            "{}",
+            stdout(&out)
+        );
+    }
+    // With both hashes equal, where the data came from does not matter (a file and its copy).
+    let (_dir, a, b) = pair(&[run("cpu-fused", &TIGHT)], &[run("cpu-fused", &TIGHT)]);
+    for path in [&a, &b] {
+        edit(path, |r| r["problem"]["data_sha256"] = json!("aa11"));
+    }
+    edit(&b, |r| r["problem"]["source"] = json!("file"));
+    assert_eq!(compare(&a, &b, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn two_machines_pair_by_solver_and_stand_side_by_side() {
+    let on = |solver: &str, device: &str, factor: f64| {
+        let mut r = run(solver, &scaled(&TIGHT, factor));
+        r["device"] = json!(device);
+        r
+    };
+    let (_dir, a, b) = pair(
+        &[
+            run("cpu-fused-f32", &TIGHT),
+            on("gpu-fused", "NVIDIA H200 [vulkan]", 0.1),
+        ],
+        &[
+            on("cpu-fused-f32", "Intel(R) Xeon(R) Processor", 2.0),
+            on(
+                "gpu-fused",
+                "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]",
+                50.0,
+            ),
+        ],
+    );
+    let made = |version: &'static str, cpu: &'static str| {
+        move |r: &mut Value| {
+            r["provenance"] = json!({"gdbench_version": version, "git_commit": "0123456789abcdef",
+                "git_dirty": false, "build": "release", "wgpu_version": "30.0.2",
+                "command": ["gdbench"], "utc": "2026-12-01T10:00:00Z", "os": "linux",
+                "kernel": "6.8.0"});
+            r["machine"] = json!({"cpu": cpu, "threads": 16, "simd": "avx512", "arch": "x86_64",
+                "adapters": []});
+        }
+    };
+    edit(&a, made("0.1.0", DEVICE));
+    edit(&b, made("0.2.0", "Intel(R) Xeon(R) Processor"));
+    let (v, code) = compare_json(&a, &b, &[]);
+    assert_eq!(code, 0, "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert_eq!(
+        row(&v, "cpu-fused-f32")["b_device"],
+        "Intel(R) Xeon(R) Processor"
+    );
+    assert_eq!(row(&v, "cpu-fused-f32")["verdict"], "slower");
+    let gpu = row(&v, "gpu-fused");
+    assert_eq!(gpu["device"], "NVIDIA H200 [vulkan]");
+    assert!(
+        (gpu["ratio"].as_f64().unwrap() - 500.0).abs() < 1e-6,
+        "{gpu}"
+    );
+    assert!(v["unmatched"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(v["machines"]["b"]["provenance"]["gdbench_version"], "0.2.0");
+    let text = stdout(&compare(&a, &b, &[]));
+    for want in [
+        "B device",
+        "EPYC 7B13",
+        "0.1.0 0123456789 release",
+        "0.2.0",
+        "linux 6.8.0",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let widest = text.lines().map(|l| l.trim_end().chars().count()).max();
+    assert!(
+        widest <= Some(gdbench::report::MAX_WIDTH),
+        "{widest:?}: {text}"
+    );
 }

@@ -32,6 +32,8 @@ struct Entry {
     what: String,
     /// gdbench version, commit and UTC day, as far as it says.
     made: String,
+    /// The plot beside it (`NAME.svg` for `NAME.json`), when there is one.
+    plot: Option<String>,
 }
 
 /// The rows measured at one N on one machine.
@@ -85,6 +87,9 @@ pub fn render_gallery(dir: &Path) -> Result<String> {
             machine,
             what: what(&value, kind),
             made: made(&value),
+            plot: Some(path.with_extension("svg"))
+                .filter(|svg| svg.is_file())
+                .and_then(|svg| Some(svg.file_name()?.to_string_lossy().to_string())),
         });
     }
     if machines.is_empty() {
@@ -198,7 +203,7 @@ fn ratio_cell(points: &Points, n: u64) -> String {
                 c["epoch_us"].as_f64().unwrap(),
                 g["epoch_us"].as_f64().unwrap(),
             );
-            format!("{:.2}×", c / g)
+            format!("{}×", crate::probe::three_digits(c / g))
         }
         _ => "–".to_string(),
     }
@@ -237,7 +242,10 @@ fn sci(n: u64) -> String {
 /// A report's size: `N = …`, or a sweep's range.
 fn what(v: &Value, kind: &str) -> String {
     match kind {
-        "run" => format!("N = {}", v["problem"]["n"]),
+        "run" => match v["problem"]["n"].as_u64() {
+            Some(n) => format!("N = {}", sci(n)),
+            None => "N not recorded".to_string(),
+        },
         "sweep" => {
             let ns: Vec<u64> = v["points"]
                 .as_array()
@@ -303,8 +311,12 @@ fn page(machines: &BTreeMap<String, Points>, entries: &[Entry]) -> String {
             solver across machines; different problems are refused unless \
             `--different-problems`).\n\n## Reports\n\n";
     for e in entries {
+        let plot = e
+            .plot
+            .as_ref()
+            .map_or(String::new(), |svg| format!(" ([plot]({svg}))"));
         out += &format!(
-            "- [`{}`]({}): {} {}, {}; {}\n",
+            "- [`{}`]({}){plot}: {} {}, {}; {}\n",
             e.file,
             e.file,
             e.kind,
@@ -376,7 +388,7 @@ mod tests {
         let mut wrong = row("gpu-persistent", "gpu", "discrete-gpu", 0.1);
         wrong["status"] = "mismatch".into();
         runs.push(wrong);
-        assert_eq!(ratio_cell(&p, ARTICLE_N), "0.50×");
+        assert_eq!(ratio_cell(&p, ARTICLE_N), "0.500×");
         assert_eq!(ratio_cell(&p, LARGE_N), "–");
         assert_eq!(
             row_cell(best(&p[&ARTICLE_N], "cpu")),
