@@ -41,10 +41,10 @@ fn wgpu_version() -> String {
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wgpu\"" {
-            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = ")) {
-                return version.trim_matches('"').to_string();
-            }
+        if line == "name = \"wgpu\""
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = "))
+        {
+            return version.trim_matches('"').to_string();
         }
     }
     "unknown".to_string()

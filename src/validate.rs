@@ -345,7 +345,9 @@ pub struct Check {
     pub epochs: u64,
     /// Their relative difference (null when either is not finite).
     pub max_rel_diff: Option<f64>,
-    /// The relative tolerance applied.
+    /// The relative tolerance applied; null when none applies (a problem that does not
+    /// converge).
+    #[schemars(with = "Option<f64>")]
     pub tolerance: f64,
     /// `ok` or `mismatch` (`diverged` when the problem does not converge: nothing to compare).
     pub status: Status,

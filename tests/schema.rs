@@ -108,7 +108,8 @@ fn every_document_states_its_version_and_where_it_came_from() {
 fn a_document_off_its_schema_is_caught() {
     let (run, code, err) = Run::small().args(&["--solvers", "cpu-fused"]).json();
     assert_eq!(code, 0, "{err}");
-    let broken: [(&str, fn(&mut Value)); 4] = [
+    type Break = fn(&mut Value);
+    let broken: [(&str, Break); 4] = [
         ("a figure as text", |r| {
             r["runs"][0]["epoch_us"] = "fast".into()
         }),

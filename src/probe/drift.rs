@@ -69,7 +69,8 @@ impl ClockCheck {
             change_pct,
             spread_pct,
             allowed_pct,
-            clocks_drifted: !(change_pct >= -allowed_pct),
+            // A change that is not a number (a probe that read nothing) counts as drift.
+            clocks_drifted: change_pct.is_nan() || change_pct < -allowed_pct,
         }
     }
 

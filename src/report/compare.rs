@@ -445,6 +445,9 @@ fn device_cell(device: &str, chars: usize) -> String {
     format!("{}…{backend}", name.trim_end())
 }
 
+/// One line of the side-by-side table: what a report says, or `None`.
+type SideCell = fn(&Side) -> Option<String>;
+
 /// The two reports' provenance side by side: file, host, adapters, gdbench, wgpu, OS, time,
 /// problem and data hash; `–` where a report (of an earlier version) does not say.
 fn sides_table(c: &Comparison, a_name: &str, b_name: &str) -> String {
@@ -453,7 +456,7 @@ fn sides_table(c: &Comparison, a_name: &str, b_name: &str) -> String {
     table
         .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
         .set_width(MAX_WIDTH as u16);
-    let rows: [(&str, fn(&Side) -> Option<String>); 8] = [
+    let rows: [(&str, SideCell); 8] = [
         ("host", side_host),
         ("adapters", side_adapters),
         ("gdbench", |s| s.provenance.as_ref().map(gdbench_cell)),
