@@ -51,28 +51,30 @@ impl Provenance {
         }
     }
 
-    /// One line for a report's head: `gdbench 0.1.0 (1a2b3c4d, changed) release · wgpu 30.0.2 ·
-    /// linux 6.1.0 · 2026-12-03T21:10:00Z`.
+    /// The version as a report's title gives it: `0.1.0 (1a2b3c4d5e)`, `+` after the commit for
+    /// uncommitted changes, no parentheses without a commit.
+    pub fn version(&self) -> String {
+        match (&self.git_commit, self.git_dirty) {
+            (Some(c), Some(true)) => format!("{} ({}+)", self.gdbench_version, short(c)),
+            (Some(c), _) => format!("{} ({})", self.gdbench_version, short(c)),
+            (None, _) => self.gdbench_version.clone(),
+        }
+    }
+
+    /// The rest of where it came from, for one line under a report's title: `2026-12-03T21:10:00Z
+    /// · wgpu 30.0.2 · linux 6.1.0`.
     pub fn line(&self) -> String {
-        let commit = match (&self.git_commit, self.git_dirty) {
-            (Some(c), Some(true)) => format!(" ({}, uncommitted changes)", short(c)),
-            (Some(c), _) => format!(" ({})", short(c)),
-            (None, _) => String::new(),
-        };
         let os = match &self.kernel {
             Some(k) => format!("{} {k}", self.os),
             None => self.os.clone(),
         };
-        format!(
-            "gdbench {}{commit} {} · wgpu {} · {os} · {}",
-            self.gdbench_version, self.build, self.wgpu_version, self.utc
-        )
+        format!("{} · wgpu {} · {os}", self.utc, self.wgpu_version)
     }
 }
 
-/// A commit's first 10 hex digits.
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(10)]
+/// A commit's first 10 characters.
+fn short(commit: &str) -> String {
+    commit.chars().take(10).collect()
 }
 
 /// `release`, or `debug` for an unoptimised build.
@@ -129,6 +131,7 @@ mod tests {
         }
         assert!(p.utc.ends_with('Z') && p.utc.len() == 20, "{}", p.utc);
         assert!(p.line().contains(&format!("wgpu {}", p.wgpu_version)));
+        assert!(p.version().starts_with(env!("CARGO_PKG_VERSION")));
         assert_eq!(p.os, std::env::consts::OS);
     }
 }

@@ -1,17 +1,27 @@
 //! The JSON Schema of every document gdbench writes, generated from the Rust types that write
 //! them. docs/schema/ holds them committed; tests/schema.rs fails when they drift apart.
 
-use schemars::{Schema, schema_for};
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
 /// Each document's name (its file `docs/schema/NAME.schema.json`) and schema.
 pub fn documents() -> Vec<(&'static str, Schema)> {
     vec![
-        ("run", schema_for!(crate::report::Report)),
-        ("sweep", schema_for!(crate::sweep::SweepDocument)),
-        ("probe", schema_for!(crate::probe::ProbeDocument)),
-        ("compare", schema_for!(crate::report::CompareDocument)),
+        ("run", of::<crate::report::Report>()),
+        ("sweep", of::<crate::sweep::SweepDocument>()),
+        ("probe", of::<crate::probe::ProbeDocument>()),
+        ("compare", of::<crate::report::CompareDocument>()),
     ]
+}
+
+/// The schema of `T` as gdbench writes it: a field always written is required, even when it
+/// may be null; only fields skipped when empty may be absent.
+fn of<T: JsonSchema>() -> Schema {
+    SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>()
 }
 
 /// Which document `value` is, by the fields only it has: `run` (`runs`), `sweep` (`points`),

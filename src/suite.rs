@@ -34,6 +34,7 @@ use crate::interrupt;
 use crate::machine;
 use crate::peers::PeerOptions;
 use crate::probe::Ceilings;
+use crate::probe::drift::ClockCheck;
 use crate::problem::Problem;
 use crate::progress::Progress;
 use crate::report::{NoteKind, Report, RowKind, RunReport, summarise};
@@ -157,6 +158,8 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
     measured.extend(timed_reference);
     measured.sort_by_key(|t| t.job.order());
     side_by_side::attach(problem, &mut measured, options, progress);
+    // Straight after the GPU rows, before peers heat or idle the GPU.
+    let clock_checks = check_clocks(&measured, options);
 
     let judging = reference.judging(problem, &options.bench);
     let mut runs = row::judge_all(problem, measured, judging, &reference, options);
@@ -164,7 +167,7 @@ pub fn run_suite(problem: &Problem, options: &SuiteOptions, progress: &Progress)
         runs.extend(peer_rows::run(problem, options, judging, progress)?);
     }
     let baseline = speed_ups(&mut runs, &options.baseline);
-    let ceilings = walls(&mut runs, problem.n(), options);
+    let ceilings = walls(&mut runs, problem.n(), options, clock_checks);
 
     let best = best::best_step(problem, &reference.full, &reference.expects);
     let mut report = assemble::report(problem, options, &reference, best, ceilings, runs);
@@ -210,16 +213,19 @@ fn speed_ups(runs: &mut [RunReport], baseline: &str) -> (String, Option<String>)
 
 /// Every row held against its measured ceiling and classified by the wall it hits; the ceilings
 /// as they stand afterwards (a suspect one measured again). None when the run was not probed.
-fn walls(runs: &mut [RunReport], n: usize, options: &SuiteOptions) -> Option<Ceilings> {
+fn walls(
+    runs: &mut [RunReport],
+    n: usize,
+    options: &SuiteOptions,
+    clock_checks: Vec<(String, ClockCheck)>,
+) -> Option<Ceilings> {
     let mut ceilings = options.ceilings.clone()?;
-    if !interrupt::requested() {
-        let ran_on = |device: &str| {
-            runs.iter()
-                .any(|r| r.kind == RowKind::Gpu && r.device == device && r.ran())
-        };
-        crate::probe::recheck_clocks(&mut ceilings, &options.adapters, ran_on);
-        note_drift(runs, &ceilings);
+    for (device, check) in clock_checks {
+        if let Some(g) = ceilings.gpu.iter_mut().find(|g| g.device == device) {
+            g.clock_check = Some(check);
+        }
     }
+    note_drift(runs, &ceilings);
     let llc = machine::last_level_cache();
     let mut again =
         |run: &RunReport, c: &mut Ceilings| ceiling::remeasure(run, c, &options.adapters);
@@ -228,6 +234,24 @@ fn walls(runs: &mut [RunReport], n: usize, options: &SuiteOptions) -> Option<Cei
         run.bound = bound::classify(run, n, &ceilings, llc);
     }
     Some(ceilings)
+}
+
+/// Each probed adapter on which a GPU row ran, its FMA probe measured again
+/// ([`crate::probe::drift`]); none after Ctrl-C or without ceilings.
+fn check_clocks(measured: &[jobs::Timed], options: &SuiteOptions) -> Vec<(String, ClockCheck)> {
+    let Some(ceilings) = options
+        .ceilings
+        .as_ref()
+        .filter(|_| !interrupt::requested())
+    else {
+        return Vec::new();
+    };
+    let ran_on = |device: &str| {
+        measured.iter().any(|t| {
+            t.measured.is_ok() && t.job.gpu.as_ref().is_some_and(|ctx| ctx.label() == device)
+        })
+    };
+    crate::probe::recheck_clocks(ceilings, &options.adapters, ran_on)
 }
 
 /// A note on every GPU row of an adapter whose clocks drifted while the rows ran

@@ -24,8 +24,8 @@ pub struct ClockReading {
     pub sm_mhz: u32,
     /// Memory clock, MHz.
     pub memory_mhz: u32,
-    /// GPU temperature, °C.
-    pub temperature_c: u32,
+    /// GPU temperature, °C; null when the library cannot read it.
+    pub temperature_c: Option<u32>,
     /// The reasons the driver gives for holding clocks down, e.g. `sw-power-cap`,
     /// `hw-thermal-slowdown`, `gpu-idle`; empty when none.
     pub throttle_reasons: Vec<String>,
@@ -103,8 +103,17 @@ impl Watch {
         let count = nvml.device_count().ok()?;
         let pci = |i: u32| nvml.device_by_index(i).ok()?.pci_info().ok();
         let by_bus = (0..count).find(|&i| pci(i).is_some_and(|p| same_bus(&p.bus_id, bus_id)));
-        let by_id =
-            || (0..count).find(|&i| pci(i).is_some_and(|p| p.pci_device_id >> 16 == device));
+        // Without a bus id, the device id only when one device has it: of several identical
+        // GPUs, no guess.
+        let by_id = || {
+            let same: Vec<u32> = (0..count)
+                .filter(|&i| pci(i).is_some_and(|p| p.pci_device_id >> 16 == device))
+                .collect();
+            match same.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            }
+        };
         by_bus.or_else(by_id).map(|index| Watch { index })
     }
 
@@ -117,7 +126,7 @@ impl Watch {
         Some(ClockReading {
             sm_mhz: device.clock_info(Clock::SM).ok()?,
             memory_mhz: device.clock_info(Clock::Memory).ok()?,
-            temperature_c: device.temperature(TemperatureSensor::Gpu).unwrap_or(0),
+            temperature_c: device.temperature(TemperatureSensor::Gpu).ok(),
             throttle_reasons: SLOWING
                 .iter()
                 .chain(&OTHER)
@@ -208,7 +217,7 @@ mod tests {
         ClockReading {
             sm_mhz: sm,
             memory_mhz: 3201,
-            temperature_c: 40,
+            temperature_c: Some(40),
             throttle_reasons: reasons.iter().map(|r| r.to_string()).collect(),
         }
     }

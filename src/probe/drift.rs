@@ -27,11 +27,10 @@ pub const DRIFT_SPREADS: f64 = 4.0;
 /// by up to 40 % between runs, and a GPU at idle clocks reads a fifth of its figure.
 pub const DRIFT_CAP_PCT: f64 = 50.0;
 
-/// An adapter's FMA probe before and after the GPU rows.
+/// An adapter's FMA probe after the GPU rows, against its attempts before them (the ceiling's
+/// `gflops_f32_attempts`).
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ClockCheck {
-    /// Each attempt's GFLOP/s before the GPU rows (the ceiling's).
-    pub before_gflops: Vec<f64>,
     /// Each attempt's GFLOP/s after them.
     pub after_gflops: Vec<f64>,
     /// The best after over the best before, less 1, in per cent.
@@ -64,7 +63,6 @@ impl ClockCheck {
         };
         let allowed_pct = (DRIFT_SPREADS * spread_pct).clamp(floor, DRIFT_CAP_PCT);
         Self {
-            before_gflops: before.to_vec(),
             after_gflops: after.to_vec(),
             change_pct,
             spread_pct,
@@ -77,13 +75,15 @@ impl ClockCheck {
     /// The note for the adapter's rows when it drifted: both figures and the allowance.
     pub fn note(&self) -> Option<String> {
         let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+        let after = best(&self.after_gflops);
+        let before = after / (1.0 + self.change_pct / 100.0);
         self.clocks_drifted.then(|| {
             format!(
                 "clocks drifted: the adapter's FMA probe read {} GFLOP/s before the GPU rows and \
                  {} after ({:+.0} %, beyond the {:.0} % its own spread allows): these times may \
                  not be the adapter's steady speed",
-                super::three_digits(best(&self.before_gflops)),
-                super::three_digits(best(&self.after_gflops)),
+                super::three_digits(before),
+                super::three_digits(after),
                 self.change_pct,
                 self.allowed_pct
             )
@@ -107,7 +107,11 @@ mod tests {
             slower.clocks_drifted && slower.change_pct < -19.0,
             "{slower:?}"
         );
-        assert!(slower.note().unwrap().contains("-20 %"));
+        let note = slower.note().unwrap();
+        assert!(
+            note.contains("read 100 GFLOP/s before") && note.contains("-20 %"),
+            "{note}"
+        );
         // The same 20 % from a probe whose own attempts vary by 10 % is within its noise, as
         // 30 % is on a software adapter.
         let noisy = ClockCheck::of(&[100.0, 90.0, 95.0], &[80.0, 72.0, 76.0], false);

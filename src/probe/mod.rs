@@ -235,15 +235,17 @@ pub fn measure_flops(ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) {
 
 /// Measures each adapter's FMA probe again, after the GPU rows ([`drift`]): `ran_on` says which
 /// adapters (by name) had a GPU row run. Adapters without a first figure, or without a row, are
-/// left alone; a probe that fails now leaves its adapter unchecked.
+/// left out; a probe that fails now leaves its adapter unchecked. Each checked adapter's name
+/// and check.
 pub fn recheck_clocks(
-    ceilings: &mut Ceilings,
+    ceilings: &Ceilings,
     adapters: &[Arc<GpuContext>],
     ran_on: impl Fn(&str) -> bool,
-) {
+) -> Vec<(String, drift::ClockCheck)> {
+    let mut checks = Vec::new();
     for ctx in adapters {
         let device = ctx.label();
-        let Some(g) = ceilings.gpu.iter_mut().find(|g| g.device == device) else {
+        let Some(g) = ceilings.gpu.iter().find(|g| g.device == device) else {
             continue;
         };
         if g.gflops_f32_attempts.is_empty() || !ran_on(&device) {
@@ -252,13 +254,11 @@ pub fn recheck_clocks(
         if let Ok(peak) = crate::gpu::guard::run_row(ctx, || stream::fma_peak(ctx)) {
             let after = crate::fault::drift_clocks(peak.attempts_gflops);
             let software = ctx.device_type() == crate::solver::DeviceType::Cpu;
-            g.clock_check = Some(drift::ClockCheck::of(
-                &g.gflops_f32_attempts,
-                &after,
-                software,
-            ));
+            let check = drift::ClockCheck::of(&g.gflops_f32_attempts, &after, software);
+            checks.push((device, check));
         }
     }
+    checks
 }
 
 /// `x` to three significant digits (a best-of-five timing on a shared machine deserves no more).

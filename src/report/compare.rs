@@ -153,11 +153,12 @@ pub struct Comparison {
 impl Comparison {
     /// The rows that fail `--fail-if-slower pct`: `slower`, with the interval's lower bound above
     /// 1 + pct/100 as well (so the bar is the larger of `pct` and the threshold). `cannot tell`
-    /// rows never count.
+    /// rows never count, nor rows of two devices (paired by solver alone): another device is not
+    /// a regression.
     pub fn regressions(&self, pct: f64) -> Vec<&Compared> {
         self.rows
             .iter()
-            .filter(|r| r.verdict == Verdict::Slower)
+            .filter(|r| r.verdict == Verdict::Slower && r.b_device.is_none())
             .filter(|r| r.ci95.is_some_and(|[lo, _]| lo > 1.0 + pct / 100.0))
             .collect()
     }
@@ -299,12 +300,16 @@ fn problem_differences(a: &Value, b: &Value) -> Vec<String> {
     let hashed = a["problem"]["data_sha256"].is_string() && b["problem"]["data_sha256"].is_string();
     PROBLEM_FIELDS
         .iter()
-        .filter(|f| !(hashed && ["source", "data", "seed", "sigma"].contains(f)))
+        // Hashes on both sides settle the data; else where it came from does.
+        .filter(|f| match hashed {
+            true => !["source", "data", "seed", "sigma"].contains(f),
+            false => **f != "data_sha256",
+        })
         .filter_map(|&field| {
             let (x, y) = (&a["problem"][field], &b["problem"][field]);
             // A hash's first 16 digits tell two apart.
             let cut = |v: &Value| match (field, v.as_str()) {
-                ("data_sha256", Some(h)) => h[..h.len().min(16)].to_string(),
+                ("data_sha256", Some(h)) => h.chars().take(16).collect(),
                 _ => v.to_string(),
             };
             (x != y).then(|| format!("{field}: A has {}, B has {}", cut(x), cut(y)))
@@ -342,10 +347,20 @@ pub fn compare(a: &Value, b: &Value, threshold: f64) -> Result<Comparison> {
             .ok_or_else(|| bad(which, "it has no `runs` list"))
     };
     let (ra, rb) = (runs(a, "A")?, runs(b, "B")?);
-    let warnings = problem_differences(a, b)
+    let mut warnings: Vec<String> = problem_differences(a, b)
         .into_iter()
         .map(|d| format!("the problems differ in {d}"))
         .collect();
+    for (which, v) in [("A", a), ("B", b)] {
+        let version = v["schema_version"].as_u64().unwrap_or(0);
+        if version > u64::from(crate::provenance::SCHEMA_VERSION) {
+            warnings.push(format!(
+                "{which} has schema_version {version}, newer than this gdbench's {}: fields whose \
+                 meaning changed may be misread (compare with a newer gdbench)",
+                crate::provenance::SCHEMA_VERSION
+            ));
+        }
+    }
     let pairs = pair_rows(&ra, &rb);
     let mut rows = Vec::new();
     let mut unmatched = Vec::new();
@@ -477,7 +492,7 @@ fn sides_table(c: &Comparison, a_name: &str, b_name: &str) -> String {
         }),
         ("data sha256", |s| {
             let hash = s.problem.as_ref()?["data_sha256"].as_str()?;
-            Some(hash[..hash.len().min(16)].to_string())
+            Some(hash.chars().take(16).collect())
         }),
     ];
     table.add_row(["file", a_name, b_name]);
@@ -526,7 +541,7 @@ fn side_adapters(s: &Side) -> Option<String> {
 fn gdbench_cell(p: &crate::provenance::Provenance) -> String {
     let commit = p.git_commit.as_deref().map_or(String::new(), |c| {
         let dirty = if p.git_dirty == Some(true) { "+" } else { "" };
-        format!(" {}{dirty}", &c[..c.len().min(10)])
+        format!(" {}{dirty}", c.chars().take(10).collect::<String>())
     });
     format!("{}{commit} {}", p.gdbench_version, p.build)
 }
@@ -921,6 +936,61 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("EPYC 9B14 96-Co…: AMD EPYC"), "{text}");
+    }
+
+    #[test]
+    fn two_machines_fit_100_columns_and_never_count_as_a_regression() {
+        // Long solver names, times from 1 ms to 4 s an epoch, an interval of 4-digit ratios, the
+        // longest verdict, and every device on a machine of its own.
+        let solvers = [
+            "gpu-fused-df64",
+            "cpu-persistent",
+            "tensorflow-v1",
+            "gpu-fused@unrolled",
+        ];
+        let (mut ra, mut rb) = (Vec::new(), Vec::new());
+        for (i, solver) in solvers.iter().enumerate() {
+            let a = "AMD EPYC 9B14 96-Core Processor with a very long marketing name [vulkan]";
+            let b = "NVIDIA GeForce RTX 4090 Laptop GPU (discrete) [vulkan]";
+            ra.push(run_on(solver, a, 10, &times(0.01)));
+            let factor = [4321.5, 1.0, 0.001, 1234.5][i];
+            rb.push(run_on(solver, b, 10, &times(0.01 * factor)));
+        }
+        let (a, b) = (report(100, 10, json!(ra)), report(100, 10, json!(rb)));
+        let c = compare(&a, &b, 2.0).unwrap();
+        assert_eq!(c.rows.len(), 4, "{c:?}");
+        assert!(c.rows.iter().all(|r| r.b_device.is_some()));
+        let text = render_comparison(&c, "a-machine-with-a-long-name.json", "b.json");
+        for line in text.lines() {
+            assert!(text_width(line) <= MAX_WIDTH, "{line:?} in\n{text}");
+        }
+        // 4 321 times slower on the other machine is not a regression of either.
+        assert_eq!(c.rows[0].verdict, Verdict::Slower);
+        assert!(c.regressions(5.0).is_empty());
+    }
+
+    #[test]
+    fn a_report_without_a_hash_is_judged_by_where_its_data_came_from() {
+        let mut a = report(100, 10, json!([run("x", &A)]));
+        let mut b = a.clone();
+        a["problem"]["data_sha256"] = json!("aa11");
+        assert!(problem_differences(&a, &b).is_empty());
+        b["problem"]["seed"] = json!(7);
+        assert_eq!(problem_differences(&a, &b), ["seed: A has null, B has 7"]);
+        b["problem"]["data_sha256"] = json!("bb22");
+        // Both hashed: the hashes decide, not the seed.
+        assert_eq!(
+            problem_differences(&a, &b),
+            ["data_sha256: A has aa11, B has bb22"]
+        );
+        b["schema_version"] = json!(2);
+        let c = compare(&a, &b, 2.0).unwrap();
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("B has schema_version 2")),
+            "{c:?}"
+        );
     }
 
     #[test]

@@ -75,7 +75,8 @@ pub fn render_gallery(dir: &Path) -> Result<String> {
             )));
         };
         let machine = machine_name(&value);
-        if let Some(m) = &machine {
+        // Probe and compare documents are listed, not counted: they time no solver.
+        if let (Some(m), "run" | "sweep") = (&machine, kind) {
             let points = machines.entry(m.clone()).or_default();
             for (n, runs) in observations(&value) {
                 points.entry(n).or_default().extend(runs);
@@ -92,6 +93,7 @@ pub fn render_gallery(dir: &Path) -> Result<String> {
                 .and_then(|svg| Some(svg.file_name()?.to_string_lossy().to_string())),
         });
     }
+    merge_cpu_only(&mut machines);
     if machines.is_empty() {
         return Err(bad(format!(
             "{} holds no run or sweep report (*.json): add `gdbench run --format json --output \
@@ -133,6 +135,27 @@ fn machine_name(v: &Value) -> Option<String> {
         true => cpu,
         false => format!("{cpu} + {}", adapters.join(", ")),
     })
+}
+
+/// Folds the reports of a machine that opened no adapter (a CPU-only run) into the one machine
+/// of the same CPU that did, when there is exactly one.
+fn merge_cpu_only(machines: &mut BTreeMap<String, Points>) {
+    let bare: Vec<String> = machines
+        .keys()
+        .filter(|k| !k.contains(" + "))
+        .cloned()
+        .collect();
+    for cpu in bare {
+        let prefix = format!("{cpu} + ");
+        let mut with_gpu = machines.keys().filter(|k| k.starts_with(&prefix));
+        if let (Some(target), None) = (with_gpu.next().cloned(), with_gpu.next()) {
+            let points = machines.remove(&cpu).unwrap_or_default();
+            let into = machines.entry(target).or_default();
+            for (n, runs) in points {
+                into.entry(n).or_default().extend(runs);
+            }
+        }
+    }
 }
 
 /// Every row of a run report, or of every point of a sweep.
@@ -271,12 +294,12 @@ fn made(v: &Value) -> String {
         .as_str()
         .or(v["gdbench_version"].as_str())
         .unwrap_or("?");
-    let commit = p["git_commit"]
-        .as_str()
-        .map_or(String::new(), |c| format!(" ({})", &c[..c.len().min(10)]));
-    let day = p["utc"]
-        .as_str()
-        .map_or(String::new(), |t| format!(", {}", &t[..t.len().min(10)]));
+    let commit = p["git_commit"].as_str().map_or(String::new(), |c| {
+        format!(" ({})", c.chars().take(10).collect::<String>())
+    });
+    let day = p["utc"].as_str().map_or(String::new(), |t| {
+        format!(", {}", t.chars().take(10).collect::<String>())
+    });
     format!("gdbench {version}{commit}{day}")
 }
 
@@ -288,8 +311,10 @@ fn page(machines: &BTreeMap<String, Points>, entries: &[Entry]) -> String {
          by hand. Each line is one machine: its fastest validated CPU row (an array solver, not \
          cpu-moments' shortcut) and GPU row at the article's size (N = 1e4), the GPU's speed over \
          the CPU's (CPU µs ÷ GPU µs: above 1 the GPU is faster) at N = 1e4 and 1e8, and the \
-         crossover: the sizes between which the GPU starts to win for good, from a sweep. A \
-         software adapter's rows (lavapipe, llvmpipe) are CPU timings, not GPU speed.\n\n\
+         crossover: the sizes between which the GPU starts to win for good, over every size the \
+         machine's runs and sweeps measured. Where several reports measured a size, each row is \
+         its best. A software adapter's rows (lavapipe, llvmpipe) are CPU timings, not GPU \
+         speed.\n\n\
          | machine | CPU row at 1e4 (µs/epoch) | GPU row at 1e4 (µs/epoch) | GPU ÷ CPU at 1e4 | \
          GPU ÷ CPU at 1e8 | crossover N |\n\
          |---|---|---|---|---|---|\n",
@@ -394,6 +419,32 @@ mod tests {
             row_cell(best(&p[&ARTICLE_N], "cpu")),
             "cpu-fused-f32 1.500 µs"
         );
+    }
+
+    #[test]
+    fn a_cpu_only_run_joins_its_machine_and_a_probe_adds_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let machine = |adapters: Value| json!({"cpu": "Xeon", "threads": 2, "adapters": adapters});
+        let run = |n: u64, adapters: Value, runs: Value| json!({"problem": {"n": n, "mu": 0.001}, "machine": machine(adapters), "runs": runs});
+        let lavapipe = json!([{"device": "llvmpipe [vulkan]"}]);
+        let cpu = json!([row("cpu-fused-f32", "cpu", "cpu", 1.0)]);
+        let gpu = json!([row("gpu-fused", "gpu", "cpu", 100.0)]);
+        let files = [
+            ("a.json", run(ARTICLE_N, json!([]), cpu)),
+            ("b.json", run(ARTICLE_N, lavapipe.clone(), gpu)),
+            (
+                "c.json",
+                json!({"machine": machine(json!([])), "ceilings": {}}),
+            ),
+        ];
+        for (name, doc) in files {
+            std::fs::write(dir.path().join(name), doc.to_string()).unwrap();
+        }
+        let page = render_gallery(dir.path()).unwrap();
+        let lines: Vec<&str> = page.lines().filter(|l| l.starts_with("| Xeon")).collect();
+        assert_eq!(lines.len(), 1, "{page}");
+        assert!(lines[0].contains("| 0.0100× |"), "{page}");
+        assert!(page.contains("[`c.json`](c.json): probe"), "{page}");
     }
 
     #[test]

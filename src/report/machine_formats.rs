@@ -268,9 +268,9 @@ pub fn render_sweep_csv(points: &[crate::sweep::SweepPoint]) -> Result<String> {
 pub fn render_markdown(report: &Report) -> String {
     let p = &report.problem;
     let mut out = format!(
-        "**gdbench {}**: N = {}, {} epochs, mu = {}, on {} ({} threads)\n\nMade by {}; data \
+        "**gdbench {}**: N = {}, {} epochs, mu = {}, on {} ({} threads)\n\nMade {}; data \
          sha256 `{}`.\n\n",
-        report.provenance.gdbench_version,
+        report.provenance.version(),
         p.n,
         p.epochs,
         p.mu,

@@ -186,7 +186,7 @@ fn header(report: &Report, width: usize) -> String {
     };
     out += &format!(
         "gdbench {}: batch gradient descent for y = w0 + w1·x\n",
-        report.provenance.gdbench_version
+        report.provenance.version()
     );
     out += &wrap(
         &format!(
@@ -206,9 +206,9 @@ fn header(report: &Report, width: usize) -> String {
     );
     out += &wrap(
         &format!(
-            "made by: {} · data sha256 {}",
+            "made:    {} · data sha256 {}",
             report.provenance.line(),
-            &p.data_sha256[..p.data_sha256.len().min(12)]
+            p.data_sha256.chars().take(12).collect::<String>()
         ),
         width,
         "         ",
