@@ -720,12 +720,20 @@ fn json_carries_phases_and_the_machine() {
     assert_ne!(hash("445"), own);
     // The table's head carries it in one line.
     let text = stdout(&Run::small().args(&["--solvers", "cpu-fused"]).output());
-    let line = text
+    let title = text
         .lines()
-        .find(|l| l.starts_with("made by:"))
+        .find(|l| l.contains(": batch gradient descent"))
         .expect(&text);
+    let commit = p["git_commit"]
+        .as_str()
+        .map_or(String::new(), |c| c[..10].to_string());
     assert!(
-        line.contains(&format!("gdbench {}", env!("CARGO_PKG_VERSION"))),
+        title.starts_with(&format!("gdbench {} ({commit}", env!("CARGO_PKG_VERSION"))),
+        "{title}"
+    );
+    let line = text.lines().find(|l| l.starts_with("made:")).expect(&text);
+    assert!(
+        line.contains(&format!("· data sha256 {}", &own[..12])),
         "{line}"
     );
 }

@@ -103,7 +103,7 @@ fn a_report_of_yours_compares_with_a_gallery_report() {
     let dir = tempfile::tempdir().unwrap();
     let mine = dir.path().join("mine.json");
     let out = Run::small()
-        .args(&["--solvers", "cpu-fused,cpu-fused-f32", "--repeat", "3"])
+        .args(&["--solvers", "cpu-fused,cpu-fused-f32"])
         .args(&["--format", "json", "--output", mine.to_str().unwrap()])
         .output();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

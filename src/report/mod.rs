@@ -275,7 +275,8 @@ pub struct BestStep {
 pub struct DescentReport {
     /// The step size.
     pub mu: f64,
-    /// Final `[w0, w1]`.
+    /// Final `[w0, w1]` (null entries where not finite).
+    #[schemars(with = "[Option<f64>; 2]")]
     pub w: [f64; 2],
     /// Mean squared error of `w` over the data (from compensated sums); null when not finite.
     pub loss: Option<f64>,
@@ -379,6 +380,7 @@ pub struct Reference {
     /// The step `w` and `cross_check` belong to: the only one, or a search's best (else its first).
     pub mu: f64,
     /// `[w0, w1]` (null entries if the reference diverged).
+    #[schemars(with = "[Option<f64>; 2]")]
     pub w: [f64; 2],
     /// The reference against the descent from compensated moments (`cpu-moments`' arithmetic),
     /// within both sides' modelled rounding; a mismatch makes every verdict suspect (exit 3).
@@ -464,7 +466,8 @@ pub struct RunReport {
     pub message: String,
     /// The row's notes, each with its kind (`noisy`, `ceiling`, `kernel-time`, …).
     pub notes: Vec<Note>,
-    /// Final `[w0, w1]`; null when the solver did not run.
+    /// Final `[w0, w1]`; null when the solver did not run, null entries where not finite.
+    #[schemars(with = "Option<[Option<f64>; 2]>")]
     pub w: Option<[f64; 2]>,
     /// Largest absolute weight difference from the reference.
     pub max_abs_diff: Option<f64>,

@@ -184,9 +184,13 @@ fn header(report: &Report, width: usize) -> String {
         ),
         None => String::new(),
     };
-    out += &format!(
-        "gdbench {}: batch gradient descent for y = w0 + w1·x\n",
-        report.provenance.version()
+    out += &wrap(
+        &format!(
+            "gdbench {}: batch gradient descent for y = w0 + w1·x",
+            report.provenance.version()
+        ),
+        width,
+        "  ",
     );
     out += &wrap(
         &format!(
