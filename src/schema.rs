@@ -9,9 +9,9 @@ use serde_json::Value;
 pub fn documents() -> Vec<(&'static str, Schema)> {
     vec![
         ("run", of::<crate::report::Report>()),
-        ("sweep", of::<crate::sweep::SweepDocument>()),
+        ("sweep", of::<crate::sweep::SweepDocument<'static>>()),
         ("probe", of::<crate::probe::ProbeDocument>()),
-        ("compare", of::<crate::report::CompareDocument>()),
+        ("compare", of::<crate::report::CompareDocument<'static>>()),
     ]
 }
 

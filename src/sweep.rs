@@ -194,8 +194,8 @@ impl SweepFormat {
                     schema_version: crate::provenance::SCHEMA_VERSION,
                     provenance: crate::provenance::Provenance::now(),
                     machine: crate::report::Machine::of(adapters),
-                    ceilings: ceilings.cloned(),
-                    points: points.to_vec(),
+                    ceilings,
+                    points,
                 };
                 serde_json::to_string_pretty(&document).expect("points serialise") + "\n"
             }
@@ -206,7 +206,7 @@ impl SweepFormat {
 
 /// What `gdbench sweep --output FILE.json` writes (docs/json.md).
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct SweepDocument {
+pub struct SweepDocument<'a> {
     /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`]).
     #[schemars(extend("const" = crate::provenance::SCHEMA_VERSION))]
     pub schema_version: u32,
@@ -215,9 +215,9 @@ pub struct SweepDocument {
     /// The host (its adapters are those of the GPU rows, named in each row's `device`).
     pub machine: crate::report::Machine,
     /// The ceilings every point was held against; null with `--no-probe`.
-    pub ceilings: Option<Ceilings>,
+    pub ceilings: Option<&'a Ceilings>,
     /// The points measured so far, in order.
-    pub points: Vec<SweepPoint>,
+    pub points: &'a [SweepPoint],
 }
 
 /// One measured point: N, K, the epochs chosen and every row.

@@ -629,28 +629,28 @@ pub fn render_comparison_json(c: &Comparison, a_name: &str, b_name: &str) -> Str
     let document = CompareDocument {
         schema_version: crate::provenance::SCHEMA_VERSION,
         provenance: crate::provenance::Provenance::now(),
-        a: a_name.to_string(),
-        b: b_name.to_string(),
-        comparison: c.clone(),
+        a: a_name,
+        b: b_name,
+        comparison: c,
     };
     serde_json::to_string_pretty(&document).expect("a comparison serialises") + "\n"
 }
 
 /// What `gdbench compare --format json` writes (docs/compare.md, docs/json.md).
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct CompareDocument {
+pub struct CompareDocument<'a> {
     /// The shape of this document ([`crate::provenance::SCHEMA_VERSION`]).
     #[schemars(extend("const" = crate::provenance::SCHEMA_VERSION))]
     pub schema_version: u32,
     /// Which gdbench and command made the comparison, and when.
     pub provenance: crate::provenance::Provenance,
     /// Report A, as named on the command line.
-    pub a: String,
+    pub a: &'a str,
     /// Report B, as named on the command line.
-    pub b: String,
+    pub b: &'a str,
     /// The comparison.
     #[serde(flatten)]
-    pub comparison: Comparison,
+    pub comparison: &'a Comparison,
 }
 
 /// Reads and parses a report file for `compare`.
