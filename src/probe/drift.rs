@@ -50,7 +50,6 @@ impl ClockCheck {
     /// The check of attempts `before` against `after` (each non-empty, positive) on an adapter
     /// that is `software` or not.
     pub fn of(before: &[f64], after: &[f64], software: bool) -> Self {
-        let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
         let spread = |v: &[f64]| {
             let low = v.iter().copied().fold(f64::INFINITY, f64::min);
             (best(v) - low) / best(v) * 100.0
@@ -74,7 +73,6 @@ impl ClockCheck {
 
     /// The note for the adapter's rows when it drifted: both figures and the allowance.
     pub fn note(&self) -> Option<String> {
-        let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
         let after = best(&self.after_gflops);
         let before = after / (1.0 + self.change_pct / 100.0);
         self.clocks_drifted.then(|| {
@@ -89,6 +87,11 @@ impl ClockCheck {
             )
         })
     }
+}
+
+/// The largest of the attempts `v` (the probe's figure).
+fn best(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
 }
 
 #[cfg(test)]

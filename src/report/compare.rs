@@ -399,21 +399,25 @@ fn pair_rows(ra: &[Value], rb: &[Value]) -> Vec<(usize, usize)> {
             pairs.push((i, j));
         }
     }
-    let left = |rows: &[Value], side_taken: &dyn Fn(usize) -> bool, solver: &str| -> Vec<usize> {
-        (0..rows.len())
-            .filter(|&k| !side_taken(k) && key(&rows[k]).0 == solver)
-            .collect()
-    };
-    for i in 0..ra.len() {
-        let a_taken = |k: usize| pairs.iter().any(|&(x, _)| x == k);
-        let b_taken = |k: usize| pairs.iter().any(|&(_, y)| y == k);
-        if a_taken(i) {
-            continue;
+    // Pairing one solver leaves every other solver's rows as they were: the rows left over are
+    // those of the first pass.
+    let a_left: Vec<usize> = (0..ra.len())
+        .filter(|&i| !pairs.iter().any(|p| p.0 == i))
+        .collect();
+    let b_left: Vec<usize> = (0..rb.len())
+        .filter(|&j| !pairs.iter().any(|p| p.1 == j))
+        .collect();
+    let only = |left: &[usize], rows: &[Value], solver: &str| {
+        let mut same = left.iter().filter(|&&k| key(&rows[k]).0 == solver);
+        match (same.next(), same.next()) {
+            (Some(&k), None) => Some(k),
+            _ => None,
         }
+    };
+    for &i in &a_left {
         let solver = key(&ra[i]).0;
-        let (in_a, in_b) = (left(ra, &a_taken, &solver), left(rb, &b_taken, &solver));
-        if let ([_], [j]) = (in_a.as_slice(), in_b.as_slice()) {
-            pairs.push((i, *j));
+        if let (Some(_), Some(j)) = (only(&a_left, ra, &solver), only(&b_left, rb, &solver)) {
+            pairs.push((i, j));
         }
     }
     pairs
