@@ -206,7 +206,30 @@ impl Builder<'_> {
         last: &'static str,
         data: &DeviceData,
     ) -> Result<Vec<Step>> {
-        let errors = self.pipeline(file, first)?;
+        // fused.wgsl reads UNROLL vec4s per invocation and step (a kernel without the override
+        // reads one, as gpu-subgroup's and df64's do).
+        let unroll = if self
+            .shaders
+            .assemble(file)?
+            .source
+            .contains("override UNROLL")
+        {
+            FUSED_UNROLL
+        } else {
+            1
+        };
+        self.uses(file);
+        let mut constants = self.overrides.clone();
+        constants.push(("UNROLL", f64::from(unroll)));
+        let errors = pipeline_with(
+            self.ctx,
+            self.shaders,
+            file,
+            first,
+            self.wg,
+            &constants,
+            self.real,
+        )?;
         let finish = pipeline_with(
             self.ctx,
             self.shaders,
@@ -216,14 +239,15 @@ impl Builder<'_> {
             &self.overrides,
             self.real,
         )?;
-        let groups = self.sample_groups(data, 1);
+        let groups = self.sample_groups(data, 1, u64::from(unroll));
         let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
         let partials = buffers::pairs_of(self.ctx, "partials", total, self.real);
         let w = self.w;
         let mut steps = Vec::new();
         let mut base = 0u32;
+        // UNROLL vec4s a step, WG apart: the runs of one sweep are UNROLL·WG vec4s long.
         let cover = Cover::GridStride {
-            wg: u64::from(self.wg),
+            wg: u64::from(self.wg) * u64::from(unroll),
             per_vec: self.real.samples_per_vec4(),
         };
         for (chunk, (c, &workgroups)) in data.chunks.iter().zip(&groups).enumerate() {
@@ -290,7 +314,7 @@ impl Builder<'_> {
         )?;
         let blocks = shape.steps / (4 * shape.step_vecs);
         debug_assert!(shape.wg.is_multiple_of(shape.step_vecs));
-        let groups = self.sample_groups(data, u64::from(blocks));
+        let groups = self.sample_groups(data, u64::from(blocks), 1);
         let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
         let partials = buffers::pairs_of(
             self.ctx,
@@ -346,7 +370,7 @@ impl Builder<'_> {
     /// fewer groups, and every workgroup more work). Below the cap, a GPU gets one vec4 per
     /// invocation (every resident invocation busy); a software adapter, which pays for each
     /// workgroup it runs, a whole tile (WG·ITEMS samples) per workgroup.
-    fn sample_groups(&self, data: &DeviceData, blocks: u64) -> Vec<u32> {
+    fn sample_groups(&self, data: &DeviceData, blocks: u64, vecs_per_step: u64) -> Vec<u32> {
         let cap = (MAX_PARTIALS / (blocks * data.chunks.len() as u64)).clamp(
             1,
             u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
@@ -354,7 +378,7 @@ impl Builder<'_> {
         let per_group = if self.ctx.info.device_type == wgpu::DeviceType::Cpu {
             self.tile
         } else {
-            u64::from(self.wg) * self.real.samples_per_vec4()
+            u64::from(self.wg) * self.real.samples_per_vec4() * vecs_per_step
         };
         data.chunks
             .iter()
@@ -557,6 +581,10 @@ impl Persistent {
 /// (Data split into more than 2 048 chunks, possible only with a tiny test binding cap, gets one
 /// workgroup per chunk.)
 pub const MAX_PARTIALS: u64 = 2048;
+
+/// vec4s of x and of d one invocation of fused.wgsl's `fused_errors` loads per step of its
+/// grid-stride loop before summing any (its override UNROLL): bytes in flight for HBM.
+pub const FUSED_UNROLL: u32 = 4;
 
 /// Samples one invocation of gpu-persistent holds in registers across epochs, at most (the
 /// `MAX_HELD` of `shaders/persistent.wgsl`); beyond `MAX_HELD` × its invocations, it streams

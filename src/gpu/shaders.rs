@@ -451,10 +451,23 @@ pub fn pipeline_with(
     retype(&mut assembled, file, real)?;
     let device = &ctx.device;
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+    let descriptor = wgpu::ShaderModuleDescriptor {
         label: Some(file.file_name()),
         source: wgpu::ShaderSource::Wgsl(assembled.source.as_str().into()),
-    });
+    };
+    let checks = match std::env::var("GDBENCH_SHADER_CHECKS").as_deref() {
+        Ok("off") => Some(wgpu::ShaderRuntimeChecks::unchecked()),
+        Ok("no-loop-bounds") => Some(wgpu::ShaderRuntimeChecks {
+            force_loop_bounding: false,
+            ..wgpu::ShaderRuntimeChecks::checked()
+        }),
+        _ => None,
+    };
+    let module = match checks {
+        // SAFETY: experiment only.
+        Some(checks) => unsafe { device.create_shader_module_trusted(descriptor, checks) },
+        None => device.create_shader_module(descriptor),
+    };
     let mut constants = vec![
         ("WG", f64::from(wg)),
         ("ITEMS", f64::from(ITEMS_PER_INVOCATION)),
