@@ -5,8 +5,7 @@
 //   fused_errors — partials[base + wg] = Σ (e_i, e_i·x_i) with e_i = d_i − (w0 + w1·x_i), over a
 //                  grid-stride loop: the host launches a fixed number of workgroups (enough to
 //                  fill the adapter, at most 2 048 partials in all), each invocation reads
-//                  UNROLL vec4<stored> of x and of d per step (WG apart: a workgroup's step
-//                  covers UNROLL·WG vec4s), and workgroup 0 adds the n % 4 samples left.
+//                  vec4<real> of x and d per step, and workgroup 0 adds the n % 4 samples left.
 //                  Every invocation of a workgroup runs the same number of steps (loads are
 //                  guarded, not the loop), so the reduction after it is reached in uniform flow.
 //                  Bindings: 0 x: array<vec4<stored>> (read), 1 d: array<vec4<stored>> (read),
@@ -24,9 +23,6 @@
 @group(0) @binding(3) var<storage, read_write> partials_out: array<vec2<real>>;
 @group(0) @binding(4) var<uniform> params_errors: Params;
 
-// vec4s of x and of d each invocation reads per step (src/gpu/plan.rs: FUSED_UNROLL).
-override UNROLL: u32 = 4u;
-
 @compute @workgroup_size(WG)
 fn fused_errors(
     @builtin(local_invocation_index) lid: u32,
@@ -39,18 +35,13 @@ fn fused_errors(
     // Two vec4 accumulators (Σe, Σe·x by lane): independent chains the hardware can overlap.
     var acc_e = vec4<real>(0.0);
     var acc_ex = vec4<real>(0.0);
-    // UNROLL vec4s, WG apart, per invocation and step: a constant trip count the compiler
-    // unrolls, its loads independent of the sums, so all of them are in flight at once.
-    let span = WG * UNROLL;
-    for (var first = wid.x * span; first < quads; first = first + stride * UNROLL) {
-        for (var u = 0u; u < UNROLL; u = u + 1u) {
-            let j = first + u * WG + lid;
-            if j < quads {
-                let xv = vec4<real>(x[j]);
-                let ev = vec4<real>(d[j]) - (vec4<real>(w_now.x) + w_now.y * xv);
-                acc_e = acc_e + ev;
-                acc_ex = acc_ex + ev * xv;
-            }
+    for (var first = wid.x * WG; first < quads; first = first + stride) {
+        let j = first + lid;
+        if j < quads {
+            let xv = vec4<real>(x[j]);
+            let ev = vec4<real>(d[j]) - (vec4<real>(w_now.x) + w_now.y * xv);
+            acc_e = acc_e + ev;
+            acc_ex = acc_ex + ev * xv;
         }
     }
     var acc = vec2<real>(dot(acc_e, vec4<real>(1.0)), dot(acc_ex, vec4<real>(1.0)));

@@ -124,10 +124,8 @@ fn persistent_subgroup(
     let n = params_persistent.n;
     var xs: array<f32, MAX_HELD>;
     var ds: array<f32, MAX_HELD>;
-    // Loops over k run to the constant MAX_HELD, k < HELD inside: once HELD is set, the
-    // compiler unrolls them and xs and ds live in registers, not in indexed local memory.
-    for (var k = 0u; k < MAX_HELD; k = k + 1u) {
-        if k < HELD && lid + k * WG < n {
+    for (var k = 0u; k < HELD; k = k + 1u) {
+        if lid + k * WG < n {
             xs[k] = x_held[lid + k * WG];
             ds[k] = d_held[lid + k * WG];
         }
@@ -138,8 +136,8 @@ fn persistent_subgroup(
     for (var epoch = 0u; epoch < params_persistent.epochs; epoch = epoch + 1u) {
         var acc = vec2<f32>(0.0, 0.0);
         if HELD > 0u {
-            for (var k = 0u; k < MAX_HELD; k = k + 1u) {
-                if k < HELD && lid + k * WG < n {
+            for (var k = 0u; k < HELD; k = k + 1u) {
+                if lid + k * WG < n {
                     let ei = ds[k] - (w_now.x + w_now.y * xs[k]);
                     acc = acc + vec2<f32>(ei, ei * xs[k]);
                 }

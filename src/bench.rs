@@ -120,7 +120,7 @@ pub fn measure<'p>(
     let prepare_s = start.elapsed().as_secs_f64();
 
     if solver.has_gpu_passes() {
-        warm_gpu(&mut *solver, settings, task)?;
+        warm_gpu(&mut *solver, settings, clocks, task)?;
     } else {
         for solve in 1..=settings.warmup {
             task.set_message(format!("warm-up {solve}"));
@@ -172,9 +172,15 @@ pub fn measure<'p>(
 /// Warms a GPU row up (none with `warmup` 0): short solves build its pipelines; then, unless it
 /// runs on a software adapter or one solve is estimated to be its own warm-up ([`SELF_WARM`]),
 /// whole solves until the last [`WARM_AGREE_SOLVES`] agree within [`WARM_AGREE`] (a GPU idles
-/// at low clocks: an H200 read 2.6× slower in 10 ms solves straight after idling), for at most
-/// the row's budget.
-pub fn warm_gpu(solver: &mut dyn Solver, settings: &BenchSettings, task: &Task) -> Result<()> {
+/// at low clocks: an H200 read 2.6× slower in 10 ms solves straight after idling) and, where
+/// `clocks` reads the GPU's SM clock, it has risen near its maximum (an H200 gave steady solves
+/// at its idle 345 MHz), for at most the row's budget.
+pub fn warm_gpu(
+    solver: &mut dyn Solver,
+    settings: &BenchSettings,
+    clocks: Option<&crate::gpu::clocks::Watch>,
+    task: &Task,
+) -> Result<()> {
     if settings.warmup == 0 {
         return Ok(());
     }
@@ -209,7 +215,9 @@ pub fn warm_gpu(solver: &mut dyn Solver, settings: &BenchSettings, task: &Task) 
             let (lo, hi) = last.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &t| {
                 (lo.min(t), hi.max(t))
             });
-            if times.len() >= settings.warmup as usize && hi <= lo * (1.0 + WARM_AGREE) {
+            let clocks_up = clocks.is_none_or(crate::gpu::clocks::Watch::is_up);
+            if times.len() >= settings.warmup as usize && hi <= lo * (1.0 + WARM_AGREE) && clocks_up
+            {
                 break;
             }
         }

@@ -141,6 +141,24 @@ impl Watch {
         let device = nvml()?.device_by_index(self.index).ok()?;
         device.max_clock_info(Clock::SM).ok()
     }
+
+    /// Whether the SM clock has risen to [`WARM_SHARE`] of its maximum (true when either cannot
+    /// be read: nothing to wait for).
+    pub fn is_up(&self) -> bool {
+        match (self.read(), self.sm_max_mhz()) {
+            (Some(now), Some(max)) => clock_is_up(now.sm_mhz, max),
+            _ => true,
+        }
+    }
+}
+
+/// A GPU row's warm-up lasts until the SM clock is at least this share of its maximum (and its
+/// solves agree), within the row's budget.
+pub const WARM_SHARE: f64 = 0.9;
+
+/// True when `sm_mhz` is at least [`WARM_SHARE`] of `max_mhz`.
+fn clock_is_up(sm_mhz: u32, max_mhz: u32) -> bool {
+    f64::from(sm_mhz) >= WARM_SHARE * f64::from(max_mhz)
 }
 
 /// True when NVML's bus id (`00000000:01:00.0`) and wgpu's (`0000:01:00.0`) name one slot.
@@ -220,6 +238,15 @@ mod tests {
             temperature_c: Some(40),
             throttle_reasons: reasons.iter().map(|r| r.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_warm_up_waits_for_the_clock_near_its_maximum() {
+        // The H200 idles at 345 of 1 980 MHz, and gave steady solves there.
+        assert!(!clock_is_up(345, 1980));
+        assert!(!clock_is_up(1700, 1980));
+        assert!(clock_is_up(1785, 1980));
+        assert!(clock_is_up(1980, 1980));
     }
 
     #[test]

@@ -206,30 +206,7 @@ impl Builder<'_> {
         last: &'static str,
         data: &DeviceData,
     ) -> Result<Vec<Step>> {
-        // fused.wgsl reads UNROLL vec4s per invocation and step (a kernel without the override
-        // reads one, as gpu-subgroup's and df64's do).
-        let unroll = if self
-            .shaders
-            .assemble(file)?
-            .source
-            .contains("override UNROLL")
-        {
-            FUSED_UNROLL
-        } else {
-            1
-        };
-        self.uses(file);
-        let mut constants = self.overrides.clone();
-        constants.push(("UNROLL", f64::from(unroll)));
-        let errors = pipeline_with(
-            self.ctx,
-            self.shaders,
-            file,
-            first,
-            self.wg,
-            &constants,
-            self.real,
-        )?;
+        let errors = self.pipeline(file, first)?;
         let finish = pipeline_with(
             self.ctx,
             self.shaders,
@@ -239,15 +216,14 @@ impl Builder<'_> {
             &self.overrides,
             self.real,
         )?;
-        let groups = self.sample_groups(data, 1, u64::from(unroll));
+        let groups = self.sample_groups(data, 1);
         let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
         let partials = buffers::pairs_of(self.ctx, "partials", total, self.real);
         let w = self.w;
         let mut steps = Vec::new();
         let mut base = 0u32;
-        // UNROLL vec4s a step, WG apart: the runs of one sweep are UNROLL·WG vec4s long.
         let cover = Cover::GridStride {
-            wg: u64::from(self.wg) * u64::from(unroll),
+            wg: u64::from(self.wg),
             per_vec: self.real.samples_per_vec4(),
         };
         for (chunk, (c, &workgroups)) in data.chunks.iter().zip(&groups).enumerate() {
@@ -314,7 +290,7 @@ impl Builder<'_> {
         )?;
         let blocks = shape.steps / (4 * shape.step_vecs);
         debug_assert!(shape.wg.is_multiple_of(shape.step_vecs));
-        let groups = self.sample_groups(data, u64::from(blocks), 1);
+        let groups = self.sample_groups(data, u64::from(blocks));
         let total: u64 = groups.iter().map(|&g| u64::from(g)).sum();
         let partials = buffers::pairs_of(
             self.ctx,
@@ -370,7 +346,7 @@ impl Builder<'_> {
     /// fewer groups, and every workgroup more work). Below the cap, a GPU gets one vec4 per
     /// invocation (every resident invocation busy); a software adapter, which pays for each
     /// workgroup it runs, a whole tile (WG·ITEMS samples) per workgroup.
-    fn sample_groups(&self, data: &DeviceData, blocks: u64, vecs_per_step: u64) -> Vec<u32> {
+    fn sample_groups(&self, data: &DeviceData, blocks: u64) -> Vec<u32> {
         let cap = (MAX_PARTIALS / (blocks * data.chunks.len() as u64)).clamp(
             1,
             u64::from(self.ctx.limits.max_compute_workgroups_per_dimension),
@@ -378,7 +354,7 @@ impl Builder<'_> {
         let per_group = if self.ctx.info.device_type == wgpu::DeviceType::Cpu {
             self.tile
         } else {
-            u64::from(self.wg) * self.real.samples_per_vec4() * vecs_per_step
+            u64::from(self.wg) * self.real.samples_per_vec4()
         };
         data.chunks
             .iter()
@@ -582,10 +558,6 @@ impl Persistent {
 /// workgroup per chunk.)
 pub const MAX_PARTIALS: u64 = 2048;
 
-/// vec4s of x and of d one invocation of fused.wgsl's `fused_errors` loads per step of its
-/// grid-stride loop before summing any (its override UNROLL): bytes in flight for HBM.
-pub const FUSED_UNROLL: u32 = 4;
-
 /// Samples one invocation of gpu-persistent holds in registers across epochs, at most (the
 /// `MAX_HELD` of `shaders/persistent.wgsl`); beyond `MAX_HELD` × its invocations, it streams
 /// them from memory each epoch.
@@ -685,6 +657,21 @@ fn persistent_epochs_per_dispatch(
         (PERSISTENT_WORK_PER_DISPATCH / per_epoch).max(1)
     }
 }
+
+/// gpu-persistent's invocations on a GPU for `n` samples: the fewest (a power of two, at least
+/// [`PERSISTENT_MIN_WG`], at most `most`) that hold every sample in registers. An epoch's
+/// arithmetic is the same however it is split, but each subgroup adds its own reduction and
+/// its share of the barrier: at N = 1e4 an H200 ran 512 invocations' epoch in less time than
+/// 1 024's.
+fn fewest_holding(n: u64, most: u32) -> u32 {
+    let fewest = n.div_ceil(u64::from(MAX_HELD)).next_power_of_two();
+    fewest
+        .max(u64::from(PERSISTENT_MIN_WG))
+        .min(u64::from(most)) as u32
+}
+
+/// The fewest invocations gpu-persistent runs on a GPU (four subgroups of 32).
+pub const PERSISTENT_MIN_WG: u32 = 128;
 
 /// The largest power of two that is at most `limit`.
 fn power_of_two_at_most(limit: u32) -> u32 {
@@ -808,9 +795,13 @@ fn persistent_shape(
 ) -> Result<Shape> {
     let limits = &ctx.limits;
     let (n, k) = (problem.n() as u64, problem.steps().len());
-    let wg = u64::from(shape.single_wg);
     let unavailable = |reason: String| Err(GdError::Unavailable { reason });
     let search = shape.step_vecs > 0;
+    let software = ctx.info.device_type == wgpu::DeviceType::Cpu;
+    if !search && !software && settings.workgroup_size.is_none() {
+        shape.single_wg = fewest_holding(n, shape.single_wg);
+    }
+    let wg = u64::from(shape.single_wg);
     if search && u64::from(shape.step_vecs) > wg {
         return unavailable(format!(
             "{k} steps are more vec4s of steps ({}) than its one workgroup has invocations ({wg}); use gpu-fused",
@@ -823,7 +814,6 @@ fn persistent_shape(
     if per_invocation <= u64::from(MAX_HELD) {
         shape.held = per_invocation as u32;
     }
-    let software = ctx.info.device_type == wgpu::DeviceType::Cpu;
     let subgroup = u64::from(ctx.info.subgroup_min_size.max(1));
     let steps = search.then_some(shape.steps);
     let per_dispatch = persistent_epochs_per_dispatch(n, wg, steps, software, subgroup);
