@@ -658,21 +658,6 @@ fn persistent_epochs_per_dispatch(
     }
 }
 
-/// gpu-persistent's invocations on a GPU for `n` samples: the fewest (a power of two, at least
-/// [`PERSISTENT_MIN_WG`], at most `most`) that hold every sample in registers. An epoch's
-/// arithmetic is the same however it is split, but each subgroup adds its own reduction and
-/// its share of the barrier: at N = 1e4 an H200 ran 512 invocations' epoch in less time than
-/// 1 024's.
-fn fewest_holding(n: u64, most: u32) -> u32 {
-    let fewest = n.div_ceil(u64::from(MAX_HELD)).next_power_of_two();
-    fewest
-        .max(u64::from(PERSISTENT_MIN_WG))
-        .min(u64::from(most)) as u32
-}
-
-/// The fewest invocations gpu-persistent runs on a GPU (four subgroups of 32).
-pub const PERSISTENT_MIN_WG: u32 = 128;
-
 /// The largest power of two that is at most `limit`.
 fn power_of_two_at_most(limit: u32) -> u32 {
     1 << limit.max(1).ilog2()
@@ -797,10 +782,6 @@ fn persistent_shape(
     let (n, k) = (problem.n() as u64, problem.steps().len());
     let unavailable = |reason: String| Err(GdError::Unavailable { reason });
     let search = shape.step_vecs > 0;
-    let software = ctx.info.device_type == wgpu::DeviceType::Cpu;
-    if !search && !software && settings.workgroup_size.is_none() {
-        shape.single_wg = fewest_holding(n, shape.single_wg);
-    }
     let wg = u64::from(shape.single_wg);
     if search && u64::from(shape.step_vecs) > wg {
         return unavailable(format!(
@@ -814,6 +795,7 @@ fn persistent_shape(
     if per_invocation <= u64::from(MAX_HELD) {
         shape.held = per_invocation as u32;
     }
+    let software = ctx.info.device_type == wgpu::DeviceType::Cpu;
     let subgroup = u64::from(ctx.info.subgroup_min_size.max(1));
     let steps = search.then_some(shape.steps);
     let per_dispatch = persistent_epochs_per_dispatch(n, wg, steps, software, subgroup);
