@@ -270,15 +270,23 @@ fn what(v: &Value, kind: &str) -> String {
             None => "N not recorded".to_string(),
         },
         "sweep" => {
-            let ns: Vec<u64> = v["points"]
+            let points = v["points"]
                 .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| p["n"].as_u64())
-                .collect();
-            match (ns.iter().min(), ns.iter().max()) {
-                (Some(lo), Some(hi)) => {
-                    format!("N = {}…{} ({} points)", sci(*lo), sci(*hi), ns.len())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let of =
+                |key: &str| -> Vec<u64> { points.iter().filter_map(|p| p[key].as_u64()).collect() };
+            let (ns, ks) = (of("n"), of("k"));
+            let span = |xs: &[u64]| (xs.iter().min().copied(), xs.iter().max().copied());
+            match (span(&ns), span(&ks)) {
+                // A sweep over the step sizes K at one N.
+                ((Some(n), Some(top)), (Some(lo), Some(hi))) if n == top && lo != hi => format!(
+                    "K = {lo}…{hi} step sizes at N = {} ({} points)",
+                    sci(n),
+                    points.len()
+                ),
+                ((Some(lo), Some(hi)), _) => {
+                    format!("N = {}…{} ({} points)", sci(lo), sci(hi), points.len())
                 }
                 _ => "no points".to_string(),
             }
@@ -445,6 +453,19 @@ mod tests {
         assert_eq!(lines.len(), 1, "{page}");
         assert!(lines[0].contains("| 0.0100× |"), "{page}");
         assert!(page.contains("[`c.json`](c.json): probe"), "{page}");
+    }
+
+    #[test]
+    fn a_sweep_says_whether_it_went_over_n_or_over_k() {
+        let sweep = |points: Value| json!({ "points": points });
+        let over_n = sweep(json!([{"n": 1000, "k": 1}, {"n": 100_000_000, "k": 1}]));
+        assert_eq!(what(&over_n, "sweep"), "N = 1e3…1e8 (2 points)");
+        let over_k = sweep(json!([{"n": 10_000_000, "k": 1}, {"n": 10_000_000, "k": 323}]));
+        assert_eq!(
+            what(&over_k, "sweep"),
+            "K = 1…323 step sizes at N = 1e7 (2 points)"
+        );
+        assert_eq!(what(&sweep(json!([])), "sweep"), "no points");
     }
 
     #[test]
