@@ -86,7 +86,8 @@ fn add_sums(a: Sums, b: Sums) -> Sums {
     return Sums(a.e + b.e, a.ex + b.ex);
 }
 
-// Sums over samples in short rounding chains: runs of 4·RUN samples are summed apart and each
+// search_persistent's sums over samples in short rounding chains (search_errors writes its runs
+// as loops): runs of 4·RUN samples are summed apart and each
 // run's sum is added to `done`.
 struct Chain {
     done: Sums,
@@ -132,8 +133,7 @@ fn search_errors(
     var total = Sums(vec4<real>(0.0), vec4<real>(0.0));
     let quads = params_errors.n / 4u;
     // Tiles of WG vec4s, one loaded by each invocation, then every invocation's lane of the tile
-    // summed at its 4 steps in a Chain (runs of 4·RUN samples), each tile's sum added to the
-    // total.
+    // summed at its 4 steps in runs of 4·RUN samples, each run's sum added to the total.
     for (var tile = wid.y * WG; tile < quads; tile = tile + groups.y * WG) {
         if tile + lid < quads {
             tile_x[lid] = x[tile + lid];
