@@ -120,7 +120,8 @@ pub fn measure<'p>(
     let prepare_s = start.elapsed().as_secs_f64();
 
     if solver.has_gpu_passes() {
-        warm_gpu(&mut *solver, settings, clocks, task)?;
+        let clock_up = || clocks.is_none_or(crate::gpu::clocks::Watch::is_up);
+        warm_gpu(&mut *solver, settings, &clock_up, task)?;
     } else {
         for solve in 1..=settings.warmup {
             task.set_message(format!("warm-up {solve}"));
@@ -172,13 +173,13 @@ pub fn measure<'p>(
 /// Warms a GPU row up (none with `warmup` 0): short solves build its pipelines; then, unless it
 /// runs on a software adapter or one solve is estimated to be its own warm-up ([`SELF_WARM`]),
 /// whole solves until the last [`WARM_AGREE_SOLVES`] agree within [`WARM_AGREE`] (a GPU idles
-/// at low clocks: an H200 read 2.6× slower in 10 ms solves straight after idling) and, where
-/// `clocks` reads the GPU's SM clock, it has risen near its maximum (an H200 gave steady solves
-/// at its idle 345 MHz), for at most the row's budget.
+/// at low clocks: an H200 read 2.6× slower in 10 ms solves straight after idling) and
+/// `clock_up` says the GPU's clock has risen (an H200 gave steady solves at its idle 345 MHz:
+/// [`crate::gpu::clocks::Watch::is_up`] where NVML reads it), for at most the row's budget.
 pub fn warm_gpu(
     solver: &mut dyn Solver,
     settings: &BenchSettings,
-    clocks: Option<&crate::gpu::clocks::Watch>,
+    clock_up: &dyn Fn() -> bool,
     task: &Task,
 ) -> Result<()> {
     if settings.warmup == 0 {
@@ -215,8 +216,9 @@ pub fn warm_gpu(
             let (lo, hi) = last.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &t| {
                 (lo.min(t), hi.max(t))
             });
-            let clocks_up = clocks.is_none_or(crate::gpu::clocks::Watch::is_up);
-            if times.len() >= settings.warmup as usize && hi <= lo * (1.0 + WARM_AGREE) && clocks_up
+            if times.len() >= settings.warmup as usize
+                && hi <= lo * (1.0 + WARM_AGREE)
+                && clock_up()
             {
                 break;
             }
@@ -458,6 +460,35 @@ mod tests {
         let whole = log[3..].iter().filter(|&&e| e == 100).count();
         assert!(whole > 6, "{whole} whole solves: {log:?}");
         assert!(log[3..].iter().all(|&e| e == 100), "{log:?}");
+    }
+
+    #[test]
+    fn a_gpu_warms_up_until_its_clock_is_up_too() {
+        // Steady 20 ms solves from the first: three agree at once, but the clock reads low at
+        // the first five checks, so the warm-up runs on until it reads high.
+        let whole = |low_reads: usize| {
+            let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+            let mut fake = WarmingGpu {
+                log: std::rc::Rc::clone(&log),
+                whole_ms: vec![20],
+                epoch_ms: 0.01,
+            };
+            let reads = std::cell::Cell::new(0);
+            let clock_up = || {
+                reads.set(reads.get() + 1);
+                reads.get() > low_reads
+            };
+            let task = crate::progress::Progress::hidden().task("gpu");
+            warm_gpu(&mut fake, &BenchSettings::default(), &clock_up, &task).unwrap();
+            let whole = log.borrow().iter().filter(|&&e| e == 100).count();
+            (whole, reads.get())
+        };
+        // Each read follows a new whole solve once three agree (a late wake-up can add solves,
+        // never remove them), and the first high read ends the warm-up.
+        let (up, reads) = whole(0);
+        assert!(up >= 3 && reads == 1, "{up} solves, {reads} reads");
+        let (low, reads) = whole(5);
+        assert!(low >= 8 && reads == 6, "{low} solves, {reads} reads");
     }
 
     #[test]

@@ -159,8 +159,8 @@ pub fn versus(
         software: ctx.is_some_and(|c| c.device_type() == DeviceType::Cpu),
         ..*bench
     };
-    warm_gpu(&mut *sa, &bench, None, task)?;
-    warm_gpu(&mut *sb, &bench, None, task)?;
+    warm_gpu(&mut *sa, &bench, &|| true, task)?;
+    warm_gpu(&mut *sb, &bench, &|| true, task)?;
     let (mut ta, mut tb) = (Vec::new(), Vec::new());
     let start = Instant::now();
     loop {
