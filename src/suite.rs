@@ -231,6 +231,7 @@ fn walls(
         |run: &RunReport, c: &mut Ceilings| ceiling::remeasure(run, c, &options.adapters);
     ceiling::hold_to_ceilings(runs, n, &mut ceilings, llc, &mut again);
     for run in runs.iter_mut() {
+        run.compute_limit_us = bound::compute_limit_us(run, n, &ceilings);
         run.bound = bound::classify(run, n, &ceilings, llc);
     }
     Some(ceilings)

@@ -34,32 +34,69 @@ fn row<'a>(report: &'a Value, solver: &str) -> &'a Value {
 }
 
 #[test]
-fn a_cpu_row_whose_data_sit_in_cache_is_cache_bound_with_its_share_of_the_fma_ceiling() {
+fn a_cpu_row_whose_data_sit_in_cache_is_held_against_its_compute_limit() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    // 10 000 f64 samples: 156 KiB, inside any last-level cache.
-    let report = probed(&["--solvers", "cpu-fused", "--n", "10000", "--epochs", "200"]);
-    let run = row(&report, "cpu-fused");
-    let bound = &run["bound"];
-    assert_eq!(bound["kind"], "cache", "{bound}");
-    let fma = report["ceilings"]["cpu"]["gflops_f64_one_core"]
-        .as_f64()
-        .unwrap();
-    assert_eq!(bound["ceiling"].as_f64(), Some(fma), "{bound}");
-    let share = 100.0 * run["gflop_s"].as_f64().unwrap() / fma;
-    assert!(
-        (bound["share"].as_f64().unwrap() - share).abs() < 1e-9 * share,
-        "{bound}"
-    );
-    assert!(share < 50.0, "{bound}");
-    // The verdict names it (the only row), in words and in facts.
+    // 10 000 samples: 156 KiB in f64, inside any last-level cache.
+    let solvers = "cpu-fused,cpu-fused-f32,cpu-moments";
+    let args = ["--solvers", solvers, "--n", "10000", "--epochs", "200"];
+    let report = probed(&args);
+    let ops = &report["ceilings"]["cpu"]["ops"];
+    let f = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("{v} is no number"));
+    // The limit, worked out here from the probe's rates: per sample, cpu-fused does 2
+    // multiplies and 4 adds in f64; cpu-fused-f32 2 FMAs and 2 adds where the CPU has FMA (the
+    // `simd` line of the machine says which), else as f64 does; multiplies pair with adds at
+    // the rate of both together, the rest go at their own.
+    let bits = f(&ops["bits"]);
+    let fma_level = report["machine"]["simd"] != "baseline";
+    let limit = |fmas: f64, adds: f64, lane_bits: f64| {
+        let lanes = bits / lane_bits;
+        let (fm, ad) = (fmas / lanes, adds / lanes);
+        let paired = fm.min(ad);
+        10_000.0
+            * (2.0 * paired / f(&ops["fma_add_per_ns"])
+                + (fm - paired) / f(&ops["fma_per_ns"])
+                + (ad - paired) / f(&ops["add_per_ns"]))
+            / 1e3
+    };
+    let f32_adds = if fma_level { 2.0 } else { 4.0 };
+    for (solver, want) in [
+        ("cpu-fused", limit(2.0, 4.0, 64.0)),
+        ("cpu-fused-f32", limit(2.0, f32_adds, 32.0)),
+    ] {
+        let run = row(&report, solver);
+        let got = f(&run["compute_limit_us"]);
+        assert!(
+            (got - want).abs() <= 1e-9 * want,
+            "{solver}: {got} vs {want}"
+        );
+        // Its bound is its limit's share of its epoch: compute from half of it, else cache.
+        let bound = &run["bound"];
+        let share = 100.0 * want / f(&run["epoch_us"]);
+        assert!(
+            (f(&bound["share"]) - share).abs() <= 1e-9 * share,
+            "{bound}"
+        );
+        assert_eq!(f(&bound["ceiling"]), got, "{bound}");
+        assert_eq!(bound["unit"], "µs/epoch (compute limit)", "{bound}");
+        let kind = if share >= 50.0 { "compute" } else { "cache" };
+        assert_eq!(bound["kind"], kind, "{solver}: {bound}");
+    }
+    // cpu-moments reads no data: no limit, no wall.
+    let moments = row(&report, "cpu-moments");
+    assert!(moments.get("compute_limit_us").is_none(), "{moments}");
+    assert!(moments["bound"].is_null(), "{moments}");
+    // The verdict names the faster array row, in words and in facts (cpu-moments' shortcut
+    // aside).
+    let (a, b) = (row(&report, "cpu-fused"), row(&report, "cpu-fused-f32"));
+    let fastest = if f(&a["epoch_us"]) < f(&b["epoch_us"]) {
+        "cpu-fused"
+    } else {
+        "cpu-fused-f32"
+    };
     let summary = &report["summary"];
-    assert_eq!(summary["fastest"]["solver"], "cpu-fused", "{summary}");
-    assert!(
-        summary["lines"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("fastest: cpu-fused (")
-    );
+    assert_eq!(summary["fastest_array"]["solver"], fastest, "{summary}");
+    let line = summary["lines"][0].as_str().unwrap();
+    assert!(line.starts_with(&format!("fastest: {fastest} (")), "{line}");
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod real;
 mod sums;
 mod team;
 mod threads;
+pub mod work;
 
 pub use closed_form::closed_form;
 pub use fused::Fused;

@@ -386,7 +386,12 @@ fn leaf_avx2<T: Real, const L: usize>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) 
 /// (`FMA`: one where the CPU has fused multiply-add). Each step is its own loop over the lanes so
 /// the compiler vectorises across lanes.
 #[inline(always)]
-fn leaf<T: Real, const L: usize, const FMA: bool>(x: &[T], d: &[T], w0: T, w1: T) -> (T, T) {
+pub(super) fn leaf<T: Real, const L: usize, const FMA: bool>(
+    x: &[T],
+    d: &[T],
+    w0: T,
+    w1: T,
+) -> (T, T) {
     let mut s0 = [T::ZERO; L];
     let mut s1 = [T::ZERO; L];
     let (xb, xr) = x.as_chunks::<L>();

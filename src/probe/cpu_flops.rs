@@ -46,6 +46,26 @@ pub struct CpuFlops {
     pub kernel: String,
     /// Figures whose all-core pass measured below one core twice: (what, one core, all cores).
     pub disturbed: Vec<(String, f64, f64)>,
+    /// One core's rates of the other operations the CPU rows' limit model needs.
+    pub ops: CoreOps,
+}
+
+/// One core's measured rates of the vector operations a CPU row is made of, in instructions
+/// of the FLOP/s kernel's width per ns, and the latency of one add: what
+/// [`crate::cpu::work`] turns into a row's compute limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct CoreOps {
+    /// The register width the rates are for, bits.
+    pub bits: u32,
+    /// FMAs (or, on the portable kernel, multiply-add pairs counted as one) per ns.
+    pub fma_per_ns: f64,
+    /// Adds per ns, from independent add chains.
+    pub add_per_ns: f64,
+    /// FMAs and adds per ns when half the chains are each (above either alone where the CPU
+    /// has pipes for both).
+    pub fma_add_per_ns: f64,
+    /// One add that waits for the one before, ns (scalar f64).
+    pub add_latency_ns: f64,
 }
 
 /// The instructions of the CPU FLOP/s kernel.
@@ -212,6 +232,162 @@ fn mul_add_chains<T: FlopReal, const N: usize>(state: &mut [T; N], m: T, c: T, i
     *state = acc;
 }
 
+/// The portable kernel's operation probe: `N` chains of f64, every one an add (`a = a + c`),
+/// or with `MIX` the first half a multiply then an add (`a = a·m + c`, as its FLOP/s kernel),
+/// vectorised as the compiler sees fit.
+fn op_chains<const N: usize, const MIX: bool>(state: &mut [f64; N], m: f64, c: f64, iters: u64) {
+    let mut acc = *state;
+    for _ in 0..iters {
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = if MIX && k < N / 2 { *a * m + c } else { *a + c };
+        }
+    }
+    *state = acc;
+}
+
+/// [`FLOP_REGS`] registers of f64 chains on one instruction set, in intrinsics (as
+/// [`fma_registers!`], so the chains stay in registers whatever the optimisation level): every
+/// register adds (`a = a + c`), or with `MIX` the first half FMAs (`a = fma(a, m, c)`).
+macro_rules! op_registers {
+    ($name:ident, $feature:literal, $lanes:literal, $load:ident, $store:ident, $set1:ident, $add:ident, $fmadd:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        #[allow(clippy::incompatible_msrv)]
+        fn $name<const MIX: bool>(
+            state: &mut [f64; FLOP_REGS * $lanes],
+            m: f64,
+            c: f64,
+            iters: u64,
+        ) {
+            use std::arch::x86_64::*;
+            let (m, c) = ($set1(m), $set1(c));
+            // SAFETY: an unaligned load of `$lanes` values at `r·$lanes`, within `state`.
+            let mut acc: [_; FLOP_REGS] =
+                std::array::from_fn(|r| unsafe { $load(state.as_ptr().add(r * $lanes)) });
+            for _ in 0..iters {
+                for (r, a) in acc.iter_mut().enumerate() {
+                    *a = if MIX && r < FLOP_REGS / 2 {
+                        $fmadd(*a, m, c)
+                    } else {
+                        $add(*a, c)
+                    };
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                // SAFETY: an unaligned store of `$lanes` values at `r·$lanes`, within `state`.
+                unsafe { $store(state.as_mut_ptr().add(r * $lanes), *a) };
+            }
+        }
+    };
+}
+
+op_registers!(
+    op_chains_avx512,
+    "avx512f",
+    8,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_set1_pd,
+    _mm512_add_pd,
+    _mm512_fmadd_pd
+);
+op_registers!(
+    op_chains_avx2,
+    "avx2,fma",
+    4,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_set1_pd,
+    _mm256_add_pd,
+    _mm256_fmadd_pd
+);
+
+/// f64 chains the operation probes run: [`FLOP_REGS`] registers of `kernel`'s width.
+fn op_lanes(kernel: FlopKernel) -> usize {
+    kernel.chains::<f64>()
+}
+
+/// `iters` steps of [`op_chains`] on `kernel`'s instruction set (the portable kernel: as the
+/// compiler sees fit, a multiply then an add for each FMA, as its FLOP/s kernel does).
+fn run_ops<const MIX: bool>(kernel: FlopKernel, state: &mut [f64], m: f64, c: f64, iters: u64) {
+    const NARROW: usize = FLOP_REGS * 2;
+    let wrong = "a state of op_lanes(kernel) values";
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `FlopKernel::Avx512` is only chosen after detecting AVX-512F.
+        FlopKernel::Avx512 => unsafe {
+            op_chains_avx512::<MIX>(state.try_into().expect(wrong), m, c, iters)
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `FlopKernel::Avx2Fma` is only chosen after detecting AVX2 and FMA.
+        FlopKernel::Avx2Fma => unsafe {
+            op_chains_avx2::<MIX>(state.try_into().expect(wrong), m, c, iters)
+        },
+        _ => op_chains::<NARROW, MIX>(state.try_into().expect(wrong), m, c, iters),
+    }
+}
+
+/// Vector instructions per ns of one core running [`run_ops`] (`MIX`: half FMAs), the fastest
+/// of [`FLOP_PASSES`] passes of about [`FLOP_PASS_TARGET`].
+fn ops_per_ns<const MIX: bool>(kernel: FlopKernel) -> f64 {
+    let lanes = op_lanes(kernel);
+    let per_register = kernel.bits() / 64;
+    let mut state: Vec<f64> = (0..lanes).map(|k| 1.0 + k as f64 / lanes as f64).collect();
+    let mut pass = |iters: u64| {
+        let start = Instant::now();
+        run_ops::<MIX>(
+            kernel,
+            black_box(&mut state),
+            black_box(FLOP_M),
+            black_box(FLOP_C),
+            iters,
+        );
+        start.elapsed().as_secs_f64()
+    };
+    const PROBE: u64 = 4096;
+    pass(PROBE);
+    let iters = ((FLOP_PASS_TARGET.as_secs_f64() / pass(PROBE).max(1e-7)) * PROBE as f64)
+        .clamp(PROBE as f64, (1u64 << 34) as f64) as u64;
+    let best = (0..FLOP_PASSES)
+        .map(|_| pass(iters))
+        .fold(f64::INFINITY, f64::min);
+    black_box(&state);
+    (lanes / per_register) as f64 * iters as f64 / (best * 1e9)
+}
+
+/// One chain of scalar f64 adds, `a = a + c`: ns per add, the fastest of [`FLOP_PASSES`] passes.
+fn add_latency_ns() -> f64 {
+    let pass = |iters: u64| {
+        let (mut a, c) = (black_box(1.0f64), black_box(FLOP_C));
+        let start = Instant::now();
+        for _ in 0..iters {
+            a += c;
+        }
+        black_box(a);
+        start.elapsed().as_secs_f64()
+    };
+    const PROBE: u64 = 1 << 16;
+    pass(PROBE);
+    let iters = ((FLOP_PASS_TARGET.as_secs_f64() / pass(PROBE).max(1e-7)) * PROBE as f64)
+        .clamp(PROBE as f64, (1u64 << 34) as f64) as u64;
+    let best = (0..FLOP_PASSES)
+        .map(|_| pass(iters))
+        .fold(f64::INFINITY, f64::min);
+    best * 1e9 / iters as f64
+}
+
+/// One core's [`CoreOps`] on `kernel`, with its FMA rate from the f64 FLOP/s figure.
+fn core_ops(kernel: FlopKernel, gflops_f64_one_core: f64) -> CoreOps {
+    let f64_per_register = (kernel.bits() / 64) as f64;
+    CoreOps {
+        bits: kernel.bits() as u32,
+        fma_per_ns: gflops_f64_one_core / 2.0 / f64_per_register,
+        add_per_ns: ops_per_ns::<false>(kernel),
+        fma_add_per_ns: ops_per_ns::<true>(kernel),
+        add_latency_ns: add_latency_ns(),
+    }
+}
+
 /// f32 and f64 for the CPU FLOP/s kernel.
 pub trait FlopReal:
     Copy
@@ -371,6 +547,7 @@ pub fn cpu_flops() -> CpuFlops {
         threads,
         kernel: kernel.describe(),
         disturbed,
+        ops: core_ops(kernel, f64_one),
     }
 }
 
@@ -419,6 +596,40 @@ mod tests {
         };
         let (a, b) = (run(100), run(99));
         assert!(a.iter().zip(&b).all(|(a, b)| a != b), "{a:?} {b:?}");
+    }
+
+    #[test]
+    fn the_operation_probes_run_the_chains_they_count() {
+        for kernel in FlopKernel::available() {
+            for mix in [false, true] {
+                let lanes = op_lanes(kernel);
+                let seeds: Vec<f64> = (0..lanes).map(|k| 1.0 + k as f64 / 7.0).collect();
+                let mut state = seeds.clone();
+                let (m, c, iters) = (0.75, 0.25, 5);
+                if mix {
+                    run_ops::<true>(kernel, &mut state, m, c, iters);
+                } else {
+                    run_ops::<false>(kernel, &mut state, m, c, iters);
+                }
+                for (k, (&seed, &got)) in seeds.iter().zip(&state).enumerate() {
+                    let fma = mix && k < lanes / 2;
+                    let want = (0..iters).fold(seed, |a, _| match fma {
+                        true => f64::step(a, m, c, kernel.fused()),
+                        false => a + c,
+                    });
+                    assert_eq!(got, want, "{kernel:?} mix {mix}: chain {k} of {lanes}");
+                }
+            }
+        }
+        // The rates are positive and finite; the FMA rate is the FLOP/s figure's (2 flops an
+        // FMA, 64-bit lanes).
+        let kernel = FlopKernel::detect();
+        let ops = core_ops(kernel, 10.0);
+        for rate in [ops.add_per_ns, ops.fma_add_per_ns, ops.add_latency_ns] {
+            assert!(rate.is_finite() && rate > 0.0, "{ops:?}");
+        }
+        assert_eq!(ops.fma_per_ns, 10.0 / 2.0 / (kernel.bits() / 64) as f64);
+        assert_eq!(ops.bits as usize, kernel.bits());
     }
 
     #[test]

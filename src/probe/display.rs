@@ -63,6 +63,17 @@ fn cpu_account(f: &mut Formatter<'_>, c: &CpuCeilings) -> std::fmt::Result {
             c.flops_kernel.as_deref().unwrap_or("FMA chains"),
         )?;
     }
+    if let Some(ops) = &c.ops {
+        writeln!(
+            f,
+            "CPU operations on one core, {}-bit registers: {} FMAs, {} adds, {} of both together per ns; one add waits {} ns for the one before (the CPU rows' compute limits)",
+            ops.bits,
+            three_digits(ops.fma_per_ns),
+            three_digits(ops.add_per_ns),
+            three_digits(ops.fma_add_per_ns),
+            three_digits(ops.add_latency_ns),
+        )?;
+    }
     if let Some(note) = &c.note {
         writeln!(f, "CPU probe disturbed: {note}")?;
     }

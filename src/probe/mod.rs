@@ -37,7 +37,7 @@ pub mod drift;
 pub use adapters::{GpuCeilings, gpu_ceilings};
 pub use cpu_bandwidth::{cpu_ceilings, measure_cpu_bandwidth};
 pub use cpu_flops::{
-    CpuFlops, FLOP_PASS_TARGET, FLOP_PASSES, FLOP_REGS, FlopKernel, FlopReal, cpu_flops,
+    CoreOps, CpuFlops, FLOP_PASS_TARGET, FLOP_PASSES, FLOP_REGS, FlopKernel, FlopReal, cpu_flops,
 };
 
 /// Measured ceilings of the host. The FLOP/s fields are `None` (and absent from JSON) where they
@@ -67,6 +67,9 @@ pub struct CpuCeilings {
     /// The kernel the FLOP/s figures came from, e.g. `avx512 FMA, 12 chains × 512 bits`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flops_kernel: Option<String>,
+    /// One core's rates of FMAs, adds and both, and an add's latency: the CPU rows' limit model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<CoreOps>,
     /// True when an all-core figure measured below its one-core figure twice (more threads never
     /// read or compute slower: something else was running); rows are then held against the
     /// larger figure.
@@ -211,6 +214,7 @@ pub fn measure_flops(ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) {
     c.gflops_f64_one_core = Some(flops.gflops_f64_one_core);
     c.gflops_f64_all_cores = Some(flops.gflops_f64_all_cores);
     c.flops_kernel = Some(flops.kernel);
+    c.ops = Some(flops.ops);
     for (what, one, all) in &flops.disturbed {
         c.mark_disturbed(what, *one, *all, "GFLOP/s");
     }

@@ -54,7 +54,17 @@ fn wall(report: &Report, run: &RunReport) -> Option<String> {
     let ceiling = b.ceiling.map_or("–".to_string(), |c| {
         format!("{} {}", format::gb_s(c), b.unit.unwrap_or(""))
     });
+    let of_limit = b.unit == Some(crate::report::LIMIT_UNIT);
+    let limit = b.ceiling.map_or("–".to_string(), |c| {
+        format!("{} µs/epoch", format::epoch_us(c))
+    });
     let mut text = match b.kind {
+        BoundKind::Compute if of_limit => format!(
+            "compute-bound: its compute limit, {limit} (its kernel's operations per sample at this core's measured rates), is {share} of its epoch"
+        ),
+        BoundKind::Cache if of_limit => format!(
+            "data in cache, below its compute limit: the limit, {limit}, is {share} of its epoch"
+        ),
         BoundKind::Latency => {
             format!("latency-bound: the modelled fixed costs, {ceiling}, are {share} of its epoch")
         }

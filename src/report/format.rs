@@ -200,16 +200,21 @@ pub(super) fn compact_columns(baseline: &str) -> Vec<Column> {
     ]
 }
 
-/// The wall a row hits, short: `lat 82%`, `bw 94%`, `fma 61%`, `cache`, `overhead`, or a dash.
+/// The wall a row hits, short: `lat 82%`, `bw 94%`, `fma 61%`, `limit 66%` (a CPU row at its
+/// compute limit), `cache 38%` (a CPU row in cache: its share of that limit), `cache`,
+/// `overhead`, or a dash.
 pub fn bound(run: &RunReport) -> String {
     let Some(b) = &run.bound else {
         return DASH.into();
     };
     let share = |p: Option<f64>| p.map_or(String::new(), |p| format!(" {:.0}%", p.min(100.0)));
+    let of_limit = b.unit == Some(crate::report::LIMIT_UNIT);
     match b.kind {
         BoundKind::Latency => format!("lat{}", share(b.share)),
         BoundKind::Bandwidth => format!("bw{}", share(b.share)),
+        BoundKind::Compute if of_limit => format!("limit{}", share(b.share)),
         BoundKind::Compute => format!("fma{}", share(b.share)),
+        BoundKind::Cache if of_limit => format!("cache{}", share(b.share)),
         BoundKind::Cache => "cache".into(),
         BoundKind::Overhead => "overhead".into(),
     }

@@ -117,6 +117,8 @@ pub struct CsvRow {
     pub steps: usize,
     /// Median time per descent, s.
     pub descent_s: Option<f64>,
+    /// CPU array rows: the least µs an epoch can take for data in cache.
+    pub compute_limit_us: Option<f64>,
     /// The wall the row hits: latency, bandwidth, compute, cache or overhead.
     pub bound: Option<String>,
     /// Its share of that wall's ceiling, %.
@@ -209,6 +211,7 @@ impl CsvRow {
             speedup: run.speedup,
             steps,
             descent_s: run.descent_s,
+            compute_limit_us: run.compute_limit_us,
             bound: run.bound.as_ref().and_then(|b| {
                 serde_json::to_value(b.kind)
                     .ok()

@@ -98,14 +98,18 @@ pub struct Bound {
     /// `latency`, `bandwidth`, `compute`, `cache` or `overhead`.
     pub kind: BoundKind,
     /// The row's share of `ceiling`, %: the modelled fixed costs over its epoch (latency), its
-    /// GB/s over the read ceiling (bandwidth), its GFLOP/s over the FMA ceiling (compute, and
-    /// cache rows, whose arithmetic is what a cache leaves); null for overhead.
+    /// GB/s over the read ceiling (bandwidth), its compute limit over its epoch (a CPU array
+    /// row with its data in cache: compute, or cache below half), its GFLOP/s over the FMA
+    /// ceiling (other compute and cache rows); null for overhead.
     pub share: Option<f64>,
     /// What it is held against, in `unit`.
     pub ceiling: Option<f64>,
-    /// `µs/epoch`, `GB/s` or `GFLOP/s`.
+    /// `µs/epoch` (latency), [`LIMIT_UNIT`] (a CPU row's compute limit), `GB/s` or `GFLOP/s`.
     pub unit: Option<&'static str>,
 }
+
+/// The unit of a bound held against a CPU row's compute limit (`compute_limit_us`).
+pub const LIMIT_UNIT: &str = "µs/epoch (compute limit)";
 
 /// The formats a report renders to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,6 +515,11 @@ pub struct RunReport {
     pub peak_note: Option<String>,
     /// Baseline median over this run's median.
     pub speedup: Option<f64>,
+    /// CPU array rows of a probed run: the least µs an epoch can take, for data in cache, from
+    /// the floating-point operations its kernel does per sample at one core's measured rates of
+    /// them (`ceilings.cpu.ops`; `src/cpu/work.rs`); absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_limit_us: Option<f64>,
     /// The wall the row hits, from its own figures and the machine's measured ceilings: null for
     /// rows not `ok`, cpu-moments and runs without a probe.
     pub bound: Option<Bound>,

@@ -107,7 +107,14 @@ fn wall(b: &super::Bound) -> String {
             format!("latency: dispatches, submissions, barriers take {share} of an epoch")
         }
         BoundKind::Bandwidth => format!("bandwidth: {share} of the measured {}", ceiling("GB/s")),
+        BoundKind::Compute if b.unit == Some(crate::report::LIMIT_UNIT) => {
+            let limit = b.ceiling.map_or(String::new(), format::epoch_us);
+            format!("compute: at {share} of its limit, {limit} µs/epoch")
+        }
         BoundKind::Compute => format!("compute: {share} of the measured {}", ceiling("GFLOP/s")),
+        BoundKind::Cache if b.unit == Some(crate::report::LIMIT_UNIT) => {
+            format!("in cache, at {share} of its compute limit")
+        }
         BoundKind::Cache => match b.share {
             Some(_) => format!("in cache, at {share} of the FMA ceiling"),
             None => "in cache".into(),

@@ -253,7 +253,8 @@ fn how_to_read(report: &Report, width: usize) -> String {
         format!(
             "how to read: verdict: within its precision's tolerance of the reference{spot}; spread: \
              the median's 95 % interval; bound: the wall it hits (lat, bw, fma: its share of that \
-             measured ceiling; cache; overhead); --explain: each row in detail"
+             measured ceiling; limit, cache %: a CPU row's compute limit over its time; cache; \
+             overhead); --explain: each row in detail"
         )
     } else {
         "no row was measured: every row is unavailable or an error (each says why), so nothing was timed or checked."

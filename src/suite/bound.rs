@@ -5,7 +5,7 @@
 
 use crate::machine::LastLevelCache;
 use crate::probe::{Ceilings, GpuCeilings};
-use crate::report::{Bound, BoundKind, RowKind, RunReport};
+use crate::report::{Bound, BoundKind, LIMIT_UNIT, RowKind, RunReport};
 use crate::solver::{DeviceType, Precision};
 use crate::validate::Status;
 
@@ -44,9 +44,22 @@ pub fn fma_ceiling(run: &RunReport, ceilings: &Ceilings) -> Option<f64> {
     Some(if run.threads > 1 { one.max(all) } else { one })
 }
 
+/// The compute limit of a CPU array row, µs/epoch ([`crate::cpu::work`]): its kernel's work
+/// per sample at one core's measured rates, over its threads. None for other rows, for rows
+/// whose solver is not this build's, and where the operation probes did not run.
+pub fn compute_limit_us(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<f64> {
+    if run.kind != RowKind::Cpu || run.device_type != DeviceType::Cpu {
+        return None;
+    }
+    let solver = crate::solver::SolverId::from_name(&run.solver)?;
+    let work = crate::cpu::work::Work::of(solver, crate::cpu::simd_level())?;
+    Some(work.limit_us(n, run.threads, ceilings.cpu.ops.as_ref()?))
+}
+
 /// The wall `run` hits (None for rows that are not `ok`, cpu-moments, or without a time). The
 /// largest share of the latency, bandwidth and compute walls at or above [`BOUND_SHARE`] wins;
-/// else `cache` when its data fits a cache, else `overhead`.
+/// else `cache` when its data fits a cache, else `overhead`. A CPU row with its data in cache
+/// and a compute limit is held against that limit instead of the FMA ceiling: one figure.
 pub fn classify(
     run: &RunReport,
     n: usize,
@@ -85,10 +98,21 @@ pub fn classify(
             Some("GB/s"),
         ));
     }
-    let fma = fma_ceiling(run, ceilings);
-    let compute_share = fma.zip(run.gflop_s).map(|(c, g)| 100.0 * g / c);
+    let in_cache = super::ceiling::data_in_cache(run, n, llc);
+    let limit = run.compute_limit_us.filter(|_| in_cache);
+    let (ceiling, unit, compute_share) = match limit {
+        Some(limit) => (Some(limit), LIMIT_UNIT, Some(100.0 * limit / epoch_us)),
+        None => {
+            let fma = fma_ceiling(run, ceilings);
+            (
+                fma,
+                "GFLOP/s",
+                fma.zip(run.gflop_s).map(|(c, g)| 100.0 * g / c),
+            )
+        }
+    };
     if let Some(share) = compute_share {
-        walls.push(bound(BoundKind::Compute, Some(share), fma, Some("GFLOP/s")));
+        walls.push(bound(BoundKind::Compute, Some(share), ceiling, Some(unit)));
     }
     let hit = walls
         .into_iter()
@@ -97,8 +121,8 @@ pub fn classify(
     if let Some(wall) = hit {
         return Some(wall);
     }
-    if super::ceiling::data_in_cache(run, n, llc) {
-        return Some(bound(BoundKind::Cache, compute_share, fma, Some("GFLOP/s")));
+    if in_cache {
+        return Some(bound(BoundKind::Cache, compute_share, ceiling, Some(unit)));
     }
     Some(bound(BoundKind::Overhead, None, None, None))
 }

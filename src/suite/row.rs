@@ -239,6 +239,7 @@ fn blank(row: &Row, warmup: u32) -> RunReport {
         peak_pct: None,
         peak_note: None,
         speedup: None,
+        compute_limit_us: None,
         bound: None,
         pacing: None,
         clocks: None,
