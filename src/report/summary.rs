@@ -108,8 +108,7 @@ fn wall(b: &super::Bound) -> String {
         }
         BoundKind::Bandwidth => format!("bandwidth: {share} of the measured {}", ceiling("GB/s")),
         BoundKind::Compute if b.unit == Some(crate::report::LIMIT_UNIT) => {
-            let limit = b.ceiling.map_or(String::new(), format::epoch_us);
-            format!("compute: at {share} of its limit, {limit} µs/epoch")
+            format!("at {share} of its compute limit")
         }
         BoundKind::Compute => format!("compute: {share} of the measured {}", ceiling("GFLOP/s")),
         BoundKind::Cache if b.unit == Some(crate::report::LIMIT_UNIT) => {

@@ -252,9 +252,8 @@ fn how_to_read(report: &Report, width: usize) -> String {
             });
         format!(
             "how to read: verdict: within its precision's tolerance of the reference{spot}; spread: \
-             the median's 95 % interval; bound: the wall it hits (lat, bw, fma: its share of that \
-             measured ceiling; limit, cache %: a CPU row's compute limit over its time; cache; \
-             overhead); --explain: each row in detail"
+             the median's 95 % interval; bound: the wall it hits (lat, bw, fma, limit: its share of \
+             that ceiling or limit; cache; overhead); --explain: each row in detail"
         )
     } else {
         "no row was measured: every row is unavailable or an error (each says why), so nothing was timed or checked."
