@@ -46,8 +46,9 @@ pub struct CpuFlops {
     pub kernel: String,
     /// Figures whose all-core pass measured below one core twice: (what, one core, all cores).
     pub disturbed: Vec<(String, f64, f64)>,
-    /// One core's rates of the other operations the CPU rows' limit model needs.
-    pub ops: CoreOps,
+    /// One core's rates of the operations the CPU rows' limit model needs; None on the portable
+    /// kernel, whose steps are a multiply and an add: its rates would not be a multiply's.
+    pub ops: Option<CoreOps>,
 }
 
 /// One core's measured rates of the vector operations a CPU row is made of, in instructions
@@ -57,7 +58,7 @@ pub struct CpuFlops {
 pub struct CoreOps {
     /// The register width the rates are for, bits.
     pub bits: u32,
-    /// FMAs (or, on the portable kernel, multiply-add pairs counted as one) per ns.
+    /// FMAs per ns.
     pub fma_per_ns: f64,
     /// Adds per ns, from independent add chains.
     pub add_per_ns: f64,
@@ -145,120 +146,33 @@ fn has_fma() -> bool {
     }
 }
 
-/// `FLOP_REGS` registers of chains `a = fma(a, m, c)` run `iters` times, loaded from `state` and
-/// stored back: one `#[target_feature]` function per instruction set and type.
-macro_rules! fma_registers {
-    ($name:ident, $feature:literal, $t:ty, $lanes:literal, $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident) => {
+/// What the chains of the CPU probes do each step: every chain an FMA (the FLOP/s probe), every
+/// chain an add, or the first half of the registers FMAs and the second half adds (the
+/// operation probes).
+const ALL_FMA: u8 = 0;
+/// Every chain adds, `a = a + c`.
+const ALL_ADD: u8 = 1;
+/// The first half of the chains FMAs, the second half adds.
+const HALF_EACH: u8 = 2;
+
+/// True when, in mode `MODE`, chain (or register) `k` of `of` runs FMAs rather than adds.
+#[inline(always)]
+fn fmas<const MODE: u8>(k: usize, of: usize) -> bool {
+    MODE == ALL_FMA || (MODE == HALF_EACH && k < of / 2)
+}
+
+/// `FLOP_REGS` registers of chains run `iters` times as `MODE` says (`a = fma(a, m, c)` or
+/// `a = a + c`), loaded from `state` and stored back: one `#[target_feature]` function per
+/// instruction set and type, in intrinsics, so the chains stay in registers whatever the
+/// optimisation level.
+macro_rules! chain_registers {
+    ($name:ident, $feature:literal, $t:ty, $lanes:literal, $load:ident, $store:ident, $set1:ident, $add:ident, $fmadd:ident) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
         // The AVX-512 intrinsics are stable since Rust 1.89, like the `avx512f` target feature
         // the crate's other AVX-512 kernels already need: the crate's real MSRV is 1.89.
         #[allow(clippy::incompatible_msrv)]
-        fn $name(state: &mut [$t; FLOP_REGS * $lanes], m: $t, c: $t, iters: u64) {
-            use std::arch::x86_64::*;
-            let (m, c) = ($set1(m), $set1(c));
-            let mut acc = [$zero(); FLOP_REGS];
-            for (r, a) in acc.iter_mut().enumerate() {
-                // SAFETY: an unaligned load of `$lanes` values at `r·$lanes`, within `state`.
-                *a = unsafe { $load(state.as_ptr().add(r * $lanes)) };
-            }
-            for _ in 0..iters {
-                for a in &mut acc {
-                    *a = $fmadd(*a, m, c);
-                }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                // SAFETY: an unaligned store of `$lanes` values at `r·$lanes`, within `state`.
-                unsafe { $store(state.as_mut_ptr().add(r * $lanes), *a) };
-            }
-        }
-    };
-}
-
-fma_registers!(
-    fma_f32_avx512,
-    "avx512f",
-    f32,
-    16,
-    _mm512_setzero_ps,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_set1_ps,
-    _mm512_fmadd_ps
-);
-fma_registers!(
-    fma_f64_avx512,
-    "avx512f",
-    f64,
-    8,
-    _mm512_setzero_pd,
-    _mm512_loadu_pd,
-    _mm512_storeu_pd,
-    _mm512_set1_pd,
-    _mm512_fmadd_pd
-);
-fma_registers!(
-    fma_f32_avx2,
-    "avx2,fma",
-    f32,
-    8,
-    _mm256_setzero_ps,
-    _mm256_loadu_ps,
-    _mm256_storeu_ps,
-    _mm256_set1_ps,
-    _mm256_fmadd_ps
-);
-fma_registers!(
-    fma_f64_avx2,
-    "avx2,fma",
-    f64,
-    4,
-    _mm256_setzero_pd,
-    _mm256_loadu_pd,
-    _mm256_storeu_pd,
-    _mm256_set1_pd,
-    _mm256_fmadd_pd
-);
-
-/// The portable kernel: `N` chains `a = a·m + c`, a multiply and an add each (Rust never fuses
-/// them), vectorised as the compiler sees fit.
-fn mul_add_chains<T: FlopReal, const N: usize>(state: &mut [T; N], m: T, c: T, iters: u64) {
-    let mut acc = *state;
-    for _ in 0..iters {
-        for a in &mut acc {
-            *a = *a * m + c;
-        }
-    }
-    *state = acc;
-}
-
-/// The portable kernel's operation probe: `N` chains of f64, every one an add (`a = a + c`),
-/// or with `MIX` the first half a multiply then an add (`a = a·m + c`, as its FLOP/s kernel),
-/// vectorised as the compiler sees fit.
-fn op_chains<const N: usize, const MIX: bool>(state: &mut [f64; N], m: f64, c: f64, iters: u64) {
-    let mut acc = *state;
-    for _ in 0..iters {
-        for (k, a) in acc.iter_mut().enumerate() {
-            *a = if MIX && k < N / 2 { *a * m + c } else { *a + c };
-        }
-    }
-    *state = acc;
-}
-
-/// [`FLOP_REGS`] registers of f64 chains on one instruction set, in intrinsics (as
-/// [`fma_registers!`], so the chains stay in registers whatever the optimisation level): every
-/// register adds (`a = a + c`), or with `MIX` the first half FMAs (`a = fma(a, m, c)`).
-macro_rules! op_registers {
-    ($name:ident, $feature:literal, $lanes:literal, $load:ident, $store:ident, $set1:ident, $add:ident, $fmadd:ident) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = $feature)]
-        #[allow(clippy::incompatible_msrv)]
-        fn $name<const MIX: bool>(
-            state: &mut [f64; FLOP_REGS * $lanes],
-            m: f64,
-            c: f64,
-            iters: u64,
-        ) {
+        fn $name<const MODE: u8>(state: &mut [$t; FLOP_REGS * $lanes], m: $t, c: $t, iters: u64) {
             use std::arch::x86_64::*;
             let (m, c) = ($set1(m), $set1(c));
             // SAFETY: an unaligned load of `$lanes` values at `r·$lanes`, within `state`.
@@ -266,7 +180,7 @@ macro_rules! op_registers {
                 std::array::from_fn(|r| unsafe { $load(state.as_ptr().add(r * $lanes)) });
             for _ in 0..iters {
                 for (r, a) in acc.iter_mut().enumerate() {
-                    *a = if MIX && r < FLOP_REGS / 2 {
+                    *a = if fmas::<MODE>(r, FLOP_REGS) {
                         $fmadd(*a, m, c)
                     } else {
                         $add(*a, c)
@@ -281,9 +195,21 @@ macro_rules! op_registers {
     };
 }
 
-op_registers!(
-    op_chains_avx512,
+chain_registers!(
+    fma_f32_avx512,
     "avx512f",
+    f32,
+    16,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_set1_ps,
+    _mm512_add_ps,
+    _mm512_fmadd_ps
+);
+chain_registers!(
+    fma_f64_avx512,
+    "avx512f",
+    f64,
     8,
     _mm512_loadu_pd,
     _mm512_storeu_pd,
@@ -291,9 +217,21 @@ op_registers!(
     _mm512_add_pd,
     _mm512_fmadd_pd
 );
-op_registers!(
-    op_chains_avx2,
+chain_registers!(
+    fma_f32_avx2,
     "avx2,fma",
+    f32,
+    8,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_add_ps,
+    _mm256_fmadd_ps
+);
+chain_registers!(
+    fma_f64_avx2,
+    "avx2,fma",
+    f64,
     4,
     _mm256_loadu_pd,
     _mm256_storeu_pd,
@@ -302,40 +240,62 @@ op_registers!(
     _mm256_fmadd_pd
 );
 
+/// The portable kernel: `N` chains as `MODE` says, `a = a·m + c` (a multiply and an add: Rust
+/// never fuses them) or `a = a + c`, vectorised as the compiler sees fit.
+fn portable_chains<T: FlopReal, const N: usize, const MODE: u8>(
+    state: &mut [T; N],
+    m: T,
+    c: T,
+    iters: u64,
+) {
+    let mut acc = *state;
+    for _ in 0..iters {
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = if fmas::<MODE>(k, N) {
+                *a * m + c
+            } else {
+                *a + c
+            };
+        }
+    }
+    *state = acc;
+}
+
 /// f64 chains the operation probes run: [`FLOP_REGS`] registers of `kernel`'s width.
 fn op_lanes(kernel: FlopKernel) -> usize {
     kernel.chains::<f64>()
 }
 
-/// `iters` steps of [`op_chains`] on `kernel`'s instruction set (the portable kernel: as the
-/// compiler sees fit, a multiply then an add for each FMA, as its FLOP/s kernel does).
-fn run_ops<const MIX: bool>(kernel: FlopKernel, state: &mut [f64], m: f64, c: f64, iters: u64) {
+/// `iters` steps of f64 chains in `MODE` ([`ALL_ADD`] or [`HALF_EACH`]) on `kernel`'s
+/// instruction set (the portable kernel: a multiply then an add for each FMA, as its FLOP/s
+/// kernel does).
+fn run_ops<const MODE: u8>(kernel: FlopKernel, state: &mut [f64], m: f64, c: f64, iters: u64) {
     const NARROW: usize = FLOP_REGS * 2;
     let wrong = "a state of op_lanes(kernel) values";
     match kernel {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `FlopKernel::Avx512` is only chosen after detecting AVX-512F.
         FlopKernel::Avx512 => unsafe {
-            op_chains_avx512::<MIX>(state.try_into().expect(wrong), m, c, iters)
+            fma_f64_avx512::<MODE>(state.try_into().expect(wrong), m, c, iters)
         },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `FlopKernel::Avx2Fma` is only chosen after detecting AVX2 and FMA.
         FlopKernel::Avx2Fma => unsafe {
-            op_chains_avx2::<MIX>(state.try_into().expect(wrong), m, c, iters)
+            fma_f64_avx2::<MODE>(state.try_into().expect(wrong), m, c, iters)
         },
-        _ => op_chains::<NARROW, MIX>(state.try_into().expect(wrong), m, c, iters),
+        _ => portable_chains::<f64, NARROW, MODE>(state.try_into().expect(wrong), m, c, iters),
     }
 }
 
-/// Vector instructions per ns of one core running [`run_ops`] (`MIX`: half FMAs), the fastest
+/// Vector instructions per ns of one core running [`run_ops`] in `MODE`, the fastest
 /// of [`FLOP_PASSES`] passes of about [`FLOP_PASS_TARGET`].
-fn ops_per_ns<const MIX: bool>(kernel: FlopKernel) -> f64 {
+fn ops_per_ns<const MODE: u8>(kernel: FlopKernel) -> f64 {
     let lanes = op_lanes(kernel);
     let per_register = kernel.bits() / 64;
     let mut state: Vec<f64> = (0..lanes).map(|k| 1.0 + k as f64 / lanes as f64).collect();
     let mut pass = |iters: u64| {
         let start = Instant::now();
-        run_ops::<MIX>(
+        run_ops::<MODE>(
             kernel,
             black_box(&mut state),
             black_box(FLOP_M),
@@ -382,8 +342,8 @@ fn core_ops(kernel: FlopKernel, gflops_f64_one_core: f64) -> CoreOps {
     CoreOps {
         bits: kernel.bits() as u32,
         fma_per_ns: gflops_f64_one_core / 2.0 / f64_per_register,
-        add_per_ns: ops_per_ns::<false>(kernel),
-        fma_add_per_ns: ops_per_ns::<true>(kernel),
+        add_per_ns: ops_per_ns::<ALL_ADD>(kernel),
+        fma_add_per_ns: ops_per_ns::<HALF_EACH>(kernel),
         add_latency_ns: add_latency_ns(),
     }
 }
@@ -425,19 +385,18 @@ macro_rules! flop_real {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: `FlopKernel::Avx512` is only chosen after detecting AVX-512F.
                     FlopKernel::Avx512 => unsafe {
-                        $avx512(state.try_into().expect(wrong), m, c, iters)
+                        $avx512::<ALL_FMA>(state.try_into().expect(wrong), m, c, iters)
                     },
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: `FlopKernel::Avx2Fma` is only chosen after detecting AVX2 and FMA.
                     FlopKernel::Avx2Fma => unsafe {
-                        $avx2(state.try_into().expect(wrong), m, c, iters)
+                        $avx2::<ALL_FMA>(state.try_into().expect(wrong), m, c, iters)
                     },
-                    _ => mul_add_chains::<Self, { FLOP_REGS * 16 / std::mem::size_of::<$t>() }>(
-                        state.try_into().expect(wrong),
-                        m,
-                        c,
-                        iters,
-                    ),
+                    _ => portable_chains::<
+                        Self,
+                        { FLOP_REGS * 16 / std::mem::size_of::<$t>() },
+                        ALL_FMA,
+                    >(state.try_into().expect(wrong), m, c, iters),
                 }
             }
         }
@@ -547,7 +506,7 @@ pub fn cpu_flops() -> CpuFlops {
         threads,
         kernel: kernel.describe(),
         disturbed,
-        ops: core_ops(kernel, f64_one),
+        ops: kernel.fused().then(|| core_ops(kernel, f64_one)),
     }
 }
 
@@ -607,9 +566,9 @@ mod tests {
                 let mut state = seeds.clone();
                 let (m, c, iters) = (0.75, 0.25, 5);
                 if mix {
-                    run_ops::<true>(kernel, &mut state, m, c, iters);
+                    run_ops::<HALF_EACH>(kernel, &mut state, m, c, iters);
                 } else {
-                    run_ops::<false>(kernel, &mut state, m, c, iters);
+                    run_ops::<ALL_ADD>(kernel, &mut state, m, c, iters);
                 }
                 for (k, (&seed, &got)) in seeds.iter().zip(&state).enumerate() {
                     let fma = mix && k < lanes / 2;

@@ -214,7 +214,7 @@ pub fn measure_flops(ceilings: &mut Ceilings, adapters: &[Arc<GpuContext>]) {
     c.gflops_f64_one_core = Some(flops.gflops_f64_one_core);
     c.gflops_f64_all_cores = Some(flops.gflops_f64_all_cores);
     c.flops_kernel = Some(flops.kernel);
-    c.ops = Some(flops.ops);
+    c.ops = flops.ops;
     for (what, one, all) in &flops.disturbed {
         c.mark_disturbed(what, *one, *all, "GFLOP/s");
     }
