@@ -431,7 +431,7 @@ pub fn pipeline(
 /// each loop (`force_loop_bounding`, against a compiler taking an endless loop for undefined
 /// behaviour) and clamps or guards every index (`bounds_checks`). On an H200 (driver
 /// 580.159.04) the counter kept NVIDIA's compiler from unrolling and doubled gpu-persistent's
-/// epoch at N = 1e4 (1.83 µs against 0.87); without either, a 256-step search at N = 1e7 ran
+/// epoch at N = 1e4 (1.83 µs against 0.90); without either, a 256-step search at N = 1e7 ran
 /// 22.4 TFLOP/s against 13.1. gdbench's kernels guard their own indices and run every loop to
 /// a count they read, and every row's answer is validated, which is what catches a kernel that
 /// does not (docs/shaders.md).
