@@ -63,7 +63,7 @@ fn wall(report: &Report, run: &RunReport) -> Option<String> {
             "compute-bound: its compute limit, {limit} (its kernel's operations per sample at this core's measured rates), is {share} of its epoch"
         ),
         BoundKind::Cache if of_limit => format!(
-            "data in cache, below its compute limit: the limit, {limit}, is {share} of its epoch"
+            "data in cache, short of its compute limit: the limit, {limit}, is {share} of its epoch"
         ),
         BoundKind::Latency => {
             format!("latency-bound: the modelled fixed costs, {ceiling}, are {share} of its epoch")
