@@ -780,9 +780,9 @@ fn persistent_shape(
 ) -> Result<Shape> {
     let limits = &ctx.limits;
     let (n, k) = (problem.n() as u64, problem.steps().len());
+    let wg = u64::from(shape.single_wg);
     let unavailable = |reason: String| Err(GdError::Unavailable { reason });
     let search = shape.step_vecs > 0;
-    let wg = u64::from(shape.single_wg);
     if search && u64::from(shape.step_vecs) > wg {
         return unavailable(format!(
             "{k} steps are more vec4s of steps ({}) than its one workgroup has invocations ({wg}); use gpu-fused",

@@ -261,41 +261,14 @@ fn portable_chains<T: FlopReal, const N: usize, const MODE: u8>(
     *state = acc;
 }
 
-/// f64 chains the operation probes run: [`FLOP_REGS`] registers of `kernel`'s width.
-fn op_lanes(kernel: FlopKernel) -> usize {
-    kernel.chains::<f64>()
-}
-
-/// `iters` steps of f64 chains in `MODE` ([`ALL_ADD`] or [`HALF_EACH`]) on `kernel`'s
-/// instruction set (the portable kernel: a multiply then an add for each FMA, as its FLOP/s
-/// kernel does).
-fn run_ops<const MODE: u8>(kernel: FlopKernel, state: &mut [f64], m: f64, c: f64, iters: u64) {
-    const NARROW: usize = FLOP_REGS * 2;
-    let wrong = "a state of op_lanes(kernel) values";
-    match kernel {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `FlopKernel::Avx512` is only chosen after detecting AVX-512F.
-        FlopKernel::Avx512 => unsafe {
-            fma_f64_avx512::<MODE>(state.try_into().expect(wrong), m, c, iters)
-        },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `FlopKernel::Avx2Fma` is only chosen after detecting AVX2 and FMA.
-        FlopKernel::Avx2Fma => unsafe {
-            fma_f64_avx2::<MODE>(state.try_into().expect(wrong), m, c, iters)
-        },
-        _ => portable_chains::<f64, NARROW, MODE>(state.try_into().expect(wrong), m, c, iters),
-    }
-}
-
-/// Vector instructions per ns of one core running [`run_ops`] in `MODE`, the fastest
-/// of [`FLOP_PASSES`] passes of about [`FLOP_PASS_TARGET`].
+/// Vector instructions per ns of one core running `kernel`'s f64 chains in `MODE`
+/// ([`ALL_ADD`] or [`HALF_EACH`]), the fastest of [`FLOP_PASSES`] passes of about
+/// [`FLOP_PASS_TARGET`].
 fn ops_per_ns<const MODE: u8>(kernel: FlopKernel) -> f64 {
-    let lanes = op_lanes(kernel);
-    let per_register = kernel.bits() / 64;
-    let mut state: Vec<f64> = (0..lanes).map(|k| 1.0 + k as f64 / lanes as f64).collect();
+    let mut state = flop_seeds::<f64>(kernel);
     let mut pass = |iters: u64| {
         let start = Instant::now();
-        run_ops::<MODE>(
+        f64::run::<MODE>(
             kernel,
             black_box(&mut state),
             black_box(FLOP_M),
@@ -304,20 +277,15 @@ fn ops_per_ns<const MODE: u8>(kernel: FlopKernel) -> f64 {
         );
         start.elapsed().as_secs_f64()
     };
-    const PROBE: u64 = 4096;
-    pass(PROBE);
-    let iters = ((FLOP_PASS_TARGET.as_secs_f64() / pass(PROBE).max(1e-7)) * PROBE as f64)
-        .clamp(PROBE as f64, (1u64 << 34) as f64) as u64;
-    let best = (0..FLOP_PASSES)
-        .map(|_| pass(iters))
-        .fold(f64::INFINITY, f64::min);
-    black_box(&state);
-    (lanes / per_register) as f64 * iters as f64 / (best * 1e9)
+    let iters = pass_iterations(4096, &mut pass);
+    let best = fastest_of_passes(iters, &mut pass);
+    let registers = kernel.chains::<f64>() / (kernel.bits() / 64);
+    registers as f64 * iters as f64 / (best * 1e9)
 }
 
 /// One chain of scalar f64 adds, `a = a + c`: ns per add, the fastest of [`FLOP_PASSES`] passes.
 fn add_latency_ns() -> f64 {
-    let pass = |iters: u64| {
+    let mut pass = |iters: u64| {
         let (mut a, c) = (black_box(1.0f64), black_box(FLOP_C));
         let start = Instant::now();
         for _ in 0..iters {
@@ -326,14 +294,25 @@ fn add_latency_ns() -> f64 {
         black_box(a);
         start.elapsed().as_secs_f64()
     };
-    const PROBE: u64 = 1 << 16;
-    pass(PROBE);
-    let iters = ((FLOP_PASS_TARGET.as_secs_f64() / pass(PROBE).max(1e-7)) * PROBE as f64)
-        .clamp(PROBE as f64, (1u64 << 34) as f64) as u64;
-    let best = (0..FLOP_PASSES)
+    let iters = pass_iterations(1 << 16, &mut pass);
+    fastest_of_passes(iters, &mut pass) * 1e9 / iters as f64
+}
+
+/// Steps per pass that make about [`FLOP_PASS_TARGET`], from two runs of `probe` steps of
+/// `pass` (seconds for the steps it is given; the first run wakes the core and its vector
+/// units), at least `probe` and at most 2³⁴.
+fn pass_iterations(probe: u64, pass: &mut dyn FnMut(u64) -> f64) -> u64 {
+    pass(probe);
+    let seconds = pass(probe).max(1e-7);
+    let iters = FLOP_PASS_TARGET.as_secs_f64() / seconds * probe as f64;
+    (iters as u64).clamp(probe, 1 << 34)
+}
+
+/// The fastest of [`FLOP_PASSES`] passes of `iters` steps, seconds.
+fn fastest_of_passes(iters: u64, pass: &mut dyn FnMut(u64) -> f64) -> f64 {
+    (0..FLOP_PASSES)
         .map(|_| pass(iters))
-        .fold(f64::INFINITY, f64::min);
-    best * 1e9 / iters as f64
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// One core's [`CoreOps`] on `kernel`, with its FMA rate from the f64 FLOP/s figure.
@@ -364,8 +343,9 @@ pub trait FlopReal:
     /// One step of a chain as `kernel` computes it: `a·m + c` rounded once when `fused`, twice
     /// when not (the scalar twin of the SIMD kernels).
     fn step(a: Self, m: Self, c: Self, fused: bool) -> Self;
-    /// `iters` steps of every chain in `state`, which holds `kernel.chains::<Self>()` values.
-    fn run(kernel: FlopKernel, state: &mut [Self], m: Self, c: Self, iters: u64);
+    /// `iters` steps of every chain in `state`, which holds `kernel.chains::<Self>()` values,
+    /// each an FMA or an add as `MODE` says ([`ALL_FMA`], [`ALL_ADD`], [`HALF_EACH`]).
+    fn run<const MODE: u8>(kernel: FlopKernel, state: &mut [Self], m: Self, c: Self, iters: u64);
 }
 
 macro_rules! flop_real {
@@ -379,23 +359,29 @@ macro_rules! flop_real {
                 if fused { a.mul_add(m, c) } else { a * m + c }
             }
 
-            fn run(kernel: FlopKernel, state: &mut [Self], m: Self, c: Self, iters: u64) {
+            fn run<const MODE: u8>(
+                kernel: FlopKernel,
+                state: &mut [Self],
+                m: Self,
+                c: Self,
+                iters: u64,
+            ) {
                 let wrong = "a state of kernel.chains::<T>() values";
                 match kernel {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: `FlopKernel::Avx512` is only chosen after detecting AVX-512F.
                     FlopKernel::Avx512 => unsafe {
-                        $avx512::<ALL_FMA>(state.try_into().expect(wrong), m, c, iters)
+                        $avx512::<MODE>(state.try_into().expect(wrong), m, c, iters)
                     },
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: `FlopKernel::Avx2Fma` is only chosen after detecting AVX2 and FMA.
                     FlopKernel::Avx2Fma => unsafe {
-                        $avx2::<ALL_FMA>(state.try_into().expect(wrong), m, c, iters)
+                        $avx2::<MODE>(state.try_into().expect(wrong), m, c, iters)
                     },
                     _ => portable_chains::<
                         Self,
                         { FLOP_REGS * 16 / std::mem::size_of::<$t>() },
-                        ALL_FMA,
+                        MODE,
                     >(state.try_into().expect(wrong), m, c, iters),
                 }
             }
@@ -429,7 +415,7 @@ fn flops_with<T: FlopReal>(kernel: FlopKernel, threads: usize, iters: u64) -> (f
                         .map(|_| {
                             barrier.wait();
                             let start = Instant::now();
-                            T::run(
+                            T::run::<ALL_FMA>(
                                 kernel,
                                 black_box(&mut state),
                                 black_box(T::of(FLOP_M)),
@@ -454,26 +440,22 @@ fn flops_with<T: FlopReal>(kernel: FlopKernel, threads: usize, iters: u64) -> (f
     (flops, fastest)
 }
 
-/// Steps per pass that make about [`FLOP_PASS_TARGET`] on one core, from two short runs (the
-/// first wakes the core and its vector units).
+/// Steps per pass of `kernel`'s FMA chains of `T` that make about [`FLOP_PASS_TARGET`] on one
+/// core ([`pass_iterations`]).
 fn flop_iterations<T: FlopReal>(kernel: FlopKernel) -> u64 {
-    const PROBE: u64 = 4096;
     let mut state = flop_seeds::<T>(kernel);
-    let mut once = || {
+    let mut pass = |iters: u64| {
         let start = Instant::now();
-        T::run(
+        T::run::<ALL_FMA>(
             kernel,
             black_box(&mut state),
             black_box(T::of(FLOP_M)),
             black_box(T::of(FLOP_C)),
-            PROBE,
+            iters,
         );
         start.elapsed().as_secs_f64()
     };
-    once();
-    let seconds = once().max(1e-7);
-    let iters = FLOP_PASS_TARGET.as_secs_f64() / seconds * PROBE as f64;
-    (iters as u64).clamp(PROBE, 1 << 34)
+    pass_iterations(4096, &mut pass)
 }
 
 /// f32 and f64 GFLOP/s on one core and on every core (the threads the bandwidth probe uses),
@@ -520,7 +502,7 @@ mod tests {
         let seeds = flop_seeds::<T>(kernel);
         assert_eq!(seeds.len(), kernel.chains::<T>());
         let mut state = seeds.clone();
-        T::run(kernel, &mut state, m, c, iters);
+        T::run::<ALL_FMA>(kernel, &mut state, m, c, iters);
         for (k, (&seed, &got)) in seeds.iter().zip(&state).enumerate() {
             let mut want = seed;
             for _ in 0..iters {
@@ -550,7 +532,7 @@ mod tests {
         let kernel = FlopKernel::detect();
         let run = |iters| {
             let mut state = flop_seeds::<f32>(kernel);
-            f32::run(kernel, &mut state, FLOP_M as f32, FLOP_C as f32, iters);
+            f32::run::<ALL_FMA>(kernel, &mut state, FLOP_M as f32, FLOP_C as f32, iters);
             state
         };
         let (a, b) = (run(100), run(99));
@@ -561,14 +543,14 @@ mod tests {
     fn the_operation_probes_run_the_chains_they_count() {
         for kernel in FlopKernel::available() {
             for mix in [false, true] {
-                let lanes = op_lanes(kernel);
+                let lanes = kernel.chains::<f64>();
                 let seeds: Vec<f64> = (0..lanes).map(|k| 1.0 + k as f64 / 7.0).collect();
                 let mut state = seeds.clone();
                 let (m, c, iters) = (0.75, 0.25, 5);
                 if mix {
-                    run_ops::<HALF_EACH>(kernel, &mut state, m, c, iters);
+                    f64::run::<HALF_EACH>(kernel, &mut state, m, c, iters);
                 } else {
-                    run_ops::<ALL_ADD>(kernel, &mut state, m, c, iters);
+                    f64::run::<ALL_ADD>(kernel, &mut state, m, c, iters);
                 }
                 for (k, (&seed, &got)) in seeds.iter().zip(&state).enumerate() {
                     let fma = mix && k < lanes / 2;

@@ -54,7 +54,7 @@ fn wall(report: &Report, run: &RunReport) -> Option<String> {
     let ceiling = b.ceiling.map_or("–".to_string(), |c| {
         format!("{} {}", format::gb_s(c), b.unit.unwrap_or(""))
     });
-    let of_limit = b.unit == Some(crate::report::LIMIT_UNIT);
+    let of_limit = b.of_limit();
     let limit = b.ceiling.map_or("–".to_string(), |c| {
         format!("{} µs/epoch", format::epoch_us(c))
     });

@@ -208,7 +208,7 @@ pub fn bound(run: &RunReport) -> String {
         return DASH.into();
     };
     let share = |p: Option<f64>| p.map_or(String::new(), |p| format!(" {:.0}%", p.min(100.0)));
-    let of_limit = b.unit == Some(crate::report::LIMIT_UNIT);
+    let of_limit = b.of_limit();
     match b.kind {
         BoundKind::Latency => format!("lat{}", share(b.share)),
         BoundKind::Bandwidth => format!("bw{}", share(b.share)),

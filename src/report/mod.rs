@@ -111,6 +111,13 @@ pub struct Bound {
 /// The unit of a bound held against a CPU row's compute limit (`compute_limit_us`).
 pub const LIMIT_UNIT: &str = "µs/epoch (compute limit)";
 
+impl Bound {
+    /// Whether the row is held against its compute limit ([`LIMIT_UNIT`]), not a ceiling.
+    pub fn of_limit(&self) -> bool {
+        self.unit == Some(LIMIT_UNIT)
+    }
+}
+
 /// The formats a report renders to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

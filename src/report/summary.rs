@@ -107,11 +107,11 @@ fn wall(b: &super::Bound) -> String {
             format!("latency: dispatches, submissions, barriers take {share} of an epoch")
         }
         BoundKind::Bandwidth => format!("bandwidth: {share} of the measured {}", ceiling("GB/s")),
-        BoundKind::Compute if b.unit == Some(crate::report::LIMIT_UNIT) => {
+        BoundKind::Compute if b.of_limit() => {
             format!("at {share} of its compute limit")
         }
         BoundKind::Compute => format!("compute: {share} of the measured {}", ceiling("GFLOP/s")),
-        BoundKind::Cache if b.unit == Some(crate::report::LIMIT_UNIT) => {
+        BoundKind::Cache if b.of_limit() => {
             format!("in cache, at {share} of its compute limit")
         }
         BoundKind::Cache => match b.share {
