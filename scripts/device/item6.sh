@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Issue 23 item 6, the next device session's one call (about 3 minutes). Here, first:
-#   bash ../shared/gpu/prepare.sh && cp scripts/device/item6.sh .gpu/ && cp -r scripts/device/variants .gpu/var
+#   bash ../shared/gpu/prepare.sh && cp scripts/device/item6.sh .gpu/ && for v in bcast acc2; do
+#     mkdir -p .gpu/var/$v && patch -s -o .gpu/var/$v/subgroup.wgsl shaders/subgroup.wgsl scripts/device/variants/$v.patch; done
+# (the variants are patches on today's subgroup.wgsl, so they follow its other changes)
 # then the device tool: carry [".gpu"], timeout_s 300, command `bash .gpu/item6.sh`.
 # What it measures: gpu-persistent at N = 1e4 on 128…1 024 invocations and two kernel variants
 # (bcast: every invocation adds the subgroups' totals from shared memory, no second subgroupAdd;
