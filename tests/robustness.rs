@@ -15,6 +15,16 @@ fn load_bytes(name: &str, bytes: &[u8]) -> Result<Dataset, gdbench::GdError> {
     Dataset::load(&path)
 }
 
+#[test]
+fn an_npy_header_of_length_zero_is_refused_in_one_line() {
+    // Found by `npy_with_a_valid_magic_never_panics`: npyz's parse error for an empty header is
+    // six lines with a caret.
+    let err = load_bytes("empty-header.npy", b"\x93NUMPY\x01\x00\x00\x00").unwrap_err();
+    let text = err.to_string();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("unreadable .npy header"), "{text}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 

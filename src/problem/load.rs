@@ -51,7 +51,9 @@ impl Dataset {
 fn bad(path: &Path, problem: String) -> GdError {
     GdError::DataFormat {
         path: path.to_path_buf(),
-        problem,
+        // A parser's report (npyz's header error spans lines, with a caret) folded into the
+        // one line every error gets.
+        problem: crate::error::one_line(&problem),
     }
 }
 
