@@ -32,10 +32,13 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy)]
 pub struct RedoAfter(Duration);
 
-/// The least wait before a missing chunk is summed by another thread: above the hiccups of a quiet
-/// virtual machine (timer interrupts, a few hundred µs at worst), about a time slice (1–6 ms),
-/// so a parked thread costs the team at most this once.
-pub const MIN_REDO_WAIT: Duration = Duration::from_millis(1);
+/// The least wait before a missing chunk is summed by another thread: above a quiet virtual
+/// machine's timer interrupts (microseconds), and far below a time slice (1–6 ms), since a
+/// parked thread costs the team this once each time it is parked (with one other busy process
+/// on 2 cores, 1 ms left cpu-persistent-f32 at 1.0–1.4× cpu-fused-f32's time; 100 µs, at
+/// 0.9–1.2×). Summing a chunk whose owner was merely late costs two chunks' sums, not a wrong
+/// answer.
+pub const MIN_REDO_WAIT: Duration = Duration::from_micros(100);
 
 impl RedoAfter {
     /// Eight times `chunk` (one chunk's sum), at least [`MIN_REDO_WAIT`].
