@@ -241,6 +241,8 @@ pub enum SolverId {
     /// Threads that keep their slice for the whole descent and share each epoch's sums as a team
     /// that a parked thread does not hold up.
     CpuPersistent,
+    /// cpu-persistent over f32 data, summed by cpu-fused-f32's contracted kernel.
+    CpuPersistentF32,
     /// O(1) per epoch from four moments: the algorithmic limit, not an array benchmark.
     CpuMoments,
     /// The multi-pass design: error, tree reduction levels, update; one submission per epoch.
@@ -263,13 +265,14 @@ pub enum SolverId {
 
 impl SolverId {
     /// All solvers, in the order reports list them.
-    pub const ALL: [SolverId; 15] = [
+    pub const ALL: [SolverId; 16] = [
         SolverId::CpuNaive,
         SolverId::CpuFused,
         SolverId::CpuFusedF32,
         SolverId::CpuFusedF16,
         SolverId::CpuThreads,
         SolverId::CpuPersistent,
+        SolverId::CpuPersistentF32,
         SolverId::CpuMoments,
         SolverId::GpuMultipass,
         SolverId::GpuBatched,
@@ -280,6 +283,9 @@ impl SolverId {
         SolverId::GpuFusedDf64,
         SolverId::GpuFusedF16,
     ];
+
+    /// Characters of the longest name: the column names are padded to in plain-text lists.
+    pub const NAME_WIDTH: usize = 18;
 
     /// The solver every other is validated against.
     pub const REFERENCE: SolverId = SolverId::CpuFused;
@@ -307,6 +313,7 @@ impl SolverId {
             SolverId::CpuFusedF16 => "cpu-fused-f16",
             SolverId::CpuThreads => "cpu-threads",
             SolverId::CpuPersistent => "cpu-persistent",
+            SolverId::CpuPersistentF32 => "cpu-persistent-f32",
             SolverId::CpuMoments => "cpu-moments",
             SolverId::GpuMultipass => "gpu-multipass",
             SolverId::GpuBatched => "gpu-batched",
@@ -339,6 +346,9 @@ impl SolverId {
             }
             SolverId::CpuPersistent => {
                 "the CPU twin of gpu-persistent: one thread per core keeps its slice for the whole descent; a parked thread's slice is summed by the others"
+            }
+            SolverId::CpuPersistentF32 => {
+                "cpu-persistent over f32 data, each slice summed by cpu-fused-f32's kernel (contracted to FMA where the CPU has it)"
             }
             SolverId::CpuMoments => {
                 "O(1) per epoch from Σx, Σx², Σd, Σxd: the algorithmic limit, not an array benchmark"
@@ -407,7 +417,7 @@ impl SolverId {
     /// Precision the solver computes in.
     pub fn precision(self) -> Precision {
         match self {
-            SolverId::CpuFusedF32 => Precision::F32,
+            SolverId::CpuFusedF32 | SolverId::CpuPersistentF32 => Precision::F32,
             SolverId::CpuFusedF16 => Precision::F16,
             SolverId::GpuFusedF64 => Precision::F64,
             SolverId::GpuFusedDf64 => Precision::Df64,
@@ -431,7 +441,8 @@ impl SolverId {
             precision: self.precision(),
             threads: match self {
                 SolverId::CpuThreads => crate::machine::cpu_threads(),
-                SolverId::CpuPersistent => cpu::persistent_threads(n),
+                SolverId::CpuPersistent => cpu::persistent_threads::<f64>(n),
+                SolverId::CpuPersistentF32 => cpu::persistent_threads::<f32>(n),
                 _ => 1,
             },
         }
@@ -463,11 +474,14 @@ impl SolverId {
         }
         Ok(match self {
             SolverId::CpuNaive => Box::new(cpu::Naive::new(problem)),
-            SolverId::CpuFused => Box::new(cpu::Fused::<f64>::new(problem)),
+            SolverId::CpuFused => Box::new(cpu::Fused::<f64>::new(problem)?),
             SolverId::CpuFusedF32 => Box::new(cpu::Fused::<f32>::new(problem)?),
             SolverId::CpuFusedF16 => Box::new(cpu::FusedF16::new(problem)?),
             SolverId::CpuThreads => Box::new(cpu::Threads::new(problem)?),
-            SolverId::CpuPersistent => Box::new(cpu::Persistent::new(problem)),
+            SolverId::CpuPersistent => Box::new(cpu::Persistent::<f64>::new(problem, self.name())?),
+            SolverId::CpuPersistentF32 => {
+                Box::new(cpu::Persistent::<f32>::new(problem, self.name())?)
+            }
             _ => Box::new(cpu::Moments::new(problem)),
         })
     }
@@ -495,13 +509,14 @@ pub struct Selected {
 
 /// `gdbench solvers`: every solver with what it does, then the groups `--solvers` takes.
 pub fn catalogue() -> String {
+    let width = SolverId::NAME_WIDTH;
     let mut out: String = SolverId::ALL
         .iter()
-        .map(|id| format!("{:<14} {}\n", id.name(), id.summary()))
+        .map(|id| format!("{:<width$} {}\n", id.name(), id.summary()))
         .collect();
     let simd = crate::cpu::simd_level();
     out += &format!(
-        "{:<14} {}\n",
+        "{:<width$} {}\n",
         "",
         if simd.fma() {
             format!(
@@ -576,6 +591,12 @@ pub fn valid_names() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_width_is_the_longest_name() {
+        let longest = SolverId::ALL.iter().map(|s| s.name().len()).max();
+        assert_eq!(longest, Some(SolverId::NAME_WIDTH));
+    }
 
     #[test]
     fn groups_and_names_select_in_catalogue_order() {

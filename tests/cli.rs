@@ -45,6 +45,7 @@ fn json_report_carries_the_contract() {
             "cpu-fused-f16",
             "cpu-threads",
             "cpu-persistent",
+            "cpu-persistent-f32",
             "cpu-moments"
         ]
     );
@@ -277,6 +278,7 @@ fn solvers_command_lists_every_solver() {
         "cpu-fused-f32",
         "cpu-threads",
         "cpu-persistent",
+        "cpu-persistent-f32",
         "cpu-moments",
     ] {
         assert!(stdout(&out).lines().any(|l| l.starts_with(name)), "{name}");

@@ -60,6 +60,26 @@ fn persistent_threads_agree_with_fused_to_rounding() {
 }
 
 #[test]
+fn persistent_f32_is_fused_f32_on_one_thread_and_within_f32_rounding_on_more() {
+    // Below two slices of 4 096 samples it runs on one thread: cpu-fused-f32's kernel and
+    // tree, so its bits. Above, each slice is summed in f32 and the slices' sums added in f64.
+    for n in [2, 4_097, 8_191] {
+        let p = synthetic(n, 0.1, 5, 0.01, 50);
+        let persistent = solve(SolverId::CpuPersistentF32, &p).w;
+        assert_eq!(persistent, solve(SolverId::CpuFusedF32, &p).w, "N {n}");
+    }
+    for n in [8_192, 10_000, 100_003] {
+        let p = synthetic(n, 0.1, 5, 0.01, 50);
+        let persistent = solve(SolverId::CpuPersistentF32, &p).w;
+        let fused = solve(SolverId::CpuFusedF32, &p).w;
+        assert!(
+            rel_diff(persistent, fused) < 1e-6,
+            "N {n}: {persistent:?} vs {fused:?}"
+        );
+    }
+}
+
+#[test]
 fn f16_storage_on_the_cpu_is_f32_on_the_f16_rounded_data_bit_for_bit() {
     for n in [2, 4_095, 4_097, 100_003] {
         let p = synthetic(n, 0.1, 6, 0.01, 30);

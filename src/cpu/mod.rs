@@ -1,5 +1,6 @@
 //! The CPU solvers and the closed-form answer.
 
+mod affinity;
 mod closed_form;
 mod descent;
 mod fused;
@@ -8,6 +9,7 @@ mod moments;
 mod naive;
 mod persistent;
 mod real;
+mod samples;
 mod sums;
 mod team;
 mod threads;

@@ -1,20 +1,33 @@
-//! `cpu-persistent`: the CPU twin of `gpu-persistent`. One thread per core, pinned to its core,
-//! stays with the descent for all its epochs (no pool dispatch, no sleep, no allocation per
-//! epoch; the calling thread only waits). Each epoch the threads share the sums as a
-//! [`Team`]: each sums its own slice of the samples (and any slice no one has taken), publishes
-//! its partial sums, and adds every slice's partials in slice order, so all threads hold
-//! bit-identical weights without a second meeting. A thread the scheduler parks costs the others
-//! one short wait: they sum its slice themselves and go on without it (a spin barrier held them
-//! for its whole time slice: 2–3× slower than one core with one other busy process on 2 cores).
+//! `cpu-persistent` (f64) and `cpu-persistent-f32`: the CPU twin of `gpu-persistent`. One
+//! thread per core stays with the descent for all its epochs (no pool dispatch, no sleep, no
+//! allocation per epoch): the calling thread, left where it runs, and one spawned thread per
+//! other core, pinned to it. Each epoch the threads share the sums as a [`Team`]: each sums its
+//! own slice of the samples (and any slice no one has taken), publishes its partial sums, and
+//! adds every slice's partials in slice order, so all threads hold bit-identical weights without
+//! a second meeting. A thread the scheduler parks costs the others one short wait: they sum its
+//! slice themselves and go on without it (a spin barrier held them for its whole time slice:
+//! 2–3× slower than one core with one other busy process on 2 cores). The first thread to finish
+//! moves the others onto its own core, so one still queued behind a busy process ends at once.
+//! Too few samples for two slices ([`MIN_SLICE`]): the calling thread alone, as `cpu-fused`.
 //!
 //! Each slice is summed with `cpu-fused`'s pairwise tree; the slices' sums are added in slice
 //! order. The tree is therefore split differently from the reference's (whose top split is
 //! leaf-aligned and, at N = 10⁴, gives one thread four times the other's work), so the result
 //! is not bit-identical to it but within f64 rounding of a pairwise sum.
+//!
+//! In f32 each slice is summed by `cpu-fused-f32`'s contracted kernel; its partials are widened
+//! to f64 (exactly) to be shared, added in f64 and rounded to f32 for the update, so the result is
+//! within f32 rounding of `cpu-fused-f32`'s.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
+use super::affinity::{current_core, move_to, this_thread};
 use super::descent::{descend_many, in_range, update};
+use super::fused::descents_on;
+use super::real::Real;
+use super::samples::{Samples, Stored};
 use super::sums::{ManySums, error_sums};
 use super::team::{Left, RedoAfter, Seen, Team};
 use crate::error::{GdError, Result};
@@ -22,45 +35,69 @@ use crate::fault;
 use crate::problem::Problem;
 use crate::solver::{Outcome, Solver};
 
-/// Fewest samples a thread is given: below this, meeting each epoch costs more than the work
-/// saves.
-pub const MIN_SLICE: usize = 1024;
+/// Fewest f64 samples a thread is given: below this, meeting each epoch costs more than the work
+/// saves (with 1024, 2 threads at N = 2 154 took 1.2–1.8× one thread's time per sample).
+pub const MIN_SLICE: usize = 2048;
 
-/// Threads for `n` samples on `cores` cores: one per core, each with at least [`MIN_SLICE`].
-pub fn threads_for(n: usize, cores: usize) -> usize {
-    (n / MIN_SLICE).clamp(1, cores.max(1))
+/// Fewest samples a thread is given in precision `T`: [`MIN_SLICE`]'s bytes.
+fn min_slice<T>() -> usize {
+    MIN_SLICE * 8 / std::mem::size_of::<T>()
 }
 
-/// The persistent-threads solver over a problem's f64 data.
-pub struct Persistent<'p> {
+/// Threads for `n` samples on `cores` cores: one per core, each with at least `min_slice`.
+pub fn threads_for(n: usize, cores: usize, min_slice: usize) -> usize {
+    (n / min_slice).clamp(1, cores.max(1))
+}
+
+/// The persistent-threads solver over a problem's data in precision `T`.
+pub struct Persistent<'p, T: Real> {
     problem: &'p Problem,
+    samples: Samples<'p, T>,
     threads: usize,
+    /// The row's name, for its errors.
+    name: &'static str,
 }
 
-impl<'p> Persistent<'p> {
-    /// One thread per hardware thread (fewer for small N).
-    pub fn new(problem: &'p Problem) -> Self {
-        Self {
+impl<'p, T: Stored> Persistent<'p, T> {
+    /// One thread per hardware thread (fewer for small N), over the samples in `T`; `name` is
+    /// the row's, for its errors.
+    pub fn new(problem: &'p Problem, name: &'static str) -> Result<Self> {
+        Ok(Self {
             problem,
-            threads: threads(problem.n()),
-        }
+            samples: T::store(problem)?,
+            threads: threads::<T>(problem.n()),
+            name,
+        })
     }
 }
 
-/// Threads cpu-persistent runs for `n` samples on this machine.
-pub fn threads(n: usize) -> usize {
-    threads_for(n, crate::machine::cpu_threads())
+/// Threads cpu-persistent runs for `n` samples in precision `T` on this machine.
+pub fn threads<T>(n: usize) -> usize {
+    threads_for(n, crate::machine::cpu_threads(), min_slice::<T>())
 }
 
-impl Solver for Persistent<'_> {
+impl<T: Real> Solver for Persistent<'_, T> {
     fn epochs(&self) -> u64 {
         self.problem.epochs()
     }
 
     /// One step: the persistent descent. Several: every thread sums its slice at every step's
     /// weights in one walk per epoch, and the threads meet once per epoch for all of them.
+    /// One thread (too few samples to share): the fused pass on the calling thread, which is
+    /// what the team would compute, without its thread or its meetings.
     fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         let p = self.problem;
+        if self.threads == 1 {
+            let samples = (self.samples.x(), self.samples.d());
+            let many = &mut ManySums::default();
+            return Ok(descents_on(
+                samples,
+                p.steps(),
+                epochs,
+                p.sane_bound(),
+                many,
+            ));
+        }
         match p.steps() {
             &[mu] => Ok(vec![self.descent(mu, epochs)?]),
             steps => self.search(steps, epochs),
@@ -68,20 +105,46 @@ impl Solver for Persistent<'_> {
     }
 }
 
+/// Bytes of a cache line: where slices are cut.
+const LINE_BYTES: usize = 64;
+
 /// What one member of the team needs to sum a slice: the data and where each slice lies.
-#[derive(Clone, Copy)]
-struct Slices<'a> {
-    x: &'a [f64],
-    d: &'a [f64],
+struct Slices<'a, T> {
+    x: &'a [T],
+    d: &'a [T],
     threads: usize,
 }
 
-impl<'a> Slices<'a> {
-    /// Slice `c`'s x and d (`threads` slices of nearly equal length, in order).
-    fn get(&self, c: usize) -> (&'a [f64], &'a [f64]) {
-        let n = self.x.len();
-        let (a, b) = (c * n / self.threads, (c + 1) * n / self.threads);
+impl<T> Clone for Slices<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Slices<'_, T> {}
+
+impl<'a, T> Slices<'a, T> {
+    /// Slice `c`'s x and d (`threads` slices of nearly equal length, in order), cut where a
+    /// cache line of samples begins: from a cut inside a line every vector load of the slice
+    /// spans two lines (seen: cpu-persistent-f32 at N = 10⁴, whose second slice began mid-line).
+    fn get(&self, c: usize) -> (&'a [T], &'a [T]) {
+        let (a, b) = (self.cut(c), self.cut(c + 1));
         (&self.x[a..b], &self.d[a..b])
+    }
+
+    /// Where slice `c` begins: its share of the samples, down to the nearest sample of x that
+    /// starts a cache line (the first slice starts at the first sample, the last ends at the
+    /// last).
+    fn cut(&self, c: usize) -> usize {
+        let n = self.x.len();
+        if c == 0 || c == self.threads {
+            return if c == 0 { 0 } else { n };
+        }
+        let size = std::mem::size_of::<T>().max(1);
+        let line = (LINE_BYTES / size).max(1);
+        // Samples of x from the cache line before its first to its first sample.
+        let skew = (self.x.as_ptr() as usize % LINE_BYTES) / size;
+        ((c * n / self.threads + skew) / line * line).saturating_sub(skew)
     }
 }
 
@@ -150,6 +213,53 @@ impl<'t> Member<'t> {
     }
 }
 
+/// Which members are pinned to a core, so the first to finish can move the others onto its
+/// own: a member still waiting for its turn on a busy core then ends on the core the finisher
+/// left idle.
+struct Pins {
+    /// Per member: its thread, once it has started (0 before).
+    threads: Vec<AtomicI32>,
+    /// Set by the first member to finish its work.
+    done: AtomicBool,
+}
+
+impl Pins {
+    fn new(members: usize) -> Self {
+        Self {
+            threads: (0..members).map(|_| AtomicI32::new(0)).collect(),
+            done: AtomicBool::new(false),
+        }
+    }
+
+    /// Pins member `member`'s thread (the caller) to `core`, unless the team is done (then it
+    /// stays where it runs). Its thread is named before `done` is read, so a member that pins
+    /// itself after the finisher looked has its thread seen by the finisher and moved.
+    fn pin(&self, member: usize, core: core_affinity::CoreId) {
+        self.threads[member].store(this_thread(), Ordering::SeqCst);
+        if !self.done.load(Ordering::SeqCst) {
+            core_affinity::set_for_current(core);
+        }
+    }
+
+    /// Member `member`'s thread is about to end: no one moves it (its id may name another
+    /// thread soon).
+    fn forget(&self, member: usize) {
+        self.threads[member].store(0, Ordering::SeqCst);
+    }
+
+    /// The first member to finish, running on `core`, moves every member that pinned itself
+    /// onto it (never the calling thread, which did not).
+    fn done(&self, core: Option<core_affinity::CoreId>) {
+        if let Some(core) = core
+            && !self.done.swap(true, Ordering::SeqCst)
+        {
+            for thread in &self.threads {
+                move_to(thread.load(Ordering::SeqCst), core);
+            }
+        }
+    }
+}
+
 /// Sets the team's failure flag if the member's thread unwinds, so the others stop waiting.
 struct FailOnPanic<'t>(&'t Team);
 
@@ -161,42 +271,53 @@ impl Drop for FailOnPanic<'_> {
     }
 }
 
-impl Persistent<'_> {
-    /// Runs `work(member, slices)` on a thread per slice, each pinned to a core of its own where
-    /// the OS lets us (the calling thread only waits), and returns the answer of a member that
-    /// stayed to the end (every one that did computed the same). A member that panicked makes
-    /// it an error.
+impl<T: Real> Persistent<'_, T> {
+    /// Runs `work(member, slices)` for every member: the first on the calling thread, the
+    /// others on threads of their own, each pinned to a core of its own where the OS lets us (the
+    /// ones after the caller's; the caller is left where it runs: pinning it too changed nothing
+    /// measurable), and returns the answer of a member that stayed to the end
+    /// (every one that did computed the same). A member that panicked makes it an error.
     fn on_team<R: Send + PartialEq + std::fmt::Debug>(
         &self,
         width: usize,
-        work: impl Fn(&mut Member, Slices) -> R + Sync,
+        work: impl Fn(&mut Member, Slices<T>) -> R + Sync,
     ) -> Result<R> {
-        let p = self.problem;
         let threads = self.threads;
         let slices = Slices {
-            x: p.x(),
-            d: p.d(),
+            x: self.samples.x(),
+            d: self.samples.d(),
             threads,
         };
         let team = Team::new(threads, width);
         let cores = core_affinity::get_core_ids().unwrap_or_default();
+        // Member t's core: the t-th after the caller's.
+        let here = current_core()
+            .and_then(|c| cores.iter().position(|&k| k == c))
+            .unwrap_or(0);
+        let core_of = |t: usize| (cores.len() >= threads).then(|| cores[(here + t) % cores.len()]);
+        let pins = Pins::new(threads);
+        let member = |t: usize| {
+            let _fail = FailOnPanic(&team);
+            if let Some(core) = core_of(t).filter(|_| t > 0) {
+                pins.pin(t, core);
+            }
+            let mut member = Member::new(&team, t, threads);
+            let out = work(&mut member, slices);
+            if member.left.is_none() {
+                pins.done(current_core());
+            }
+            pins.forget(t);
+            (out, member.left)
+        };
         let joined: Vec<std::thread::Result<(R, Option<Left>)>> = std::thread::scope(|scope| {
-            let (work, team) = (&work, &team);
-            let workers: Vec<_> = (0..threads)
-                .map(|t| {
-                    let core = (cores.len() >= threads).then(|| cores[t]);
-                    scope.spawn(move || {
-                        let _fail = FailOnPanic(team);
-                        if let Some(core) = core {
-                            core_affinity::set_for_current(core);
-                        }
-                        let mut member = Member::new(team, t, threads);
-                        let out = work(&mut member, slices);
-                        (out, member.left)
-                    })
-                })
+            let member = &member;
+            let helpers: Vec<_> = (1..threads)
+                .map(|t| scope.spawn(move || member(t)))
                 .collect();
-            workers.into_iter().map(|w| w.join()).collect()
+            let first = std::panic::catch_unwind(AssertUnwindSafe(|| member(0)));
+            std::iter::once(first)
+                .chain(helpers.into_iter().map(|h| h.join()))
+                .collect()
         });
         let mut stayed = Vec::new();
         for result in joined {
@@ -210,7 +331,7 @@ impl Persistent<'_> {
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "no message".into());
                     return Err(GdError::Solver {
-                        solver: "cpu-persistent",
+                        solver: self.name,
                         message: format!("a worker thread panicked ({why}); the others stopped"),
                     });
                 }
@@ -218,12 +339,12 @@ impl Persistent<'_> {
         }
         if stayed.iter().any(|o| *o != stayed[0]) {
             return Err(GdError::Solver {
-                solver: "cpu-persistent",
+                solver: self.name,
                 message: format!("its workers ended with different answers: {stayed:?}"),
             });
         }
         stayed.into_iter().next().ok_or(GdError::Solver {
-            solver: "cpu-persistent",
+            solver: self.name,
             message: "every worker left the team".into(),
         })
     }
@@ -234,33 +355,39 @@ impl Persistent<'_> {
     /// bit-identical to each other's and to a descent alone.
     fn descent(&self, mu: f64, epochs: u64) -> Result<Outcome> {
         let p = self.problem;
-        let (f, limit) = (2.0 / p.n() as f64, p.sane_bound());
+        let (mu, f, limit) = (
+            T::from_f64(mu),
+            T::from_f64(2.0 / p.n() as f64),
+            p.sane_bound(),
+        );
         self.on_team(1, |member, slices| {
-            let mut w = [0.0f64; 2];
+            let mut w = [T::ZERO; 2];
+            let mut state = [0.0; 2];
             let mut epoch = 1;
-            member.team.post(member.index, epoch, &w);
+            member.team.post(member.index, epoch, &w.map(T::to_f64));
             while epoch <= epochs {
                 let mut out = [(0.0, 0.0)];
                 let sum = |c: usize, o: &mut [(f64, f64)]| {
                     let (x, d) = slices.get(c);
-                    o[0] = error_sums(x, d, w[0], w[1]);
+                    o[0] = wide(error_sums(x, d, w[0], w[1]));
                 };
                 match member.sums(epoch, sum, &mut out) {
                     Ok(()) => {
-                        w = update(w, mu, f, out[0]);
+                        w = update(w, mu, f, narrow(out[0]));
                         if !in_range(w, limit) {
                             return Outcome {
-                                w,
+                                w: w.map(T::to_f64),
                                 diverged_at: Some(epoch),
                             };
                         }
                         epoch += 1;
-                        member.team.post(member.index, epoch, &w);
+                        member.team.post(member.index, epoch, &w.map(T::to_f64));
                     }
-                    Err(Left::Behind) => match member.team.latest(&mut w) {
+                    Err(Left::Behind) => match member.team.latest(&mut state) {
                         Some(latest) if latest > epoch => {
                             epoch = latest;
-                            member.team.post(member.index, epoch, &w);
+                            w = state.map(T::from_f64);
+                            member.team.post(member.index, epoch, &state);
                         }
                         _ => member.leave(Left::Behind),
                     },
@@ -271,7 +398,7 @@ impl Persistent<'_> {
                 }
             }
             Outcome {
-                w,
+                w: w.map(T::to_f64),
                 diverged_at: None,
             }
         })
@@ -285,21 +412,45 @@ impl Persistent<'_> {
         let p = self.problem;
         self.on_team(steps.len(), |member, slices| {
             let mut many = ManySums::default();
+            // A slice's sums in `T`, and every slice's added in f64, one pair per running step.
+            let (mut own, mut all) = (Vec::new(), Vec::new());
             let mut epoch = 0;
-            descend_many::<f64>(p.n(), steps, epochs, p.sane_bound(), |w, out| {
+            descend_many::<T>(p.n(), steps, epochs, p.sane_bound(), |w, out| {
+                own.resize(w.len(), (T::ZERO, T::ZERO));
+                all.resize(w.len(), (0.0, 0.0));
                 let sum = |c: usize, o: &mut [(f64, f64)]| {
                     let (x, d) = slices.get(c);
-                    many.sums(x, d, w, o);
+                    many.sums(x, d, w, &mut own);
+                    for (o, &s) in o.iter_mut().zip(&own) {
+                        *o = wide(s);
+                    }
                 };
                 epoch += 1;
-                if let Err(why) = member.sums(epoch, sum, out) {
-                    // NaN sums end every descent at once; the outcome does not count.
-                    member.leave(why);
-                    out.fill((f64::NAN, f64::NAN));
+                match member.sums(epoch, sum, &mut all) {
+                    Ok(()) => {
+                        for (o, &s) in out.iter_mut().zip(&all) {
+                            *o = narrow(s);
+                        }
+                    }
+                    Err(why) => {
+                        // NaN sums end every descent at once; the outcome does not count.
+                        member.leave(why);
+                        out.fill(narrow((f64::NAN, f64::NAN)));
+                    }
                 }
             })
         })
     }
+}
+
+/// A slice's sums in `T`, widened (exactly) to f64 to be shared.
+fn wide<T: Real>((a, b): (T, T)) -> (f64, f64) {
+    (a.to_f64(), b.to_f64())
+}
+
+/// Every slice's sums, added in f64, rounded to `T` for the update.
+fn narrow<T: Real>((a, b): (f64, f64)) -> (T, T) {
+    (T::from_f64(a), T::from_f64(b))
 }
 
 #[cfg(test)]
@@ -308,9 +459,36 @@ mod tests {
 
     #[test]
     fn small_problems_get_one_thread_and_large_ones_one_per_core() {
-        assert_eq!(threads_for(10, 8), 1);
-        assert_eq!(threads_for(3 * MIN_SLICE, 8), 3);
-        assert_eq!(threads_for(1 << 30, 8), 8);
-        assert_eq!(threads_for(1 << 30, 0), 1);
+        assert_eq!(threads_for(10, 8, MIN_SLICE), 1);
+        assert_eq!(threads_for(3 * MIN_SLICE, 8, MIN_SLICE), 3);
+        assert_eq!(threads_for(1 << 30, 8, MIN_SLICE), 8);
+        assert_eq!(threads_for(1 << 30, 0, MIN_SLICE), 1);
+        // f32: as many bytes a slice, twice the samples.
+        assert_eq!(min_slice::<f32>(), 2 * MIN_SLICE);
+    }
+
+    #[test]
+    fn slices_hold_every_sample_once_in_order_and_start_on_a_cache_line() {
+        for (n, threads) in [(10_000, 2), (10_001, 3), (8_192, 2), (100_003, 7), (40, 2)] {
+            // From a vector of its own, whose first sample may start anywhere in a line.
+            let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let slices = Slices {
+                x: &x,
+                d: &x,
+                threads,
+            };
+            let mut joined = Vec::new();
+            for c in 0..threads {
+                let (a, b) = (slices.cut(c), slices.cut(c + 1));
+                let address = slices.get(c).0.as_ptr() as usize;
+                assert!(
+                    c == 0 || address.is_multiple_of(LINE_BYTES),
+                    "N {n}, slice {c} starts mid-line at {a}"
+                );
+                assert!(b - a <= n / threads + 16, "N {n}, slice {c}: {a}..{b}");
+                joined.extend_from_slice(slices.get(c).0);
+            }
+            assert_eq!(joined, x, "N {n}, {threads} slices");
+        }
     }
 }

@@ -54,7 +54,7 @@ impl Work {
                 bits: 64,
             },
             SolverId::CpuFused | SolverId::CpuThreads | SolverId::CpuPersistent => separate(64),
-            SolverId::CpuFusedF32 | SolverId::CpuFusedF16 => f32_work,
+            SolverId::CpuFusedF32 | SolverId::CpuFusedF16 | SolverId::CpuPersistentF32 => f32_work,
             _ => return None,
         })
     }

@@ -7,6 +7,7 @@ use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, LineStyle, Tab
 use super::format::{self, Column, compact_columns, or_dash, search_columns, wide_columns};
 use super::{NoteKind, Report, RowKind, RunReport};
 use crate::problem::Source;
+use crate::solver::SolverId;
 use crate::sweep::SweepOver;
 use crate::validate::Status;
 
@@ -573,8 +574,9 @@ pub fn render_sweep_summary(points: &[crate::sweep::SweepPoint], over: SweepOver
             let diff = r
                 .max_rel_diff
                 .map_or(String::new(), |d| format!(", Δ ref {d:.1e}"));
+            let width = SolverId::NAME_WIDTH;
             out += &format!(
-                "  {:<16} {:<11} {us}{rate}{diff}  [{}]\n",
+                "  {:<width$} {:<11} {us}{rate}{diff}  [{}]\n",
                 r.solver,
                 format::verdict(r),
                 format::short_device(r)
@@ -689,8 +691,8 @@ mod tests {
     #[test]
     fn a_note_on_many_rows_names_a_few_and_counts_the_rest() {
         let mut report = report();
-        assert_eq!(report.runs.len(), 7);
-        // Six rows of seven, not a group: four named, two counted.
+        assert_eq!(report.runs.len(), 8);
+        // Seven rows of eight, not a group: four named, three counted.
         for (i, run) in report.runs.iter_mut().enumerate().filter(|(i, _)| *i != 5) {
             run.add_note(crate::report::Note::shared(
                 NoteKind::Noisy,
@@ -712,7 +714,7 @@ mod tests {
             line.contains(&format!("{} (10%)", names[0].solver))
                 && line.contains(&format!("{} (13%)", names[3].solver))
                 && !line.contains(&names[4].solver)
-                && line.ends_with("and 2 more (--explain: each)"),
+                && line.ends_with("and 3 more (--explain: each)"),
             "{text}"
         );
     }
