@@ -68,6 +68,9 @@ fn wall(report: &Report, run: &RunReport) -> Option<String> {
         BoundKind::Latency => {
             format!("latency-bound: the modelled fixed costs, {ceiling}, are {share} of its epoch")
         }
+        BoundKind::Bandwidth if b.share.is_none() => {
+            format!("bandwidth-bound: it reads past the {ceiling} read ceiling (see its note)")
+        }
         BoundKind::Bandwidth => format!("bandwidth-bound: {share} of the {ceiling} read ceiling"),
         BoundKind::Compute => format!("compute-bound: {share} of the {ceiling} FMA ceiling"),
         BoundKind::Cache => format!(

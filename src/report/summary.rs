@@ -106,6 +106,9 @@ fn wall(b: &super::Bound) -> String {
         BoundKind::Latency => {
             format!("latency: dispatches, submissions, barriers take {share} of an epoch")
         }
+        BoundKind::Bandwidth if b.share.is_none() => {
+            format!("bandwidth: past the measured {}", ceiling("GB/s"))
+        }
         BoundKind::Bandwidth => format!("bandwidth: {share} of the measured {}", ceiling("GB/s")),
         BoundKind::Compute if b.of_limit() => {
             format!("at {share} of its compute limit")

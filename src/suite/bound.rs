@@ -90,6 +90,20 @@ pub fn classify(
             Some("µs/epoch"),
         ));
     }
+    let in_cache = super::ceiling::data_in_cache(run, n, llc);
+    let past = |(ceiling, gb_s): (f64, f64)| gb_s > ceiling;
+    if run.peak_pct.is_none()
+        && !in_cache
+        && run.peak_gb_s.zip(run.effective_gb_s).is_some_and(past)
+    {
+        // Past a read ceiling measured twice (no share is shown): at that wall all the same.
+        return Some(bound(
+            BoundKind::Bandwidth,
+            None,
+            run.peak_gb_s,
+            Some("GB/s"),
+        ));
+    }
     if let Some(pct) = run.peak_pct {
         walls.push(bound(
             BoundKind::Bandwidth,
@@ -98,7 +112,6 @@ pub fn classify(
             Some("GB/s"),
         ));
     }
-    let in_cache = super::ceiling::data_in_cache(run, n, llc);
     let limit = run.compute_limit_us.filter(|_| in_cache);
     let (ceiling, unit, compute_share) = match limit {
         Some(limit) => (Some(limit), LIMIT_UNIT, Some(100.0 * limit / epoch_us)),
@@ -210,6 +223,18 @@ mod tests {
             kind(&row(RowKind::Cpu, 1.0, 10.0, Some(20.0)), 1 << 26),
             Some(BoundKind::Overhead)
         );
+        // Past a read ceiling measured twice (no share shown): at the bandwidth wall all the
+        // same, with no share; in cache a row reading faster than memory is no such thing.
+        let mut past = row(RowKind::Cpu, 1.0, 10.0, None);
+        (past.peak_gb_s, past.effective_gb_s) = (Some(10.0), Some(10.1));
+        let wall = classify(&past, 1 << 26, &c, LLC).unwrap();
+        assert_eq!(
+            (wall.kind, wall.share, wall.ceiling),
+            (BoundKind::Bandwidth, None, Some(10.0))
+        );
+        assert_eq!(kind(&past, 1000), Some(BoundKind::Cache));
+        past.effective_gb_s = Some(9.9);
+        assert_eq!(kind(&past, 1 << 26), Some(BoundKind::Overhead));
         // On two threads the all-core FMA ceiling (100): 30 GFLOP/s is no longer half of it.
         let mut two = row(RowKind::Cpu, 1.0, 30.0, None);
         two.threads = 2;
