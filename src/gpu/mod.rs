@@ -23,6 +23,6 @@ pub use context::{
     AdapterChoice, AdapterSummary, GpuContext, NO_ADAPTER_HINT, Opened, WAIT_TIMEOUT,
     list_adapters, open, parse_backend,
 };
-pub use plan::{MAX_HELD, MAX_PARTIALS, default_single_workgroup};
+pub use plan::{MAX_HELD, MAX_PARTIALS, default_single_workgroup, lacked_feature};
 pub use settings::{GpuSettings, PERSISTENT_LOOP_BUDGET, Strategy};
 pub use solver::{GpuSolver, PassBreak, REPLAY_MOST, Replayed};

@@ -743,20 +743,23 @@ fn workgroup_sizes(ctx: &GpuContext, settings: &GpuSettings) -> Result<(u32, u32
     }
 }
 
+/// How an unavailable row's reason begins when the adapter lacks a feature; [`lacked_feature`]
+/// reads the feature back.
+const LACKS: &str = "the adapter has no ";
+
 /// Unavailable when the strategy needs a feature the adapter lacks.
 fn missing_feature(ctx: &GpuContext, strategy: Strategy) -> Result<()> {
-    let (feature, reason) = match strategy {
-        Strategy::Subgroup => (
-            wgpu::Features::SUBGROUP,
-            "the adapter has no SUBGROUP feature",
-        ),
+    let (feature, name, why) = match strategy {
+        Strategy::Subgroup => (wgpu::Features::SUBGROUP, "SUBGROUP", ""),
         Strategy::FusedF64 => (
             wgpu::Features::SHADER_F64,
-            "the adapter has no SHADER_F64 feature (no f64 in shaders)",
+            "SHADER_F64",
+            " (no f64 in shaders)",
         ),
         Strategy::FusedF16 => (
             wgpu::Features::SHADER_F16,
-            "the adapter has no SHADER_F16 feature (no f16 in shaders)",
+            "SHADER_F16",
+            " (no f16 in shaders)",
         ),
         _ => return Ok(()),
     };
@@ -764,9 +767,15 @@ fn missing_feature(ctx: &GpuContext, strategy: Strategy) -> Result<()> {
         Ok(())
     } else {
         Err(GdError::Unavailable {
-            reason: reason.into(),
+            reason: format!("{LACKS}{name} feature{why}"),
         })
     }
+}
+
+/// The feature an unavailable row's reason says the adapter lacks (`SUBGROUP`), if it says so.
+pub fn lacked_feature(reason: &str) -> Option<&str> {
+    let (name, _) = reason.strip_prefix(LACKS)?.split_once(" feature")?;
+    Some(name)
 }
 
 /// gpu-persistent's shape: samples held per invocation and epochs per dispatch, or why its one
@@ -838,6 +847,20 @@ fn persistent_shape(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_feature_an_unavailable_row_lacks_is_read_back_from_its_reason() {
+        let reason = format!("{LACKS}SHADER_F64 feature (no f64 in shaders)");
+        assert_eq!(lacked_feature(&reason), Some("SHADER_F64"));
+        assert_eq!(
+            lacked_feature(&format!("{LACKS}SUBGROUP feature")),
+            Some("SUBGROUP")
+        );
+        assert_eq!(
+            lacked_feature("no GPU adapter (install mesa-vulkan-drivers)"),
+            None
+        );
+    }
 
     #[test]
     fn persistent_dispatches_are_sized_for_one_step_and_for_a_search_on_both_kinds_of_adapter() {

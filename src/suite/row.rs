@@ -165,6 +165,14 @@ fn custom_shaders(kernels: &[KernelSource]) -> Option<String> {
     })
 }
 
+/// Why a row is unavailable; rows whose adapter lacks a feature share one line of the report.
+fn unavailable_note(reason: String) -> Note {
+    match crate::gpu::lacked_feature(&reason).map(str::to_owned) {
+        Some(feature) => Note::shared(NoteKind::Verdict, reason, "the adapter lacks", feature),
+        None => Note::new(NoteKind::Verdict, reason),
+    }
+}
+
 /// The report of one row: its verdicts, notes and figures (speed-up and ceiling come later, once
 /// every row is in).
 pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judging) -> RunReport {
@@ -173,7 +181,7 @@ pub fn run_report(row: Row, measurement: Result<Measurement, GdError>, j: Judgin
         Ok(m) => m,
         Err(GdError::Unavailable { reason }) => {
             run.status = Status::Unavailable;
-            run.add_note(Note::new(NoteKind::Verdict, reason));
+            run.add_note(unavailable_note(reason));
             return run;
         }
         Err(e) => {
