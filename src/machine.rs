@@ -36,15 +36,13 @@ pub struct LastLevelCache {
     pub total: u64,
 }
 
-/// The last-level cache from Linux's sysfs (each distinct instance counted once, by the CPUs that
-/// share it); 32 MiB for both where the OS does not say (a generous guess: data that small may sit
-/// in cache on most machines).
-pub fn last_level_cache() -> LastLevelCache {
-    static CACHE: OnceLock<LastLevelCache> = OnceLock::new();
-    *CACHE.get_or_init(|| {
+/// Every data or unified cache of every CPU from Linux's sysfs: (level, the CPUs that share it,
+/// bytes); empty where the OS does not say.
+fn caches() -> &'static [(u32, String, u64)] {
+    static CACHES: OnceLock<Vec<(u32, String, u64)>> = OnceLock::new();
+    CACHES.get_or_init(|| {
         let read = |p: std::path::PathBuf| std::fs::read_to_string(p).ok();
-        // (level, shared CPUs, bytes) of every data or unified cache of every CPU.
-        let mut caches: Vec<(u32, String, u64)> = Vec::new();
+        let mut caches = Vec::new();
         for cpu in 0..cpu_threads().max(1) {
             let dir = std::path::PathBuf::from(format!("/sys/devices/system/cpu/cpu{cpu}/cache"));
             for i in 0..8 {
@@ -63,24 +61,37 @@ pub fn last_level_cache() -> LastLevelCache {
                 }
             }
         }
-        let Some(top) = caches.iter().map(|c| c.0).max() else {
-            return LastLevelCache {
-                per_core: 32 << 20,
-                total: 32 << 20,
-            };
-        };
-        let mut instances: Vec<(String, u64)> = caches
-            .into_iter()
-            .filter(|c| c.0 == top)
-            .map(|c| (c.1, c.2))
-            .collect();
-        instances.sort();
-        instances.dedup();
-        LastLevelCache {
-            per_core: instances.iter().map(|i| i.1).max().unwrap_or(32 << 20),
-            total: instances.iter().map(|i| i.1).sum(),
-        }
+        caches
     })
+}
+
+/// The last-level cache from Linux's sysfs (each distinct instance counted once, by the CPUs that
+/// share it); 32 MiB for both where the OS does not say (a generous guess: data that small may sit
+/// in cache on most machines).
+pub fn last_level_cache() -> LastLevelCache {
+    let caches = caches();
+    let Some(top) = caches.iter().map(|c| c.0).max() else {
+        return LastLevelCache {
+            per_core: 32 << 20,
+            total: 32 << 20,
+        };
+    };
+    let mut instances: Vec<(&str, u64)> = caches
+        .iter()
+        .filter(|c| c.0 == top)
+        .map(|c| (c.1.as_str(), c.2))
+        .collect();
+    instances.sort();
+    instances.dedup();
+    LastLevelCache {
+        per_core: instances.iter().map(|i| i.1).max().unwrap_or(32 << 20),
+        total: instances.iter().map(|i| i.1).sum(),
+    }
+}
+
+/// Bytes of one core's level-`level` data cache (the largest instance), where the OS says.
+pub fn core_cache(level: u32) -> Option<u64> {
+    caches().iter().filter(|c| c.0 == level).map(|c| c.2).max()
 }
 
 /// `"32768K"`, `"8M"` or `"512"` (bytes) as bytes.
@@ -110,6 +121,9 @@ mod tests {
         assert_eq!(parse_cache_size("8M"), Some(8 << 20));
         assert_eq!(parse_cache_size("512"), Some(512));
         assert_eq!(parse_cache_size("big"), None);
+        if let (Some(l1), Some(l2)) = (core_cache(1), core_cache(2)) {
+            assert!(l1 >= 4 << 10 && l2 > l1, "L1d {l1}, L2 {l2}");
+        }
         let llc = last_level_cache();
         assert!(
             llc.per_core >= 1 << 16 && llc.total >= llc.per_core,

@@ -1,10 +1,13 @@
 //! The compute limit of a CPU array row: what one sample costs it in floating-point operations
 //! (counted from its kernel), at one core's measured rates of them ([`CoreOps`]), for data in
-//! cache. Loads are left out (two per vector of samples, on ports of their own), and so are
+//! cache; and where each thread's data are beyond its L1 data cache but within its L2, the time
+//! to read them from L2 at the core's measured rate ([`CacheReads`]), when that is longer (at the
+//! article's size, 80 KB of f32 data on a core with a 32 KB L1d: the reads, not the arithmetic).
+//! Loads from L1 are left out (two per vector of samples, on ports of their own), and so are
 //! cpu-fused-f16's conversions to f32: the limit is a floor the row cannot go below, not a
 //! prediction.
 
-use crate::probe::CoreOps;
+use crate::probe::{CacheReads, CoreOps};
 use crate::solver::SolverId;
 
 use super::sums::Simd;
@@ -75,6 +78,42 @@ impl Work {
     /// The least µs an epoch over `n` samples can take on `threads` cores, each at `ops`' rates.
     pub fn limit_us(&self, n: usize, threads: usize, ops: &CoreOps) -> f64 {
         n as f64 * self.ns_per_sample(ops) / threads.max(1) as f64 / 1e3
+    }
+
+    /// The limit of an epoch over `n` samples of `bytes` each on `threads` cores: the operations
+    /// at `ops`' rates, and the reads from L2 at `l2`'s rate where each thread's share of the data
+    /// is beyond L1d and within L2.
+    pub fn limit(
+        &self,
+        n: usize,
+        threads: usize,
+        bytes: f64,
+        ops: &CoreOps,
+        l2: Option<&CacheReads>,
+    ) -> Limit {
+        let share = n as f64 * bytes / threads.max(1) as f64;
+        let in_l2 = |c: &&CacheReads| share > c.l1d_bytes as f64 && share <= c.l2_bytes as f64;
+        Limit {
+            ops_us: self.limit_us(n, threads, ops),
+            l2_reads_us: l2.filter(in_l2).map(|c| share / c.read_gb_s / 1e3),
+        }
+    }
+}
+
+/// A CPU array row's compute limit and its parts, µs/epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limit {
+    /// Its kernel's floating-point operations at the core's measured rates.
+    pub ops_us: f64,
+    /// Reading each thread's data from L2 at the core's measured rate, where they are beyond L1d
+    /// and within L2.
+    pub l2_reads_us: Option<f64>,
+}
+
+impl Limit {
+    /// The limit: the longer of its parts.
+    pub fn us(&self) -> f64 {
+        self.l2_reads_us.map_or(self.ops_us, |r| r.max(self.ops_us))
     }
 }
 
@@ -202,5 +241,49 @@ mod tests {
         // cpu-naive waits one add latency for each of its two running sums.
         let naive = Work::of(SolverId::CpuNaive, Simd::Avx512).unwrap();
         assert_eq!(naive.ns_per_sample(&ops(2.0)), 2.0 * 2.0 / 8.0 / 2.0 + 8.0);
+    }
+
+    #[test]
+    fn data_beyond_l1_and_within_l2_are_limited_by_reading_them_from_l2() {
+        let ops = CoreOps {
+            bits: 512,
+            fma_per_ns: 1.0,
+            add_per_ns: 1.0,
+            fma_add_per_ns: 2.0,
+            add_latency_ns: 4.0,
+        };
+        // A 32 KiB L1d and a 1 MiB L2 that one core reads at 100 GB/s (100 bytes a ns).
+        let l2 = CacheReads {
+            l1d_bytes: 32 << 10,
+            l2_bytes: 1 << 20,
+            read_gb_s: 100.0,
+        };
+        let f32_fma = Work::of(SolverId::CpuFusedF32, Simd::Avx512).unwrap();
+        let limit = |n, threads| f32_fma.limit(n, threads, 8.0, &ops, Some(&l2));
+        // N = 1e4 in f32: 80 kB, in L2 on one core: 0.8 µs of reads beside 1.25 µs of
+        // operations (0.125 ns a sample), the longer of which is the limit; with operations four
+        // times faster, the reads.
+        let one = limit(10_000, 1);
+        assert_eq!((one.ops_us, one.l2_reads_us), (1.25, Some(0.8)));
+        assert_eq!(one.us(), 1.25);
+        let fast_ops = f32_fma.limit(
+            10_000,
+            1,
+            8.0,
+            &CoreOps {
+                fma_add_per_ns: 8.0,
+                ..ops
+            },
+            Some(&l2),
+        );
+        assert_eq!(fast_ops.us(), 0.8);
+        // On 2 cores each reads its 40 kB half: still beyond L1d.
+        assert_eq!(limit(10_000, 2).l2_reads_us, Some(0.4));
+        // Within L1d (16 kB), beyond L2 (1.6 MB), or no L2 figure: operations alone.
+        for (n, l2) in [(2_000, Some(&l2)), (200_000, Some(&l2)), (10_000, None)] {
+            let limit = f32_fma.limit(n, 1, 8.0, &ops, l2);
+            assert_eq!(limit.l2_reads_us, None, "N {n}");
+            assert_eq!(limit.us(), limit.ops_us, "N {n}");
+        }
     }
 }

@@ -124,6 +124,62 @@ fn stream_with(threads: usize, floats: usize) -> (u64, Duration) {
     ((threads * STREAMS * per_stream * 4) as u64, fastest)
 }
 
+/// One core's read rate from its level-2 cache: what a row whose data are beyond the L1 data
+/// cache but within L2 can read at most.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct CacheReads {
+    /// Bytes of one core's L1 data cache.
+    pub l1d_bytes: u64,
+    /// Bytes of one core's L2 cache.
+    pub l2_bytes: u64,
+    /// GB/s one core read from a buffer of half its L2, read over and over; best of passes.
+    pub read_gb_s: f64,
+}
+
+/// Passes of the L2 read probe; the fastest is kept.
+const L2_PASSES: usize = 10;
+/// Bytes one pass of the L2 read probe reads: its buffer, many times over.
+const L2_PASS_BYTES: u64 = 32 << 20;
+
+/// One core's read rate from L2 ([`CacheReads`]), on the calling thread, the same read-reduce as
+/// the bandwidth probe's over a buffer of half the L2 (at least 4 L1d); None where the OS does not
+/// give both sizes or the L2 is too small to hold such a buffer.
+pub fn l2_reads() -> Option<CacheReads> {
+    let (l1d, l2) = (
+        crate::machine::core_cache(1)?,
+        crate::machine::core_cache(2)?,
+    );
+    let bytes = l2 / 2;
+    if bytes < 4 * l1d {
+        return None;
+    }
+    let per_stream = (bytes / 4) as usize / STREAMS;
+    // Each stream from its own odd offset, as in [`stream_with`].
+    let owned: [Vec<f32>; STREAMS] = std::array::from_fn(|s| {
+        (0..per_stream + 1031 * s)
+            .map(|i| 1.0 + (i % 1024) as f32)
+            .collect()
+    });
+    let data: [&[f32]; STREAMS] = std::array::from_fn(|s| &owned[s][1031 * s..]);
+    let read = (per_stream * STREAMS * 4) as u64;
+    let reps = (L2_PASS_BYTES / read).max(1);
+    black_box(read_reduce(black_box(&data)));
+    let fastest = (0..L2_PASSES)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..reps {
+                black_box(read_reduce(black_box(&data)));
+            }
+            start.elapsed()
+        })
+        .min()?;
+    Some(CacheReads {
+        l1d_bytes: l1d,
+        l2_bytes: l2,
+        read_gb_s: (reps * read) as f64 / fastest.as_secs_f64() / 1e9,
+    })
+}
+
 /// Read bandwidth on one core and on all, over a buffer several times the last-level cache; the
 /// pair measured again when all cores read below one ([`below_one_core`]), and marked disturbed
 /// when they still do.
@@ -136,6 +192,7 @@ pub fn cpu_ceilings() -> CpuCeilings {
         ..CpuCeilings::default()
     };
     measure_cpu_bandwidth(&mut c);
+    c.l2 = l2_reads();
     c
 }
 

@@ -35,7 +35,7 @@ mod display;
 pub mod drift;
 
 pub use adapters::{GpuCeilings, gpu_ceilings};
-pub use cpu_bandwidth::{cpu_ceilings, measure_cpu_bandwidth};
+pub use cpu_bandwidth::{CacheReads, cpu_ceilings, measure_cpu_bandwidth};
 pub use cpu_flops::{
     CoreOps, CpuFlops, FLOP_PASS_TARGET, FLOP_PASSES, FLOP_REGS, FlopKernel, FlopReal, cpu_flops,
 };
@@ -70,6 +70,9 @@ pub struct CpuCeilings {
     /// One core's rates of FMAs, adds and both, and an add's latency: the CPU rows' limit model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops: Option<CoreOps>,
+    /// One core's read rate from its L2 cache: the CPU rows' limit model for data beyond L1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l2: Option<CacheReads>,
     /// True when an all-core figure measured below its one-core figure twice (more threads never
     /// read or compute slower: something else was running); rows are then held against the
     /// larger figure.

@@ -56,12 +56,16 @@ fn wall(report: &Report, run: &RunReport) -> Option<String> {
     });
     let of_limit = b.of_limit();
     let limit = b.ceiling.map_or("–".to_string(), |c| {
-        format!("{} µs/epoch", format::epoch_us(c))
+        format!(
+            "{} µs/epoch{}",
+            format::epoch_us(c),
+            limit_parts(report, run)
+        )
     });
     let mut text = match b.kind {
-        BoundKind::Compute if of_limit => format!(
-            "compute-bound: its compute limit, {limit} (its kernel's operations per sample at this core's measured rates), is {share} of its epoch"
-        ),
+        BoundKind::Compute if of_limit => {
+            format!("compute-bound: its compute limit, {limit}, is {share} of its epoch")
+        }
         BoundKind::Cache if of_limit => format!(
             "data in cache, short of its compute limit: the limit, {limit}, is {share} of its epoch"
         ),
@@ -88,6 +92,26 @@ fn wall(report: &Report, run: &RunReport) -> Option<String> {
         text += &format!(" ({})", latency_model(p, g));
     }
     Some(text)
+}
+
+/// What a CPU row's compute limit is made of: its kernel's operations, and where its data are
+/// beyond L1d and within L2, reading them from L2 (the limit is the longer).
+fn limit_parts(report: &Report, run: &RunReport) -> String {
+    let parts = report
+        .ceilings
+        .as_ref()
+        .and_then(|c| crate::suite::bound::compute_limit(run, report.problem.n, c));
+    match parts {
+        Some(crate::cpu::work::Limit {
+            ops_us,
+            l2_reads_us: Some(reads),
+        }) => format!(
+            " (the longer of its kernel's operations, {} µs, and its reads from L2, {} µs, at this core's measured rates)",
+            format::epoch_us(ops_us),
+            format::epoch_us(reads)
+        ),
+        _ => " (its kernel's operations per sample at this core's measured rates)".into(),
+    }
 }
 
 /// The latency model's terms: counts per epoch times the adapter's measured costs.

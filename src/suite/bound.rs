@@ -3,6 +3,7 @@
 //! cache (data in a cache, neither of those) or overhead (none of them), from the row's own
 //! figures and the machine's measured ceilings.
 
+use crate::cpu::work::Limit;
 use crate::machine::LastLevelCache;
 use crate::probe::{Ceilings, GpuCeilings};
 use crate::report::{Bound, BoundKind, LIMIT_UNIT, RowKind, RunReport};
@@ -45,15 +46,23 @@ pub fn fma_ceiling(run: &RunReport, ceilings: &Ceilings) -> Option<f64> {
 }
 
 /// The compute limit of a CPU array row, µs/epoch ([`crate::cpu::work`]): its kernel's work
-/// per sample at one core's measured rates, over its threads. None for other rows, for rows
-/// whose solver is not this build's, and where the operation probes did not run.
-pub fn compute_limit_us(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<f64> {
+/// per sample at one core's measured rates, over its threads, or its reads from L2 where they
+/// take longer. None for other rows, for rows whose solver is not this build's, and where the
+/// operation probes did not run.
+pub fn compute_limit(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<Limit> {
     if run.kind != RowKind::Cpu || run.device_type != DeviceType::Cpu {
         return None;
     }
     let solver = crate::solver::SolverId::from_name(&run.solver)?;
     let work = crate::cpu::work::Work::of(solver, crate::cpu::simd_level())?;
-    Some(work.limit_us(n, run.threads, ceilings.cpu.ops.as_ref()?))
+    let bytes = crate::solver::bytes_per_sample(solver.precision());
+    let (ops, l2) = (ceilings.cpu.ops.as_ref()?, ceilings.cpu.l2.as_ref());
+    Some(work.limit(n, run.threads, bytes, ops, l2))
+}
+
+/// [`compute_limit`], µs/epoch.
+pub fn compute_limit_us(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<f64> {
+    compute_limit(run, n, ceilings).map(|l| l.us())
 }
 
 /// The wall `run` hits (None for rows that are not `ok`, cpu-moments, or without a time). The
