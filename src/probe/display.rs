@@ -48,10 +48,10 @@ fn cpu_account(f: &mut Formatter<'_>, c: &CpuCeilings) -> std::fmt::Result {
     if let Some(l2) = &c.l2 {
         writeln!(
             f,
-            "CPU reads from L2: {} GB/s on one core (a buffer of half its {} KiB L2, beyond its {} KiB L1d; the CPU rows' limit for data between them)",
+            "CPU reads from L2: {} GB/s on one core (the faster of buffers of 4 L1d and of half the L2; L1d {} KiB, L2 {} KiB; the CPU rows' limit for data between them)",
             three_digits(l2.read_gb_s),
-            l2.l2_bytes >> 10,
-            l2.l1d_bytes >> 10
+            l2.l1d_bytes >> 10,
+            l2.l2_bytes >> 10
         )?;
     }
     if let (Some(f32_one), Some(f32_all), Some(f64_one), Some(f64_all)) = (

@@ -47,7 +47,7 @@ pub fn fma_ceiling(run: &RunReport, ceilings: &Ceilings) -> Option<f64> {
 
 /// The compute limit of a CPU array row, µs/epoch ([`crate::cpu::work`]): its kernel's work
 /// per sample at one core's measured rates, over its threads, or its reads from L2 where they
-/// take longer. None for other rows, for rows whose solver is not this build's, and where the
+/// take longer (unless the row read faster than the L2 probe, whose figure is then no floor). None for other rows, for rows whose solver is not this build's, and where the
 /// operation probes did not run.
 pub fn compute_limit(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<Limit> {
     if run.kind != RowKind::Cpu || run.device_type != DeviceType::Cpu {
@@ -56,7 +56,13 @@ pub fn compute_limit(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<L
     let solver = crate::solver::SolverId::from_name(&run.solver)?;
     let work = crate::cpu::work::Work::of(solver, crate::cpu::simd_level())?;
     let bytes = crate::solver::bytes_per_sample(solver.precision());
-    let (ops, l2) = (ceilings.cpu.ops.as_ref()?, ceilings.cpu.l2.as_ref());
+    // A row that read faster per thread than the L2 probe shows that figure is no floor.
+    let per_thread = run.effective_gb_s.map(|g| g / run.threads.max(1) as f64);
+    let floor = |c: &&crate::probe::CacheReads| per_thread.is_none_or(|g| g <= c.read_gb_s);
+    let (ops, l2) = (
+        ceilings.cpu.ops.as_ref()?,
+        ceilings.cpu.l2.as_ref().filter(floor),
+    );
     Some(work.limit(n, run.threads, bytes, ops, l2))
 }
 
@@ -255,6 +261,35 @@ mod tests {
         let mut moments = row(RowKind::Cpu, 1.0, 30.0, None);
         moments.gflop_s = None;
         assert_eq!(kind(&moments, 1000), None);
+    }
+
+    #[test]
+    fn a_row_that_reads_faster_than_the_l2_probe_is_held_to_its_operations_alone() {
+        let mut c = ceilings();
+        c.cpu.ops = Some(crate::probe::CoreOps {
+            bits: 512,
+            fma_per_ns: 1.0,
+            add_per_ns: 1.0,
+            fma_add_per_ns: 2.0,
+            add_latency_ns: 4.0,
+        });
+        c.cpu.l2 = Some(crate::probe::CacheReads {
+            l1d_bytes: 32_000,
+            l2_bytes: 1 << 20,
+            read_gb_s: 10.0,
+        });
+        let mut run = row(RowKind::Cpu, 10.0, 1.0, None);
+        (run.solver, run.device_type) = ("cpu-fused-f32".into(), DeviceType::Cpu);
+        // 80 kB of f32 data, 48 kB beyond L1d: 4.8 µs at the probe's 10 GB/s...
+        run.effective_gb_s = Some(8.0);
+        let limit = compute_limit(&run, 10_000, &c).unwrap();
+        assert_eq!(limit.l2_reads_us, Some(4.8));
+        assert_eq!(compute_limit_us(&run, 10_000, &c), Some(4.8));
+        // ...unless the row read faster than that: then the probe's figure is no floor.
+        run.effective_gb_s = Some(12.0);
+        let limit = compute_limit(&run, 10_000, &c).unwrap();
+        assert_eq!(limit.l2_reads_us, None);
+        assert_eq!(limit.us(), limit.ops_us);
     }
 
     #[test]
