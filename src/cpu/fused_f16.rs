@@ -77,18 +77,41 @@ unsafe fn widen_f16c(src: &[f16], dst: &mut [f32]) {
     }
 }
 
-/// Σe and Σe·x over f16 data with f32 arithmetic: `error_sums`' tree, each leaf widened first.
-fn sums(x: &[f16], d: &[f16], w0: f32, w1: f32) -> (f32, f32) {
-    if x.len() <= LEAF {
-        let (mut xs, mut ds) = ([0f32; LEAF], [0f32; LEAF]);
+/// One leaf's samples widened to f32, each array on a cache line: made once per descent, not per
+/// leaf (zeroing two 16 KiB arrays every epoch cost 0.3 µs, doubling the time per sample at
+/// N = 1 000 on the Zen 4 VM).
+#[repr(C, align(64))]
+struct Widened {
+    x: [f32; LEAF],
+    d: [f32; LEAF],
+}
+
+impl Widened {
+    fn new() -> Box<Self> {
+        Box::new(Self {
+            x: [0.0; LEAF],
+            d: [0.0; LEAF],
+        })
+    }
+
+    /// A leaf's x and d widened into these arrays (at most [`LEAF`] samples).
+    fn leaf(&mut self, x: &[f16], d: &[f16]) -> (&[f32], &[f32]) {
         let n = x.len();
-        widen(x, &mut xs[..n]);
-        widen(d, &mut ds[..n]);
-        return error_sums(&xs[..n], &ds[..n], w0, w1);
+        widen(x, &mut self.x[..n]);
+        widen(d, &mut self.d[..n]);
+        (&self.x[..n], &self.d[..n])
+    }
+}
+
+/// Σe and Σe·x over f16 data with f32 arithmetic: `error_sums`' tree, each leaf widened first.
+fn sums(x: &[f16], d: &[f16], w0: f32, w1: f32, leaf: &mut Widened) -> (f32, f32) {
+    if x.len() <= LEAF {
+        let (xs, ds) = leaf.leaf(x, d);
+        return error_sums(xs, ds, w0, w1);
     }
     let mid = split_point(x.len());
-    let a = sums(&x[..mid], &d[..mid], w0, w1);
-    let b = sums(&x[mid..], &d[mid..], w0, w1);
+    let a = sums(&x[..mid], &d[..mid], w0, w1, leaf);
+    let b = sums(&x[mid..], &d[mid..], w0, w1, leaf);
     (a.0 + b.0, a.1 + b.1)
 }
 
@@ -102,18 +125,16 @@ fn sums_many(
     out: &mut [(f32, f32)],
     scratch: &mut [(f32, f32)],
     many: &mut ManySums<f32>,
+    leaf: &mut Widened,
 ) {
     if x.len() <= LEAF {
-        let (mut xs, mut ds) = ([0f32; LEAF], [0f32; LEAF]);
-        let n = x.len();
-        widen(x, &mut xs[..n]);
-        widen(d, &mut ds[..n]);
-        return many.sums(&xs[..n], &ds[..n], w, out);
+        let (xs, ds) = leaf.leaf(x, d);
+        return many.sums(xs, ds, w, out);
     }
     let mid = split_point(x.len());
     let (right, rest) = scratch.split_at_mut(w.len());
-    sums_many(&x[..mid], &d[..mid], w, out, rest, many);
-    sums_many(&x[mid..], &d[mid..], w, right, rest, many);
+    sums_many(&x[..mid], &d[..mid], w, out, rest, many, leaf);
+    sums_many(&x[mid..], &d[mid..], w, right, rest, many, leaf);
     add_into(out, right);
 }
 
@@ -125,15 +146,16 @@ impl Solver for FusedF16 {
     /// One step: the widened fused pass. Several: every step's sums in one walk per epoch.
     fn descents(&mut self, epochs: u64) -> Result<Vec<Outcome>> {
         let (x, d) = (&self.x, &self.d);
+        let mut leaf = Widened::new();
         Ok(match self.steps[..] {
             [mu] => vec![descend::<f32>(x.len(), mu, epochs, self.limit, |w0, w1| {
-                sums(x, d, w0, w1)
+                sums(x, d, w0, w1, &mut leaf)
             })],
             _ => {
                 let mut scratch = vec![(0.0, 0.0); self.steps.len() * tree_depth(x.len())];
                 let mut many = ManySums::default();
                 descend_many::<f32>(x.len(), &self.steps, epochs, self.limit, |w, out| {
-                    sums_many(x, d, w, out, &mut scratch, &mut many)
+                    sums_many(x, d, w, out, &mut scratch, &mut many, &mut leaf)
                 })
             }
         })
