@@ -181,7 +181,7 @@ impl Column {
 }
 
 /// The default columns: solver, device (short), precision, verdict, µs/epoch and its spread,
-/// GB/s, % peak and the speed-up.
+/// GB/s, the bound and the speed-up; GB/s is dropped first where they do not fit, then the bound.
 pub(super) fn compact_columns(baseline: &str) -> Vec<Column> {
     vec![
         Column::new("solver", false, 0, |r| r.solver.clone()),
@@ -192,8 +192,8 @@ pub(super) fn compact_columns(baseline: &str) -> Vec<Column> {
         Column::new("spread", true, 1, |r| {
             r.time_s.as_ref().map_or_else(|| DASH.into(), spread)
         }),
-        Column::new("GB/s", true, 4, |r| or_dash(r.effective_gb_s, gb_s)),
-        Column::new("bound", false, 5, bound),
+        Column::new("GB/s", true, 5, |r| or_dash(r.effective_gb_s, gb_s)),
+        Column::new("bound", false, 4, bound),
         Column::new(&format!("× {baseline}"), true, 0, |r| {
             or_dash(r.speedup, ratio)
         }),

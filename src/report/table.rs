@@ -678,6 +678,21 @@ mod tests {
             assert!(header.contains(column), "{column} missing: {header}");
         }
         assert!(!header.contains("bound"), "{header}");
+        // One column short of the whole: GB/s goes first, the bound (the answer) stays.
+        let whole = render_table(&report, &TextStyle::default());
+        let full = whole
+            .lines()
+            .find(|l| l.starts_with('─'))
+            .unwrap()
+            .chars()
+            .count();
+        let one_short = TextStyle {
+            terminal_width: Some(full - 1),
+            ..TextStyle::default()
+        };
+        let short = render_table(&report, &one_short);
+        let head = short.lines().find(|l| l.starts_with(" solver")).unwrap();
+        assert!(head.contains("bound") && !head.contains("GB/s"), "{head}");
         // Every row is still one line: as many lines between the rules as rows plus the header.
         let rules: Vec<usize> = text
             .lines()
