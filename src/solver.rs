@@ -535,7 +535,7 @@ pub fn catalogue() -> String {
         ("cpu", "the CPU solvers"),
         ("gpu", "the GPU solvers"),
     ] {
-        out += &format!("{group:<14} {what}\n");
+        out += &format!("{group:<width$} {what}\n");
     }
     out
 }
