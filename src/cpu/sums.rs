@@ -287,15 +287,16 @@ fn leaf_block<T: Real, const L: usize, const B: usize, const FMA: bool>(
 }
 
 /// `a` and `b`, by `rayon::join` when the node's right half (its smaller) holds `right` samples,
-/// at least half a leaf, else one after the other on this thread: a join costs more than summing
-/// fewer (seen: cpu-threads at N = 4 642, split 4 096 + 546, at 1.7× its cost per sample at
-/// N = 2 154).
+/// at least two leaves, else one after the other on this thread: waking a sleeping worker costs
+/// more than summing fewer (seen: cpu-threads at N = 4 642, split 4 096 + 546, at 1.7× its cost
+/// per sample at N = 2 154 on 2 cores; at N = 10⁴, split 4 096 + 4 096, 7.4 µs an epoch on the
+/// H200's 16-core host against cpu-fused's 3.1).
 fn join<A: Send, B: Send>(
     right: usize,
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
-    if right >= LEAF / 2 {
+    if right >= 2 * LEAF {
         rayon::join(a, b)
     } else {
         (a(), b())
