@@ -440,7 +440,7 @@ impl SolverId {
             device_type,
             precision: self.precision(),
             threads: match self {
-                SolverId::CpuThreads => crate::machine::cpu_threads(),
+                SolverId::CpuThreads => cpu::threads_used(n),
                 SolverId::CpuPersistent => cpu::persistent_threads::<f64>(n),
                 SolverId::CpuPersistentF32 => cpu::persistent_threads::<f32>(n),
                 _ => 1,

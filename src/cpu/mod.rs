@@ -25,4 +25,4 @@ pub use real::Real;
 pub use sums::{
     LEAF, ManySums, Simd, compensated_sum, error_sums, error_sums_parallel, simd_level,
 };
-pub use threads::Threads;
+pub use threads::{Threads, threads_used};

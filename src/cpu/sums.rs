@@ -286,8 +286,26 @@ fn leaf_block<T: Real, const L: usize, const B: usize, const FMA: bool>(
     std::array::from_fn(|j| (fold_lanes(s0[j]), fold_lanes(s1[j])))
 }
 
+/// Samples the smaller half of a node must hold for the parallel tree to fork it: two leaves.
+const FORK_SAMPLES: usize = 2 * LEAF;
+
+/// How many threads the parallel tree over `n` samples (nodes of at most `grain` summed whole)
+/// keeps busy at once: a fork's halves add up, halves summed one after the other take the wider.
+pub fn parallel_width(n: usize, grain: usize) -> usize {
+    if n <= grain.max(LEAF) {
+        return 1;
+    }
+    let mid = split_point(n);
+    let (a, b) = (parallel_width(mid, grain), parallel_width(n - mid, grain));
+    if n - mid >= FORK_SAMPLES {
+        a + b
+    } else {
+        a.max(b)
+    }
+}
+
 /// `a` and `b`, by `rayon::join` when the node's right half (its smaller) holds `right` samples,
-/// at least two leaves, else one after the other on this thread: waking a sleeping worker costs
+/// at least [`FORK_SAMPLES`], else one after the other on this thread: waking a sleeping worker costs
 /// more than summing fewer (seen: cpu-threads at N = 4 642, split 4 096 + 546, at 1.7× its cost
 /// per sample at N = 2 154 on 2 cores; at N = 10⁴, split 4 096 + 4 096, 7.4 µs an epoch on the
 /// H200's 16-core host against cpu-fused's 3.1).
@@ -296,7 +314,7 @@ fn join<A: Send, B: Send>(
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
-    if right >= 2 * LEAF {
+    if right >= FORK_SAMPLES {
         rayon::join(a, b)
     } else {
         (a(), b())
@@ -587,6 +605,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_parallel_tree_is_as_wide_as_its_forks() {
+        // N = 1e4 splits 8 192 + 1 808, then 4 096 + 4 096: no half of two leaves, one thread.
+        assert_eq!(parallel_width(10_000, 1), 1);
+        // 4 leaves: 8 192 + 8 192 forks once, the halves do not: two threads.
+        assert_eq!(parallel_width(2 * FORK_SAMPLES, 1), 2);
+        // 64 leaves fork down to nodes of two leaves: 32 threads; none with a grain of all.
+        assert_eq!(parallel_width(64 * LEAF, 1), 32);
+        assert_eq!(parallel_width(64 * LEAF, 64 * LEAF), 1);
+        // N = 21 544 (the sweep's next point): 12 288 + 9 256 forks once.
+        assert_eq!(parallel_width(21_544, 1), 2);
     }
 
     #[test]

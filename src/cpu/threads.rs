@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 use super::descent::{descend, descend_many};
-use super::sums::{ManySums, error_sums_parallel};
+use super::sums::{ManySums, error_sums_parallel, parallel_width};
 use crate::error::{GdError, Result};
 use crate::problem::Problem;
 use crate::solver::{Outcome, Solver};
@@ -57,7 +57,7 @@ impl<'p> Threads<'p> {
                 message: format!("cannot start a thread pool: {e}"),
             })?;
         // About four tasks per thread: enough to balance, few enough that joins stay cheap.
-        let grain = problem.n().div_ceil(4 * threads);
+        let grain = grain(problem.n(), threads);
         Ok(Self {
             problem,
             pool: Some(pool),
@@ -93,4 +93,17 @@ impl Solver for Threads<'_> {
             }),
         }))
     }
+}
+
+/// Samples a node of the tree holds at most to be summed whole on `threads` threads: a quarter
+/// of each thread's share.
+fn grain(n: usize, threads: usize) -> usize {
+    n.div_ceil(4 * threads)
+}
+
+/// Threads cpu-threads keeps busy at once over `n` samples on this machine: its pool's, or fewer
+/// where its tree forks less (none below two halves of two leaves: one thread at N = 10⁴).
+pub fn threads_used(n: usize) -> usize {
+    let threads = crate::machine::cpu_threads();
+    parallel_width(n, grain(n, threads)).min(threads)
 }
