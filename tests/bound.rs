@@ -148,7 +148,7 @@ fn cpu_threads_streaming_data_beyond_the_caches_is_bandwidth_bound() {
                 "{run}"
             );
             assert!(
-                run["effective_gb_s"].as_f64() > run["peak_gb_s"].as_f64(),
+                run["effective_gb_s"].as_f64().unwrap() > run["peak_gb_s"].as_f64().unwrap(),
                 "{run}"
             );
             assert_eq!(bound["kind"], "bandwidth", "{bound}");

@@ -31,13 +31,13 @@ pub fn current_core() -> Option<core_affinity::CoreId> {
     None
 }
 
-/// Pins thread `thread` to `core` from any thread (a no-op where threads are not named, and for
-/// a thread that has ended).
+/// Pins thread `thread` to `core` from any thread (a no-op where threads are not named). The
+/// caller must know the thread still runs: an ended thread's id may soon name another.
 pub fn move_to(thread: ThreadId, core: core_affinity::CoreId) {
     #[cfg(target_os = "linux")]
     if thread != 0 && core.id < libc::CPU_SETSIZE as usize {
         // SAFETY: a zeroed cpu_set_t is an empty set; `core.id` is within it; the call reads
-        // the set's size; a thread id that has ended only makes it fail.
+        // only the set, of the size given.
         unsafe {
             let mut set: libc::cpu_set_t = std::mem::zeroed();
             libc::CPU_SET(core.id, &mut set);

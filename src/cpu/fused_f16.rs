@@ -1,5 +1,5 @@
 //! `cpu-fused-f16`: `cpu-fused-f32` with x and d stored in f16 (half the bytes), each leaf of
-//! the summation tree widened to f32 on the stack just before it is summed. The CPU side of the
+//! the summation tree widened to f32 (into arrays made once per descent) just before it is summed. The CPU side of the
 //! precision ladder's f16 rung: the same tree and the same f32 arithmetic as `cpu-fused-f32`, so
 //! on the f16-rounded data it returns `cpu-fused-f32`'s weights bit for bit.
 

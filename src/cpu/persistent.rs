@@ -7,7 +7,8 @@
 //! a second meeting. A thread the scheduler parks costs the others one short wait: they sum its
 //! slice themselves and go on without it (a spin barrier held them for its whole time slice:
 //! 2–3× slower than one core with one other busy process on 2 cores). The first thread to finish
-//! moves the others onto its own core, so one still queued behind a busy process ends at once.
+//! moves the spawned ones onto its own core, so one still queued behind a busy process ends at
+//! once (the caller, never pinned, stays where the scheduler keeps it).
 //! Too few samples for two slices ([`MIN_SLICE`]): the calling thread alone, as `cpu-fused`.
 //!
 //! Each slice is summed with `cpu-fused`'s pairwise tree; the slices' sums are added in slice
@@ -20,10 +21,10 @@
 //! within f32 rounding of `cpu-fused-f32`'s.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::affinity::{current_core, move_to, this_thread};
+use super::affinity::{ThreadId, current_core, move_to, this_thread};
 use super::descent::{descend_many, in_range, update};
 use super::fused::descents_on;
 use super::real::Real;
@@ -132,19 +133,17 @@ impl<'a, T> Slices<'a, T> {
         (&self.x[a..b], &self.d[a..b])
     }
 
-    /// Where slice `c` begins: its share of the samples, down to the nearest sample of x that
-    /// starts a cache line (the first slice starts at the first sample, the last ends at the
-    /// last).
+    /// Where slice `c` begins: its share of the samples, down to a whole cache line of them
+    /// from the first (a line boundary where the samples start on one, as the f32 copy does; the
+    /// cuts never depend on where the data lie, so every run gives the same bits). The last
+    /// slice ends at the last sample.
     fn cut(&self, c: usize) -> usize {
         let n = self.x.len();
-        if c == 0 || c == self.threads {
-            return if c == 0 { 0 } else { n };
+        if c == self.threads {
+            return n;
         }
-        let size = std::mem::size_of::<T>().max(1);
-        let line = (LINE_BYTES / size).max(1);
-        // Samples of x from the cache line before its first to its first sample.
-        let skew = (self.x.as_ptr() as usize % LINE_BYTES) / size;
-        ((c * n / self.threads + skew) / line * line).saturating_sub(skew)
+        let line = (LINE_BYTES / std::mem::size_of::<T>().max(1)).max(1);
+        c * n / self.threads / line * line
     }
 }
 
@@ -215,48 +214,61 @@ impl<'t> Member<'t> {
 
 /// Which members are pinned to a core, so the first to finish can move the others onto its
 /// own: a member still waiting for its turn on a busy core then ends on the core the finisher
-/// left idle.
+/// left idle. One lock orders pinning, moving and forgetting: no member pins itself back after
+/// the finisher moved it, and no thread is moved once its member has forgotten it (its id may
+/// soon name another thread).
 struct Pins {
-    /// Per member: its thread, once it has started (0 before).
-    threads: Vec<AtomicI32>,
-    /// Set by the first member to finish its work.
-    done: AtomicBool,
+    /// Per member, its thread while it runs pinned (0 otherwise); the finisher's core once one
+    /// member has finished.
+    state: Mutex<(Vec<ThreadId>, Option<core_affinity::CoreId>)>,
 }
 
 impl Pins {
     fn new(members: usize) -> Self {
         Self {
-            threads: (0..members).map(|_| AtomicI32::new(0)).collect(),
-            done: AtomicBool::new(false),
+            state: Mutex::new((vec![0; members], None)),
         }
     }
 
-    /// Pins member `member`'s thread (the caller) to `core`, unless the team is done (then it
-    /// stays where it runs). Its thread is named before `done` is read, so a member that pins
-    /// itself after the finisher looked has its thread seen by the finisher and moved.
+    /// Pins member `member`'s thread (the caller) to `core`, or, once a member has finished,
+    /// to the finisher's core; it is then known until [`Pins::forget`].
     fn pin(&self, member: usize, core: core_affinity::CoreId) {
-        self.threads[member].store(this_thread(), Ordering::SeqCst);
-        if !self.done.load(Ordering::SeqCst) {
-            core_affinity::set_for_current(core);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0[member] = this_thread();
+        match state.1 {
+            Some(finisher) => move_to(state.0[member], finisher),
+            None => {
+                core_affinity::set_for_current(core);
+            }
         }
     }
 
-    /// Member `member`'s thread is about to end: no one moves it (its id may name another
-    /// thread soon).
+    /// Member `member`'s thread is about to end: no one moves it from now on.
     fn forget(&self, member: usize) {
-        self.threads[member].store(0, Ordering::SeqCst);
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).0[member] = 0;
     }
 
     /// The first member to finish, running on `core`, moves every member that pinned itself
-    /// onto it (never the calling thread, which did not).
+    /// (the spawned helpers; never the calling thread, which does not pin itself) onto it.
     fn done(&self, core: Option<core_affinity::CoreId>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(core) = core
-            && !self.done.swap(true, Ordering::SeqCst)
+            && state.1.is_none()
         {
-            for thread in &self.threads {
-                move_to(thread.load(Ordering::SeqCst), core);
+            state.1 = Some(core);
+            for &thread in &state.0 {
+                move_to(thread, core);
             }
         }
+    }
+}
+
+/// Forgets a member's thread in [`Pins`] when the member ends, by return or by panic.
+struct Forget<'p>(&'p Pins, usize);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
     }
 }
 
@@ -277,7 +289,7 @@ impl<T: Real> Persistent<'_, T> {
     /// ones after the caller's; the caller is left where it runs: pinning it too changed nothing
     /// measurable), and returns the answer of a member that stayed to the end
     /// (every one that did computed the same). A member that panicked makes it an error.
-    fn on_team<R: Send + PartialEq + std::fmt::Debug>(
+    fn on_team<R: Send + std::fmt::Debug>(
         &self,
         width: usize,
         work: impl Fn(&mut Member, Slices<T>) -> R + Sync,
@@ -298,6 +310,7 @@ impl<T: Real> Persistent<'_, T> {
         let pins = Pins::new(threads);
         let member = |t: usize| {
             let _fail = FailOnPanic(&team);
+            let _forget = Forget(&pins, t);
             if let Some(core) = core_of(t).filter(|_| t > 0) {
                 pins.pin(t, core);
             }
@@ -306,19 +319,36 @@ impl<T: Real> Persistent<'_, T> {
             if member.left.is_none() {
                 pins.done(current_core());
             }
-            pins.forget(t);
             (out, member.left)
         };
-        let joined: Vec<std::thread::Result<(R, Option<Left>)>> = std::thread::scope(|scope| {
+        let (joined, unspawned) = std::thread::scope(|scope| {
             let member = &member;
-            let helpers: Vec<_> = (1..threads)
-                .map(|t| scope.spawn(move || member(t)))
-                .collect();
+            let (mut helpers, mut unspawned) = (Vec::new(), None);
+            for t in 1..threads {
+                match std::thread::Builder::new().spawn_scoped(scope, move || member(t)) {
+                    Ok(helper) => helpers.push(helper),
+                    Err(e) => {
+                        // The members that started stop at their next meeting.
+                        team.fail();
+                        unspawned = Some(e);
+                        break;
+                    }
+                }
+            }
             let first = std::panic::catch_unwind(AssertUnwindSafe(|| member(0)));
-            std::iter::once(first)
+            let joined: Vec<std::thread::Result<(R, Option<Left>)>> = std::iter::once(first)
                 .chain(helpers.into_iter().map(|h| h.join()))
-                .collect()
+                .collect();
+            (joined, unspawned)
         });
+        if let Some(e) = unspawned {
+            return Err(GdError::Solver {
+                solver: self.name,
+                message: format!(
+                    "the OS would not start a worker thread ({e}); free some or use cpu-fused"
+                ),
+            });
+        }
         let mut stayed = Vec::new();
         for result in joined {
             match result {
@@ -337,7 +367,10 @@ impl<T: Real> Persistent<'_, T> {
                 }
             }
         }
-        if stayed.iter().any(|o| *o != stayed[0]) {
+        // By their printed form, exact for every bit of an f64, so NaN answers (a descent gone
+        // past infinity) agree with each other.
+        let bits = |o: &R| format!("{o:?}");
+        if stayed.iter().any(|o| bits(o) != bits(&stayed[0])) {
             return Err(GdError::Solver {
                 solver: self.name,
                 message: format!("its workers ended with different answers: {stayed:?}"),
@@ -470,7 +503,6 @@ mod tests {
     #[test]
     fn slices_hold_every_sample_once_in_order_and_start_on_a_cache_line() {
         for (n, threads) in [(10_000, 2), (10_001, 3), (8_192, 2), (100_003, 7), (40, 2)] {
-            // From a vector of its own, whose first sample may start anywhere in a line.
             let x: Vec<f32> = (0..n).map(|i| i as f32).collect();
             let slices = Slices {
                 x: &x,
@@ -480,11 +512,7 @@ mod tests {
             let mut joined = Vec::new();
             for c in 0..threads {
                 let (a, b) = (slices.cut(c), slices.cut(c + 1));
-                let address = slices.get(c).0.as_ptr() as usize;
-                assert!(
-                    c == 0 || address.is_multiple_of(LINE_BYTES),
-                    "N {n}, slice {c} starts mid-line at {a}"
-                );
+                assert_eq!(a % 16, 0, "N {n}, slice {c} starts mid-line at {a}");
                 assert!(b - a <= n / threads + 16, "N {n}, slice {c}: {a}..{b}");
                 joined.extend_from_slice(slices.get(c).0);
             }

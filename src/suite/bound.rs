@@ -47,8 +47,9 @@ pub fn fma_ceiling(run: &RunReport, ceilings: &Ceilings) -> Option<f64> {
 
 /// The compute limit of a CPU array row, µs/epoch ([`crate::cpu::work`]): its kernel's work
 /// per sample at one core's measured rates, over its threads, or its reads from L2 where they
-/// take longer (unless the row read faster than the L2 probe, whose figure is then no floor). None for other rows, for rows whose solver is not this build's, and where the
-/// operation probes did not run.
+/// take longer (unless the row read faster than the L2 probe, whose figure is then no floor).
+/// None for other rows, for rows whose solver is not this build's, and where the operation
+/// probes did not run.
 pub fn compute_limit(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<Limit> {
     if run.kind != RowKind::Cpu || run.device_type != DeviceType::Cpu {
         return None;
