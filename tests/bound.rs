@@ -67,13 +67,14 @@ fn a_cpu_row_whose_data_sit_in_cache_is_held_against_its_compute_limit() {
             / 1e3
     };
     // Where the data (x and d) are beyond the core's L1d and within its L2, reading what L1d
-    // cannot hold at the L2 probe's rate is a floor too, unless the row read faster: the limit
+    // cannot hold at the L2 probe's rate (or the row's, where faster) is a floor too: the limit
     // is the longer.
     let l2 = &report["ceilings"]["cpu"]["l2"];
     let reads = |bytes: f64, run: &Value| {
         let within = !l2.is_null() && bytes > f(&l2["l1d_bytes"]) && bytes <= f(&l2["l2_bytes"]);
-        if within && f(&run["effective_gb_s"]) <= f(&l2["read_gb_s"]) {
-            (bytes - f(&l2["l1d_bytes"])) / f(&l2["read_gb_s"]) / 1e3
+        if within {
+            let rate = f(&l2["read_gb_s"]).max(f(&run["effective_gb_s"]));
+            (bytes - f(&l2["l1d_bytes"])) / rate / 1e3
         } else {
             0.0
         }

@@ -47,7 +47,7 @@ pub fn fma_ceiling(run: &RunReport, ceilings: &Ceilings) -> Option<f64> {
 
 /// The compute limit of a CPU array row, µs/epoch ([`crate::cpu::work`]): its kernel's work
 /// per sample at one core's measured rates, over its threads, or its reads from L2 where they
-/// take longer (unless the row read faster than the L2 probe, whose figure is then no floor).
+/// take longer (at the L2 probe's rate, or the row's own per thread where that is faster).
 /// None for other rows, for rows whose solver is not this build's, and where the operation
 /// probes did not run.
 pub fn compute_limit(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<Limit> {
@@ -57,14 +57,17 @@ pub fn compute_limit(run: &RunReport, n: usize, ceilings: &Ceilings) -> Option<L
     let solver = crate::solver::SolverId::from_name(&run.solver)?;
     let work = crate::cpu::work::Work::of(solver, crate::cpu::simd_level())?;
     let bytes = crate::solver::bytes_per_sample(solver.precision());
-    // A row that read faster per thread than the L2 probe shows that figure is no floor.
-    let per_thread = run.effective_gb_s.map(|g| g / run.threads.max(1) as f64);
-    let floor = |c: &&crate::probe::CacheReads| per_thread.is_none_or(|g| g <= c.read_gb_s);
-    let (ops, l2) = (
-        ceilings.cpu.ops.as_ref()?,
-        ceilings.cpu.l2.as_ref().filter(floor),
-    );
-    Some(work.limit(n, run.threads, bytes, ops, l2))
+    // A row that read faster per thread than the L2 probe shows the probe's rate is no floor:
+    // its own rate is the faster one L2 can give (the limit moves smoothly with it).
+    let per_thread = run
+        .effective_gb_s
+        .map_or(0.0, |g| g / run.threads.max(1) as f64);
+    let l2 = ceilings.cpu.l2.map(|c| crate::probe::CacheReads {
+        read_gb_s: c.read_gb_s.max(per_thread),
+        ..c
+    });
+    let ops = ceilings.cpu.ops.as_ref()?;
+    Some(work.limit(n, run.threads, bytes, ops, l2.as_ref()))
 }
 
 /// [`compute_limit`], µs/epoch.
@@ -265,7 +268,7 @@ mod tests {
     }
 
     #[test]
-    fn a_row_that_reads_faster_than_the_l2_probe_is_held_to_its_operations_alone() {
+    fn a_row_that_reads_faster_than_the_l2_probe_is_held_to_its_own_rate() {
         let mut c = ceilings();
         c.cpu.ops = Some(crate::probe::CoreOps {
             bits: 512,
@@ -286,11 +289,10 @@ mod tests {
         let limit = compute_limit(&run, 10_000, &c).unwrap();
         assert_eq!(limit.l2_reads_us, Some(4.8));
         assert_eq!(compute_limit_us(&run, 10_000, &c), Some(4.8));
-        // ...unless the row read faster than that: then the probe's figure is no floor.
+        // ...or at the row's own rate where it read faster: then the probe's is no floor.
         run.effective_gb_s = Some(12.0);
         let limit = compute_limit(&run, 10_000, &c).unwrap();
-        assert_eq!(limit.l2_reads_us, None);
-        assert_eq!(limit.us(), limit.ops_us);
+        assert_eq!(limit.l2_reads_us, Some(4.0));
     }
 
     #[test]
