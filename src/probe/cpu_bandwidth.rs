@@ -83,6 +83,26 @@ fn cpu_buffer_bytes() -> u64 {
     wanted.min(CPU_MAX_BYTES).min(available.max(64 << 20))
 }
 
+/// Where stream `s` of probe thread `t` starts in its array: a different odd offset for each,
+/// so no two streams are a power of two apart (they would contend for the same cache sets).
+fn offset(s: usize, t: usize) -> usize {
+    1031 * (s + STREAMS * t)
+}
+
+/// Probe thread `t`'s [`STREAMS`] separate arrays, each `per_stream` values past its [`offset`].
+fn stream_arrays(per_stream: usize, t: usize) -> [Vec<f32>; STREAMS] {
+    std::array::from_fn(|s| {
+        (0..per_stream + offset(s, t))
+            .map(|i| 1.0 + (i % 1024) as f32)
+            .collect()
+    })
+}
+
+/// The values thread `t` reads: each of its arrays from its [`offset`].
+fn streams_of(owned: &[Vec<f32>; STREAMS], t: usize) -> [&[f32]; STREAMS] {
+    std::array::from_fn(|s| &owned[s][offset(s, t)..])
+}
+
 /// Streams `floats` f32 with `threads` threads, each owning (touching first, then reading) its own
 /// [`STREAMS`] arrays of `floats / (threads·STREAMS)`; returns the bytes read per pass and the
 /// fastest of [`PASSES`] passes. A pass lasts from the first thread's
@@ -96,14 +116,8 @@ fn stream_with(threads: usize, floats: usize) -> (u64, Duration) {
             .map(|t| {
                 let barrier = &barrier;
                 scope.spawn(move || {
-                    // Separate arrays, each read from a different odd offset, so no two streams
-                    // are a power of two apart (they would contend for the same cache sets).
-                    let owned: [Vec<f32>; STREAMS] = std::array::from_fn(|s| {
-                        let n = per_stream + 1031 * (s + STREAMS * t);
-                        (0..n).map(|i| 1.0 + (i % 1024) as f32).collect()
-                    });
-                    let data: [&[f32]; STREAMS] =
-                        std::array::from_fn(|s| &owned[s][1031 * (s + STREAMS * t)..]);
+                    let owned = stream_arrays(per_stream, t);
+                    let data = streams_of(&owned, t);
                     (0..PASSES)
                         .map(|_| {
                             barrier.wait();
@@ -168,13 +182,8 @@ pub fn l2_reads() -> Option<CacheReads> {
 /// GB/s one core reads a buffer of `bytes` at, read over and over; best of [`L2_PASSES`].
 fn read_rate_over(bytes: u64) -> f64 {
     let per_stream = (bytes / 4) as usize / STREAMS;
-    // Each stream from its own odd offset, as in [`stream_with`].
-    let owned: [Vec<f32>; STREAMS] = std::array::from_fn(|s| {
-        (0..per_stream + 1031 * s)
-            .map(|i| 1.0 + (i % 1024) as f32)
-            .collect()
-    });
-    let data: [&[f32]; STREAMS] = std::array::from_fn(|s| &owned[s][1031 * s..]);
+    let owned = stream_arrays(per_stream, 0);
+    let data = streams_of(&owned, 0);
     let read = (per_stream * STREAMS * 4) as u64;
     let reps = (L2_PASS_BYTES / read).max(1);
     black_box(read_reduce(black_box(&data)));
