@@ -28,7 +28,7 @@ use super::affinity::{ThreadId, current_core, move_to, this_thread};
 use super::descent::{descend_many, in_range, update};
 use super::fused::descents_on;
 use super::real::Real;
-use super::samples::{Samples, Stored};
+use super::samples::{LINE, Samples, Stored};
 use super::sums::{ManySums, error_sums};
 use super::team::{Left, RedoAfter, Seen, Team};
 use crate::error::{GdError, Result};
@@ -106,9 +106,6 @@ impl<T: Real> Solver for Persistent<'_, T> {
     }
 }
 
-/// Bytes of a cache line: where slices are cut.
-const LINE_BYTES: usize = 64;
-
 /// What one member of the team needs to sum a slice: the data and where each slice lies.
 struct Slices<'a, T> {
     x: &'a [T],
@@ -142,7 +139,7 @@ impl<'a, T> Slices<'a, T> {
         if c == self.threads {
             return n;
         }
-        let line = (LINE_BYTES / std::mem::size_of::<T>().max(1)).max(1);
+        let line = (LINE / std::mem::size_of::<T>().max(1)).max(1);
         c * n / self.threads / line * line
     }
 }

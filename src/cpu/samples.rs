@@ -57,8 +57,9 @@ impl Stored for f32 {
     }
 }
 
-/// Bytes of a cache line, and of an AVX-512 register.
-const LINE: usize = 64;
+/// Bytes of a cache line, and of an AVX-512 register: where the f32 copy starts, and where
+/// cpu-persistent cuts its slices.
+pub(super) const LINE: usize = 64;
 
 /// `values` rounded to f32 in a buffer where they start on a cache-line boundary, and where:
 /// from an unaligned start every 64-byte vector load spans two lines (seen: cpu-fused-f32 at the
