@@ -284,8 +284,7 @@ impl<T: Real> Persistent<'_, T> {
     /// Runs `work(member, slices)` for every member: the first on the calling thread, the
     /// others on threads of their own, each pinned to a core of its own where the OS lets us (the
     /// ones after the caller's; the caller is left where it runs: pinning it too changed nothing
-    /// measurable), and returns the answer of a member that stayed to the end
-    /// (every one that did computed the same). A member that panicked makes it an error.
+    /// measurable), and returns [`one_answer`] of those that stayed to the end.
     fn on_team<R: Send + std::fmt::Debug>(
         &self,
         width: usize,
@@ -346,37 +345,7 @@ impl<T: Real> Persistent<'_, T> {
                 ),
             });
         }
-        let mut stayed = Vec::new();
-        for result in joined {
-            match result {
-                Ok((out, None)) => stayed.push(out),
-                Ok((_, Some(_))) => {}
-                Err(panic) => {
-                    let why = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "no message".into());
-                    return Err(GdError::Solver {
-                        solver: self.name,
-                        message: format!("a worker thread panicked ({why}); the others stopped"),
-                    });
-                }
-            }
-        }
-        // By their printed form, exact for every bit of an f64, so NaN answers (a descent gone
-        // past infinity) agree with each other.
-        let bits = |o: &R| format!("{o:?}");
-        if stayed.iter().any(|o| bits(o) != bits(&stayed[0])) {
-            return Err(GdError::Solver {
-                solver: self.name,
-                message: format!("its workers ended with different answers: {stayed:?}"),
-            });
-        }
-        stayed.into_iter().next().ok_or(GdError::Solver {
-            solver: self.name,
-            message: "every worker left the team".into(),
-        })
+        one_answer(self.name, joined)
     }
 
     /// One descent of step `mu`: the threads start, share every epoch's sums, end. A member
@@ -471,6 +440,45 @@ impl<T: Real> Persistent<'_, T> {
             })
         })
     }
+}
+
+/// The answer of a team's members: an error if one panicked, or if those that stayed to the end
+/// disagree (they never should); else the one they agree on.
+fn one_answer<R: std::fmt::Debug>(
+    name: &'static str,
+    joined: Vec<std::thread::Result<(R, Option<Left>)>>,
+) -> Result<R> {
+    let mut stayed = Vec::new();
+    for result in joined {
+        match result {
+            Ok((out, None)) => stayed.push(out),
+            Ok((_, Some(_))) => {}
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                return Err(GdError::Solver {
+                    solver: name,
+                    message: format!("a worker thread panicked ({why}); the others stopped"),
+                });
+            }
+        }
+    }
+    // By their printed form, exact for every bit of an f64, so NaN answers (a descent gone
+    // past infinity) agree with each other.
+    let bits = |o: &R| format!("{o:?}");
+    if stayed.iter().any(|o| bits(o) != bits(&stayed[0])) {
+        return Err(GdError::Solver {
+            solver: name,
+            message: format!("its workers ended with different answers: {stayed:?}"),
+        });
+    }
+    stayed.into_iter().next().ok_or(GdError::Solver {
+        solver: name,
+        message: "every worker left the team".into(),
+    })
 }
 
 /// A slice's sums in `T`, widened (exactly) to f64 to be shared.
